@@ -1,0 +1,1 @@
+"""transferkit benchmarks: tasks, suites, runner, reports and the ``transferkit`` CLI."""

@@ -1,0 +1,57 @@
+"""The ``transferkit`` command line.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``, which
+adds a parser and sets ``func`` (a callable taking the parsed args and returning an
+exit code).  Add a module to ``COMMANDS`` to add a subcommand.
+
+Example:
+    $ transferkit models
+    $ transferkit encode --model minilm-l6 --input texts.txt --output vecs.npy
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from embeddings.errors import TransferkitError
+
+COMMANDS: tuple[str, ...] = (
+    "benchmarks.commands.encode",
+    "benchmarks.commands.models",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="transferkit", description="Transfer learning with text embeddings."
+    )
+    from embeddings import __version__
+
+    parser.add_argument("--version", action="version", version=f"transferkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in COMMANDS:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (errors print one clear line, exit 2)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except TransferkitError as err:
+        print(f"transferkit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

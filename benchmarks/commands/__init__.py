@@ -1,0 +1,1 @@
+"""Subcommands of the transferkit CLI, one module each."""

@@ -1,0 +1,62 @@
+"""transferkit encoders: every text encoder behind one ``encode(texts)`` interface.
+
+``import embeddings`` is cheap: it loads the registry and the errors only.  The
+base class, adapters and their heavy dependencies load on first use.
+
+Example:
+    >>> import embeddings
+    >>> enc = embeddings.load("glove-6b-50d")
+    >>> enc.encode(["the cat sat on the mat", "stocks fell"]).shape
+    (2, 50)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from embeddings.errors import (
+    ChecksumError,
+    DataNotFoundError,
+    EncodingError,
+    InvalidInputError,
+    InvalidParameterError,
+    MissingDependencyError,
+    ModelFormatError,
+    NotFittedError,
+    TransferkitError,
+    UnknownEncoderError,
+)
+from embeddings.registry import get_preset, list_encoders, load, register_encoder
+
+if TYPE_CHECKING:
+    from embeddings.base import BaseEncoder, Encoder
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BaseEncoder",
+    "Encoder",
+    "load",
+    "list_encoders",
+    "register_encoder",
+    "get_preset",
+    "TransferkitError",
+    "UnknownEncoderError",
+    "MissingDependencyError",
+    "InvalidInputError",
+    "InvalidParameterError",
+    "NotFittedError",
+    "ModelFormatError",
+    "EncodingError",
+    "DataNotFoundError",
+    "ChecksumError",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("BaseEncoder", "Encoder"):
+        from embeddings import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'embeddings' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""transferkit evaluators: downstream heads that work on arrays, never on encoders."""
