@@ -95,9 +95,7 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
             f"{what} must be one-dimensional, got an array of shape {texts.shape}"
         )
     if not isinstance(texts, Iterable):
-        raise InvalidInputError(
-            f"{what} must be a sequence of strings, got {type(texts).__name__}"
-        )
+        raise InvalidInputError(f"{what} must be a sequence of strings, got {type(texts).__name__}")
     out = list(texts)
     for i, t in enumerate(out):
         if not isinstance(t, str):
@@ -413,7 +411,9 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
                 f"{folder} is not a saved encoder: {CONFIG_NAME} is missing"
             ) from None
         except json.JSONDecodeError as err:
-            raise ModelFormatError(f"{cfg_path}: invalid JSON at line {err.lineno}: {err.msg}")
+            raise ModelFormatError(
+                f"{cfg_path}: invalid JSON at line {err.lineno}: {err.msg}"
+            ) from err
         if not isinstance(config, dict) or config.get("format") != SAVE_FORMAT:
             raise ModelFormatError(f"{cfg_path}: 'format' must be {SAVE_FORMAT!r}")
         if config.get("format_version") != SAVE_FORMAT_VERSION:
@@ -442,7 +442,9 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             try:
                 arrays = load_file(str(folder / WEIGHTS_NAME))
             except (FileNotFoundError, SafetensorError, OSError) as err:
-                raise ModelFormatError(f"{folder / WEIGHTS_NAME}: cannot read weights: {err}")
+                raise ModelFormatError(
+                    f"{folder / WEIGHTS_NAME}: cannot read weights: {err}"
+                ) from err
             encoder._ensure_loaded()
             encoder._set_state(arrays, dict(config.get("state") or {}))
             encoder._fitted_for = encoder._params_key()

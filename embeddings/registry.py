@@ -168,11 +168,11 @@ def register_encoder(
 
     Example:
         >>> from embeddings import register_encoder
-        >>> p = register_encoder("my-glove-max", "embeddings.adapters.word_vectors:WordVectorEncoder",
-        ...                      {"source": "glove-6b-50d", "pooling": "max"}, family="word_vectors",
-        ...                      dim=50, overwrite=True)
+        >>> target = "embeddings.adapters.word_vectors:WordVectorEncoder"
+        >>> p = register_encoder("my-glove", target, {"source": "glove-6b-50d"},
+        ...                      family="word_vectors", dim=50, overwrite=True)
         >>> p.name
-        'my-glove-max'
+        'my-glove'
     """
     if not isinstance(name, str) or not name.strip():
         raise InvalidParameterError(f"preset name must be a non-empty str, got {name!r}")
@@ -270,7 +270,8 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
     from embeddings.base import BaseEncoder, import_class
 
     if isinstance(name_or_path, os.PathLike) or (
-        isinstance(name_or_path, str) and name_or_path not in _PRESETS
+        isinstance(name_or_path, str)
+        and name_or_path not in _PRESETS
         and (Path(name_or_path) / "config.json").is_file()
     ):
         if overrides:

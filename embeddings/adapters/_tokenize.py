@@ -15,7 +15,8 @@ import re
 
 __all__ = ["TOKEN_PATTERN", "tokenize"]
 
-#: numbers with separators (3.5, 1,000), words (with the clitic "n't" split off), clitics such as 's 're 'll, and punctuation
+#: numbers with separators (3.5, 1,000), words (with the clitic "n't" split off),
+#: clitics such as 's 're 'll, and single punctuation marks
 TOKEN_PATTERN = r"\d+(?:[.,]\d+)+|\w+(?=n't\b)|n't\b|'\w+|\w+|[^\w\s]"
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 
