@@ -82,7 +82,8 @@ class TfidfEncoder(BaseEncoder):
             or not (1 <= ngram[0] <= ngram[1])
         ):
             raise InvalidParameterError(
-                f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {self.ngram_range!r}"
+                "ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, "
+                f"got {self.ngram_range!r}"
             )
         return TfidfVectorizer(
             lowercase=bool(self.lowercase),

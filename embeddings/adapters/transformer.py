@@ -125,7 +125,7 @@ class TransformerEncoder(BaseEncoder):
 
     # ---------------------------------------------------------------- loading
     def _read_layout(self, folder: Path) -> tuple[Path, list[str], list[Path], bool, dict]:
-        """Parse modules.json: (transformer dir, pooling modes, dense dirs, normalize, sbert cfg)."""
+        """Parse modules.json: transformer dir, pooling modes, dense dirs, normalize, config."""
         modules_file = folder / "modules.json"
         if not modules_file.is_file():
             return folder, ["mean"], [], False, {}
