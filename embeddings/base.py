@@ -134,7 +134,7 @@ def _hash_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
         h.update(key.encode())
         h.update(str(arr.dtype).encode())
         h.update(str(arr.shape).encode())
-        h.update(memoryview(arr).cast("B"))
+        h.update(arr.tobytes())
     return h.hexdigest()
 
 
@@ -180,6 +180,7 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
     requires_fit: ClassVar[bool] = False
     trainable: ClassVar[bool] = False
     transient: ClassVar[tuple[str, ...]] = ()
+    _state_digest: str | None
 
     # ------------------------------------------------------------------ hooks
     def _load(self) -> None:

@@ -122,8 +122,7 @@ _BUILTIN: tuple[Preset, ...] = (
         f"{_BASELINES}:LsaEncoder",
         {"n_components": 300, "random_state": 0},
         family="baseline",
-        dim=300,
-        description="TF-IDF + TruncatedSVD (latent semantic analysis), fit on train",
+        description="TF-IDF + TruncatedSVD to 300 dims (fewer on tiny data), fit on train",
         trainable=True,
     ),
     Preset(
@@ -284,8 +283,8 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
     klass = import_class(preset.target)
     allowed = [
         p.name
-        for p in inspect.signature(klass.__init__).parameters.values()
-        if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        for p in inspect.signature(klass).parameters.values()
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     unknown = sorted(set(overrides) - set(allowed))
     if unknown:

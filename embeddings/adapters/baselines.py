@@ -181,6 +181,15 @@ class LsaEncoder(BaseEncoder):
                 f"LSA needs at least 2 training texts and 2 distinct terms, got {X.shape[0]} "
                 f"texts and {X.shape[1]} terms"
             )
+        if k_eff < k:
+            import warnings
+
+            warnings.warn(
+                f"LSA: n_components={k} is more than the training data allows; using {k_eff} "
+                f"({X.shape[0]} texts, {X.shape[1]} terms)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
         svd = TruncatedSVD(
             n_components=k_eff, algorithm="randomized", random_state=self.random_state
         )

@@ -1,0 +1,187 @@
+"""The shared contract every registered encoder preset must pass.
+
+Parametrised over ``embeddings.list_encoders()``, so a new preset is tested the
+moment it is registered.  Trainable presets are fitted on ``FIT_TEXTS`` first;
+``FAST_OVERRIDES`` shrinks presets that train networks so the suite stays fast.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+import embeddings
+from embeddings.errors import InvalidInputError
+
+FIT_TEXTS = [
+    "the movie was wonderful and moving",
+    "a dull , lifeless film with no story",
+    "stocks fell sharply on monday",
+    "the cat sat on the mat",
+    "what is the capital of france ?",
+    "i loved the acting but hated the plot",
+    "rain is expected over the weekend",
+    "the committee approved the new budget",
+] * 4
+
+TEXTS = [
+    "the cat sat on the mat",
+    "Stocks fell sharply in early trading.",
+    "",
+    "a",
+    "What is the capital of France?",
+    "i did n't like it , but the music is great",
+]
+
+WEIRD = [
+    "",
+    " ",
+    "\t\n",
+    "🙂🙂 👍🏽",
+    "naïve café — déjà vu",
+    "日本語のテキストです",
+    "\u200b\u200d",
+    "Ω≈ç√∫˜µ≤",
+    "word " * 600,  # longer than any model's max length
+    "x",
+]
+
+#: parameters that make network-training presets fast enough for the contract suite
+FAST_OVERRIDES: dict[str, dict[str, object]] = {}
+
+PRESETS = [info["name"] for info in embeddings.list_encoders()]
+_CACHE: dict[str, embeddings.BaseEncoder] = {}
+
+
+def make(name: str) -> embeddings.BaseEncoder:
+    enc = embeddings.load(name, **FAST_OVERRIDES.get(name, {}))
+    if enc.requires_fit or enc.trainable:
+        enc.fit(FIT_TEXTS)
+    return enc
+
+
+def get(name: str) -> embeddings.BaseEncoder:
+    if name not in _CACHE:
+        _CACHE[name] = make(name)
+    return _CACHE[name]
+
+
+def encode(enc: embeddings.BaseEncoder, texts: list[str], **kw: object) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-OOV notices
+        return enc.encode(texts, **kw)
+
+
+@pytest.fixture(params=PRESETS)
+def name(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def test_shape_dtype_contiguous(name: str) -> None:
+    enc = get(name)
+    X = encode(enc, TEXTS)
+    assert X.shape == (len(TEXTS), enc.dim)
+    assert X.dtype == np.float32
+    assert X.flags["C_CONTIGUOUS"]
+    assert np.isfinite(X).all()
+    info = {i["name"]: i for i in embeddings.list_encoders()}[name]
+    if info["dim"] is not None:
+        assert enc.dim == info["dim"]
+
+
+def test_input_order_kept(name: str) -> None:
+    enc = get(name)
+    X = encode(enc, TEXTS)
+    singles = np.vstack([encode(enc, [t]) for t in TEXTS])
+    np.testing.assert_allclose(X, singles, atol=1e-5)
+    rev = encode(enc, TEXTS[::-1])
+    np.testing.assert_allclose(rev[::-1], X, atol=1e-5)
+
+
+def test_weird_unicode_and_empty(name: str) -> None:
+    enc = get(name)
+    X = encode(enc, WEIRD)
+    assert X.shape == (len(WEIRD), enc.dim)
+    assert np.isfinite(X).all()
+
+
+def test_empty_list(name: str) -> None:
+    enc = get(name)
+    X = enc.encode([])
+    assert X.shape == (0, enc.dim) and X.dtype == np.float32
+
+
+def test_batch_size_invariance(name: str) -> None:
+    enc = get(name)
+    texts = TEXTS + WEIRD
+    a = encode(enc, texts, batch_size=64)
+    for bs in (1, 3):
+        np.testing.assert_allclose(encode(enc, texts, batch_size=bs), a, atol=1e-5)
+
+
+def test_deterministic_repeat(name: str) -> None:
+    enc = get(name)
+    np.testing.assert_array_equal(encode(enc, TEXTS), encode(enc, TEXTS))
+
+
+def test_save_load_identical(name: str, tmp_path) -> None:
+    enc = get(name)
+    enc.save(tmp_path / "enc")
+    loaded = embeddings.load(tmp_path / "enc")
+    assert type(loaded) is type(enc)
+    assert loaded.fingerprint() == enc.fingerprint()
+    assert loaded.name == enc.name
+    np.testing.assert_array_equal(encode(loaded, TEXTS), encode(enc, TEXTS))
+
+
+def test_pickle_roundtrip_reloads_lazily(name: str) -> None:
+    enc = get(name)
+    expected = encode(enc, TEXTS)
+    blob = pickle.dumps(enc)
+    assert len(blob) < 20_000_000, "pretrained weights must not be pickled"
+    again = pickle.loads(blob)
+    np.testing.assert_array_equal(encode(again, TEXTS), expected)
+
+
+def test_clone_and_fingerprint(name: str) -> None:
+    enc = get(name)
+    twin = clone(enc)
+    assert twin.get_params() == enc.get_params()
+    if enc.requires_fit:
+        assert not twin.is_fitted  # clone drops the fitted state (scikit-learn rule)
+        twin.fit(FIT_TEXTS)
+    assert twin.fingerprint() == enc.fingerprint()
+
+
+def test_rejects_bare_string_and_non_str_items(name: str) -> None:
+    enc = get(name)
+    with pytest.raises(InvalidInputError, match="single str"):
+        enc.encode("a text")
+    with pytest.raises(InvalidInputError, match=r"texts\[1\]"):
+        enc.encode(["ok", None])  # type: ignore[list-item]
+
+
+CROSS_PROCESS = [p for p in ("glove-6b-50d", "random-glove", "lsa", "tfidf") if p in PRESETS]
+
+
+@pytest.mark.parametrize("preset", CROSS_PROCESS)
+def test_bit_identical_across_processes(preset: str) -> None:
+    code = (
+        "import sys, hashlib, warnings; warnings.simplefilter('ignore');"
+        "sys.path.insert(0, 'tests'); from contract.test_contract import make, TEXTS;"
+        f"print(hashlib.sha256(make({preset!r}).encode(TEXTS).tobytes()).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    here = __import__("hashlib").sha256(encode(get(preset), TEXTS).tobytes()).hexdigest()
+    assert digests == {here}
