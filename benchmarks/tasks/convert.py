@@ -277,7 +277,8 @@ def convert_mrpc(data: bytes) -> list[Row]:
     """MSR paraphrase TSV (``Quality, #1 ID, #2 ID, #1 String, #2 String``; BOM, CRLF).
 
     Example:
-        >>> convert_mrpc(b"Quality\\t#1 ID\\t#2 ID\\t#1 String\\t#2 String\\r\\n1\\t7\\t8\\tA.\\tB.\\r\\n")
+        >>> head = b"Quality\\t#1 ID\\t#2 ID\\t#1 String\\t#2 String\\r\\n"
+        >>> convert_mrpc(head + b"1\\t7\\t8\\tA.\\tB.\\r\\n")
         [('1', 'A.', 'B.')]
     """
     rows: list[Row] = []
