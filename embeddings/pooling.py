@@ -5,8 +5,8 @@ embeddings ``(batch, tokens, dim)`` and an attention mask ``(batch, tokens)`` wi
 1 for real tokens and 0 for padding, so padding never leaks into the result and
 the output does not depend on how texts were batched.
 
-Several modes can be combined; their outputs are concatenated in the order
-``cls, max, mean, mean_sqrt_len`` (the sentence-transformers order).
+Several modes can be combined; their outputs are concatenated in the order the
+modes are given (as sentence-transformers does).
 
 Example:
     >>> import torch
@@ -41,8 +41,8 @@ def pool(
     Args:
         token_embeddings: the last hidden states.
         attention_mask: 1 for real tokens, 0 for padding.
-        modes: any of ``cls``, ``max``, ``mean``, ``mean_sqrt_len``; concatenated in
-            that canonical order whatever order they are given in.
+        modes: any of ``cls``, ``max``, ``mean``, ``mean_sqrt_len``; the results are
+            concatenated in this order.
 
     Raises:
         InvalidParameterError: an unknown or empty set of modes.
@@ -56,17 +56,16 @@ def pool(
         )
     mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
     parts = []
-    if "cls" in modes:
-        parts.append(token_embeddings[:, 0])
-    if "max" in modes:
-        lowest = torch.finfo(token_embeddings.dtype).min
-        masked = token_embeddings.masked_fill(mask == 0, lowest)
-        parts.append(masked.max(dim=1).values)
-    if "mean" in modes or "mean_sqrt_len" in modes:
-        summed = (token_embeddings * mask).sum(dim=1)
-        counts = mask.sum(dim=1).clamp(min=1e-9)
-        if "mean" in modes:
-            parts.append(summed / counts)
-        if "mean_sqrt_len" in modes:
-            parts.append(summed / counts.sqrt())
+    summed = counts = None
+    for mode in modes:
+        if mode == "cls":
+            parts.append(token_embeddings[:, 0])
+        elif mode == "max":
+            lowest = torch.finfo(token_embeddings.dtype).min
+            parts.append(token_embeddings.masked_fill(mask == 0, lowest).max(dim=1).values)
+        else:
+            if summed is None or counts is None:
+                summed = (token_embeddings * mask).sum(dim=1)
+                counts = mask.sum(dim=1).clamp(min=1e-9)
+            parts.append(summed / (counts if mode == "mean" else counts.sqrt()))
     return torch.cat(parts, dim=1)

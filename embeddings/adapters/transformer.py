@@ -46,6 +46,35 @@ _ST_POOLING_KEYS = {
     "pooling_mode_mean_sqrt_len_tokens": "mean_sqrt_len",
 }
 _UNSUPPORTED_POOLING_KEYS = ("pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken")
+#: sentence-transformers >= 5 writes ``"pooling_mode": [...]`` with these names
+_ST_MODE_NAMES = {
+    "cls": "cls",
+    "max": "max",
+    "mean": "mean",
+    "mean_sqrt_len_tokens": "mean_sqrt_len",
+}
+
+
+def _pooling_modes(cfg: dict[str, Any], where: Path) -> list[str]:
+    """Pooling modes from a Pooling config, legacy (boolean keys) or current (a list)."""
+    if "pooling_mode" in cfg:
+        given = cfg["pooling_mode"]
+        names = [given] if isinstance(given, str) else list(given)
+        bad = [n for n in names if n not in _ST_MODE_NAMES]
+        if bad or not names:
+            raise ModelFormatError(
+                f"{where}: pooling mode(s) {bad or names} not supported; supported: "
+                f"{sorted(_ST_MODE_NAMES)}"
+            )
+        return [_ST_MODE_NAMES[n] for n in names]
+    bad = [k for k in _UNSUPPORTED_POOLING_KEYS if cfg.get(k)]
+    if bad:
+        raise ModelFormatError(f"{where}: pooling {bad} is not supported")
+    modes = [m for k, m in _ST_POOLING_KEYS.items() if cfg.get(k)]
+    if not modes:
+        raise ModelFormatError(f"{where}: no pooling mode is enabled")
+    return modes
+
 
 _ACTIVATIONS = {
     "torch.nn.modules.activation.Tanh": "tanh",
@@ -135,20 +164,15 @@ class TransformerEncoder(BaseEncoder):
         transformer_dir, modes, dense_dirs, normalize = folder, ["mean"], [], False
         for entry in sorted(modules, key=lambda m: int(m.get("idx", 0))):
             kind = str(entry.get("type", ""))
+            cls_name = kind.rsplit(".", 1)[-1]
             sub = folder / str(entry.get("path", ""))
-            if kind.endswith("models.Transformer"):
+            if cls_name == "Transformer":
                 transformer_dir = sub
-            elif kind.endswith("models.Pooling"):
-                cfg = _read_json(sub / "config.json")
-                bad = [k for k in _UNSUPPORTED_POOLING_KEYS if cfg.get(k)]
-                if bad:
-                    raise ModelFormatError(f"{sub}/config.json: pooling {bad} is not supported")
-                modes = [m for k, m in _ST_POOLING_KEYS.items() if cfg.get(k)]
-                if not modes:
-                    raise ModelFormatError(f"{sub}/config.json: no pooling mode is enabled")
-            elif kind.endswith("models.Dense"):
+            elif cls_name == "Pooling":
+                modes = _pooling_modes(_read_json(sub / "config.json"), sub / "config.json")
+            elif cls_name == "Dense":
                 dense_dirs.append(sub)
-            elif kind.endswith("models.Normalize"):
+            elif cls_name == "Normalize":
                 normalize = True
             else:
                 raise ModelFormatError(
