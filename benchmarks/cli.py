@@ -21,6 +21,7 @@ from embeddings.errors import TransferkitError
 COMMANDS: tuple[str, ...] = (
     "benchmarks.commands.encode",
     "benchmarks.commands.models",
+    "benchmarks.commands.data",
 )
 
 
