@@ -1,0 +1,244 @@
+"""Readers and writers for published word-vector formats, and the native store.
+
+=================  ===============================================  ==========================
+format             files                                            reader
+=================  ===============================================  ==========================
+``native``         a store folder (``vectors.npy`` + ``vocab.txt``)  :func:`read_store`
+``word2vec-text``  header ``COUNT DIM`` + ``word v1 ... vD`` lines  :func:`read_word2vec_text`
+``word2vec-binary``  header + ``word<space><float32 * D>``          :func:`read_word2vec_binary`
+``glove-text``     ``word v1 ... vD`` lines, no header              :func:`read_glove_text`
+``fasttext-vec``   fastText ``.vec`` (= word2vec text)              :func:`read_fasttext_vec`
+``fasttext-bin``   fastText ``.bin`` with subword vectors            :func:`read_fasttext_bin`
+``gensim``         gensim ``.save()`` pickles (``trust_pickle``)     :func:`read_gensim`
+=================  ===============================================  ==========================
+
+:func:`load_vectors` is the entry point used by the encoders: it detects the format,
+converts a file once into a native store, and memory-maps that store afterwards.
+
+Example:
+    >>> import numpy as np, os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> write_glove_text(os.path.join(d, "g.txt"), ["a"], np.ones((1, 2)))
+    >>> detect_format(os.path.join(d, "g.txt"))
+    'glove-text'
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+from typing import Literal, get_args
+
+from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.formats.binary import read_word2vec_binary, write_word2vec_binary
+from embeddings.formats.fasttext import FASTTEXT_MAGIC, read_fasttext_bin
+from embeddings.formats.gensim_kv import (
+    read_gensim,
+    table_from_keyed_vectors,
+    table_to_keyed_vectors,
+)
+from embeddings.formats.native import (
+    is_store,
+    read_store,
+    store_config,
+    store_path_for,
+    store_root,
+    write_store,
+)
+from embeddings.formats.table import Subwords, VectorTable
+from embeddings.formats.text import (
+    open_binary,
+    read_fasttext_vec,
+    read_glove_text,
+    read_word2vec_text,
+    write_glove_text,
+    write_word2vec_text,
+)
+
+__all__ = [
+    "VectorFormat",
+    "FORMATS",
+    "VectorTable",
+    "Subwords",
+    "detect_format",
+    "read_vectors",
+    "load_vectors",
+    "read_word2vec_text",
+    "read_word2vec_binary",
+    "read_glove_text",
+    "read_fasttext_vec",
+    "read_fasttext_bin",
+    "read_gensim",
+    "write_word2vec_text",
+    "write_word2vec_binary",
+    "write_glove_text",
+    "write_store",
+    "read_store",
+    "is_store",
+    "store_root",
+    "store_path_for",
+    "store_config",
+    "table_from_keyed_vectors",
+    "table_to_keyed_vectors",
+]
+
+VectorFormat = Literal[
+    "native",
+    "word2vec-text",
+    "word2vec-binary",
+    "glove-text",
+    "fasttext-vec",
+    "fasttext-bin",
+    "gensim",
+]
+FORMATS: tuple[str, ...] = get_args(VectorFormat)
+_GENSIM_SUFFIXES = (".kv", ".model", ".wv", ".gensim")
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if b"\x00" in sample:
+        return True
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return err.start < len(sample) - 4  # a cut multi-byte char at the end is fine
+    return False
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """Guess the format of a vector file or folder from its name and first bytes.
+
+    Raises:
+        ModelFormatError: the path does not exist, or is a folder that is not a store.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "v.txt")
+        >>> _ = open(p, "w").write("1 2\\nx 1 2\\n")
+        >>> detect_format(p)
+        'word2vec-text'
+    """
+    p = Path(path)
+    if p.is_dir():
+        if is_store(p):
+            return "native"
+        raise ModelFormatError(
+            f"{p}: a folder, but not a transferkit vector store (no config.json with format "
+            "'transferkit-vectors')"
+        )
+    if not p.is_file():
+        raise ModelFormatError(f"{p}: no such vector file or store folder")
+    name = p.name.lower()
+    base = name[:-3] if name.endswith(".gz") else name
+    if base.endswith(_GENSIM_SUFFIXES):
+        return "gensim"
+    with open_binary(p) as fh:
+        try:
+            head = fh.read(4096)
+        except (OSError, EOFError) as err:
+            raise ModelFormatError(f"{p}: cannot read: {err}") from err
+    if len(head) >= 4 and struct.unpack("<i", head[:4])[0] == FASTTEXT_MAGIC:
+        return "fasttext-bin"
+    if head[:1] == b"\x80":
+        return "gensim"
+    if base.endswith(".vec"):
+        return "fasttext-vec"
+    if base.endswith(".bin"):
+        return "word2vec-binary"
+    end = head.find(b"\n")
+    first = head[: end if end >= 0 else len(head)].split()
+    if len(first) == 2 and all(f.isdigit() for f in first):
+        return "word2vec-binary" if _looks_binary(head[end + 1 :]) else "word2vec-text"
+    return "glove-text"
+
+
+def _check_format(fmt: str) -> None:
+    if fmt != "auto" and fmt not in FORMATS:
+        raise InvalidParameterError(f"format must be 'auto' or one of {list(FORMATS)}, got {fmt!r}")
+
+
+def read_vectors(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "auto",
+    trust_pickle: bool = False,
+) -> VectorTable:
+    """Read a vector file of any supported format into memory (no store conversion).
+
+    Args:
+        path: the file or store folder.
+        format: ``"auto"`` (by extension and content) or one of :data:`FORMATS`.
+        trust_pickle: allow gensim pickles (see :func:`read_gensim`).
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "v.bin")
+        >>> write_word2vec_binary(p, ["a"], np.ones((1, 2)))
+        >>> read_vectors(p).vocab
+        ['a']
+    """
+    _check_format(format)
+    fmt = detect_format(path) if format == "auto" else format
+    if fmt == "native":
+        return read_store(path)
+    if fmt == "word2vec-text":
+        return read_word2vec_text(path)
+    if fmt == "fasttext-vec":
+        return read_fasttext_vec(path)
+    if fmt == "word2vec-binary":
+        return read_word2vec_binary(path)
+    if fmt == "glove-text":
+        return read_glove_text(path)
+    if fmt == "fasttext-bin":
+        return read_fasttext_bin(path)
+    return read_gensim(path, trust_pickle=trust_pickle)
+
+
+def load_vectors(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "auto",
+    trust_pickle: bool = False,
+    convert: bool = True,
+) -> VectorTable:
+    """Load vectors for encoding: convert a file once to a native store, then memory-map it.
+
+    The store lives under :func:`store_root`, keyed by the file's absolute path,
+    size, modification time and format, so an edited file is converted again.
+
+    Args:
+        path: a vector file or a native store folder.
+        format: ``"auto"`` or one of :data:`FORMATS`.
+        trust_pickle: allow gensim pickles.
+        convert: ``False`` reads the file directly every time (no store).
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> os.environ["TRANSFERKIT_VECTOR_STORE"] = tempfile.mkdtemp()
+        >>> p = os.path.join(tempfile.mkdtemp(), "g.txt")
+        >>> write_glove_text(p, ["a", "b"], np.eye(2))
+        >>> t = load_vectors(p)          # converts once
+        >>> load_vectors(p).source == t.source  # memory-maps the store
+        True
+    """
+    _check_format(format)
+    fmt = detect_format(path) if format == "auto" else format
+    if fmt == "native":
+        return read_store(path)
+    if fmt == "gensim" and trust_pickle is not True:
+        return read_gensim(path, trust_pickle=trust_pickle)  # raises with the explanation
+    if not convert:
+        return read_vectors(path, format=fmt, trust_pickle=trust_pickle)
+    try:
+        store = store_path_for(path, fmt)
+    except OSError as err:
+        raise ModelFormatError(f"{path}: cannot stat: {err}") from err
+    if not is_store(store):
+        table = read_vectors(path, format=fmt, trust_pickle=trust_pickle)
+        write_store(
+            store,
+            table,
+            source={"path": str(Path(path).resolve()), "format": fmt},
+        )
+    return read_store(store)

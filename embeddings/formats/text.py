@@ -1,0 +1,363 @@
+"""Readers and writers for the text word-vector formats.
+
+* **word2vec text** (also fastText ``.vec``): a header line ``COUNT DIM``, then one
+  line per word: ``word v1 v2 ... vDIM``.
+* **GloVe text**: the same lines without a header; the dimension is taken from the
+  first line.
+
+Both are UTF-8 with single spaces.  Files ending in ``.gz`` are decompressed on the
+fly.  Words that contain spaces (a known quirk of GloVe 840B) are recovered by
+splitting the last ``DIM`` fields off the right end of the line.  A malformed or
+truncated file raises :class:`~embeddings.errors.ModelFormatError` naming the file,
+the line and what was expected.
+
+Numbers are parsed in bulk (``numpy.fromstring`` on blocks of lines) as float64 and
+rounded once to float32, the same values as gensim's ``load_word2vec_format``.
+
+Example:
+    >>> import numpy as np, tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> p = os.path.join(d, "v.txt")
+    >>> write_word2vec_text(p, ["a", "b"], np.array([[1, 2], [3, 4]], dtype=np.float32))
+    >>> t = read_word2vec_text(p)
+    >>> t.vocab, t.vectors.tolist()
+    (['a', 'b'], [[1.0, 2.0], [3.0, 4.0]])
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.formats.table import VectorTable
+
+__all__ = [
+    "read_word2vec_text",
+    "read_glove_text",
+    "read_fasttext_vec",
+    "write_word2vec_text",
+    "write_glove_text",
+    "open_binary",
+]
+
+_BLOCK = 20_000  # lines parsed per numpy call
+
+
+def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open ``path`` for binary reading, decompressing ``.gz`` files."""
+    p = Path(path)
+    try:
+        if p.suffix == ".gz":
+            return gzip.open(p, "rb")  # type: ignore[return-value]
+        return open(p, "rb")
+    except FileNotFoundError:
+        raise ModelFormatError(f"{p}: no such vector file") from None
+    except IsADirectoryError:
+        raise ModelFormatError(f"{p}: is a directory, expected a vector file") from None
+
+
+def _decode(raw: bytes, path: Path, lineno: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelFormatError(
+            f"{path}: line {lineno}: not valid UTF-8 (byte {err.start} of the line: "
+            f"{raw[max(0, err.start - 10) : err.start + 10]!r}); expected a UTF-8 text file"
+        ) from None
+
+
+def _numbered_lines(fh: BinaryIO, path: Path, start: int) -> Iterator[tuple[int, str]]:
+    try:
+        for lineno, raw in enumerate(fh, start=start):
+            line = _decode(raw, path, lineno).rstrip()
+            if line:
+                yield lineno, line
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise ModelFormatError(f"{path}: cannot read the file: {err}") from err
+
+
+def _split_line(line: str, dim: int, path: Path, lineno: int) -> tuple[str, str]:
+    word, _, rest = line.partition(" ")
+    if rest and rest.count(" ") + 1 == dim:
+        return word, rest
+    # multiple spaces, tabs, or a word containing spaces
+    fields = line.split()
+    if len(fields) == dim + 1:
+        return fields[0], " ".join(fields[1:])
+    if len(fields) > dim + 1:
+        parts = line.rsplit(None, dim)
+        if len(parts) == dim + 1:
+            return parts[0], " ".join(parts[1:])
+    n = max(len(fields) - 1, 0)
+    raise ModelFormatError(
+        f"{path}: line {lineno}: expected a word followed by {dim} numbers, got {n} "
+        f"field(s) after {fields[0] if fields else ''!r:.40} (truncated or mixed-dimension file?)"
+    )
+
+
+def _parse_block(rests: list[str], linenos: list[int], dim: int, path: Path) -> np.ndarray:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        flat = np.fromstring(" ".join(rests), dtype=np.float64, sep=" ")
+    if flat.size != len(rests) * dim:
+        for text, lineno in zip(rests, linenos):
+            for tok in text.split():
+                try:
+                    float(tok)
+                except ValueError:
+                    raise ModelFormatError(
+                        f"{path}: line {lineno}: {tok!r:.40} is not a number; expected "
+                        f"{dim} decimal numbers after the word"
+                    ) from None
+        raise ModelFormatError(f"{path}: lines {linenos[0]}-{linenos[-1]}: cannot parse numbers")
+    block = flat.reshape(len(rests), dim)
+    if not np.isfinite(block).all():
+        bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+        raise ModelFormatError(
+            f"{path}: line {linenos[bad]}: NaN or infinite value; expected finite numbers"
+        )
+    return block.astype(np.float32)
+
+
+def _read_body(
+    lines: Iterator[tuple[int, str]],
+    dim: int,
+    path: Path,
+    *,
+    first: tuple[int, str] | None = None,
+    limit: int | None = None,
+) -> tuple[list[str], np.ndarray, int]:
+    vocab: list[str] = []
+    blocks: list[np.ndarray] = []
+    rests: list[str] = []
+    linenos: list[int] = []
+    last = 0
+
+    def stream() -> Iterator[tuple[int, str]]:
+        if first is not None:
+            yield first
+        yield from lines
+
+    for lineno, line in stream():
+        if limit is not None and len(vocab) >= limit:
+            break
+        word, rest = _split_line(line, dim, path, lineno)
+        vocab.append(word)
+        rests.append(rest)
+        linenos.append(lineno)
+        last = lineno
+        if len(rests) >= _BLOCK:
+            blocks.append(_parse_block(rests, linenos, dim, path))
+            rests, linenos = [], []
+    if rests:
+        blocks.append(_parse_block(rests, linenos, dim, path))
+    vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
+    return vocab, vectors, last
+
+
+def _dedupe(vocab: list[str], vectors: np.ndarray, path: Path) -> tuple[list[str], np.ndarray]:
+    if len(set(vocab)) == len(vocab):
+        return vocab, vectors
+    seen: set[str] = set()
+    keep = []
+    for i, w in enumerate(vocab):
+        if w not in seen:
+            seen.add(w)
+            keep.append(i)
+    warnings.warn(
+        f"{path}: {len(vocab) - len(keep)} duplicated word(s); keeping the first vector of each",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return [vocab[i] for i in keep], vectors[np.asarray(keep)]
+
+
+def read_word2vec_text(path: str | os.PathLike[str], *, limit: int | None = None) -> VectorTable:
+    """Read a word2vec text file (header ``COUNT DIM``); fastText ``.vec`` files too.
+
+    Args:
+        path: the file (``.gz`` is decompressed).
+        limit: read only the first ``limit`` vectors (the most frequent, by convention).
+
+    Raises:
+        ModelFormatError: a missing/invalid header, a line with the wrong number of
+            values, a non-number, or fewer lines than the header announces.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "v.vec")
+        >>> _ = open(p, "w").write("2 2\\nx 1 0\\ny 0 1\\n")
+        >>> read_word2vec_text(p).dim
+        2
+    """
+    p = Path(path)
+    with open_binary(p) as fh:
+        lines = _numbered_lines(fh, p, 1)
+        header = next(lines, None)
+        if header is None:
+            raise ModelFormatError(f"{p}: empty file; expected a header line 'COUNT DIM'")
+        lineno, text = header
+        fields = text.split()
+        if len(fields) != 2 or not all(f.isdigit() for f in fields):
+            raise ModelFormatError(
+                f"{p}: line {lineno}: expected the word2vec header 'COUNT DIM' (two "
+                f"integers), got {text!r:.60}; for GloVe files without a header use "
+                "format='glove-text'"
+            )
+        count, dim = int(fields[0]), int(fields[1])
+        if dim < 1:
+            raise ModelFormatError(f"{p}: line {lineno}: dimension must be >= 1, got {dim}")
+        want = count if limit is None else min(count, limit)
+        vocab, vectors, last = _read_body(lines, dim, p, limit=want)
+    if len(vocab) < want:
+        raise ModelFormatError(
+            f"{p}: truncated: the header (line {lineno}) announces {count} vectors but the "
+            f"file ends after {len(vocab)} (last line read: {last or lineno})"
+        )
+    vocab, vectors = _dedupe(vocab, vectors, p)
+    return VectorTable(vocab, vectors, source=str(p))
+
+
+def read_fasttext_vec(path: str | os.PathLike[str], *, limit: int | None = None) -> VectorTable:
+    """Read a fastText ``.vec`` file (the word2vec text format; no subword vectors).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "v.vec")
+        >>> _ = open(p, "w").write("1 3\\nx 1 2 3\\n")
+        >>> read_fasttext_vec(p).vocab
+        ['x']
+    """
+    return read_word2vec_text(path, limit=limit)
+
+
+def read_glove_text(path: str | os.PathLike[str], *, limit: int | None = None) -> VectorTable:
+    """Read a GloVe text file (no header; the dimension comes from the first line).
+
+    Raises:
+        ModelFormatError: an empty file, a header line (use word2vec text), a line
+            with a different number of values than the first one, or a non-number.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "g.txt")
+        >>> _ = open(p, "w").write("the 0.5 -1\\ncat 1 2\\n")
+        >>> read_glove_text(p).vectors.shape
+        (2, 2)
+    """
+    p = Path(path)
+    with open_binary(p) as fh:
+        lines = _numbered_lines(fh, p, 1)
+        first = next(lines, None)
+        if first is None:
+            raise ModelFormatError(f"{p}: empty file; expected lines 'word v1 v2 ...'")
+        fields = first[1].split()
+        if len(fields) == 2 and all(f.isdigit() for f in fields):
+            raise ModelFormatError(
+                f"{p}: line {first[0]}: looks like a word2vec header {first[1]!r}; "
+                "use format='word2vec-text'"
+            )
+        dim = len(fields) - 1
+        if dim < 1:
+            raise ModelFormatError(
+                f"{p}: line {first[0]}: expected a word followed by numbers, got {first[1]!r:.60}"
+            )
+        vocab, vectors, _ = _read_body(lines, dim, p, first=first, limit=limit)
+    vocab, vectors = _dedupe(vocab, vectors, p)
+    return VectorTable(vocab, vectors, source=str(p))
+
+
+def _check_writable(vocab: Sequence[str], vectors: np.ndarray, *, binary: bool) -> np.ndarray:
+    arr = np.asarray(vectors)
+    if arr.ndim != 2 or arr.shape[0] != len(vocab):
+        raise InvalidParameterError(
+            f"vectors must have shape (len(vocab), dim) = ({len(vocab)}, dim), got {arr.shape}"
+        )
+    for i, w in enumerate(vocab):
+        if not isinstance(w, str) or not w or any(c.isspace() for c in w):
+            if binary and isinstance(w, str) and w and " " not in w and "\n" not in w:
+                continue
+            raise InvalidParameterError(
+                f"vocab[{i}] = {w!r:.40} cannot be written: words must be non-empty strings "
+                "without whitespace in these formats"
+            )
+    return arr
+
+
+def _write_lines(
+    path: Path,
+    header: str | None,
+    vocab: Sequence[str],
+    vectors: np.ndarray,
+    precision: int,
+) -> None:
+    fmt = f"{{:.{int(precision)}g}}".format
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(tmp, "wb") as raw:
+            fh = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")  # type: ignore[arg-type]
+            if header is not None:
+                fh.write(header + "\n")
+            for word, row in zip(vocab, vectors):
+                fh.write(word + " " + " ".join(map(fmt, row.tolist())) + "\n")
+            fh.flush()
+            fh.detach()
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_word2vec_text(
+    path: str | os.PathLike[str],
+    vocab: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    precision: int = 9,
+) -> None:
+    """Write the word2vec text format (header ``COUNT DIM``), atomically.
+
+    Args:
+        path: target file (``.gz`` compresses).
+        vocab: the words (non-empty, no whitespace).
+        vectors: ``(len(vocab), dim)`` numbers.
+        precision: significant digits; 9 round-trips float32 exactly.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "v.txt")
+        >>> write_word2vec_text(p, ["hi"], np.array([[0.5, 1.0]]))
+        >>> open(p).read()
+        '1 2\\nhi 0.5 1\\n'
+    """
+    arr = _check_writable(vocab, vectors, binary=False)
+    _write_lines(Path(path), f"{arr.shape[0]} {arr.shape[1]}", vocab, arr, precision)
+
+
+def write_glove_text(
+    path: str | os.PathLike[str],
+    vocab: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    precision: int = 9,
+) -> None:
+    """Write the GloVe text format (no header), atomically.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "g.txt")
+        >>> write_glove_text(p, ["hi"], np.array([[0.25, -1.0]]))
+        >>> open(p).read()
+        'hi 0.25 -1\\n'
+    """
+    arr = _check_writable(vocab, vectors, binary=False)
+    _write_lines(Path(path), None, vocab, arr, precision)
