@@ -117,8 +117,9 @@ class ClassificationScores(TypedDict):
     seed: int
 
 
-def _c_of(params: Mapping[str, Any]) -> float | None:
-    value = params.get("C")
+def _c_of(spec: HeadSpec, params: Mapping[str, Any]) -> float | None:
+    """The C the fitted estimator used (chosen or fixed), or None if it has none."""
+    value = {**spec.estimator.get_params(), **params}.get("C")
     return None if value is None else float(value)
 
 
@@ -224,7 +225,7 @@ def evaluate_classification_cv(
     accs = [r[0] for r in results]
     dev_accs = [r[3] for r in results]
     params = [r[2] for r in results]
-    c_values = [_c_of(p) for p in params]
+    c_values = [_c_of(spec, p) for p in params]
     return {
         "main_score": float(np.mean(accs)),
         "accuracy": float(np.mean(accs)),
@@ -267,7 +268,7 @@ def _test_scores(
         "f1_average": average,
         "dev_accuracy": dev_acc,
         "params": params,
-        "C": _c_of(params),
+        "C": _c_of(spec, params),
         "selection": selection,
         "n_folds": n_folds,
         "n_train": int(X_train.shape[0]),

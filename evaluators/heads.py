@@ -15,8 +15,12 @@ Built-in heads (``head=``):
   (SentEval's grid for the train/test k-fold protocol used by MRPC and TREC).
 * ``"mlp"``: scikit-learn's ``MLPClassifier`` with one hidden layer of 50 sigmoid units
   (SentEval's MLP uses ``nn.Sigmoid``), Adam, batch size 64, and early stopping on a
-  stratified 10 % validation split of the training data with a patience of 5 epochs
-  (SentEval's ``tenacity=5``), seeded with ``random_state=seed``. The L2 strength
+  stratified 10 % validation split of the training data, seeded with
+  ``random_state=seed``. SentEval checks dev accuracy every ``epoch_size=4`` passes and
+  stops after ``tenacity=5`` checks without improvement, for at most ``max_epoch=200``
+  checks; in passes that is a patience of 20 (``n_iter_no_change=20``) and at most 800
+  passes (``max_iter=800``). (A patience of 5 passes stops the sigmoid MLP before it
+  has learned anything on small data.) The L2 strength
   ``alpha`` is tuned over SentEval's PyTorch grid ``10**t for t in range(-5, -1)``.
   Why scikit-learn rather than a torch MLP: it is a real estimator (``clone``,
   ``get_params`` and the ``estimator=`` override work the same as for logistic
@@ -127,8 +131,8 @@ def _default_estimator(head: str, seed: int) -> BaseEstimator:
         batch_size=64,
         early_stopping=True,
         validation_fraction=0.1,
-        n_iter_no_change=5,
-        max_iter=200,
+        n_iter_no_change=20,
+        max_iter=800,
         random_state=seed,
     )
 
