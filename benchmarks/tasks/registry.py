@@ -8,8 +8,8 @@ Example:
     >>> try:
     ...     get_task("STS-b2")
     ... except UnknownTaskError as err:
-    ...     print(err)
-    unknown task 'STS-b2'; did you mean 'STS-B'? (see `transferkit data list`)
+    ...     print(str(err).split("; ")[1])
+    did you mean 'STS-B'? (also close: 'STS12', 'SST2') (see `transferkit data list`)
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ def get_task_class(name: str) -> type[Task]:
     names = [c.metadata.name for c in TASKS]
     close = difflib.get_close_matches(name.lower(), list(_BY_KEY), n=3, cutoff=0.5)
     if close:
-        hint = "did you mean " + " or ".join(repr(_BY_KEY[k].metadata.name) for k in close) + "?"
+        first, *others = (repr(_BY_KEY[k].metadata.name) for k in close)
+        hint = f"did you mean {first}?"
+        if others:
+            hint += f" (also close: {', '.join(others)})"
     else:
         hint = f"known tasks: {', '.join(names)}"
     raise UnknownTaskError(f"unknown task {name!r}; {hint} (see `transferkit data list`)")
