@@ -225,8 +225,8 @@ def resolve_head(
             proto.set_params(random_state=seed)
         name = f"custom:{type(estimator).__name__}"
     grid_given = param_grid is not None
-    grid = dict(param_grid) if param_grid is not None else _default_grid(head, protocol)
-    candidates = _candidates(grid)
+    grid = param_grid if param_grid is not None else _default_grid(head, protocol)
+    candidates = _candidates(grid)  # validates that grid is a mapping of value lists
     valid = set(proto.get_params(deep=True))
     for key in grid:
         if key not in valid:
