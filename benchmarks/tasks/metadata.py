@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
@@ -142,7 +142,6 @@ class TaskMetadata:
     reference_urls: tuple[str, ...] = ()
     license: str = ""
     citation: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def file_key(self, split: str, subset: str | None = None) -> str:
         """The :attr:`files` key of a split (and STS subset)."""

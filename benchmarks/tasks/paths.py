@@ -11,10 +11,12 @@ Both hold the same normalised layout: ``<folder>/<file>.tsv`` (see the data READ
 
 Example:
     >>> import os
+    >>> saved = os.environ.get("TRANSFERKIT_DATA")
     >>> os.environ["TRANSFERKIT_DATA"] = "/srv/data"
     >>> str(data_dir())
     '/srv/data'
-    >>> del os.environ["TRANSFERKIT_DATA"]
+    >>> _ = os.environ.pop("TRANSFERKIT_DATA") if saved is None else os.environ.update(
+    ...     TRANSFERKIT_DATA=saved)
 """
 
 from __future__ import annotations
