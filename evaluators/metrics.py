@@ -313,8 +313,8 @@ def correlations(predicted: ArrayLike, gold: ArrayLike) -> CorrelationScores:
             constant gold scores (the correlation is undefined).
 
     Warns:
-        UserWarning: If the predictions are constant; both correlations are then
-            reported as ``0.0``.
+        UserWarning: If the predictions are constant (up to float rounding, relative
+            range below 1e-12); both correlations are then reported as ``0.0``.
 
     Example:
         >>> correlations([0.1, 0.2, 0.9], [1.0, 2.0, 3.0])["spearman"]
@@ -331,7 +331,7 @@ def correlations(predicted: ArrayLike, gold: ArrayLike) -> CorrelationScores:
             f"gold scores are all equal ({g[0]!r}); Pearson and Spearman correlations are "
             "undefined. Check that the right score column was loaded."
         )
-    if np.ptp(p) == 0:
+    if np.ptp(p) <= 1e-12 * max(1.0, float(np.abs(p).max())):  # constant up to rounding
         warnings.warn(
             "predicted scores are constant (a degenerate encoder?); their correlation "
             "with the gold scores is undefined and is reported as 0.0.",

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
 from threadpoolctl import threadpool_limits
+
+# pytest puts tests/ on sys.path (tests/conftest.py has no package), so this folder,
+# which has no __init__.py, is a namespace-package candidate for `import evaluators`;
+# setuptools' editable finder runs after the path finder and loses to it. A regular
+# package anywhere on sys.path beats a namespace portion, so the repository root is
+# appended here. (The lasting fix is `pythonpath = ["."]` in the pytest settings.)
+_REPO = str(Path(__file__).resolve().parents[2])
+if _REPO not in sys.path:
+    sys.path.append(_REPO)
 
 
 @pytest.fixture(autouse=True, scope="session")
