@@ -226,16 +226,18 @@ def evaluate_classification_cv(
     dev_accs = [r[3] for r in results]
     params = [r[2] for r in results]
     c_values = [_c_of(spec, p) for p in params]
+    c_list = [c for c in c_values if c is not None]
+    dev_values = [d for d in dev_accs if d is not None]
     return {
         "main_score": float(np.mean(accs)),
         "accuracy": float(np.mean(accs)),
         "accuracy_std": float(np.std(accs)),
         "f1": float(np.mean([r[1] for r in results])),
         "f1_average": "binary" if classes.size == 2 else "macro",
-        "dev_accuracy": None if dev_accs[0] is None else float(np.mean(dev_accs)),  # type: ignore[arg-type]
+        "dev_accuracy": None if not dev_values else float(np.mean(dev_values)),
         "fold_accuracies": [float(a) for a in accs],
         "params": params,
-        "C": None if any(c is None for c in c_values) else [float(c) for c in c_values],  # type: ignore[arg-type]
+        "C": c_list if len(c_list) == len(c_values) else None,
         "n_samples": int(X_arr.shape[0]),
         "n_folds": n_folds,
         "n_classes": int(classes.size),

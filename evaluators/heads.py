@@ -199,9 +199,9 @@ def resolve_head(
     """
     if head not in _HEADS:
         raise InvalidParameterError(f"head must be one of {list(_HEADS)}; received {head!r}.")
+    name: str = head
     if estimator is None:
         proto = _default_estimator(head, seed)
-        name = head
     else:
         if not (hasattr(estimator, "get_params") and hasattr(estimator, "fit")):
             raise InvalidParameterError(

@@ -157,11 +157,18 @@ def check_labels(
         raise InvalidInputError(f"{name} contains NaN or infinity; labels must be finite.")
     if arr.dtype.kind not in "biufUSO":
         raise InvalidInputError(f"{name} must hold ints or strings; received dtype {arr.dtype}.")
-    n_classes = np.unique(arr).size
+    try:
+        uniques = np.unique(arr)
+    except TypeError as err:  # an object array mixing e.g. str and int
+        raise InvalidInputError(
+            f"{name} mixes label types that cannot be compared ({err}); use one type, "
+            "all ints or all strings."
+        ) from err
+    n_classes = uniques.size
     if n_classes < min_classes:
         raise InvalidInputError(
             f"{name} must have at least {min_classes} distinct classes; received "
-            f"{n_classes} ({_describe(np.unique(arr).tolist())})."
+            f"{n_classes} ({_describe(uniques.tolist())})."
         )
     return arr
 

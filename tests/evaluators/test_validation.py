@@ -34,6 +34,7 @@ y = np.array([0, 1] * 20)
         (X, y.reshape(20, 2), "1-D.*shape \\(20, 2\\)"),
         (X, np.zeros(40), "at least 2 distinct classes; received 1"),
         (X, np.where(np.arange(40) == 3, np.nan, y), "labels must be finite"),
+        (X, np.array([0, "a"] * 20, dtype=object), "mixes label types"),
     ],
 )
 def test_bad_arrays_raise_invalid_input(X_bad, y_bad, pattern) -> None:
