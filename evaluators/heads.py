@@ -150,19 +150,21 @@ def _candidates(grid: Mapping[str, Sequence[Any]]) -> tuple[dict[str, Any], ...]
             f"as {{'C': [0.5, 1.0]}}, or {{}} for no search; received "
             f"{type(grid).__name__}."
         )
+    lists: dict[str, list[Any]] = {}
     for key, values in grid.items():
         if isinstance(values, str) or not isinstance(values, Iterable):
             raise InvalidParameterError(
                 f"param_grid[{key!r}] must be a non-empty list of values; received {values!r}."
             )
-        if len(list(values)) == 0:
+        lists[key] = list(values)  # a generator is read once, here
+        if not lists[key]:
             raise InvalidParameterError(f"param_grid[{key!r}] is empty; give at least one value.")
-    if len(grid) <= 1:  # keep the user's order for a single parameter
-        if not grid:
+    if len(lists) <= 1:  # keep the user's order for a single parameter
+        if not lists:
             return ({},)
-        ((key, values),) = grid.items()
+        ((key, values),) = lists.items()
         return tuple({key: v} for v in values)
-    return tuple(dict(p) for p in ParameterGrid({k: list(v) for k, v in grid.items()}))
+    return tuple(dict(p) for p in ParameterGrid(lists))
 
 
 def resolve_head(

@@ -189,6 +189,11 @@ def test_random_state_injected_into_clone_only() -> None:
     assert pinned.estimator.random_state == 5
 
 
+def test_generator_grid_is_read_once() -> None:
+    spec = resolve_head(param_grid={"C": (2.0**t for t in range(2))})
+    assert [p["C"] for p in spec.candidates] == [1.0, 2.0]
+
+
 def test_multi_parameter_grid_tries_every_combination(binary_data) -> None:
     X, y = binary_data
     grid = {"C": [0.01, 2.0], "fit_intercept": [True, False]}
