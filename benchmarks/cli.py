@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from embeddings.errors import TransferkitError
 
 COMMANDS: tuple[str, ...] = (
+    "benchmarks.commands.cache",
     "benchmarks.commands.encode",
     "benchmarks.commands.models",
     "benchmarks.commands.data",

@@ -42,7 +42,7 @@ How concurrency is guaranteed (no locks on the encode path):
 
 Each :class:`CachedEncoder` keeps an in-memory index (digest -> shard, row) per
 fingerprint; each call only scans the folder for shards it has not seen yet.
-The index costs roughly 150 bytes per cached text plus the vectors themselves.
+The index costs roughly 120 bytes per cached text plus the vectors themselves.
 
 Example:
     >>> import tempfile, numpy as np, embeddings
@@ -178,8 +178,8 @@ def text_key(text: str) -> bytes:
 # -------------------------------------------------------------- shard format
 def _checksum(keys: np.ndarray, vectors: np.ndarray) -> str:
     h = hashlib.sha256()
-    h.update(memoryview(np.ascontiguousarray(keys)).cast("B"))
-    h.update(memoryview(np.ascontiguousarray(vectors)).cast("B"))
+    h.update(np.ascontiguousarray(keys).data.cast("B"))
+    h.update(np.ascontiguousarray(vectors).data.cast("B"))
     return h.hexdigest()
 
 
@@ -303,7 +303,7 @@ def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
 def _list_shards(folder: Path) -> list[Path]:
     try:
         entries = list(os.scandir(folder))
-    except FileNotFoundError:
+    except OSError:  # missing, not a folder, unreadable: nothing cached there
         return []
     return sorted(
         Path(e.path)
@@ -336,20 +336,42 @@ class _Store:
     def __init__(self, folder: Path, fingerprint: str) -> None:
         self.folder = folder
         self.fingerprint = fingerprint
-        self.index: dict[bytes, tuple[int, int]] = {}
+        #: text digest -> global row id (offsets[slot] + row); the first copy wins
+        self.index: dict[bytes, int] = {}
         self.vectors: list[np.ndarray] = []
+        self.offsets: list[int] = []
+        self.total = 0
         self.seen: set[str] = set()
         self.dim: int | None = None
 
     def _add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
-        slot = len(self.vectors)
-        self.vectors.append(vectors)
+        n = len(keys)
+        if n == 0:
+            return
         raw = keys.tobytes()
-        setdefault = self.index.setdefault
-        for row in range(len(keys)):
-            setdefault(raw[row * KEY_BYTES : (row + 1) * KEY_BYTES], (slot, row))
-        if self.dim is None and vectors.shape[0]:
+        digests = [raw[i : i + KEY_BYTES] for i in range(0, len(raw), KEY_BYTES)]
+        ids = range(self.total, self.total + n)
+        if self.index.keys().isdisjoint(digests):
+            self.index.update(zip(digests, ids))
+        else:  # copies written by concurrent processes: keep the first
+            setdefault = self.index.setdefault
+            for digest, i in zip(digests, ids):
+                setdefault(digest, i)
+        self.offsets.append(self.total)
+        self.vectors.append(vectors)
+        self.total += n
+        if self.dim is None:
             self.dim = int(vectors.shape[1])
+
+    def gather(self, ids: np.ndarray, out: np.ndarray) -> None:
+        """Copy the vectors of global row ``ids`` into ``out`` (same length)."""
+        if len(self.vectors) == 1:
+            out[:] = self.vectors[0][ids]
+            return
+        slots = np.searchsorted(np.asarray(self.offsets), ids, side="right") - 1
+        for slot in np.unique(slots):
+            mask = slots == slot
+            out[mask] = self.vectors[slot][ids[mask] - self.offsets[slot]]
 
     def refresh(self) -> None:
         """Load shards that appeared since the last call (verified, damaged ones removed)."""
@@ -540,29 +562,30 @@ class CachedEncoder:
         store.refresh()
 
         # distinct texts, in first-seen order
-        positions: dict[bytes, int] = {}
-        inverse = np.empty(len(texts_list), dtype=np.intp)
-        unique_texts: list[str] = []
-        for i, text in enumerate(texts_list):
-            key = text_key(text)
-            j = positions.get(key)
-            if j is None:
-                j = positions[key] = len(unique_texts)
-                unique_texts.append(text)
-            inverse[i] = j
-        unique_keys = list(positions)
+        sha256 = hashlib.sha256
+        keys = [sha256(t.encode("utf-8", "surrogatepass")).digest() for t in texts_list]
+        unique_keys = list(dict.fromkeys(keys))
+        if len(unique_keys) == len(keys):
+            inverse: np.ndarray | None = None
+            unique_texts = texts_list
+        else:
+            first = {k: j for j, k in enumerate(unique_keys)}
+            inverse = np.fromiter((first[k] for k in keys), dtype=np.intp, count=len(keys))
+            seen_first: dict[bytes, str] = {}
+            for k, t in zip(keys, texts_list):
+                seen_first.setdefault(k, t)
+            unique_texts = list(seen_first.values())
 
-        hits: dict[int, tuple[list[int], list[int]]] = {}
-        missing: list[int] = []
-        index = store.index
-        for j, key in enumerate(unique_keys):
-            where = index.get(key)
-            if where is None:
-                missing.append(j)
-            else:
-                js, rows = hits.setdefault(where[0], ([], []))
-                js.append(j)
-                rows.append(where[1])
+        found = list(map(store.index.get, unique_keys))
+        missing = [j for j, i in enumerate(found) if i is None]
+        hit_pos = (
+            np.arange(len(found), dtype=np.intp)
+            if not missing
+            else np.fromiter((j for j, i in enumerate(found) if i is not None), dtype=np.intp)
+        )
+        hit_ids = np.fromiter(
+            (i for i in found if i is not None), dtype=np.intp, count=len(found) - len(missing)
+        )
 
         computed: np.ndarray | None = None
         if missing:
@@ -598,11 +621,18 @@ class CachedEncoder:
             dim = store.dim
         else:
             dim = self.dim
-        unique_vecs = np.empty((len(unique_texts), dim), dtype=np.float32)
-        for slot, (js, rows) in hits.items():
-            unique_vecs[js] = store.vectors[slot][rows]
+        unique_vecs = np.empty((len(unique_keys), dim), dtype=np.float32)
+        if len(hit_ids):
+            if missing:
+                part = np.empty((len(hit_ids), dim), dtype=np.float32)
+                store.gather(hit_ids, part)
+                unique_vecs[hit_pos] = part
+            else:
+                store.gather(hit_ids, unique_vecs)
         if computed is not None:
             unique_vecs[missing] = computed
+        if inverse is None:
+            return unique_vecs
         return np.ascontiguousarray(unique_vecs[inverse])
 
     # -------------------------------------------------------------- plumbing
@@ -824,11 +854,8 @@ def compact(
             n = len(store.index)
             if len(merged) > 1:
                 keys_out = np.frombuffer(b"".join(store.index), dtype=np.uint8)
-                where = np.array(list(store.index.values()), dtype=np.intp).reshape(n, 2)
                 vecs_out = np.empty((n, store.dim or 0), dtype=np.float32)
-                for slot, vectors in enumerate(store.vectors):
-                    rows = np.flatnonzero(where[:, 0] == slot)
-                    vecs_out[rows] = vectors[where[rows, 1]]
+                store.gather(np.fromiter(store.index.values(), dtype=np.intp, count=n), vecs_out)
                 _write_shard(folder, folder.name, keys_out.reshape(n, KEY_BYTES), vecs_out)
                 for path in merged:
                     with contextlib.suppress(OSError):
