@@ -178,8 +178,9 @@ def text_key(text: str) -> bytes:
 # -------------------------------------------------------------- shard format
 def _checksum(keys: np.ndarray, vectors: np.ndarray) -> str:
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(keys).data.cast("B"))
-    h.update(np.ascontiguousarray(vectors).data.cast("B"))
+    for arr in (keys, vectors):
+        if arr.size:  # memoryview cannot cast a view with a zero in its shape
+            h.update(np.ascontiguousarray(arr).data.cast("B"))
     return h.hexdigest()
 
 
