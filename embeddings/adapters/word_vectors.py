@@ -1,13 +1,32 @@
-"""Averaged word vectors (GloVe, word2vec, fastText) behind the Encoder interface.
+"""Pooled word vectors (GloVe, word2vec, fastText) behind the Encoder interface.
 
-Each text is tokenized (:mod:`embeddings.adapters._tokenize`), its tokens are looked
-up in the vocabulary (exact form, then the lowercase form), and the text vector is
-a weighted combination of its word vectors.  Encoding builds one sparse
-``(texts x vocabulary)`` weight matrix per batch and multiplies it with the
-embedding table, so there is no Python loop over words at matrix time.
+A text is split into whitespace chunks, each chunk is tokenized with the shared
+regular expression (:mod:`embeddings.adapters._tokenize`; results are cached per
+distinct chunk, so each distinct chunk is tokenized once per encoder), and every
+token is looked up in the vocabulary: the exact form, then (with
+``lowercase=False``) the lowercase form, then fastText subword vectors when the
+source has them; other tokens are skipped.  A batch becomes one sparse
+``(texts x vocabulary)`` weight matrix that is multiplied with the embedding table:
+there is no Python loop over words at vector time.
 
-Texts whose tokens are all out of vocabulary get a zero vector (never NaN); how
-many there were is reported in one warning per ``encode`` call.
+Poolings (the ``pooling`` parameter):
+
+* ``mean``: the average of the word vectors.
+* ``tfidf``: the IDF-weighted average, IDF fitted on the training texts
+  (``ln((1 + n) / (1 + df)) + 1``, as scikit-learn's smooth IDF).
+* ``sif``: Arora et al. (2017): ``a / (a + p(w))`` weights, ``p(w)`` from the training
+  texts (``word_freq="train"``) or from ``wordfreq``, then the projection on the
+  first principal component of the *training* text vectors is removed.
+* ``usif``: Ethayarajh (2018): ``a`` derived from the vocabulary size and the mean
+  training text length, unit-length word vectors, weights ``a / (a/2 + p(w))``, and
+  removal of 5 principal components weighted by their explained variance.
+* ``max``: the element-wise maximum.
+* ``pmean``: concatenated power means (Rücklé et al. 2018), ``powers=(1, "max", "min")``
+  by default: ``len(powers) * dim`` outputs.
+
+``tfidf``, ``sif`` and ``usif`` must be fitted on training texts (``fit``); the
+others need no fit.  A text without any known token is a zero vector (never NaN),
+and the number of such texts is reported in one ``RuntimeWarning`` per ``encode``.
 
 Example:
     >>> from embeddings.adapters.word_vectors import WordVectorEncoder
@@ -18,119 +37,756 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+import math
+import os
 import warnings
-from typing import Literal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
-from embeddings.adapters._tokenize import tokenize
+from embeddings.adapters._tokenize import _TOKEN_RE
 from embeddings.base import BaseEncoder
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.formats.table import Subwords, VectorTable
 
-__all__ = ["WordVectorEncoder", "Pooling"]
+__all__ = ["WordVectorEncoder", "Pooling", "WordFreq", "pack_vocab", "unpack_vocab"]
 
-Pooling = Literal["mean"]
-_POOLINGS: tuple[str, ...] = ("mean",)
+Pooling = Literal["mean", "tfidf", "sif", "usif", "max", "pmean"]
+WordFreq = Literal["train", "wordfreq"]
+_POOLINGS: tuple[str, ...] = ("mean", "tfidf", "sif", "usif", "max", "pmean")
+_FITTED_POOLINGS: tuple[str, ...] = ("tfidf", "sif", "usif")
+_FORMATS = (
+    "auto",
+    "native",
+    "word2vec-text",
+    "word2vec-binary",
+    "glove-text",
+    "fasttext-vec",
+    "fasttext-bin",
+    "gensim",
+)
+_MISSING = -1  # chunk not yet in the cache
+_CACHE_LIMIT = 2_000_000  # distinct chunks kept before the cache is reset
+_SEP_CHUNK = "\x00\x00"  # joins the texts of a batch; never a chunk of a text without NUL
+_SEPARATOR = f" {_SEP_CHUNK} "
+_SEP_CODE = int(np.iinfo(np.int64).min)
+_PARALLEL_MIN = 4096  # texts per batch before n_jobs > 1 splits it across processes
+
+
+def pack_vocab(vocab: Sequence[str]) -> np.ndarray:
+    """Encode a word list as a uint8 array (UTF-8, newline-separated) for safetensors."""
+    return np.frombuffer("\n".join(vocab).encode("utf-8"), dtype=np.uint8).copy()
+
+
+def unpack_vocab(packed: np.ndarray, count: int) -> list[str]:
+    """Inverse of :func:`pack_vocab`."""
+    if count == 0:
+        return []
+    words = bytes(np.asarray(packed, dtype=np.uint8)).decode("utf-8").split("\n")
+    if len(words) != count:
+        raise ModelFormatError(f"stored vocabulary has {len(words)} words, expected {count}")
+    return words
+
+
+class _Lookup:
+    """Chunk -> vocabulary row ids, with per-chunk caching and fastText OOV rows.
+
+    Codes in the chunk cache: ``>= 0`` one row id; ``<= -2`` an entry of
+    ``self.multi`` (an int64 array of row ids, possibly empty).  Row ids
+    ``>= n_vocab`` are rows of :attr:`extra` (subword vectors of OOV tokens).
+    """
+
+    def __init__(self, table: VectorTable, *, lowercase: bool, subwords: bool) -> None:
+        self.n_vocab = len(table.vocab)
+        self.dim = table.dim
+        self.index = table.index()
+        self.lowercase = lowercase
+        self.subwords: Subwords | None = table.subwords if subwords else None
+        self.reset()
+
+    def _initial_chunks(self) -> dict[str, int]:
+        """The vocabulary words that the tokenizer keeps whole, mapped to their rows.
+
+        A word made only of ``\\w`` characters is always one token; the few others are
+        checked with ``fullmatch`` (see :meth:`_add_chunks`).
+        """
+        chunks = dict(self.index)
+        odd = [w for w, ok in zip(self.index, map(str.isalnum, self.index)) if not ok]
+        for w, m in zip(odd, map(_TOKEN_RE.fullmatch, odd)):
+            if m is None:
+                del chunks[w]
+        chunks[_SEP_CHUNK] = _SEP_CODE
+        return chunks
+
+    def reset(self) -> None:
+        base = self.__dict__.get("_base_chunks")
+        if base is None:
+            base = self._base_chunks = self._initial_chunks()
+        self.chunks: dict[str, int] = dict(base)
+        self.multi: list[np.ndarray] = []
+        self.oov_rows: dict[str, int] = {}
+        self.extra = np.zeros((0, self.dim), dtype=np.float32)
+        self._n_extra = 0
+
+    def _token_id(self, tok: str) -> int | None:
+        i = self.index.get(tok)
+        if i is None and not self.lowercase:
+            i = self.index.get(tok.lower())
+        if i is None and self.subwords is not None:
+            i = self.oov_rows.get(tok)
+            if i is None:
+                vec = self.subwords.vector(tok)
+                if vec is None:
+                    return None
+                if self._n_extra == self.extra.shape[0]:
+                    grown = np.zeros((max(64, 2 * self._n_extra), self.dim), dtype=np.float32)
+                    grown[: self._n_extra] = self.extra[: self._n_extra]
+                    self.extra = grown
+                self.extra[self._n_extra] = vec
+                i = self.n_vocab + self._n_extra
+                self._n_extra += 1
+                self.oov_rows[tok] = i
+        return i
+
+    def _chunk_code(self, chunk: str) -> int:
+        ids = [i for i in map(self._token_id, _TOKEN_RE.findall(chunk)) if i is not None]
+        if len(ids) == 1:
+            code = ids[0]
+        else:
+            code = -2 - len(self.multi)
+            self.multi.append(np.asarray(ids, dtype=np.int64))
+        self.chunks[chunk] = code
+        return code
+
+    def _add_chunks(self, new: dict[str, None]) -> None:
+        """Add chunks to the cache; a chunk that is one known token takes the fast path.
+
+        ``_TOKEN_RE.fullmatch(c)`` succeeds exactly when ``findall(c) == [c]`` for this
+        pattern (an earlier alternative that matches only a prefix leaves a character
+        that no later alternative can span), so such chunks need no ``findall``.
+        """
+        chunks = list(new)
+        ids = list(map(self.index.get, chunks))
+        whole = list(map(_TOKEN_RE.fullmatch, chunks))
+        for chunk, i, m in zip(chunks, ids, whole):
+            if i is not None and m is not None:
+                self.chunks[chunk] = i
+            else:
+                self._chunk_code(chunk)
+
+    def extra_rows(self) -> np.ndarray:
+        return self.extra[: self._n_extra]
+
+    def token_ids(self, chunk: str) -> list[int]:
+        code = self.chunks.get(chunk, _MISSING)
+        if code == _MISSING:
+            code = self._chunk_code(chunk)
+        return [code] if code >= 0 else self.multi[-code - 2].tolist()
+
+    def lookup(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids of all known tokens and the text index of each, in text order.
+
+        The texts are joined with a separator chunk and lowercased/split in one call
+        each (falling back to one split per text when a text contains NUL), and all
+        chunks are looked up in the chunk cache in one C-level pass.
+        """
+        if len(self.chunks) > len(self._base_chunks) + _CACHE_LIMIT:
+            self.reset()
+        n = len(texts)
+        joined = _SEPARATOR.join(texts)
+        lens = None
+        if joined.count("\x00") == 2 * (n - 1):
+            flat = (joined.lower() if self.lowercase else joined).split()
+        else:
+            per_text = [t.lower().split() if self.lowercase else t.split() for t in texts]
+            lens = np.fromiter(map(len, per_text), dtype=np.int64, count=n)
+            flat = list(itertools.chain.from_iterable(per_text))
+        get = self.chunks.get
+        codes = np.fromiter(
+            map(get, flat, itertools.repeat(_MISSING)), dtype=np.int64, count=len(flat)
+        )
+        missing = np.flatnonzero(codes == _MISSING)
+        if missing.size:
+            self._add_chunks(dict.fromkeys(map(flat.__getitem__, missing.tolist())))
+            codes[missing] = np.fromiter(
+                map(self.chunks.__getitem__, map(flat.__getitem__, missing.tolist())),
+                dtype=np.int64,
+                count=missing.size,
+            )
+        if lens is None:
+            is_sep = codes == _SEP_CODE
+            chunk_text = np.cumsum(is_sep)[~is_sep]
+            codes = codes[~is_sep]
+        else:
+            chunk_text = np.repeat(np.arange(n, dtype=np.int64), lens)
+        neg = np.flatnonzero(codes < 0)
+        if neg.size == 0:
+            return codes, chunk_text
+        parts = [self.multi[-c - 2] for c in codes[neg].tolist()]
+        plen = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        counts = np.ones(codes.size, dtype=np.int64)
+        counts[neg] = plen
+        starts = np.cumsum(counts) - counts
+        ids = np.empty(int(counts.sum()), dtype=np.int64)
+        single = codes >= 0
+        ids[starts[single]] = codes[single]
+        if plen.sum():
+            offsets = np.repeat(starts[neg] - (np.cumsum(plen) - plen), plen)
+            ids[offsets + np.arange(int(plen.sum()))] = np.concatenate(parts)
+        return ids, np.repeat(chunk_text, counts)
+
+
+def _mp_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def _serve(encoder: WordVectorEncoder, conn: Any) -> None:
+    """Worker loop: encode the texts received with the forked snapshot of ``encoder``."""
+    while True:
+        try:
+            texts = conn.recv()
+        except EOFError:
+            return
+        if texts is None:
+            return
+        try:
+            conn.send(("ok", *encoder._encode_local(texts)))
+        except BaseException as err:  # report to the parent, keep serving
+            conn.send(("error", f"{type(err).__name__}: {err}", 0))
+
+
+class _Worker:
+    """One forked process that encodes part of a large batch."""
+
+    def __init__(self, encoder: WordVectorEncoder) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("fork")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(encoder, child), daemon=True)
+        self.process.start()
+        child.close()
+
+    def send(self, texts: list[str]) -> None:
+        self.conn.send(texts)
+
+    def receive(self) -> tuple[np.ndarray, int]:
+        from embeddings.errors import EncodingError
+
+        try:
+            status, payload, n_empty = self.conn.recv()
+        except EOFError:
+            raise EncodingError("a word-vector worker process died; retry with n_jobs=1") from None
+        if status != "ok":
+            raise EncodingError(f"word-vector worker failed: {payload}")
+        return payload, n_empty
+
+    def close(self) -> None:
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=5)
+        self.conn.close()
 
 
 class WordVectorEncoder(BaseEncoder):
-    """Pooled word vectors.
+    """Pooled word vectors from an embedded set, a vector file, or a native store.
 
     Args:
-        source: an embedded vector set (``"glove-6b-50d"``).
-        pooling: how word vectors are combined: ``"mean"``.
+        source: an embedded vector set (``"glove-6b-50d"``), or a path to a vector
+            file (word2vec text/binary, GloVe text, fastText ``.vec``/``.bin``,
+            gensim native) or a native store folder.  Files are converted once to a
+            native store (see :func:`embeddings.formats.load_vectors`).
+        format: the file format, ``"auto"`` to detect it.
+        pooling: ``mean``, ``tfidf``, ``sif``, ``usif``, ``max`` or ``pmean``.
         lowercase: lowercase text before lookup (GloVe 6B is lowercase); with
             ``False`` the exact form is tried first, then the lowercase form.
+        subwords: build vectors for unknown words from fastText subwords when the
+            source has them.
+        sif_a: the ``a`` of SIF weights ``a / (a + p(w))``.
+        word_freq: where ``p(w)`` comes from for ``sif``/``usif``: ``"train"`` (token
+            counts of the texts passed to ``fit``) or ``"wordfreq"`` (the ``wordfreq``
+            package's English frequencies).
+        n_components: principal components removed by ``sif``/``usif`` (``None``: 1
+            for sif, 5 for usif; ``0`` disables removal).
+        powers: the power means of ``pmean``: integers ``>= 1`` and ``"max"``/``"min"``.
+        trust_pickle: allow gensim native (pickle) files as ``source``.
+        n_jobs: processes used for large batches (``batch_size >= 4096``; POSIX
+            ``fork`` only).  ``-1`` uses every CPU.  The output is bit-identical to
+            ``n_jobs=1``: each text's vector depends on that text only.
 
     Example:
         >>> enc = WordVectorEncoder(pooling="mean")
         >>> float(abs(enc.encode(["zzzqqq"])).sum())   # all out of vocabulary -> zeros
         0.0
+        >>> WordVectorEncoder(pooling="pmean").dim
+        150
     """
 
     family = "word_vectors"
-    adapter_version = "1"
-    transient = ("_vocab", "_index", "_vectors", "_n_empty")
+    adapter_version = "2"
+    transient = (
+        "_table",
+        "_lookup",
+        "_resource",
+        "_n_empty",
+        "_inv_norms",
+        "_vectors_view",
+        "_workers",
+    )
 
     def __init__(
         self,
         source: str = "glove-6b-50d",
         *,
+        format: str = "auto",
         pooling: Pooling = "mean",
         lowercase: bool = True,
+        subwords: bool = True,
+        sif_a: float = 1e-3,
+        word_freq: WordFreq = "train",
+        n_components: int | None = None,
+        powers: Sequence[int | str] = (1, "max", "min"),
+        trust_pickle: bool = False,
+        n_jobs: int = 1,
     ) -> None:
         self.source = source
+        self.format = format
         self.pooling = pooling
         self.lowercase = lowercase
+        self.subwords = subwords
+        self.sif_a = sif_a
+        self.word_freq = word_freq
+        self.n_components = n_components
+        self.powers = powers
+        self.trust_pickle = trust_pickle
+        self.n_jobs = n_jobs
 
-    # ----------------------------------------------------------------- load
-    def _load(self) -> None:
+    # ------------------------------------------------------------ properties
+    @property
+    def requires_fit(self) -> bool:  # type: ignore[override]
+        """``True`` for the poolings learned from training texts (tfidf, sif, usif)."""
+        return self.pooling in _FITTED_POOLINGS
+
+    @property
+    def trainable(self) -> bool:  # type: ignore[override]
+        """Same as :attr:`requires_fit` here; corpus-trained subclasses are always trainable."""
+        return self.pooling in _FITTED_POOLINGS
+
+    # ------------------------------------------------------------ validation
+    def _validate(self) -> None:
         if self.pooling not in _POOLINGS:
             raise InvalidParameterError(
                 f"pooling must be one of {list(_POOLINGS)}, got {self.pooling!r}"
             )
-        from embeddings.formats.embedded import EMBEDDED_SOURCES, load_embedded
-
-        if self.source not in EMBEDDED_SOURCES:
+        if self.format not in _FORMATS:
             raise InvalidParameterError(
-                f"source must be an embedded vector set {sorted(EMBEDDED_SOURCES)}, "
+                f"format must be one of {list(_FORMATS)}, got {self.format!r}"
+            )
+        for name in ("lowercase", "subwords", "trust_pickle"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidParameterError(
+                    f"{name} must be True or False, got {getattr(self, name)!r}"
+                )
+        if (
+            isinstance(self.sif_a, bool)
+            or not isinstance(self.sif_a, (int, float))
+            or not math.isfinite(self.sif_a)
+            or self.sif_a <= 0
+        ):
+            raise InvalidParameterError(f"sif_a must be a number > 0, got {self.sif_a!r}")
+        if self.word_freq not in ("train", "wordfreq"):
+            raise InvalidParameterError(
+                f"word_freq must be 'train' or 'wordfreq', got {self.word_freq!r}"
+            )
+        k = self.n_components
+        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
+            raise InvalidParameterError(f"n_components must be None or an int >= 0, got {k!r}")
+        if k and self.pooling not in ("sif", "usif"):
+            raise InvalidParameterError(
+                f"n_components applies to pooling 'sif' or 'usif' only, got pooling="
+                f"{self.pooling!r} with n_components={k}"
+            )
+        self._parsed_powers()
+        nj = self.n_jobs
+        if isinstance(nj, bool) or not isinstance(nj, (int, np.integer)) or nj == 0 or nj < -1:
+            raise InvalidParameterError(f"n_jobs must be -1 or an int >= 1, got {nj!r}")
+
+    def _parsed_powers(self) -> list[int | str]:
+        powers = self.powers
+        if isinstance(powers, (str, bytes)) or not isinstance(powers, Sequence) or not powers:
+            raise InvalidParameterError(
+                f"powers must be a non-empty list of integers >= 1 and 'max'/'min', got {powers!r}"
+            )
+        out: list[int | str] = []
+        for p in powers:
+            if p in ("max", "min"):
+                out.append(str(p))
+            elif (
+                not isinstance(p, bool)
+                and isinstance(p, (int, float, np.integer, np.floating))
+                and float(p).is_integer()
+                and p >= 1
+            ):
+                out.append(int(p))
+            else:
+                raise InvalidParameterError(
+                    f"powers entries must be integers >= 1 or 'max'/'min', got {p!r} in {powers!r}"
+                )
+        return out
+
+    def _n_components(self) -> int:
+        if self.n_components is not None:
+            return int(self.n_components)
+        return {"sif": 1, "usif": 5}.get(str(self.pooling), 0)
+
+    # ----------------------------------------------------------------- load
+    def _load_table(self) -> VectorTable | None:
+        """The vector table of ``source`` (subclasses that train their own return it)."""
+        from embeddings.formats.embedded import EMBEDDED_SOURCES, embedded_version, load_embedded
+
+        if not isinstance(self.source, (str, os.PathLike)) or not str(self.source):
+            raise InvalidParameterError(
+                f"source must be an embedded vector set {sorted(EMBEDDED_SOURCES)} or a path, "
                 f"got {self.source!r}"
             )
-        vocab, vectors = load_embedded(self.source)
-        self._vocab = vocab
-        self._index = {w: i for i, w in enumerate(vocab)}
-        self._vectors = vectors
+        if str(self.source) in EMBEDDED_SOURCES:
+            vocab, vectors = load_embedded(str(self.source))
+            self._resource = embedded_version(str(self.source))
+            return VectorTable(vocab, vectors, source=str(self.source))
+        path = Path(self.source)
+        if not path.exists():
+            raise InvalidParameterError(
+                f"source {str(self.source)!r} is neither an embedded vector set "
+                f"{sorted(EMBEDDED_SOURCES)} nor an existing file or store folder"
+            )
+        from embeddings.formats import load_vectors, store_config
 
-    def _resource_id(self) -> str:
-        from embeddings.formats.embedded import EMBEDDED_SOURCES, embedded_version
+        table = load_vectors(path, format=self.format, trust_pickle=self.trust_pickle)
+        self._resource = "sha256:" + str(store_config(table.source).get("sha256", ""))
+        return table
 
-        return embedded_version(self.source) if self.source in EMBEDDED_SOURCES else ""
-
-    def _output_dim(self) -> int:
-        return int(self._vectors.shape[1])
-
-    # --------------------------------------------------------------- encode
-    def token_ids(self, text: str) -> list[int]:
-        """Vocabulary ids of the in-vocabulary tokens of ``text`` (OOV tokens skipped)."""
-        self._ensure_loaded()
-        index = self._index
-        ids = []
-        for tok in tokenize(text, lowercase=self.lowercase):
-            i = index.get(tok)
-            if i is None and not self.lowercase:
-                i = index.get(tok.lower())
-            if i is not None:
-                ids.append(i)
-        return ids
-
-    def _weight_matrix(self, texts: list[str]) -> sp.csr_matrix:
-        indptr = [0]
-        indices: list[int] = []
-        data: list[float] = []
-        for text in texts:
-            ids = self.token_ids(text)
-            if ids:
-                w = 1.0 / len(ids)
-                indices.extend(ids)
-                data.extend([w] * len(ids))
-            indptr.append(len(indices))
-        return sp.csr_matrix(
-            (np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int64), indptr),
-            shape=(len(texts), len(self._vocab)),
+    def _load(self) -> None:
+        self._validate()
+        self._resource = ""
+        table = self._load_table()
+        self._table = table
+        self._inv_norms = None
+        self._vectors_view = None
+        self._lookup = (
+            None
+            if table is None
+            else _Lookup(table, lowercase=bool(self.lowercase), subwords=bool(self.subwords))
         )
 
+    def _resource_id(self) -> str:
+        self._ensure_loaded()
+        return str(self.__dict__.get("_resource", ""))
+
+    def _output_dim(self) -> int:
+        dim = self._require_table().dim
+        return dim * len(self._parsed_powers()) if self.pooling == "pmean" else dim
+
+    def _require_table(self) -> VectorTable:
+        table = self.__dict__.get("_table")
+        if table is None:
+            from embeddings.errors import NotFittedError
+
+            raise NotFittedError(f"{self.name} has no word vectors yet: call .fit(texts) first")
+        return table
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, texts: list[str]) -> None:
+        self._fit_pooling(texts)
+
+    def _word_probabilities(self, ids: np.ndarray) -> tuple[np.ndarray, int]:
+        """p(w) for every vocabulary row, and the size of the frequency vocabulary."""
+        table = self._require_table()
+        n_vocab = len(table.vocab)
+        if self.word_freq == "wordfreq":
+            from embeddings._deps import require
+
+            wordfreq = require("wordfreq", extra="models")
+            freqs = wordfreq.get_frequency_dict("en", wordlist="best")
+            get = freqs.get
+            p = np.fromiter(
+                (get(w, 0.0) if self.lowercase else get(w.lower(), 0.0) for w in table.vocab),
+                dtype=np.float64,
+                count=n_vocab,
+            )
+            return p, len(freqs)
+        known = ids[ids < n_vocab]
+        counts = np.bincount(known, minlength=n_vocab).astype(np.float64)
+        total = counts.sum()
+        p = counts / total if total > 0 else counts
+        return p, int(np.count_nonzero(counts))
+
+    def _fit_pooling(self, texts: list[str]) -> None:
+        """Fit IDF / SIF / uSIF weights and principal components on training texts."""
+        self._components = None
+        self._component_weights = None
+        self._weights = None
+        self._oov_weight = 1.0
+        if self.pooling not in _FITTED_POOLINGS:
+            return
+        lookup = self._lookup
+        assert lookup is not None  # _require_table above guarantees it
+        n_vocab = lookup.n_vocab
+        ids, rows = lookup.lookup(texts)
+        n = len(texts)
+        if self.pooling == "tfidf":
+            known = ids < n_vocab
+            pairs = np.unique(rows[known] * n_vocab + ids[known])
+            df = np.bincount(pairs % n_vocab, minlength=n_vocab).astype(np.float64)
+            idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+            self._weights = idf.astype(np.float32)
+            self._oov_weight = float(np.log(1.0 + n) + 1.0)
+            return
+        p, v = self._word_probabilities(ids)
+        if self.pooling == "sif":
+            a = float(self.sif_a)
+            self._weights = (a / (a + p)).astype(np.float32)
+            self._oov_weight = 1.0
+            self._sif_a_fitted = a
+        else:  # usif
+            lengths = np.bincount(rows, minlength=n)
+            mean_len = max(1, round(float(lengths.mean()))) if n else 1
+            v = max(v, 1)
+            threshold = 1.0 - (1.0 - 1.0 / v) ** mean_len
+            alpha = max(float(np.count_nonzero(p > threshold)) / v, 1.0 / v)
+            a = (1.0 - alpha) / (alpha * 0.5 * v)
+            p_known = p[p > 0]
+            p_min = float(p_known.min()) if p_known.size else 0.0
+            p = np.where(p > 0, p, p_min)
+            self._weights = (a / (0.5 * a + p)).astype(np.float32)
+            self._oov_weight = float(a / (0.5 * a + p_min))
+            self._sif_a_fitted = a
+        k = self._n_components()
+        if k == 0:
+            return
+        x = self._pool(ids, rows, n).astype(np.float64)
+        k = min(k, x.shape[0], x.shape[1])
+        if k == 0:
+            return
+        _, s, vt = np.linalg.svd(x, full_matrices=False)
+        comps = vt[:k]
+        # a deterministic sign: the largest-magnitude entry of each component is positive
+        signs = np.sign(comps[np.arange(k), np.argmax(np.abs(comps), axis=1)])
+        comps = comps * np.where(signs == 0, 1.0, signs)[:, None]
+        self._components = comps.astype(np.float32)
+        if self.pooling == "usif":
+            energy = s[:k] ** 2
+            total = float(energy.sum())
+            lam = energy / total if total > 0 else np.zeros(k)
+            self._component_weights = lam.astype(np.float32)
+        else:
+            self._component_weights = np.ones(k, dtype=np.float32)
+
+    # ---------------------------------------------------------------- state
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays: dict[str, np.ndarray] = {}
+        meta: dict[str, Any] = {}
+        if self.pooling in _FITTED_POOLINGS:
+            arrays["token_weights"] = np.asarray(self._weights, dtype=np.float32)
+            meta["oov_weight"] = float(self._oov_weight)
+            if self.__dict__.get("_components") is not None:
+                arrays["components"] = np.asarray(self._components, dtype=np.float32)
+                arrays["component_weights"] = np.asarray(self._component_weights, np.float32)
+        return arrays, meta
+
+    def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        self._weights = None
+        self._components = None
+        self._component_weights = None
+        self._oov_weight = float(meta.get("oov_weight", 1.0))
+        if "token_weights" in arrays:
+            weights = np.asarray(arrays["token_weights"], dtype=np.float32)
+            n_vocab = len(self._require_table().vocab)
+            if weights.shape != (n_vocab,):
+                raise ModelFormatError(
+                    f"saved token weights have shape {weights.shape}, expected ({n_vocab},) "
+                    "for this vocabulary"
+                )
+            self._weights = weights
+        if "components" in arrays:
+            self._components = np.asarray(arrays["components"], dtype=np.float32)
+            self._component_weights = np.asarray(arrays["component_weights"], dtype=np.float32)
+
+    # --------------------------------------------------------------- encode
+    def _token_weights(self, ids: np.ndarray) -> np.ndarray | None:
+        weights = self.__dict__.get("_weights")
+        if weights is None:
+            return None
+        n_vocab = weights.shape[0]
+        out = np.full(ids.shape, self._oov_weight, dtype=np.float32)
+        known = ids < n_vocab
+        out[known] = weights[ids[known]]
+        return out
+
+    def _unit_scale(self, ids: np.ndarray) -> np.ndarray:
+        """1 / ||v|| per token (uSIF uses unit-length word vectors)."""
+        table = self._require_table()
+        inv = self.__dict__.get("_inv_norms")
+        if inv is None:
+            norms = np.linalg.norm(np.asarray(table.vectors, dtype=np.float32), axis=1)
+            inv = np.where(norms > 0, 1.0 / np.maximum(norms, 1e-30), 0.0).astype(np.float32)
+            self._inv_norms = inv
+        out = np.empty(ids.shape, dtype=np.float32)
+        known = ids < inv.shape[0]
+        out[known] = inv[ids[known]]
+        if (~known).any():
+            assert self._lookup is not None
+            extra = self._lookup.extra_rows()[ids[~known] - inv.shape[0]]
+            en = np.linalg.norm(extra, axis=1)
+            out[~known] = np.where(en > 0, 1.0 / np.maximum(en, 1e-30), 0.0)
+        return out
+
+    def _weighted_sum(
+        self, ids: np.ndarray, rows: np.ndarray, data: np.ndarray, n: int
+    ) -> np.ndarray:
+        """``W @ table`` for the sparse weights ``W[rows, ids] = data``.
+
+        The columns are restricted to the rows of the table that occur in the batch
+        (scipy would otherwise touch the whole table on every product), which also
+        lets fastText OOV rows join the same product.  Each output row sums its
+        entries in token order, so the result does not depend on the batching.
+        """
+        used, cols = np.unique(ids, return_inverse=True)
+        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n))))
+        w = sp.csr_matrix((data, cols.reshape(-1), indptr), shape=(n, used.size))
+        return np.asarray(w @ self._gather(used))
+
+    def _vector_array(self) -> np.ndarray:
+        """The table as a plain ndarray view (memmap fancy indexing is slow)."""
+        arr = self.__dict__.get("_vectors_view")
+        if arr is None:
+            arr = np.asarray(self._require_table().vectors, dtype=np.float32).view(np.ndarray)
+            self._vectors_view = arr
+        return arr
+
+    def _gather(self, ids: np.ndarray) -> np.ndarray:
+        table = self._require_table()
+        n_vocab = len(table.vocab)
+        if ids.size and ids.max() >= n_vocab:
+            assert self._lookup is not None
+            out = np.empty((ids.size, table.dim), dtype=np.float32)
+            known = ids < n_vocab
+            out[known] = self._vector_array()[ids[known]]
+            out[~known] = self._lookup.extra_rows()[ids[~known] - n_vocab]
+            return out
+        return self._vector_array()[ids]
+
+    def _pool(self, ids: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+        """Pooled vectors of ``n`` texts (before principal component removal)."""
+        dim = self._require_table().dim
+        counts = np.bincount(rows, minlength=n)
+        if self.pooling in ("mean", "sif", "usif", "tfidf"):
+            if ids.size == 0:
+                return np.zeros((n, dim), dtype=np.float32)
+            weights = self._token_weights(ids)
+            if self.pooling == "tfidf":
+                assert weights is not None
+                totals = np.bincount(rows, weights=weights, minlength=n)
+                data = weights / totals[rows].astype(np.float32)
+            else:
+                inv_len = (1.0 / np.maximum(counts, 1)).astype(np.float32)
+                data = inv_len[rows]
+                if weights is not None:
+                    data = data * weights
+                if self.pooling == "usif":
+                    data = data * self._unit_scale(ids)
+            return self._weighted_sum(ids, rows, data.astype(np.float32), n).astype(np.float32)
+        powers = ["max"] if self.pooling == "max" else self._parsed_powers()
+        out = np.zeros((n, dim * len(powers)), dtype=np.float32)
+        nonempty = np.flatnonzero(counts)
+        if nonempty.size == 0:
+            return out
+        starts = (np.cumsum(counts) - counts)[nonempty]
+        gathered = self._gather(ids)
+        for j, p in enumerate(powers):
+            cols = slice(j * dim, (j + 1) * dim)
+            if p == "max":
+                out[nonempty, cols] = np.maximum.reduceat(gathered, starts, axis=0)
+            elif p == "min":
+                out[nonempty, cols] = np.minimum.reduceat(gathered, starts, axis=0)
+            else:
+                k = int(p)
+                g = gathered.astype(np.float64)
+                sums = np.add.reduceat(g if k == 1 else g**k, starts, axis=0)
+                means = sums / counts[nonempty][:, None]
+                if k > 1:
+                    means = np.sign(means) * np.abs(means) ** (1.0 / k)
+                out[nonempty, cols] = means
+        return out
+
+    def _remove_components(self, x: np.ndarray) -> np.ndarray:
+        comps = self.__dict__.get("_components")
+        if comps is None:
+            return x
+        c = comps.astype(np.float64)
+        lam = np.asarray(self._component_weights, dtype=np.float64)
+        x64 = x.astype(np.float64)
+        # element-wise products + a per-row sum: independent of the batch composition
+        proj = (x64[:, None, :] * c[None, :, :]).sum(axis=2) * lam[None, :]
+        removal = (proj[:, :, None] * c[None, :, :]).sum(axis=1)
+        return (x64 - removal).astype(np.float32)
+
+    def _encode_local(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        lookup = self._lookup
+        if lookup is None:
+            self._require_table()
+        assert lookup is not None
+        ids, rows = lookup.lookup(texts)
+        n = len(texts)
+        n_empty = n - int(np.count_nonzero(np.bincount(rows, minlength=n)))
+        return self._remove_components(self._pool(ids, rows, n)), n_empty
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        weights = self._weight_matrix(texts)
-        self._n_empty += int(np.count_nonzero(np.diff(weights.indptr) == 0))
-        # sum duplicates explicitly so the float order of the sum does not depend on batching
-        weights.sum_duplicates()
-        return np.asarray(weights @ self._vectors, dtype=np.float32)
+        workers = self._start_workers() if len(texts) >= _PARALLEL_MIN else []
+        if not workers:
+            out, n_empty = self._encode_local(texts)
+            self._n_empty += n_empty
+            return out
+        bounds = np.linspace(0, len(texts), len(workers) + 2).astype(int).tolist()
+        for worker, lo, hi in zip(workers, bounds[1:-1], bounds[2:]):
+            worker.send(texts[lo:hi])
+        parts = [self._encode_local(texts[: bounds[1]])]
+        parts.extend(worker.receive() for worker in workers)
+        self._n_empty += sum(n_empty for _, n_empty in parts)
+        return np.concatenate([vecs for vecs, _ in parts])
+
+    def _start_workers(self) -> list[_Worker]:
+        workers = self.__dict__.get("_workers")
+        if workers is not None:
+            return workers
+        n_jobs = os.cpu_count() or 1 if self.n_jobs == -1 else int(self.n_jobs)
+        workers = []
+        if n_jobs > 1 and "fork" in _mp_methods():
+            workers = [_Worker(self) for _ in range(n_jobs - 1)]
+        self._workers = workers
+        return workers
+
+    def _stop_workers(self) -> None:
+        for worker in self.__dict__.get("_workers") or []:
+            worker.close()
+        self._workers = None
 
     def _on_encode_start(self) -> None:
+        self._stop_workers()  # workers are forked per encode call, after any fit
         self._n_empty = 0
 
     def _on_encode_end(self) -> None:
+        self._stop_workers()
         if self._n_empty:
             warnings.warn(
                 f"{self.name}: {self._n_empty} text(s) had no in-vocabulary token and were "
@@ -139,12 +795,101 @@ class WordVectorEncoder(BaseEncoder):
                 stacklevel=3,
             )
 
+    # --------------------------------------------------------------- access
+    def token_ids(self, text: str) -> list[int]:
+        """Row ids of the known tokens of ``text`` (OOV tokens skipped; fastText OOV
+        words get ids ``>= len(vocabulary)``)."""
+        self._ensure_loaded()
+        self._require_table()
+        assert self._lookup is not None
+        ids, _ = self._lookup.lookup([text])
+        return ids.tolist()
+
     def get_vocabulary(self) -> list[str]:
         """The vocabulary, in table order."""
         self._ensure_loaded()
-        return list(self._vocab)
+        return list(self._require_table().vocab)
 
     def get_vectors(self) -> np.ndarray:
         """The (vocabulary x dim) float32 table (read-only, possibly memory-mapped)."""
         self._ensure_loaded()
-        return self._vectors
+        return self._require_table().vectors
+
+    def get_table(self) -> VectorTable:
+        """The vocabulary, vectors and subwords as a :class:`VectorTable`."""
+        self._ensure_loaded()
+        return self._require_table()
+
+    # -------------------------------------------------------- interoperability
+    def to_keyed_vectors(self) -> Any:
+        """Export the word-vector table as a gensim ``KeyedVectors`` (a copy).
+
+        Example:
+            >>> kv = WordVectorEncoder().to_keyed_vectors()
+            >>> kv.vector_size
+            50
+        """
+        from embeddings.formats.gensim_kv import table_to_keyed_vectors
+
+        return table_to_keyed_vectors(self.get_table())
+
+    def save_word2vec_format(self, path: str | os.PathLike[str], *, binary: bool = False) -> Path:
+        """Write the word-vector table in word2vec text (or binary) format.
+
+        Example:
+            >>> import tempfile, os
+            >>> enc = WordVectorEncoder()
+            >>> p = enc.save_word2vec_format(os.path.join(tempfile.mkdtemp(), "v.bin"),
+            ...                              binary=True)  # doctest: +SKIP
+        """
+        from embeddings.formats.binary import write_word2vec_binary
+        from embeddings.formats.text import write_word2vec_text
+
+        table = self.get_table()
+        if binary:
+            write_word2vec_binary(path, table.vocab, table.vectors)
+        else:
+            write_word2vec_text(path, table.vocab, table.vectors)
+        return Path(path)
+
+    @classmethod
+    def from_keyed_vectors(
+        cls,
+        kv: Any,
+        *,
+        store_dir: str | os.PathLike[str] | None = None,
+        **params: Any,
+    ) -> WordVectorEncoder:
+        """Build an encoder from a gensim ``KeyedVectors`` (or a model with ``.wv``).
+
+        The vectors are written once to a native store (``store_dir``, or a folder
+        under :func:`embeddings.formats.store_root` named by their content hash), and
+        the encoder's ``source`` is that folder, so the encoder stays a plain set of
+        JSON parameters that saves, clones and fingerprints like any other.
+
+        Args:
+            kv: ``KeyedVectors``, ``FastTextKeyedVectors`` (subwords kept), or a model.
+            store_dir: where to write the store.
+            **params: other constructor parameters (``pooling`` ...).
+
+        Example:
+            >>> import numpy as np, tempfile
+            >>> from gensim.models import KeyedVectors
+            >>> kv = KeyedVectors(2); kv.add_vectors(["hi", "there"], np.eye(2))
+            >>> enc = WordVectorEncoder.from_keyed_vectors(kv, store_dir=tempfile.mkdtemp() + "/s")
+            >>> enc.encode(["hi there"]).tolist()
+            [[0.5, 0.5]]
+        """
+        from embeddings.formats.gensim_kv import table_from_keyed_vectors
+        from embeddings.formats.native import content_sha256, is_store, store_root, write_store
+
+        if "source" in params or "format" in params:
+            raise InvalidParameterError(
+                "from_keyed_vectors sets source and format itself; pass the other parameters"
+            )
+        table = table_from_keyed_vectors(kv, source="KeyedVectors")
+        digest = content_sha256(table)
+        folder = Path(store_dir) if store_dir is not None else store_root() / f"kv-{digest[:16]}"
+        if not is_store(folder):
+            write_store(folder, table, source={"keyed_vectors": type(kv).__name__})
+        return cls(source=str(folder), format="native", **params)

@@ -48,6 +48,7 @@ __all__ = [
     "store_config",
     "store_root",
     "store_path_for",
+    "content_sha256",
 ]
 
 STORE_FORMAT = "transferkit-vectors"
@@ -90,6 +91,12 @@ def is_store(path: str | os.PathLike[str]) -> bool:
         return json.loads(cfg.read_text(encoding="utf-8")).get("format") == STORE_FORMAT
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def content_sha256(table: VectorTable) -> str:
+    """sha256 of a table's vocabulary, vectors and subword vectors (the store's identity)."""
+    ngrams = table.subwords.vectors if table.subwords is not None else None
+    return _content_sha256("\n".join(table.vocab).encode("utf-8"), table.vectors, ngrams)
 
 
 def _content_sha256(vocab_bytes: bytes, vectors: np.ndarray, ngrams: np.ndarray | None) -> str:
