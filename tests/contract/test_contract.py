@@ -174,7 +174,7 @@ CROSS_PROCESS = [p for p in ("glove-6b-50d", "random-glove", "lsa", "tfidf") if 
 def test_bit_identical_across_processes(preset: str) -> None:
     code = (
         "import sys, hashlib, warnings; warnings.simplefilter('ignore');"
-        "sys.path.insert(0, 'tests'); from contract.test_contract import make, TEXTS;"
+        "from tests.contract.test_contract import make, TEXTS;"
         f"print(hashlib.sha256(make({preset!r}).encode(TEXTS).tobytes()).hexdigest())"
     )
     digests = {
