@@ -251,6 +251,14 @@ class TransformerEncoder(BaseEncoder):
         self._lower = bool(sbert.get("do_lower_case", False))
 
     def _resource_id(self) -> str:
+        if self.model in EMBEDDED_MODELS:
+            from importlib.metadata import PackageNotFoundError, version
+
+            package = EMBEDDED_MODELS[self.model][1]
+            try:
+                return f"{package}=={version(package)}"
+            except PackageNotFoundError:
+                return ""
         try:
             folder = resolve_model_dir(self.model)
         except ModelFormatError:
