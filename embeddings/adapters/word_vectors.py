@@ -53,7 +53,14 @@ from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.formats.table import Subwords, VectorTable
 
-__all__ = ["WordVectorEncoder", "Pooling", "WordFreq", "pack_vocab", "unpack_vocab"]
+__all__ = [
+    "WordVectorEncoder",
+    "TrainedWordVectorEncoder",
+    "Pooling",
+    "WordFreq",
+    "pack_vocab",
+    "unpack_vocab",
+]
 
 Pooling = Literal["mean", "tfidf", "sif", "usif", "max", "pmean"]
 WordFreq = Literal["train", "wordfreq"]
@@ -389,11 +396,11 @@ class WordVectorEncoder(BaseEncoder):
             raise InvalidParameterError(
                 f"pooling must be one of {list(_POOLINGS)}, got {self.pooling!r}"
             )
-        if self.format not in _FORMATS:
+        if getattr(self, "format", "auto") not in _FORMATS:
             raise InvalidParameterError(
                 f"format must be one of {list(_FORMATS)}, got {self.format!r}"
             )
-        for name in ("lowercase", "subwords", "trust_pickle"):
+        for name in ("lowercase", "subwords"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidParameterError(
                     f"{name} must be True or False, got {getattr(self, name)!r}"
@@ -453,6 +460,10 @@ class WordVectorEncoder(BaseEncoder):
     # ----------------------------------------------------------------- load
     def _load_table(self) -> VectorTable | None:
         """The vector table of ``source`` (subclasses that train their own return it)."""
+        if not isinstance(self.trust_pickle, bool):
+            raise InvalidParameterError(
+                f"trust_pickle must be True or False, got {self.trust_pickle!r}"
+            )
         from embeddings.formats.embedded import EMBEDDED_SOURCES, embedded_version, load_embedded
 
         if not isinstance(self.source, (str, os.PathLike)) or not str(self.source):
@@ -893,3 +904,242 @@ class WordVectorEncoder(BaseEncoder):
         if not is_store(folder):
             write_store(folder, table, source={"keyed_vectors": type(kv).__name__})
         return cls(source=str(folder), format="native", **params)
+
+
+class TrainedWordVectorEncoder(WordVectorEncoder):
+    """Word vectors trained on your own texts (word2vec CBOW/skip-gram or fastText), pooled.
+
+    ``fit(texts)`` trains on the given texts (then fits the pooling, if it needs
+    fitting); :meth:`fit_corpus` trains on a text file or folder streamed from disk.
+    Training is deterministic for a given corpus and ``random_state`` with
+    ``workers=1`` (the default).  The trained table is saved with ``save`` (safetensors,
+    no pickle) and can be exported with :meth:`to_keyed_vectors` or
+    :meth:`save_word2vec_format`.
+
+    Args:
+        algorithm: ``"word2vec"`` or ``"fasttext"`` (subword vectors for unknown words).
+        sg: skip-gram (``True``) or CBOW (``False``).
+        vector_size: dimension of the word vectors.
+        window: context window.
+        min_count: ignore words rarer than this (use 1 for tiny corpora).
+        epochs: passes over the corpus.
+        negative: negative samples.
+        sample: down-sampling threshold of frequent words.
+        min_n: shortest character n-gram (fastText).
+        max_n: longest character n-gram (fastText).
+        bucket: number of n-gram hash buckets (fastText; memory = bucket x vector_size).
+        random_state: seed of the weights and of negative sampling.
+        workers: training threads; only ``1`` is bit-reproducible.
+        pooling: see :class:`WordVectorEncoder`.
+        lowercase: lowercase texts for training and lookup.
+        subwords: use fastText subwords for unknown words at encode time.
+        sif_a: see :class:`WordVectorEncoder`.
+        word_freq: see :class:`WordVectorEncoder`.
+        n_components: see :class:`WordVectorEncoder`.
+        powers: see :class:`WordVectorEncoder`.
+        n_jobs: see :class:`WordVectorEncoder`.
+
+    Example:
+        >>> enc = TrainedWordVectorEncoder(vector_size=8, min_count=1, epochs=2)
+        >>> enc.fit(["a cat sat", "a dog ran", "the cat ran"]).encode(["a cat"]).shape
+        (1, 8)
+    """
+
+    adapter_version = "1"
+    transient = (*WordVectorEncoder.transient,)
+
+    def __init__(
+        self,
+        algorithm: Literal["word2vec", "fasttext"] = "word2vec",
+        *,
+        sg: bool = False,
+        vector_size: int = 100,
+        window: int = 5,
+        min_count: int = 5,
+        epochs: int = 5,
+        negative: int = 5,
+        sample: float = 1e-3,
+        min_n: int = 3,
+        max_n: int = 6,
+        bucket: int = 200_000,
+        random_state: int = 0,
+        workers: int = 1,
+        pooling: Pooling = "mean",
+        lowercase: bool = True,
+        subwords: bool = True,
+        sif_a: float = 1e-3,
+        word_freq: WordFreq = "train",
+        n_components: int | None = None,
+        powers: Sequence[int | str] = (1, "max", "min"),
+        n_jobs: int = 1,
+    ) -> None:
+        self.algorithm = algorithm
+        self.sg = sg
+        self.vector_size = vector_size
+        self.window = window
+        self.min_count = min_count
+        self.epochs = epochs
+        self.negative = negative
+        self.sample = sample
+        self.min_n = min_n
+        self.max_n = max_n
+        self.bucket = bucket
+        self.random_state = random_state
+        self.workers = workers
+        self.pooling = pooling
+        self.lowercase = lowercase
+        self.subwords = subwords
+        self.sif_a = sif_a
+        self.word_freq = word_freq
+        self.n_components = n_components
+        self.powers = powers
+        self.n_jobs = n_jobs
+
+    @property
+    def requires_fit(self) -> bool:  # type: ignore[override]
+        """Always ``True``: the vectors are learned by ``fit``."""
+        return True
+
+    @property
+    def trainable(self) -> bool:  # type: ignore[override]
+        """Always ``True``."""
+        return True
+
+    def _validate(self) -> None:
+        super()._validate()
+        if self.algorithm not in ("word2vec", "fasttext"):
+            raise InvalidParameterError(
+                f"algorithm must be 'word2vec' or 'fasttext', got {self.algorithm!r}"
+            )
+        for name, low in (
+            ("vector_size", 1),
+            ("window", 1),
+            ("min_count", 1),
+            ("epochs", 1),
+            ("negative", 1),
+            ("min_n", 1),
+            ("max_n", 1),
+            ("bucket", 1),
+            ("workers", 1),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise InvalidParameterError(f"{name} must be an int >= {low}, got {value!r}")
+        if self.max_n < self.min_n:
+            raise InvalidParameterError(
+                f"max_n must be >= min_n, got min_n={self.min_n}, max_n={self.max_n}"
+            )
+        if not isinstance(self.sample, (int, float)) or self.sample < 0:
+            raise InvalidParameterError(f"sample must be a number >= 0, got {self.sample!r}")
+        if isinstance(self.random_state, bool) or not isinstance(self.random_state, int):
+            raise InvalidParameterError(f"random_state must be an int, got {self.random_state!r}")
+
+    def _resource_id(self) -> str:
+        return ""
+
+    def _load_table(self) -> VectorTable | None:
+        return self.__dict__.get("_trained")
+
+    def _install(self, table: VectorTable) -> None:
+        self._trained = table
+        self._table = table
+        self._vectors_view = None
+        self._inv_norms = None
+        self._lookup = _Lookup(table, lowercase=bool(self.lowercase), subwords=bool(self.subwords))
+
+    def _train(self, corpus: Any, progress: bool) -> None:
+        from embeddings.training.trainers import train_word_vectors
+
+        table, info = train_word_vectors(
+            corpus,
+            algorithm=self.algorithm,
+            sg=bool(self.sg),
+            vector_size=int(self.vector_size),
+            window=int(self.window),
+            min_count=int(self.min_count),
+            epochs=int(self.epochs),
+            negative=int(self.negative),
+            sample=float(self.sample),
+            min_n=int(self.min_n),
+            max_n=int(self.max_n),
+            bucket=int(self.bucket),
+            random_state=int(self.random_state),
+            workers=int(self.workers),
+            progress=progress,
+        )
+        self._install(table)
+        self.training_info_ = info.as_dict()
+
+    def _fit(self, texts: list[str]) -> None:
+        from embeddings.training.corpus import TextCorpus
+
+        self._train(TextCorpus(texts, lowercase=bool(self.lowercase)), progress=False)
+        self._fit_pooling(texts)
+
+    def fit_corpus(
+        self,
+        corpus: str | os.PathLike[str] | Sequence[str],
+        *,
+        progress: bool = False,
+        max_pooling_texts: int = 200_000,
+    ) -> TrainedWordVectorEncoder:
+        """Train on a text file or folder of ``*.txt`` files, streamed line by line.
+
+        Args:
+            corpus: a file, a folder (``**/*.txt``, ``raw/`` folders skipped), or texts.
+            progress: show a progress bar per epoch.
+            max_pooling_texts: for ``tfidf``/``sif``/``usif`` pooling, the weights are
+                fitted on the first this-many corpus lines.
+
+        Returns:
+            self
+        """
+        from embeddings.training.corpus import TextCorpus
+
+        self._ensure_loaded()
+        stream = TextCorpus(corpus, lowercase=bool(self.lowercase))
+        self._train(stream, progress=progress)
+        if self.pooling in _FITTED_POOLINGS:
+            sample = list(itertools.islice(stream.lines(), int(max_pooling_texts)))
+            self._fit_pooling(sample)
+        else:
+            self._fit_pooling([])
+        self._fitted_for = self._params_key()
+        self._state_digest = None
+        return self
+
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, meta = super()._get_state()
+        table = self._require_table()
+        arrays["vectors"] = np.asarray(table.vectors, dtype=np.float32)
+        arrays["vocab_utf8"] = pack_vocab(table.vocab)
+        if table.counts is not None:
+            arrays["counts"] = np.asarray(table.counts, dtype=np.int64)
+        meta["n_words"] = len(table.vocab)
+        if table.subwords is not None:
+            arrays["ngrams"] = np.asarray(table.subwords.vectors, dtype=np.float32)
+            meta["min_n"] = table.subwords.min_n
+            meta["max_n"] = table.subwords.max_n
+        info = self.__dict__.get("training_info_")
+        if info:
+            meta["training"] = info
+        return arrays, meta
+
+    def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        try:
+            vocab = unpack_vocab(arrays["vocab_utf8"], int(meta["n_words"]))
+            vectors = np.asarray(arrays["vectors"], dtype=np.float32)
+        except KeyError as err:
+            raise ModelFormatError(f"saved trained word vectors lack {err}") from None
+        subwords = None
+        if "ngrams" in arrays:
+            subwords = Subwords(
+                np.asarray(arrays["ngrams"], dtype=np.float32),
+                int(meta["min_n"]),
+                int(meta["max_n"]),
+            )
+        counts = arrays.get("counts")
+        self._install(VectorTable(vocab, vectors, subwords=subwords, counts=counts))
+        if meta.get("training"):
+            self.training_info_ = dict(meta["training"])
+        super()._set_state(arrays, meta)
