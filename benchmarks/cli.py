@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "benchmarks.commands.encode",
     "benchmarks.commands.models",
     "benchmarks.commands.data",
+    "benchmarks.commands.train",
 )
 
 
