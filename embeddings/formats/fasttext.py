@@ -77,12 +77,20 @@ def read_fasttext_bin(path: str | os.PathLike[str]) -> VectorTable:
 
     try:
         kv = load_facebook_vectors(str(p))
-    except (struct.error, EOFError, ValueError, IndexError, OverflowError, MemoryError) as err:
+    except (
+        struct.error,
+        EOFError,
+        ValueError,
+        IndexError,
+        OverflowError,
+        MemoryError,
+        AssertionError,  # gensim asserts on array sizes read from a cut file
+    ) as err:
         raise ModelFormatError(
             f"{p}: corrupt or truncated fastText model ({size} bytes): {type(err).__name__}: "
             f"{err}; expected a complete model written by fastText or gensim"
         ) from err
-    except (NotImplementedError, AssertionError) as err:
+    except NotImplementedError as err:
         raise ModelFormatError(f"{p}: unsupported fastText model: {err}") from err
     return table_from_fasttext_kv(kv, source=str(p))
 

@@ -106,7 +106,10 @@ def _split_line(line: str, dim: int, path: Path, lineno: int) -> tuple[str, str]
 def _parse_block(rests: list[str], linenos: list[int], dim: int, path: Path) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        flat = np.fromstring(" ".join(rests), dtype=np.float64, sep=" ")
+        try:
+            flat = np.fromstring(" ".join(rests), dtype=np.float64, sep=" ")
+        except ValueError:  # numpy >= 2.3 raises on unparsable text
+            flat = np.empty(0)
     if flat.size != len(rests) * dim:
         for text, lineno in zip(rests, linenos):
             for tok in text.split():
