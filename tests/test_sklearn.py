@@ -107,3 +107,15 @@ def test_encoder_params_override_and_trainable_fit_on_train_only() -> None:
     before = et.transform(X[:2])
     et.transform(["completely new words here"] * 5)
     np.testing.assert_array_equal(et.transform(X[:2]), before)
+
+
+def test_cache_dir_uses_the_embedding_cache(tmp_path) -> None:
+    from embeddings.cache import cache_info
+
+    et = EmbeddingTransformer("glove-6b-50d", cache_dir=tmp_path).fit(X)
+    first = et.transform(X)
+    infos = cache_info(tmp_path)
+    assert len(infos) == 1 and infos[0]["n_vectors"] == len(set(X))
+    assert infos[0]["fingerprint"] == et.encoder_.fingerprint()
+    np.testing.assert_array_equal(et.transform(X), first)
+    np.testing.assert_array_equal(first, embeddings.load("glove-6b-50d").encode(X))
