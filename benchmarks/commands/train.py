@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     encoder.fit_corpus(args.corpus, progress=progress)
     seconds = time.perf_counter() - start
     out = encoder.save(Path(args.out))
-    info = dict(getattr(encoder, "training_info_", None) or encoder._meta.get("training", {}))
+    info = dict(getattr(encoder, "training_info_", None) or {})
     summary = {
         "algorithm": args.algorithm,
         "out": str(out),

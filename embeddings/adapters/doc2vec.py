@@ -194,7 +194,10 @@ class Doc2VecEncoder(BaseEncoder):
             "cum_table": np.asarray(model.cum_table, dtype=np.uint32).copy(),
             "vocab_utf8": pack_vocab([str(w) for w in wv.index_to_key]),
         }
-        self._meta = {"n_words": len(wv), "sample": float(model.sample), "training": info.as_dict()}
+        self.training_info_ = info.as_dict()
+        # the state (and so the fingerprint) must not depend on the wall-clock time
+        corpus = {k: v for k, v in self.training_info_.items() if k != "seconds"}
+        self._meta = {"n_words": len(wv), "sample": float(model.sample), "training": corpus}
         self._model = self._inference_model()
 
     def _fit(self, texts: list[str]) -> None:

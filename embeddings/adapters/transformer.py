@@ -303,6 +303,57 @@ class TransformerEncoder(BaseEncoder):
             sent = self.forward(self.tokenize(texts))
         return sent.detach().to("cpu", torch.float32).numpy()
 
+    def trainable_layers(self) -> dict[str, list[Any]]:
+        """The torch modules grouped for layer-wise freezing (fine-tuning hook).
+
+        Returns:
+            ``{"modules": [...], "layers": [...], "top": [...]}``: every module whose
+            parameters make up the encoder (the Hugging Face model, then any
+            ``Dense`` projections); the transformer blocks, bottom to top; and the
+            modules above the blocks (pooler, final norm, ``Dense``), which train
+            whenever any block does.  Parameters in none of ``layers``/``top``
+            (the embeddings) train only under full fine-tuning.
+
+        Raises:
+            ModelFormatError: no list of transformer blocks is found in the model.
+
+        Example:
+            >>> groups = TransformerEncoder(model="minilm-l6").trainable_layers()
+            >>> len(groups["layers"])
+            6
+        """
+        import torch
+
+        # where Hugging Face models keep their blocks (first match wins), and the
+        # direct children that sit above the blocks
+        block_paths = ("encoder.layer", "transformer.layer", "encoder.layers", "layers", "h")
+        top_names = ("pooler", "ln_f", "final_layer_norm", "norm")
+        self._ensure_loaded()
+        model = self._model
+        blocks = None
+        for path in block_paths:
+            obj: Any = model
+            for part in path.split("."):
+                obj = getattr(obj, part, None)
+            if isinstance(obj, torch.nn.ModuleList) and len(obj) > 0:
+                blocks = obj
+                break
+        if blocks is None:
+            raise ModelFormatError(
+                f"{type(model).__name__}: no transformer block list found (looked for "
+                f"{', '.join(block_paths)}); layer-wise freezing is not supported for it"
+            )
+        top = [
+            child
+            for name, child in model.named_children()
+            if name in top_names and isinstance(child, torch.nn.Module)
+        ]
+        return {
+            "modules": [model, *self._dense],
+            "layers": list(blocks),
+            "top": [*top, *self._dense],
+        }
+
     @property
     def torch_model(self) -> Any:
         """The underlying Hugging Face ``torch.nn.Module`` (for fine-tuning)."""

@@ -1121,8 +1121,8 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             meta["min_n"] = table.subwords.min_n
             meta["max_n"] = table.subwords.max_n
         info = self.__dict__.get("training_info_")
-        if info:
-            meta["training"] = info
+        if info:  # without the wall-clock time: the fingerprint must be reproducible
+            meta["training"] = {k: v for k, v in info.items() if k != "seconds"}
         return arrays, meta
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
