@@ -24,6 +24,8 @@ COMMANDS: tuple[str, ...] = (
     "benchmarks.commands.models",
     "benchmarks.commands.data",
     "benchmarks.commands.train",
+    "benchmarks.commands.curve",
+    "benchmarks.commands.finetune",
 )
 
 

@@ -1,0 +1,102 @@
+"""``transferkit finetune``: fine-tune a torch encoder on a task; dev/test accuracy and time.
+
+Trains :func:`evaluators.transfer.fine_tune` on the task's training split (optionally
+a stratified subsample, ``--max-train``), stops early on the dev split (carved from
+train when the task has none, as in ``transferkit curve``), and prints dev and test
+accuracy and the training time.  ``--save`` keeps the model (safetensors + JSON),
+``--json`` writes the numbers.
+
+Example:
+    $ transferkit finetune --task SST2 --encoder minilm-l6 --unfreeze 2 --max-epochs 3
+    $ transferkit finetune --task TREC --unfreeze all --max-train 2000 --json ft.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from benchmarks.commands.curve import _write_json, load_splits, parse_unfreeze
+from embeddings.errors import InvalidParameterError
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fine-tune, evaluate, print (and optionally save) the result."""
+    import embeddings
+    from evaluators.transfer import fine_tune, stratified_subsample
+
+    unfreeze = parse_unfreeze(args.unfreeze)
+    if args.init == "random" and unfreeze != "all":
+        raise InvalidParameterError("--init random trains the whole network: use --unfreeze all")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    train, dev, test, info = load_splits(
+        args.task, dev_size=args.dev_size, dev_max=args.dev_max, test_max=args.test_max
+    )
+    idx = stratified_subsample(train[1], args.max_train, args.seed)
+    texts = [train[0][i] for i in idx]
+    overrides = {} if args.max_seq_length is None else {"max_seq_length": args.max_seq_length}
+    encoder = embeddings.load(args.encoder, **overrides)
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    clf = fine_tune(
+        encoder, texts, train[1][idx], unfreeze=unfreeze, init=args.init,
+        dev_texts=dev[0], dev_labels=dev[1], max_epochs=args.max_epochs,
+        patience=args.patience, batch_size=args.batch_size, lr=args.lr,
+        head_lr=args.head_lr, random_state=args.seed, show_progress=not args.no_progress,
+    )  # fmt: skip
+    train_seconds = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    dev_acc = clf.score(dev[0], dev[1])
+    test_acc = clf.score(test[0], test[1])
+    result = {
+        "task": info, "encoder": args.encoder, "unfreeze": clf.unfreeze, "init": args.init,
+        "n_train": len(texts), "dev_accuracy": dev_acc, "test_accuracy": test_acc,
+        "train_seconds": round(train_seconds, 1),
+        "eval_seconds": round(time.perf_counter() - t1, 1),
+        "best_epoch": clf.best_epoch_, "epochs_run": len(clf.history_) - 1,
+        "n_trainable_params": clf.n_trainable_params_, "history": clf.history_,
+        "params": clf.params_, "max_seq_length": args.max_seq_length,
+        "load_average_1m": [load_before, os.getloadavg()[0]], "cpus": os.cpu_count(),
+    }  # fmt: skip
+    print(
+        f"{info['task']} {args.encoder} unfreeze={clf.unfreeze} init={args.init} "
+        f"n_train={len(texts)}: dev={dev_acc:.4f} test={test_acc:.4f} "
+        f"train={train_seconds:.0f}s (best epoch {clf.best_epoch_}/{len(clf.history_) - 1}, "
+        f"{clf.n_trainable_params_} trainable params)"
+    )
+    if args.json:
+        _write_json(Path(args.json), result)
+    if args.save:
+        clf.save(args.save)
+        print(f"saved to {args.save}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``finetune`` subcommand."""
+    p = sub.add_parser("finetune", help="fine-tune a torch encoder with a softmax head")
+    p.add_argument("--task", required=True, help="classification task, e.g. SST2, TREC")
+    p.add_argument("--encoder", default="minilm-l6", help="torch encoder preset or folder")
+    p.add_argument("--unfreeze", default="2", help="top layers to train: int or 'all'")
+    p.add_argument("--init", choices=("pretrained", "random"), default="pretrained")
+    p.add_argument("--max-train", type=int, default=None, help="stratified training subsample")
+    p.add_argument("--max-seq-length", type=int, default=64)
+    p.add_argument("--max-epochs", type=int, default=3)
+    p.add_argument("--patience", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--head-lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dev-size", type=int, default=500, help="dev carved from train if none")
+    p.add_argument("--dev-max", type=int, default=None)
+    p.add_argument("--test-max", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="torch threads")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", default=None, help="write the result here")
+    p.add_argument("--save", default=None, help="save the fine-tuned model to this folder")
+    p.set_defaults(func=run)
