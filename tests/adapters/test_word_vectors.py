@@ -324,3 +324,28 @@ def test_set_params_changes_the_model():
     a = enc.encode(["the cat sat"])
     enc.set_params(pooling="max")
     assert not np.array_equal(enc.encode(["the cat sat"]), a)
+
+
+@pytest.mark.data
+def test_chunk_cache_matches_tokenizer_on_real_corpus(index):
+    import os
+    from pathlib import Path
+
+    root = os.environ.get("TRANSFERKIT_DATA")
+    if not root:
+        pytest.skip("TRANSFERKIT_DATA is not set")
+    from embeddings.training.corpus import TextCorpus
+
+    lines = []
+    for i, line in enumerate(TextCorpus(Path(root) / "unlabeled").lines()):
+        if i % 13 == 0:
+            lines.append(line)
+        if len(lines) == 20_000:
+            break
+    enc = WordVectorEncoder()
+    enc.encode(["load"])
+    ids, rows = enc._lookup.lookup(lines)
+    ref = [index[t] for line in lines for t in tokenize(line) if t in index]
+    assert ids.tolist() == ref
+    ref_rows = [j for j, line in enumerate(lines) for t in tokenize(line) if t in index]
+    assert rows.tolist() == ref_rows
