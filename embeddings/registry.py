@@ -142,7 +142,7 @@ _BUILTIN: tuple[Preset, ...] = (
     Preset(
         "word2vec-corpus",
         "embeddings.adapters.word_vectors:TrainedWordVectorEncoder",
-        {"algorithm": "word2vec", "sg": True, "vector_size": 100, "min_count": 5, "epochs": 5},
+        {"algorithm": "word2vec", "sg": True, "vector_size": 100, "min_count": 2, "epochs": 5},
         family="word_vectors",
         dim=100,
         description="word2vec skip-gram trained on your texts (fit/fit_corpus), mean pooling",
@@ -152,7 +152,7 @@ _BUILTIN: tuple[Preset, ...] = (
     Preset(
         "word2vec-cbow-corpus",
         "embeddings.adapters.word_vectors:TrainedWordVectorEncoder",
-        {"algorithm": "word2vec", "sg": False, "vector_size": 100, "min_count": 5, "epochs": 5},
+        {"algorithm": "word2vec", "sg": False, "vector_size": 100, "min_count": 2, "epochs": 5},
         family="word_vectors",
         dim=100,
         description="word2vec CBOW trained on your texts (fit/fit_corpus), mean pooling",
@@ -166,9 +166,9 @@ _BUILTIN: tuple[Preset, ...] = (
             "algorithm": "fasttext",
             "sg": True,
             "vector_size": 100,
-            "min_count": 5,
+            "min_count": 2,
             "epochs": 5,
-            "bucket": 200_000,
+            "bucket": 20_000,
         },
         family="word_vectors",
         dim=100,
@@ -179,7 +179,7 @@ _BUILTIN: tuple[Preset, ...] = (
     Preset(
         "doc2vec-dbow",
         "embeddings.adapters.doc2vec:Doc2VecEncoder",
-        {"mode": "dbow", "vector_size": 100, "min_count": 5, "epochs": 10},
+        {"mode": "dbow", "vector_size": 100, "min_count": 2, "epochs": 10},
         family="doc2vec",
         dim=100,
         description="Doc2Vec PV-DBOW trained on your texts; seeded, reproducible inference",
@@ -189,7 +189,7 @@ _BUILTIN: tuple[Preset, ...] = (
     Preset(
         "doc2vec-dm",
         "embeddings.adapters.doc2vec:Doc2VecEncoder",
-        {"mode": "dm", "vector_size": 100, "min_count": 5, "epochs": 10},
+        {"mode": "dm", "vector_size": 100, "min_count": 2, "epochs": 10},
         family="doc2vec",
         dim=100,
         description="Doc2Vec PV-DM trained on your texts; seeded, reproducible inference",

@@ -161,6 +161,8 @@ class Doc2VecEncoder(BaseEncoder):
         from embeddings._deps import require
 
         require("gensim", extra="models")
+        # after unpickling: rebuild the inference model from the (pickled) fitted weights
+        self._model = self._inference_model() if self.__dict__.get("_weights") else None
 
     def _output_dim(self) -> int:
         return int(self.vector_size)
