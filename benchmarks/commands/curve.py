@@ -39,9 +39,9 @@ import platform
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def parse_methods(value: str) -> list[str]:
     return methods
 
 
-def parse_unfreeze(value: str) -> int | str:
+def parse_unfreeze(value: str) -> int | Literal["all"]:
     """``"all"`` or a non-negative int."""
     if value == "all":
         return "all"
@@ -169,6 +169,16 @@ def load_splits(
     return train, dev, test, info
 
 
+def load_encoder(name: str, max_seq_length: int | None) -> Any:
+    """A preset or saved encoder, truncating at ``max_seq_length`` when it has the knob."""
+    import embeddings
+
+    encoder = embeddings.load(name)
+    if max_seq_length is not None and "max_seq_length" in encoder.get_params(deep=False):
+        encoder.set_params(max_seq_length=max_seq_length)
+    return encoder
+
+
 # ------------------------------------------------------------------- output
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,7 +190,7 @@ def _write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def plot_curve(
-    summary: Sequence[dict[str, Any]], path: Path, *, title: str, labels: dict[str, str]
+    summary: Sequence[Mapping[str, Any]], path: Path, *, title: str, labels: dict[str, str]
 ) -> Path:
     """Accuracy vs labelled examples (log x), mean and min-max band per method."""
     import matplotlib
@@ -213,7 +223,7 @@ def plot_curve(
     return path
 
 
-def format_table(summary: Sequence[dict[str, Any]]) -> str:
+def format_table(summary: Sequence[Mapping[str, Any]]) -> str:
     """A plain-text table: one row per size, ``mean ± std (n)`` per method."""
     methods = [m for m in METHODS if any(p["method"] == m for p in summary)]
     sizes = sorted({p["size"] for p in summary})
@@ -247,7 +257,7 @@ def run_curve(
     sizes: Sequence[int | None],
     seeds: int,
     methods: Sequence[str],
-    unfreeze: int | str = 2,
+    unfreeze: int | Literal["all"] = 2,
     finetune_seeds: int | None = None,
     finetune_max_size: int | None = 1000,
     max_seq_length: int | None = 64,
@@ -281,7 +291,6 @@ def run_curve(
         >>> recs = run_curve(train, dev, test, encoder="minilm-l6", sizes=[50],
         ...                  seeds=1, methods=["tfidf"])   # doctest: +SKIP
     """
-    import embeddings
     from embeddings.adapters.baselines import TfidfEncoder
     from embeddings.cache import CachedEncoder
     from evaluators.transfer import fine_tune, stratified_subsample
@@ -292,7 +301,6 @@ def run_curve(
     ytr, ydv, yte = train[1], dev[1], test[1]
     n_total = len(train[0])
     frozen_X: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-    overrides = {} if max_seq_length is None else {"max_seq_length": max_seq_length}
     ft = dict(ft_options or {})
     n_ft_seeds = seeds if finetune_seeds is None else finetune_seeds
 
@@ -319,7 +327,7 @@ def run_curve(
                     )  # fmt: skip
                 elif method == "frozen":
                     if frozen_X is None:
-                        cached = CachedEncoder(embeddings.load(encoder, **overrides), cache_dir)
+                        cached = CachedEncoder(load_encoder(encoder, max_seq_length), cache_dir)
                         log(f"encoding {n_total + len(dev[0]) + len(test[0])} texts once")
                         frozen_X = tuple(  # type: ignore[assignment]
                             cached.encode(s[0], show_progress=True) for s in (train, dev, test)
@@ -335,7 +343,7 @@ def run_curve(
                     else:
                         kw.update(unfreeze=unfreeze)
                     clf = fine_tune(
-                        embeddings.load(encoder, **overrides), sub_texts, ytr[idx],
+                        load_encoder(encoder, max_seq_length), sub_texts, ytr[idx],
                         dev_texts=dev[0], dev_labels=ydv, random_state=seed, **kw,
                     )  # fmt: skip
                     rec.update(

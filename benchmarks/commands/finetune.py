@@ -18,13 +18,12 @@ import os
 import time
 from pathlib import Path
 
-from benchmarks.commands.curve import _write_json, load_splits, parse_unfreeze
+from benchmarks.commands.curve import _write_json, load_encoder, load_splits, parse_unfreeze
 from embeddings.errors import InvalidParameterError
 
 
 def run(args: argparse.Namespace) -> int:
     """Fine-tune, evaluate, print (and optionally save) the result."""
-    import embeddings
     from evaluators.transfer import fine_tune, stratified_subsample
 
     unfreeze = parse_unfreeze(args.unfreeze)
@@ -39,8 +38,7 @@ def run(args: argparse.Namespace) -> int:
     )
     idx = stratified_subsample(train[1], args.max_train, args.seed)
     texts = [train[0][i] for i in idx]
-    overrides = {} if args.max_seq_length is None else {"max_seq_length": args.max_seq_length}
-    encoder = embeddings.load(args.encoder, **overrides)
+    encoder = load_encoder(args.encoder, args.max_seq_length)
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     clf = fine_tune(

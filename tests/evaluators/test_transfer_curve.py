@@ -1,0 +1,133 @@
+"""The learning-curve runner and the curve/finetune commands, on a tiny random BERT."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from benchmarks.cli import main
+from benchmarks.commands.curve import (
+    format_table,
+    load_splits,
+    parse_methods,
+    parse_sizes,
+    parse_unfreeze,
+    plot_curve,
+    run_curve,
+)
+from embeddings.errors import InvalidParameterError
+from evaluators.transfer import curve_summary
+from tests.adapters.test_transformer import _tiny_bert
+
+pytest.importorskip("torch")
+
+SHORT = ["good", "good film", "a good", "fine", "good fun", "nice", "a fine film", "fun"]
+LONG = [
+    "the bad cat sat on the mat",
+    "a bad dog sat on a bad mat",
+    "bad film bad movie bad cat",
+    "the stocks fell sharply on bad news today",
+    "a bad bad film of a bad movie",
+    "the dog sat on the mat and the cat fell",
+    "stocks fell on the bad news of the bad film",
+    "a movie of a cat and a dog on a mat",
+]
+
+
+def _split(reps: int) -> tuple[list[str], np.ndarray]:
+    return (SHORT + LONG) * reps, np.array(([1] * 8 + [0] * 8) * reps)
+
+
+@pytest.fixture(scope="module")
+def saved_encoder(tmp_path_factory) -> str:
+    """A transferkit-saved TransformerEncoder over the tiny BERT (loadable by name)."""
+    from embeddings.adapters.transformer import TransformerEncoder
+
+    root = tmp_path_factory.mktemp("curve")
+    _tiny_bert(root / "hf")
+    TransformerEncoder(model=str(root / "hf"), max_seq_length=16).save(root / "enc")
+    return str(root / "enc")
+
+
+def test_parsers() -> None:
+    assert parse_sizes("300, 50,all,50") == [50, 300, None]
+    assert parse_methods("tfidf,frozen") == ["tfidf", "frozen"]
+    assert parse_unfreeze("all") == "all" and parse_unfreeze("3") == 3
+    for bad in ("0", "x", ""):
+        with pytest.raises(InvalidParameterError, match="sizes"):
+            parse_sizes(bad)
+    with pytest.raises(InvalidParameterError, match="unknown"):
+        parse_methods("tfidf,bert")
+    with pytest.raises(InvalidParameterError, match="unfreeze"):
+        parse_unfreeze("-1")
+
+
+def test_run_curve_all_methods_and_outputs(saved_encoder, tmp_path) -> None:
+    train, dev, test = _split(4), _split(1), _split(1)
+    seen: list[int] = []
+    records = run_curve(
+        train, dev, test, encoder=saved_encoder, sizes=[16, None], seeds=2,
+        methods=["tfidf", "frozen", "finetune", "scratch"], unfreeze=1,
+        finetune_seeds=1, finetune_max_size=16, max_seq_length=16,
+        ft_options={"max_epochs": 2, "batch_size": 8, "head_lr": 1e-2},
+        cache_dir=str(tmp_path / "cache"), on_record=lambda r: seen.append(len(r)),
+    )  # fmt: skip
+    keys = sorted((r["method"], r["size"], r["seed"]) for r in records)
+    assert keys == sorted(
+        [("tfidf", n, s) for n in (16, 64) for s in (0, 1)]
+        + [("frozen", n, s) for n in (16, 64) for s in (0, 1)]
+        + [("finetune", 16, 0), ("scratch", 16, 0)]
+    )
+    assert seen == list(range(1, len(records) + 1))
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in records)
+    assert {"best_epoch", "train_seconds"} <= set(
+        next(r for r in records if r["method"] == "scratch")
+    )
+    assert os.listdir(tmp_path / "cache")  # frozen vectors went through the cache
+    # resuming with everything done runs nothing
+    again = run_curve(
+        train, dev, test, encoder=saved_encoder, sizes=[16, None], seeds=2,
+        methods=["tfidf", "frozen"], done=records, max_seq_length=16,
+        cache_dir=str(tmp_path / "cache"), on_record=lambda r: pytest.fail("ran again"),
+    )  # fmt: skip
+    assert again == records
+    summary = curve_summary(records)
+    png = plot_curve(summary, tmp_path / "out" / "curve.png", title="t", labels={})
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = format_table(summary)
+    assert table.splitlines()[0].split() == ["size", "tfidf", "frozen", "finetune", "scratch"]
+    assert "(2)" in table and table.count("-") >= 2  # torch methods skipped at 64
+
+
+def test_curve_and_finetune_cli_errors(capsys) -> None:
+    assert main(["curve", "--task", "SST2", "--sizes", "1", "--out", "x"]) == 2
+    assert "--sizes" in capsys.readouterr().err
+    assert main(["curve", "--task", "STS-B", "--methods", "tfidf", "--out", "x"]) in (2,)
+    assert main(["finetune", "--task", "SST2", "--init", "random", "--unfreeze", "1"]) == 2
+    assert "--unfreeze all" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_load_splits_carves_a_dev_set_for_trec() -> None:
+    if not os.environ.get("TRANSFERKIT_DATA"):
+        pytest.skip("TRANSFERKIT_DATA is not set")
+    train, dev, test, info = load_splits("TREC", dev_size=300, test_max=200)
+    assert (len(dev[0]), len(test[0])) == (300, 200)
+    assert len(train[0]) + len(dev[0]) == 5452
+    assert "carved" in info["dev"] and "capped" in info["test"]
+    assert set(np.unique(dev[1]).tolist()) == set(np.unique(train[1]).tolist())
+
+
+@pytest.mark.data
+def test_curve_cli_tfidf_on_trec(tmp_path, capsys) -> None:
+    if not os.environ.get("TRANSFERKIT_DATA"):
+        pytest.skip("TRANSFERKIT_DATA is not set")
+    out = tmp_path / "c"
+    args = ["curve", "--task", "TREC", "--sizes", "60", "--seeds", "2", "--methods", "tfidf"]
+    assert main([*args, "--test-max", "100", "--out", str(out)]) == 0
+    data = json.loads((out / "curve.json").read_text())
+    assert [(p["method"], p["size"], p["n_seeds"]) for p in data["summary"]] == [("tfidf", 60, 2)]
+    assert (out / "curve.png").is_file() and "wrote" in capsys.readouterr().out
