@@ -1,0 +1,304 @@
+"""Benchmark suites: named, versioned lists of tasks with their evaluation settings.
+
+A suite is plain data (MTEB's benchmark lists, not SentEval's ``if/elif`` chain):
+each :class:`SuiteTask` names a registered task, the constructor parameters of the
+task, how many rows of each split to keep and the protocol settings.  The runner
+(:mod:`benchmarks.runner`) turns one entry and one encoder into one result file;
+the entry's :meth:`SuiteTask.config_hash` is part of that file's key, so two suites
+that evaluate a task the same way share results, and a subsampled entry never
+collides with the full one.
+
+Suites (``list_suites()``):
+
+* ``quick`` -- five tasks, one per family, subsampled (at most 2000 training rows
+  per task, 5-fold selection as in SentEval's prototyping config) so that the four
+  embedded defaults finish in under 5 minutes on 2 CPU cores;
+* ``senteval`` -- the SentEval transfer tasks with SentEval's protocol: MR, CR,
+  SUBJ, MPQA (10-fold nested CV), SST2, SST5, TREC, MRPC, SICK-E, SICK-R, STS-B and
+  STS12-16 (Conneau & Kiela, 2018);
+* ``full`` -- ``senteval`` plus every other registered task (TREC-fine, AGNews, R8
+  and the clustering tasks).
+
+Example:
+    >>> from benchmarks.suites import get_suite, list_suites
+    >>> list_suites()
+    ['quick', 'senteval', 'full']
+    >>> [t.label for t in get_suite("quick").tasks]
+    ['SST2 (quick)', 'TREC (quick)', 'SICK-E (quick)', 'STS12 (quick)', 'TRECClustering']
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from embeddings.errors import InvalidParameterError
+
+__all__ = [
+    "PairFeatureName",
+    "Suite",
+    "SuiteTask",
+    "get_suite",
+    "list_suites",
+    "register_suite",
+]
+
+PairFeatureName = Literal["senteval", "infersent"]
+"""Pair features of the trained pair heads; ``"senteval"`` is ``[|u-v|, u*v]``."""
+
+SUITE_FORMAT_VERSION = 1
+"""Bump when the meaning of a :class:`SuiteTask` field changes (it is hashed)."""
+
+
+@dataclass(frozen=True)
+class SuiteTask:
+    """One task of a suite and how it is evaluated.
+
+    Attributes:
+        task: A registered task name (see :func:`benchmarks.tasks.list_tasks`).
+        label: The row name in reports; defaults to the task name.  Entries that
+            subsample or change the protocol should say so (``"SST2 (quick)"``).
+        task_params: Constructor parameters of the task (``{"train_file":
+            "sentences"}`` for SST2).
+        max_samples: Rows to keep per split (seeded, stratified subsample); a split
+            that is not listed is kept whole.
+        n_folds: Folds of the cross-validation (CV tasks, and the C selection of
+            train/test tasks); ``None`` is the task's ``cv_folds``, else 10.
+        seed: Seeds the folds, the classifier and the subsampling.
+        head: ``"logreg"`` (SentEval's logistic regression) or ``"mlp"``.
+        pair_features: Features of the pair-classification heads.
+        min_score: Lowest integer score of the relatedness head (SICK-R: 1,
+            STS-B: 0); ``None`` lets the runner use the task's default.
+        clustering_runs: k-means restarts (seeds) averaged by clustering tasks.
+        clustering_split: Which split a clustering task clusters.
+
+    Example:
+        >>> SuiteTask("TREC", max_samples={"train": 500}).label
+        'TREC'
+    """
+
+    task: str
+    label: str = ""
+    task_params: Mapping[str, Any] = field(default_factory=dict)
+    max_samples: Mapping[str, int] = field(default_factory=dict)
+    n_folds: int | None = None
+    seed: int = 1111
+    head: Literal["logreg", "mlp"] = "logreg"
+    pair_features: PairFeatureName = "senteval"
+    min_score: int | None = None
+    clustering_runs: int = 5
+    clustering_split: str = "test"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.task, str) or not self.task:
+            raise InvalidParameterError(f"SuiteTask.task must be a task name, got {self.task!r}")
+        if not self.label:
+            object.__setattr__(self, "label", self.task)
+        for split, n in self.max_samples.items():
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise InvalidParameterError(
+                    f"{self.label}: max_samples[{split!r}] must be an int >= 1, got {n!r}"
+                )
+        if self.n_folds is not None and (
+            isinstance(self.n_folds, bool) or not isinstance(self.n_folds, int) or self.n_folds < 2
+        ):
+            raise InvalidParameterError(
+                f"{self.label}: n_folds must be None or an int >= 2, got {self.n_folds!r}"
+            )
+
+    def config(self) -> dict[str, Any]:
+        """Everything that changes the score, as JSON-compatible data (label excluded).
+
+        Example:
+            >>> SuiteTask("TREC").config()["n_folds"] is None
+            True
+        """
+        return {
+            "format": SUITE_FORMAT_VERSION,
+            "task": self.task,
+            "task_params": dict(sorted(self.task_params.items())),
+            "max_samples": dict(sorted(self.max_samples.items())),
+            "n_folds": self.n_folds,
+            "seed": self.seed,
+            "head": self.head,
+            "pair_features": self.pair_features,
+            "min_score": self.min_score,
+            "clustering_runs": self.clustering_runs,
+            "clustering_split": self.clustering_split,
+        }
+
+    def config_hash(self) -> str:
+        """sha256 (hex) of :meth:`config`: equal settings give equal hashes.
+
+        Example:
+            >>> SuiteTask("MR").config_hash() == SuiteTask("MR", label="x").config_hash()
+            True
+        """
+        blob = json.dumps(self.config(), sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A named list of :class:`SuiteTask` entries.
+
+    Attributes:
+        name: The suite name used by ``transferkit bench --suite``.
+        description: One line.
+        tasks: The entries, in report order.
+    """
+
+    name: str
+    description: str
+    tasks: tuple[SuiteTask, ...]
+
+    def __post_init__(self) -> None:
+        labels = [t.label for t in self.tasks]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise InvalidParameterError(f"suite {self.name!r} repeats the labels {dupes}")
+
+    def select(self, names: list[str] | tuple[str, ...]) -> Suite:
+        """A suite with only the entries whose label or task name is in ``names``.
+
+        Raises:
+            InvalidParameterError: a name that matches no entry.
+
+        Example:
+            >>> [t.task for t in get_suite("senteval").select(["MR", "TREC"]).tasks]
+            ['MR', 'TREC']
+        """
+        wanted = {n.lower() for n in names}
+        known = {t.label.lower() for t in self.tasks} | {t.task.lower() for t in self.tasks}
+        missing = sorted(n for n in names if n.lower() not in known)
+        if missing:
+            raise InvalidParameterError(
+                f"suite {self.name!r} has no task {missing}; it has "
+                f"{[t.label for t in self.tasks]}"
+            )
+        kept = tuple(t for t in self.tasks if t.label.lower() in wanted or t.task.lower() in wanted)
+        return Suite(self.name, self.description, kept)
+
+
+# ------------------------------------------------------------------ built-in suites
+
+_QUICK_TRAIN = 2000
+
+_QUICK = Suite(
+    "quick",
+    "Five tasks, one per family, subsampled (<= 2000 training rows, 5-fold selection): "
+    "a few minutes on 2 CPU cores.",
+    (
+        SuiteTask(
+            "SST2",
+            label="SST2 (quick)",
+            task_params={"train_file": "sentences"},
+            max_samples={"train": _QUICK_TRAIN, "dev": 500, "test": 1000},
+        ),
+        SuiteTask("TREC", label="TREC (quick)", max_samples={"train": _QUICK_TRAIN}, n_folds=5),
+        SuiteTask(
+            "SICK-E",
+            label="SICK-E (quick)",
+            max_samples={"train": 1000, "dev": 300, "test": 1000},
+        ),
+        SuiteTask("STS12", label="STS12 (quick)", max_samples={"test": 1000}),
+        SuiteTask("TRECClustering", clustering_split="test"),
+    ),
+)
+
+_SENTEVAL_TASKS: tuple[SuiteTask, ...] = (
+    SuiteTask("MR"),
+    SuiteTask("CR"),
+    SuiteTask("SUBJ"),
+    SuiteTask("MPQA"),
+    SuiteTask("SST2"),  # trained on the 67,349 phrases, as SentEval
+    SuiteTask("SST5"),
+    SuiteTask("TREC"),
+    SuiteTask("MRPC"),
+    SuiteTask("SICK-E"),
+    SuiteTask("SICK-R", min_score=1),
+    SuiteTask("STS-B", min_score=0),
+    SuiteTask("STS12"),
+    SuiteTask("STS13"),
+    SuiteTask("STS14"),
+    SuiteTask("STS15"),
+    SuiteTask("STS16"),
+)
+
+_SENTEVAL = Suite(
+    "senteval",
+    "The SentEval transfer tasks with SentEval's protocol (Conneau & Kiela, 2018).",
+    _SENTEVAL_TASKS,
+)
+
+_FULL = Suite(
+    "full",
+    "Every registered task: the SentEval tasks plus TREC-fine, AGNews, R8 and clustering.",
+    (
+        *_SENTEVAL_TASKS,
+        SuiteTask("TREC-fine"),
+        SuiteTask("AGNews"),
+        SuiteTask("R8"),
+        SuiteTask("TRECClustering"),
+        SuiteTask("AGNewsClustering"),
+        SuiteTask("R8Clustering"),
+    ),
+)
+
+_SUITES: dict[str, Suite] = {s.name: s for s in (_QUICK, _SENTEVAL, _FULL)}
+
+
+def register_suite(suite: Suite, *, overwrite: bool = False) -> Suite:
+    """Add a suite so that ``get_suite(suite.name)`` and the CLI find it.
+
+    Raises:
+        InvalidParameterError: the name is taken and ``overwrite`` is false.
+
+    Example:
+        >>> s = register_suite(Suite("mine", "MR only", (SuiteTask("MR"),)), overwrite=True)
+        >>> get_suite("mine").tasks[0].task
+        'MR'
+    """
+    if not isinstance(suite, Suite):
+        raise InvalidParameterError(f"expected a Suite, got {type(suite).__name__}")
+    if suite.name in _SUITES and not overwrite:
+        raise InvalidParameterError(
+            f"a suite named {suite.name!r} exists already; pass overwrite=True to replace it"
+        )
+    _SUITES[suite.name] = suite
+    return suite
+
+
+def list_suites() -> list[str]:
+    """The registered suite names (built-ins first).
+
+    Example:
+        >>> "senteval" in list_suites()
+        True
+    """
+    return list(_SUITES)
+
+
+def get_suite(name: str) -> Suite:
+    """The suite registered under ``name`` (case-insensitive).
+
+    Raises:
+        InvalidParameterError: unknown name; the message suggests close names.
+
+    Example:
+        >>> len(get_suite("SentEval").tasks)
+        16
+    """
+    if isinstance(name, Suite):
+        return name
+    key = str(name).strip().lower()
+    for suite_name, suite in _SUITES.items():
+        if suite_name.lower() == key:
+            return suite
+    close = difflib.get_close_matches(key, list(_SUITES), n=2, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise InvalidParameterError(f"unknown suite {name!r}{hint} Known suites: {list(_SUITES)}")
