@@ -207,6 +207,8 @@ def _score(encoder: Any, task: str) -> float:
 def accuracy(
     models: Path | None = None,
     tasks: tuple[str, ...] = ("MR", "CR", "SUBJ", "MPQA", "SST2", "TREC"),
+    *,
+    glove: bool = True,
 ) -> dict[str, dict[str, float]]:
     """Accuracy per encoder and task (the GloVe poolings, plus trained models in ``models``)."""
     import embeddings
@@ -221,6 +223,7 @@ def accuracy(
             "glove-6b-50d-max",
             "glove-6b-50d-pmean",
         )
+        if glove
     }
     if models is not None:
         for folder in sorted(Path(models).iterdir()):
@@ -274,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--models", type=Path, default=None, help="folder of trained encoders")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--no-glove", action="store_true", help="accuracy: trained models only")
     args = parser.parse_args(argv)
     out: dict[str, Any] = {}
     if args.part in ("speed", "all"):
@@ -283,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         out["load"] = load_time(args.repeats)
         _print("load time", out["load"])
     if args.part in ("accuracy", "all"):
-        out["accuracy"] = accuracy(args.models)
+        out["accuracy"] = accuracy(args.models, glove=not args.no_glove)
         print("\n## accuracy (%)\n| encoder | MR | CR | SUBJ | MPQA | SST2 | TREC |")
         print("|---|---|---|---|---|---|---|")
         _print("", out["accuracy"])
