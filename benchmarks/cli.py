@@ -26,6 +26,8 @@ COMMANDS: tuple[str, ...] = (
     "benchmarks.commands.train",
     "benchmarks.commands.curve",
     "benchmarks.commands.finetune",
+    "benchmarks.commands.bench",
+    "benchmarks.commands.report",
 )
 
 

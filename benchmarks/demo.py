@@ -1,29 +1,44 @@
-"""``make demo``: the embedded encoders on a real task (SST2), end to end.
+"""``make demo``: the quick suite on the embedded defaults, then the results table.
 
-For each embedded default (GloVe 6B 50d mean, USE multilingual v3, MiniLM-L6) the
-demo encodes the SST2 train and test sentences, fits a logistic regression on the
-train vectors and prints the test accuracy and the encoding time.
+Runs :mod:`benchmarks.runner` on the ``quick`` suite (SST2, TREC, SICK-E, STS12 and
+TREC clustering, subsampled; see :mod:`benchmarks.suites`) for GloVe 6B 50d (mean
+and SIF pooling), USE multilingual v3, MiniLM-L6 and the TF-IDF baseline, and
+prints the tasks x encoders table with the average.  Results go to
+``results/demo/`` and vectors to the embedding cache ``.transferkit_cache/``, both
+under the repository root and git-ignored, so a second run only re-reads them
+(``--fresh`` starts from empty folders).  A cosine-similarity table of a few
+sentence pairs follows.
 
 Without benchmark data (no ``TRANSFERKIT_DATA`` and no download possible) it says
-so in one line, then shows the three encoders embedding a few sentences and
-comparing them by cosine similarity, and exits 0.
+so in one line, shows the frozen encoders embedding a few sentences and comparing
+them by cosine similarity, and exits 0.
 
 Example:
     $ make demo
-    $ python -m benchmarks.demo --max-train 2000
+    $ python -m benchmarks.demo --encoders glove-6b-50d,minilm-l6 --fresh
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import time
-import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
-DEFAULT_ENCODERS = ("glove-6b-50d", "use-multilingual-v3", "minilm-l6")
+DEFAULT_ENCODERS = (
+    "glove-6b-50d",
+    "glove-6b-50d:pooling=sif",
+    "use-multilingual-v3",
+    "minilm-l6",
+    "tfidf",
+)
+REPO = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO / "results" / "demo"
+CACHE_DIR = REPO / ".transferkit_cache"
 
 PAIRS = [
     ("A man is playing a guitar.", "Someone plays an instrument."),
@@ -33,91 +48,60 @@ PAIRS = [
 ]
 
 
-def _load_sst2(max_train: int | None) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+def missing_data(suite: str = "quick") -> str:
+    """Why the suite's data cannot be read ("" when every file is there).
+
+    Missing files are downloaded once (15 s timeout per task) before giving up.
+    """
+    from benchmarks.suites import get_suite
     from benchmarks.tasks import get_task
-
-    task = get_task("SST2", train_file="sentences")
-    train = task.load("train", max_samples=max_train, random_state=0)
-    test = task.load("test")
-    return list(train.texts), np.asarray(train.labels), list(test.texts), np.asarray(test.labels)
-
-
-def _data_or_reason(max_train: int | None) -> tuple[tuple | None, str]:
-    """SST2 splits, or why they are unavailable (after trying a download)."""
     from embeddings.errors import TransferkitError
 
-    try:
-        return _load_sst2(max_train), ""
-    except TransferkitError as first:
+    problems = []
+    for entry in get_suite(suite).tasks:
+        task = get_task(entry.task, **dict(entry.task_params))
+        splits = task.metadata.splits
+        subsets = task.metadata.subsets or (None,)
         try:
-            from benchmarks.tasks.download import download
+            for split in splits:
+                for subset in subsets:
+                    task.path(split, subset)
+        except TransferkitError as first:
+            try:
+                from benchmarks.tasks.download import download
 
-            download("SST2", timeout=15)
-            return _load_sst2(max_train), ""
-        except Exception as err:  # no network, blocked host, ...
-            return None, f"{first} (download failed too: {type(err).__name__})"
+                download(task.name, timeout=15)
+            except Exception as err:  # no network, blocked host, ...
+                problems.append(f"{first} (download failed too: {type(err).__name__})")
+    return problems[0] if problems else ""
 
 
-def run_sst2(encoders: Sequence[str], data: tuple) -> list[dict[str, object]]:
-    """Encode SST2 with each encoder, fit LR on train, score on test."""
-    from sklearn.linear_model import LogisticRegression
-
+def _frozen(encoders: Sequence[str]) -> list[str]:
     import embeddings
+    from benchmarks.runner import parse_encoder_spec
 
-    train_x, train_y, test_x, test_y = data
-    rows = []
-    for name in encoders:
-        enc = embeddings.load(name)
-        t0 = time.perf_counter()
-        _ = enc.dim  # load weights (timed separately)
-        t_load = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            Xtr = enc.encode(train_x, show_progress=True)
-            Xte = enc.encode(test_x, show_progress=True)
-        t_enc = time.perf_counter() - t0
-        clf = LogisticRegression(max_iter=2000, C=1.0).fit(Xtr, train_y)
-        acc = float((clf.predict(Xte) == test_y).mean())
-        n = len(train_x) + len(test_x)
-        rows.append(
-            {
-                "encoder": name,
-                "dim": enc.dim,
-                "accuracy": acc,
-                "load_s": t_load,
-                "encode_s": t_enc,
-                "texts_per_s": n / t_enc,
-            }
-        )
-    return rows
-
-
-def print_table(rows: list[dict[str, object]], n_train: int, n_test: int) -> None:
-    print(
-        f"\nSST2 (binary sentiment): logistic regression on {n_train} train sentences, "
-        f"accuracy on {n_test} test sentences"
-    )
-    print("| encoder | dim | test accuracy | load (s) | encode train+test (s) | texts/s |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(
-            f"| {r['encoder']} | {r['dim']} | {100 * float(r['accuracy']):.2f} | "  # type: ignore[arg-type]
-            f"{r['load_s']:.1f} | {r['encode_s']:.1f} | {r['texts_per_s']:.0f} |"
-        )
+    out = []
+    for spec in encoders:
+        name, overrides = parse_encoder_spec(spec)
+        enc = embeddings.load(name, **overrides)
+        if not (getattr(enc, "requires_fit", False) or getattr(enc, "trainable", False)):
+            out.append(spec)
+    return out
 
 
 def show_similarities(encoders: Sequence[str]) -> None:
-    """Embed a few sentence pairs with each encoder and print their cosine similarity."""
+    """Embed a few sentence pairs with each frozen encoder and print their cosine."""
     import embeddings
+    from benchmarks.runner import parse_encoder_spec
 
+    names = _frozen(encoders)
     print("\nCosine similarity of sentence pairs:")
-    header = "| sentence A | sentence B | " + " | ".join(encoders) + " |"
-    print(header)
-    print("|---|---|" + "---:|" * len(encoders))
+    print("| sentence A | sentence B | " + " | ".join(names) + " |")
+    print("|---|---|" + "---:|" * len(names))
     sims = []
-    for name in encoders:
-        enc = embeddings.load(name)
+    for spec in names:
+        name, overrides = parse_encoder_spec(spec)
+        enc = embeddings.load(name, **overrides)
         a = enc.encode([p[0] for p in PAIRS])
         b = enc.encode([p[1] for p in PAIRS])
         num = (a * b).sum(axis=1)
@@ -127,28 +111,69 @@ def show_similarities(encoders: Sequence[str]) -> None:
         print(f"| {sa} | {sb} | " + " | ".join(f"{s[i]:.3f}" for s in sims) + " |")
 
 
+def run_quick(
+    encoders: Sequence[str], results_dir: Path, cache_dir: Path, *, progress: bool = True
+) -> int:
+    """Run the quick suite and print its table; returns the number of failed pairs."""
+    from benchmarks.report import build_table, load_results, to_markdown
+    from benchmarks.runner import run_suite
+    from benchmarks.suites import get_suite
+
+    summary = run_suite(
+        "quick", list(encoders), results_dir, cache_dir=cache_dir, progress=progress
+    )
+    labels = [e.label for e in get_suite("quick").tasks]
+    records = [
+        r
+        for r in load_results(results_dir)
+        if r["task"]["label"] in labels and r["encoder"]["label"] in encoders
+    ]
+    present = [e for e in encoders if any(r["encoder"]["label"] == e for r in records)]
+    print()
+    if present:
+        table = build_table(records, encoders=present)
+        print(to_markdown(table, title="quick suite (subsampled; see `transferkit bench --list`)"))
+    for fail in summary["failed"]:
+        print(f"FAILED {fail['task']} x {fail['encoder']}: {fail['error_type']}: {fail['error']}")
+    print(
+        f"{len(summary['computed'])} results computed, {len(summary['skipped'])} reused from "
+        f"{results_dir} (cache: {cache_dir})"
+    )
+    return len(summary["failed"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo; returns the exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encoders", default=",".join(DEFAULT_ENCODERS))
-    parser.add_argument("--max-train", type=int, default=None, help="subsample SST2 train")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--encoders", default=",".join(DEFAULT_ENCODERS), help="comma-separated encoder specs"
+    )
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--cache-dir", type=Path, default=CACHE_DIR)
+    parser.add_argument(
+        "--fresh", action="store_true", help="delete the demo results and the cache folder first"
+    )
+    parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     encoders = [e.strip() for e in args.encoders.split(",") if e.strip()]
     import embeddings
+    from benchmarks.runner import parse_encoder_spec
 
-    for name in encoders:
-        embeddings.get_preset(name)  # fail fast on a typo
-    data, reason = _data_or_reason(args.max_train)
-    if data is None:
+    for spec in encoders:
+        embeddings.get_preset(parse_encoder_spec(spec)[0])  # fail fast on a typo
+    reason = missing_data("quick")
+    if reason:
         print(f"No benchmark data: {reason}", file=sys.stderr)
         show_similarities(encoders)
         return 0
+    if args.fresh:
+        shutil.rmtree(args.results_dir, ignore_errors=True)
+        shutil.rmtree(args.cache_dir, ignore_errors=True)
     start = time.perf_counter()
-    rows = run_sst2(encoders, data)
-    print_table(rows, len(data[0]), len(data[2]))
+    failed = run_quick(encoders, args.results_dir, args.cache_dir, progress=not args.no_progress)
     show_similarities(encoders)
     print(f"\ndemo finished in {time.perf_counter() - start:.0f}s")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

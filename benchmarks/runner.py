@@ -242,8 +242,13 @@ def _slug(text: str) -> str:
     return _SLUG_RE.sub("-", text).strip("-") or "x"
 
 
-def result_path(out_dir: str | os.PathLike[str], entry: SuiteTask, task_version: str,
-                encoder_label: str, fingerprint: str) -> Path:  # fmt: skip
+def result_path(
+    out_dir: str | os.PathLike[str],
+    entry: SuiteTask,
+    task_version: str,
+    encoder_label: str,
+    fingerprint: str,
+) -> Path:
     """The result file of one (suite entry, encoder) pair.
 
     The name holds the entry label, the task version, the first 12 hex digits of the
@@ -311,8 +316,9 @@ def _environment() -> dict[str, Any]:
     }
 
 
-def unlabeled_texts(data_dir: str | os.PathLike[str] | None = None,
-                    n: int = UNLABELED_FIT_TEXTS) -> tuple[list[str], str]:  # fmt: skip
+def unlabeled_texts(
+    data_dir: str | os.PathLike[str] | None = None, n: int = UNLABELED_FIT_TEXTS
+) -> tuple[list[str], str]:
     """The first ``n`` non-empty lines of ``<data>/unlabeled/brown/*.txt`` (sorted files).
 
     Returns:
@@ -352,8 +358,9 @@ def unlabeled_texts(data_dir: str | os.PathLike[str] | None = None,
 class _Encoding:
     """One encoder during a run: fitting, cached encoding and timing."""
 
-    def __init__(self, encoder: Any, *, cache_dir: Any, use_cache: bool, batch_size: int,
-                 progress: bool) -> None:  # fmt: skip
+    def __init__(
+        self, encoder: Any, *, cache_dir: Any, use_cache: bool, batch_size: int, progress: bool
+    ) -> None:
         self.encoder = encoder
         self.cache_dir = cache_dir
         self.use_cache = use_cache
@@ -384,8 +391,9 @@ class _Encoding:
             target = CachedEncoder(self.encoder, cache_dir=self.cache_dir)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # e.g. all-OOV sentences
-            out = target.encode(list(texts), batch_size=self.batch_size,
-                                show_progress=self.progress)  # fmt: skip
+            out = target.encode(
+                list(texts), batch_size=self.batch_size, show_progress=self.progress
+            )
         self.encode_s += time.perf_counter() - start
         return np.asarray(out)
 
@@ -407,8 +415,14 @@ def _c_grid(head: str, protocol: str) -> list[float] | None:
     return list(LOGREG_C_GRID_KFOLD if protocol == "kfold" else LOGREG_C_GRID)
 
 
-def _cv_per_fold(enc: _Encoding, texts: list[str], y: np.ndarray, entry: SuiteTask,
-                 n_folds: int, n_jobs: int | None) -> dict[str, Any]:  # fmt: skip
+def _cv_per_fold(
+    enc: _Encoding,
+    texts: list[str],
+    y: np.ndarray,
+    entry: SuiteTask,
+    n_folds: int,
+    n_jobs: int | None,
+) -> dict[str, Any]:
     """SentEval's nested CV with the encoder re-fitted on each outer training part."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -425,9 +439,16 @@ def _cv_per_fold(enc: _Encoding, texts: list[str], y: np.ndarray, entry: SuiteTa
         folds.append(
             dict(
                 evaluate_classification_train_test(
-                    X_train, y[train_idx], X_test, y[test_idx], n_folds=n_folds,
-                    seed=entry.seed, head=entry.head, param_grid=grid, n_jobs=n_jobs,
-                )  # fmt: skip
+                    X_train,
+                    y[train_idx],
+                    X_test,
+                    y[test_idx],
+                    n_folds=n_folds,
+                    seed=entry.seed,
+                    head=entry.head,
+                    param_grid=grid,
+                    n_jobs=n_jobs,
+                )
             )
         )
     accs = [float(f["accuracy"]) for f in folds]
@@ -457,9 +478,15 @@ def _fit_unlabeled(enc: _Encoding, data_dir: Any) -> str:
     return source
 
 
-def evaluate_task(task: Any, entry: SuiteTask, enc: _Encoding, *, verify: bool = True,
-                  data_dir: Any = None, n_jobs: int | None = None,
-                  ) -> tuple[dict[str, Any], dict[str, int], ProtocolInfo]:  # fmt: skip
+def evaluate_task(
+    task: Any,
+    entry: SuiteTask,
+    enc: _Encoding,
+    *,
+    verify: bool = True,
+    data_dir: Any = None,
+    n_jobs: int | None = None,
+) -> tuple[dict[str, Any], dict[str, int], ProtocolInfo]:
     """Load, (fit,) encode and evaluate one task; returns scores, sizes and protocol.
 
     This is the per-family dispatch.  The evaluators are those of :mod:`evaluators`
@@ -492,8 +519,12 @@ def evaluate_task(task: Any, entry: SuiteTask, enc: _Encoding, *, verify: bool =
     if family == "classification" and meta.eval_protocol == "cv":
         data = _load(task, "all", entry, verify)
         sizes["all"] = len(data)
-        protocol.update(evaluator="evaluate_classification_cv", n_folds=n_folds,
-                        c_grid=_c_grid(entry.head, "inner_cv"), selection="inner_cv")  # fmt: skip
+        protocol.update(
+            evaluator="evaluate_classification_cv",
+            n_folds=n_folds,
+            c_grid=_c_grid(entry.head, "inner_cv"),
+            selection="inner_cv",
+        )
         if trainable:
             protocol.update(fit="per_fold", fit_source="outer-fold training part")
             scores = _cv_per_fold(enc, list(data.texts), data.labels, entry, n_folds, n_jobs)
@@ -502,9 +533,13 @@ def evaluate_task(task: Any, entry: SuiteTask, enc: _Encoding, *, verify: bool =
             X = enc.encode(data.texts)
             scores = dict(
                 evaluators.evaluate_classification_cv(
-                    X, data.labels, n_folds=n_folds, seed=entry.seed, head=entry.head,
+                    X,
+                    data.labels,
+                    n_folds=n_folds,
+                    seed=entry.seed,
+                    head=entry.head,
                     n_jobs=n_jobs,
-                )  # fmt: skip
+                )
             )
         return scores, sizes, protocol
 
@@ -524,49 +559,96 @@ def evaluate_task(task: Any, entry: SuiteTask, enc: _Encoding, *, verify: bool =
         X = {s: [enc.encode(part) for part in texts_of(d)] for s, d in data.items()}
         if family == "similarity":
             min_score = entry.min_score if entry.min_score is not None else 1
-            protocol.update(evaluator="evaluate_relatedness", head="senteval-softmax",
-                            min_score=min_score, pair_features="senteval", selection="dev")  # fmt: skip
+            protocol.update(
+                evaluator="evaluate_relatedness",
+                head="senteval-softmax",
+                min_score=min_score,
+                pair_features="senteval",
+                selection="dev",
+            )
             scores = evaluators.evaluate_relatedness(
-                X["train"][0], X["train"][1], data["train"].scores,
-                X["dev"][0], X["dev"][1], data["dev"].scores,
-                X["test"][0], X["test"][1], data["test"].scores,
-                min_score=min_score, max_score=5, seed=entry.seed,
-            )  # fmt: skip
+                X["train"][0],
+                X["train"][1],
+                data["train"].scores,
+                X["dev"][0],
+                X["dev"][1],
+                data["dev"].scores,
+                X["test"][0],
+                X["test"][1],
+                data["test"].scores,
+                min_score=min_score,
+                max_score=5,
+                seed=entry.seed,
+            )
             return dict(scores), sizes, protocol
         kind = "split" if has_dev else "kfold"
-        protocol.update(c_grid=_c_grid(entry.head, kind), selection="dev" if has_dev else "cv",
-                        n_folds=None if has_dev else n_folds)  # fmt: skip
+        protocol.update(
+            c_grid=_c_grid(entry.head, kind),
+            selection="dev" if has_dev else "cv",
+            n_folds=None if has_dev else n_folds,
+        )
         if family == "classification":
             y = {s: d.labels for s, d in data.items()}
             if has_dev:
                 protocol["evaluator"] = "evaluate_classification_split"
                 scores = evaluators.evaluate_classification_split(
-                    X["train"][0], y["train"], X["dev"][0], y["dev"], X["test"][0], y["test"],
-                    seed=entry.seed, head=entry.head, n_jobs=n_jobs,
-                )  # fmt: skip
+                    X["train"][0],
+                    y["train"],
+                    X["dev"][0],
+                    y["dev"],
+                    X["test"][0],
+                    y["test"],
+                    seed=entry.seed,
+                    head=entry.head,
+                    n_jobs=n_jobs,
+                )
             else:
                 protocol["evaluator"] = "evaluate_classification_train_test"
                 scores = evaluators.evaluate_classification_train_test(
-                    X["train"][0], y["train"], X["test"][0], y["test"], n_folds=n_folds,
-                    seed=entry.seed, head=entry.head, n_jobs=n_jobs,
-                )  # fmt: skip
+                    X["train"][0],
+                    y["train"],
+                    X["test"][0],
+                    y["test"],
+                    n_folds=n_folds,
+                    seed=entry.seed,
+                    head=entry.head,
+                    n_jobs=n_jobs,
+                )
             return dict(scores), sizes, protocol
         protocol["pair_features"] = entry.pair_features
         y = {s: d.labels for s, d in data.items()}
         if has_dev:
             protocol["evaluator"] = "evaluate_pairs_split"
             scores = evaluators.evaluate_pairs_split(
-                X["train"][0], X["train"][1], y["train"], X["dev"][0], X["dev"][1], y["dev"],
-                X["test"][0], X["test"][1], y["test"], features=entry.pair_features,
-                seed=entry.seed, head=entry.head, n_jobs=n_jobs,
-            )  # fmt: skip
+                X["train"][0],
+                X["train"][1],
+                y["train"],
+                X["dev"][0],
+                X["dev"][1],
+                y["dev"],
+                X["test"][0],
+                X["test"][1],
+                y["test"],
+                features=entry.pair_features,
+                seed=entry.seed,
+                head=entry.head,
+                n_jobs=n_jobs,
+            )
         else:
             protocol["evaluator"] = "evaluate_pairs_train_test"
             scores = evaluators.evaluate_pairs_train_test(
-                X["train"][0], X["train"][1], y["train"], X["test"][0], X["test"][1],
-                y["test"], features=entry.pair_features, n_folds=n_folds, seed=entry.seed,
-                head=entry.head, n_jobs=n_jobs,
-            )  # fmt: skip
+                X["train"][0],
+                X["train"][1],
+                y["train"],
+                X["test"][0],
+                X["test"][1],
+                y["test"],
+                features=entry.pair_features,
+                n_folds=n_folds,
+                seed=entry.seed,
+                head=entry.head,
+                n_jobs=n_jobs,
+            )
         return dict(scores), sizes, protocol
 
     if family == "sts":
@@ -574,8 +656,9 @@ def evaluate_task(task: Any, entry: SuiteTask, enc: _Encoding, *, verify: bool =
         sizes["test"] = len(data)
         protocol.update(evaluator="evaluate_sts", head=None)
         if trainable:
-            protocol.update(fit="unlabeled", fit_source=_fit_unlabeled(enc, data_dir),
-                            fit_texts=enc.fit_texts)  # fmt: skip
+            protocol.update(
+                fit="unlabeled", fit_source=_fit_unlabeled(enc, data_dir), fit_texts=enc.fit_texts
+            )
         subsets = {
             name: (enc.encode(part.texts_a), enc.encode(part.texts_b), part.scores)
             for name, part in data.by_subset().items()
@@ -593,8 +676,11 @@ def evaluate_task(task: Any, entry: SuiteTask, enc: _Encoding, *, verify: bool =
                 enc.fit(list(train.texts))
                 protocol.update(fit="train", fit_texts=len(train), fit_source="train split")
             else:
-                protocol.update(fit="unlabeled", fit_source=_fit_unlabeled(enc, data_dir),
-                                fit_texts=enc.fit_texts)  # fmt: skip
+                protocol.update(
+                    fit="unlabeled",
+                    fit_source=_fit_unlabeled(enc, data_dir),
+                    fit_texts=enc.fit_texts,
+                )
         X = enc.encode(data.texts)
         scores = evaluators.evaluate_clustering(
             X, data.labels, n_runs=entry.clustering_runs, seed=entry.seed
@@ -631,7 +717,9 @@ def _encoder_info(encoder: Any, label: str, spec: str, fingerprint: str) -> Enco
     params: dict[str, Any] = {}
     if hasattr(encoder, "_json_params"):
         params = encoder._json_params()
-    trainable = bool(getattr(encoder, "trainable", False) or getattr(encoder, "requires_fit", False))
+    trainable = bool(
+        getattr(encoder, "trainable", False) or getattr(encoder, "requires_fit", False)
+    )
     dim: int | None = None
     if not trainable:
         with contextlib.suppress(Exception):
@@ -657,9 +745,7 @@ def _task_info(task: Any, entry: SuiteTask) -> TaskInfo:
         "family": meta.family,
         "eval_protocol": meta.eval_protocol,
         "main_score": meta.main_score,
-        "params": _to_jsonable(
-            {k: v for k, v in task.get_params().items() if k != "data_dir"}
-        ),
+        "params": _to_jsonable({k: v for k, v in task.get_params().items() if k != "data_dir"}),
         "config": entry.config(),
         "config_hash": entry.config_hash(),
     }
@@ -768,12 +854,20 @@ def run_suite(
             except Exception as err:  # a broken encoder must not stop the others
                 for entry in suite_obj.tasks:
                     summary["failed"].append(_failure(str(spec_text), entry.label, err))
-                _say(f"FAILED {spec_text}: cannot build/load the encoder: "
-                     f"{type(err).__name__}: {err}", log)  # fmt: skip
+                _say(
+                    f"FAILED {spec_text}: cannot build/load the encoder: "
+                    f"{type(err).__name__}: {err}",
+                    log,
+                )
                 bar.update(len(suite_obj.tasks))
                 continue
-            encoding = _Encoding(encoder, cache_dir=cache_dir, use_cache=use_cache,
-                                 batch_size=batch_size, progress=progress)  # fmt: skip
+            encoding = _Encoding(
+                encoder,
+                cache_dir=cache_dir,
+                use_cache=use_cache,
+                batch_size=batch_size,
+                progress=progress,
+            )
             for entry in suite_obj.tasks:
                 bar.set_postfix_str(f"{label} / {entry.label}")
                 try:
@@ -784,9 +878,17 @@ def run_suite(
                         _say(f"skip   {entry.label} x {label} (result exists: {path.name})", log)
                         bar.update(1)
                         continue
-                    record = _run_one(task, entry, encoding, enc_info, path, verify=verify,
-                                      data_dir=data_dir, n_jobs=n_jobs,
-                                      blas_threads=blas_threads)  # fmt: skip
+                    record = _run_one(
+                        task,
+                        entry,
+                        encoding,
+                        enc_info,
+                        path,
+                        verify=verify,
+                        data_dir=data_dir,
+                        n_jobs=n_jobs,
+                        blas_threads=blas_threads,
+                    )
                 except KeyboardInterrupt:
                     raise
                 except Exception as err:
@@ -816,9 +918,18 @@ def _failure(encoder: str, task: str, err: BaseException) -> FailureInfo:
     }
 
 
-def _run_one(task: Any, entry: SuiteTask, encoding: _Encoding, enc_info: EncoderInfo,
-             path: Path, *, verify: bool, data_dir: Any, n_jobs: int | None,
-             blas_threads: int | None) -> ResultRecord:  # fmt: skip
+def _run_one(
+    task: Any,
+    entry: SuiteTask,
+    encoding: _Encoding,
+    enc_info: EncoderInfo,
+    path: Path,
+    *,
+    verify: bool,
+    data_dir: Any,
+    n_jobs: int | None,
+    blas_threads: int | None,
+) -> ResultRecord:
     from sklearn.exceptions import ConvergenceWarning
     from threadpoolctl import threadpool_limits
 
@@ -843,7 +954,7 @@ def _run_one(task: Any, entry: SuiteTask, encoding: _Encoding, enc_info: Encoder
         "format": RESULT_FORMAT,
         "schema_version": SCHEMA_VERSION,
         "toolkit_version": toolkit_version(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "key": path.stem,
         "task": _task_info(task, entry),
         "encoder": enc_info,

@@ -177,8 +177,7 @@ class Suite:
         missing = sorted(n for n in names if n.lower() not in known)
         if missing:
             raise InvalidParameterError(
-                f"suite {self.name!r} has no task {missing}; it has "
-                f"{[t.label for t in self.tasks]}"
+                f"suite {self.name!r} has no task {missing}; it has {[t.label for t in self.tasks]}"
             )
         kept = tuple(t for t in self.tasks if t.label.lower() in wanted or t.task.lower() in wanted)
         return Suite(self.name, self.description, kept)
