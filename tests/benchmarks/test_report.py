@@ -1,0 +1,172 @@
+"""Report tables, CSV, plots and the bundled reference numbers (synthetic results)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.cli import main as cli_main
+from benchmarks.report import (
+    build_table,
+    list_references,
+    load_reference,
+    load_results,
+    to_csv,
+    to_markdown,
+    write_report,
+)
+from benchmarks.tasks import list_tasks
+from embeddings.errors import DataNotFoundError, InvalidParameterError
+
+
+def record(task: str, enc: str, score: float, *, created: str = "2024-01-01T00:00:00+00:00",
+           metric: str = "accuracy", label: str | None = None,
+           max_samples: dict[str, int] | None = None) -> dict[str, Any]:  # fmt: skip
+    return {
+        "format": "transferkit-benchmark-result",
+        "schema_version": 1,
+        "created": created,
+        "task": {
+            "name": task,
+            "label": label or task,
+            "main_score": metric,
+            "config": {"max_samples": max_samples or {}, "n_folds": None},
+        },
+        "encoder": {"label": enc},
+        "main_score": score,
+    }
+
+
+def write_records(folder: Path, records: list[dict[str, Any]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, rec in enumerate(records):
+        (folder / f"r{i}.json").write_text(json.dumps(rec), encoding="utf-8")
+    return folder
+
+
+RECORDS = [
+    record("MR", "a", 0.70),
+    record("MR", "b", 0.80),
+    record("TREC", "a", 0.60),
+    record("TREC", "b", 0.90),
+    record("STS12", "a", 0.50, metric="spearman"),  # b has no STS12 result
+]
+
+
+def test_table_orders_tasks_by_suite_and_averages_common_tasks() -> None:
+    table = build_table(RECORDS)
+    assert table.tasks == ["MR", "TREC", "STS12"] and table.encoders == ["a", "b"]
+    assert table.get("MR", "b") == pytest.approx(80.0) and table.get("STS12", "b") is None
+    assert table.average_tasks == ["MR", "TREC"]
+    assert table.averages() == {"a": pytest.approx(65.0), "b": pytest.approx(85.0)}
+
+
+def test_newest_result_of_a_pair_wins() -> None:
+    old = record("MR", "a", 0.10, created="2024-01-01T00:00:00+00:00")
+    new = record("MR", "a", 0.75, created="2024-06-01T00:00:00+00:00")
+    assert build_table([new, old]).get("MR", "a") == pytest.approx(75.0)
+    assert build_table([old, new]).get("MR", "a") == pytest.approx(75.0)
+
+
+def test_filters_and_unknown_names() -> None:
+    table = build_table(RECORDS, tasks=["trec"], encoders=["b"])
+    assert table.tasks == ["TREC"] and table.encoders == ["b"]
+    with pytest.raises(InvalidParameterError, match="no results for task"):
+        build_table(RECORDS, tasks=["SST5"])
+    with pytest.raises(InvalidParameterError, match="no results for encoder"):
+        build_table(RECORDS, encoders=["zzz"])
+
+
+def test_markdown_rows_average_and_missing_cells() -> None:
+    lines = to_markdown(build_table(RECORDS)).splitlines()
+    assert lines[0] == "| task | metric | a | b |"
+    assert "| MR | accuracy | 70.00 | 80.00 |" in lines
+    assert "| STS12 | spearman | 50.00 | — |" in lines
+    assert "| **average (2 tasks)** |  | 65.00 | 85.00 |" in lines
+    assert any("covers the 2 task(s)" in line for line in lines)
+
+
+def test_reference_columns_are_separate_cited_and_only_next_to_full_entries() -> None:
+    recs = [*RECORDS, record("SST2", "a", 0.7, label="SST2 (quick)", max_samples={"train": 9})]
+    ref = load_reference("senteval")
+    text = to_markdown(build_table(recs), ref)
+    header = text.splitlines()[0]
+    assert header.startswith("| task | metric | a | b | ‖ | ref: InferSent (AllNLI) [1] |")
+    mr = next(line for line in text.splitlines() if line.startswith("| MR |"))
+    assert mr.endswith("| ‖ | 81.1 | 79.4 |")
+    quick = next(line for line in text.splitlines() if line.startswith("| SST2 (quick) |"))
+    assert quick.endswith("| ‖ | — | — |")  # subsampled: no published number beside it
+    assert "[1] InferSent (AllNLI): Alexis Conneau" in text
+    assert "github.com/facebookresearch/InferSent" in text
+    # the reference average covers the same tasks as ours (MR, TREC)
+    avg = next(line for line in text.splitlines() if "average" in line)
+    assert avg.endswith(f"| ‖ | {(81.1 + 88.2) / 2:.1f} | {(79.4 + 88.4) / 2:.1f} |")
+
+
+def test_reference_with_a_different_metric_is_marked() -> None:
+    text = to_markdown(build_table([record("STS14", "a", 0.5, metric="pearson")]),
+                       load_reference("senteval"))  # fmt: skip
+    row = next(line for line in text.splitlines() if line.startswith("| STS14 |"))
+    assert "65.0†" in row and "different metric" in text
+
+
+def test_bundled_reference_file_is_consistent() -> None:
+    assert "senteval" in list_references()
+    ref = load_reference("senteval")
+    assert ref["models"], "no models"
+    for model in ref["models"]:
+        assert model["source"] in ref["sources"]
+        assert ref["sources"][model["source"]]["url"].startswith("https://")
+        assert model["verified"] is True
+        for task, score in model["scores"].items():
+            assert task in list_tasks(), task
+            assert 0.0 < score["value"] <= 100.0
+            assert score["metric"] in ("accuracy", "pearson", "spearman")
+    with pytest.raises(InvalidParameterError, match="unknown reference"):
+        load_reference("nope")
+
+
+def test_csv_matches_the_table() -> None:
+    rows = list(csv.reader(io.StringIO(to_csv(build_table(RECORDS), load_reference("senteval")))))
+    assert rows[0][:4] == ["task", "metric", "a", "b"] and rows[0][4].startswith("ref:")
+    mr = rows[1]
+    assert mr[:4] == ["MR", "accuracy", "70.0", "80.0"] and mr[4] == "81.1"
+    assert rows[3][:4] == ["STS12", "spearman", "50.0", ""]
+    assert rows[-1][:4] == ["average", "2 tasks", "65.0", "85.0"]
+
+
+def test_load_results_ignores_other_json_and_warns_on_broken(tmp_path: Path) -> None:
+    folder = write_records(tmp_path / "r", RECORDS[:2])
+    (folder / "other.json").write_text('{"hello": 1}', encoding="utf-8")
+    (folder / "broken.json").write_text('{"format": ', encoding="utf-8")
+    with pytest.warns(RuntimeWarning, match="broken.json"):
+        assert len(load_results(folder)) == 2
+    with pytest.raises(DataNotFoundError):
+        load_results(tmp_path / "missing")
+
+
+def test_write_report_writes_markdown_csv_and_png_plots(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    folder = write_records(tmp_path / "r", RECORDS)
+    text, files = write_report(folder, tmp_path / "rep", reference="senteval", title="T")
+    assert text.startswith("### T") and Path(files["markdown"]).read_text() == text
+    assert Path(files["csv"]).read_text().startswith("task,metric,a,b")
+    for key in ("bars", "heatmap"):
+        assert Path(str(files[key])).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(DataNotFoundError, match="no benchmark results"):
+        write_report(empty)
+
+
+def test_report_cli_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_records(tmp_path / "r", RECORDS)
+    assert cli_main(["report", str(folder), "--no-plots"]) == 0
+    out = capsys.readouterr().out
+    assert "| MR | accuracy | 70.00 | 80.00 |" in out and "report.csv" in out
+    assert cli_main(["report", str(tmp_path / "none")]) == 2
