@@ -257,7 +257,7 @@ def result_path(
     Example:
         >>> from benchmarks.suites import SuiteTask
         >>> result_path("r", SuiteTask("MR"), "1", "glove-6b-50d", "ab" * 32).name[:16]
-        'MR__v1__e0c7c1bd'
+        'MR__v1__630e26f0'
     """
     name = (
         f"{_slug(entry.label)}__v{_slug(task_version)}__{entry.config_hash()[:12]}__"

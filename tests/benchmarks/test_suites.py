@@ -101,3 +101,15 @@ def test_select_register_and_validation() -> None:
         SuiteTask("MR", max_samples={"all": 0})
     with pytest.raises(InvalidParameterError, match="n_folds"):
         SuiteTask("MR", n_folds=1)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize(
+    "module", ["benchmarks.suites", "benchmarks.runner", "benchmarks.report", "benchmarks.interop"]
+)
+def test_docstring_examples_run(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
