@@ -86,7 +86,10 @@ def test_config_hash_is_stable_and_sees_every_setting() -> None:
     )
 
 
-def test_select_register_and_validation() -> None:
+def test_select_register_and_validation(monkeypatch: pytest.MonkeyPatch) -> None:
+    import benchmarks.suites as suites_mod
+
+    monkeypatch.setattr(suites_mod, "_SUITES", dict(suites_mod._SUITES))  # no global leftovers
     sel = get_suite("senteval").select(["trec", "MR"])
     assert [t.task for t in sel.tasks] == ["MR", "TREC"]
     with pytest.raises(InvalidParameterError, match="has no task"):
