@@ -257,7 +257,8 @@ class _Frozen:
 
 
 def _print(title: str, results: dict[str, Any]) -> None:
-    print(f"\n## {title}")
+    if title:
+        print(f"\n## {title}")
     for key, value in results.items():
         if isinstance(value, dict):
             cells = " | ".join(f"{v * 100:.1f}" for v in value.values())
