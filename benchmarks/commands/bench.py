@@ -55,6 +55,7 @@ def _run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         use_cache=not args.no_cache,
         data_dir=args.data_dir,
+        verify=not args.no_verify,
         force=args.force,
         tasks=_split(args.tasks) or None,
         batch_size=args.batch_size,
@@ -101,6 +102,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--cache-dir", default=None, help="embedding cache folder")
     parser.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     parser.add_argument("--data-dir", default=None, help="benchmark data folder")
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the sha256 check of the data files (your own data; recorded in results)",
+    )
     parser.add_argument("--force", action="store_true", help="recompute existing results")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--n-jobs", type=int, default=None, help="joblib workers of the heads")

@@ -464,3 +464,29 @@ def test_relatedness_task_records_min_score(data: Path, tmp_path: Path) -> None:
     rec = read(summary["computed"][0])
     assert rec["protocol"]["min_score"] == 1 and rec["task"]["main_score"] == "pearson"
     assert rec["scores"]["n_train"] == 60 and -1.0 <= rec["main_score"] <= 1.0
+
+
+# ---------------------------------------------------------------- CLI
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_bench_cli_runs_reports_and_exits_1_on_failures(
+    data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import benchmarks.suites as suites_mod
+    from benchmarks.cli import main as cli_main
+
+    monkeypatch.setattr(suites_mod, "_SUITES", dict(suites_mod._SUITES))
+    suites_mod.register_suite(small_suite(SuiteTask("SICK-E"), SuiteTask("STS12")))
+    out = tmp_path / "res"
+    argv = ["bench", "--suite", "tiny", "--out", str(out), "--no-verify", "--no-progress"]
+    assert cli_main([*argv, "--encoders", "glove-6b-50d", "--report"]) == 0
+    text = capsys.readouterr().out
+    assert "tiny: 2 computed, 0 already done, 0 failed" in text
+    assert "| SICK-E | accuracy |" in text and (out / "report.md").is_file()
+    assert cli_main([*argv, "--encoders", "glove-6b-50d,nope-encoder"]) == 1
+    captured = capsys.readouterr()
+    assert "0 computed, 2 already done, 2 failed" in captured.out
+    assert "FAILED SICK-E x nope-encoder: UnknownEncoderError" in captured.err
+    assert cli_main(["bench", "--list"]) == 0
+    assert "quick: " in capsys.readouterr().out
