@@ -53,7 +53,13 @@ WEIRD = [
 ]
 
 #: parameters that make network-training presets fast enough for the contract suite
-FAST_OVERRIDES: dict[str, dict[str, object]] = {}
+FAST_OVERRIDES: dict[str, dict[str, object]] = {
+    "word2vec-corpus": {"vector_size": 16, "epochs": 1},
+    "word2vec-cbow-corpus": {"vector_size": 16, "epochs": 1},
+    "fasttext-corpus": {"vector_size": 16, "epochs": 1, "bucket": 2000},
+    "doc2vec-dbow": {"vector_size": 16, "epochs": 2},
+    "doc2vec-dm": {"vector_size": 16, "epochs": 2},
+}
 
 PRESETS = [info["name"] for info in embeddings.list_encoders()]
 _CACHE: dict[str, embeddings.BaseEncoder] = {}
