@@ -102,7 +102,7 @@ class ResultTable:
 
     Attributes:
         tasks: Row labels, in suite order where known, else sorted.
-        encoders: Column labels, in first-seen order.
+        encoders: Column labels, in the order their first result was created.
         values: ``{(task, encoder): score}``; a missing pair has no key.
         metrics: ``{task: main score name}``.
         task_names: ``{task label: registered task name}`` (for reference lookup).
@@ -231,19 +231,18 @@ def build_table(
         77.5
     """
     newest: dict[tuple[str, str], Mapping[str, Any]] = {}
-    enc_order: list[str] = []
     task_order: list[str] = []
     metrics: dict[str, str] = {}
     names: dict[str, str] = {}
     comparable: dict[str, bool] = {}
+    first_seen: dict[str, str] = {}
     for rec in records:
         task = str(rec["task"]["label"])
         enc = str(rec["encoder"]["label"])
         key = (task, enc)
         if key not in newest or str(rec.get("created", "")) >= str(newest[key].get("created", "")):
             newest[key] = rec
-        if enc not in enc_order:
-            enc_order.append(enc)
+        first_seen[enc] = min(first_seen.get(enc, "~"), str(rec.get("created", "")))
         if task not in task_order:
             task_order.append(task)
         metrics[task] = str(rec["task"].get("main_score", "score"))
@@ -257,6 +256,7 @@ def build_table(
         for entry in get_suite(suite).tasks:
             rank.setdefault(entry.label, len(rank))
     task_order.sort(key=lambda t: (rank.get(t, len(rank)), t))
+    enc_order = sorted(first_seen, key=lambda e: (first_seen[e], e))  # in the order they ran
     if tasks is not None:
         wanted = [t for t in tasks]
         lookup = {t.lower(): t for t in task_order} | {names[t].lower(): t for t in task_order}
