@@ -97,7 +97,7 @@ def test_shape_dtype_contiguous(name: str) -> None:
     assert X.flags["C_CONTIGUOUS"]
     assert np.isfinite(X).all()
     info = {i["name"]: i for i in embeddings.list_encoders()}[name]
-    if info["dim"] is not None:
+    if info["dim"] is not None and name not in FAST_OVERRIDES:
         assert enc.dim == info["dim"]
 
 
