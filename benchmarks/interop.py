@@ -208,6 +208,7 @@ class MTEBModel:
     def mteb_model_meta(self) -> Any:
         """An ``mteb.models.ModelMeta`` describing the encoder (imports mteb)."""
         from mteb.models import ModelMeta
+        from mteb.models.model_meta import ScoringFunction
 
         enc = self._enc
         fingerprint = str(enc.fingerprint()) if hasattr(enc, "fingerprint") else None
@@ -226,7 +227,7 @@ class MTEBModel:
             public_training_code=None,
             public_training_data=None,
             framework=["NumPy"],
-            similarity_fn_name="cosine",
+            similarity_fn_name=ScoringFunction.COSINE,
             use_instructions=False,
             training_datasets=None,
         )

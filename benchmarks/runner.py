@@ -49,7 +49,7 @@ import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -415,6 +415,12 @@ def _c_grid(head: str, protocol: str) -> list[float] | None:
     return list(LOGREG_C_GRID_KFOLD if protocol == "kfold" else LOGREG_C_GRID)
 
 
+def _set(protocol: ProtocolInfo, **changes: Any) -> None:
+    """Set several protocol fields (TypedDict.update with keywords is not typed)."""
+    for key, value in changes.items():
+        protocol[key] = value  # type: ignore[literal-required]
+
+
 def _cv_per_fold(
     enc: _Encoding,
     texts: list[str],
@@ -428,7 +434,8 @@ def _cv_per_fold(
 
     from evaluators import evaluate_classification_train_test
 
-    grid = {"C": _c_grid("logreg", "inner_cv")} if entry.head == "logreg" else None
+    c_grid = _c_grid("logreg", "inner_cv")
+    grid = {"C": c_grid} if entry.head == "logreg" and c_grid is not None else None
     outer = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=entry.seed)
     folds: list[dict[str, Any]] = []
     for train_idx, test_idx in outer.split(np.zeros((len(y), 1)), y):
@@ -513,27 +520,29 @@ def evaluate_task(
         "data_verified": verify,
     }
     sizes: dict[str, int] = {}
+    scores: Mapping[str, Any]
     family = meta.family
     has_dev = "dev" in meta.splits
 
     if family == "classification" and meta.eval_protocol == "cv":
         data = _load(task, "all", entry, verify)
         sizes["all"] = len(data)
-        protocol.update(
+        _set(
+            protocol,
             evaluator="evaluate_classification_cv",
             n_folds=n_folds,
             c_grid=_c_grid(entry.head, "inner_cv"),
             selection="inner_cv",
         )
         if trainable:
-            protocol.update(fit="per_fold", fit_source="outer-fold training part")
+            _set(protocol, fit="per_fold", fit_source="outer-fold training part")
             scores = _cv_per_fold(enc, list(data.texts), data.labels, entry, n_folds, n_jobs)
             protocol["fit_texts"] = enc.fit_texts
         else:
-            X = enc.encode(data.texts)
+            X_all = enc.encode(data.texts)
             scores = dict(
                 evaluators.evaluate_classification_cv(
-                    X,
+                    X_all,
                     data.labels,
                     n_folds=n_folds,
                     seed=entry.seed,
@@ -555,11 +564,12 @@ def evaluate_task(
         if trainable:
             fit_texts = [t for part in texts_of(data["train"]) for t in part]
             enc.fit(fit_texts)
-            protocol.update(fit="train", fit_texts=len(fit_texts), fit_source="train split")
+            _set(protocol, fit="train", fit_texts=len(fit_texts), fit_source="train split")
         X = {s: [enc.encode(part) for part in texts_of(d)] for s, d in data.items()}
         if family == "similarity":
             min_score = entry.min_score if entry.min_score is not None else 1
-            protocol.update(
+            _set(
+                protocol,
                 evaluator="evaluate_relatedness",
                 head="senteval-softmax",
                 min_score=min_score,
@@ -582,7 +592,8 @@ def evaluate_task(
             )
             return dict(scores), sizes, protocol
         kind = "split" if has_dev else "kfold"
-        protocol.update(
+        _set(
+            protocol,
             c_grid=_c_grid(entry.head, kind),
             selection="dev" if has_dev else "cv",
             n_folds=None if has_dev else n_folds,
@@ -654,10 +665,13 @@ def evaluate_task(
     if family == "sts":
         data = _load(task, "test", entry, verify)
         sizes["test"] = len(data)
-        protocol.update(evaluator="evaluate_sts", head=None)
+        _set(protocol, evaluator="evaluate_sts", head=None)
         if trainable:
-            protocol.update(
-                fit="unlabeled", fit_source=_fit_unlabeled(enc, data_dir), fit_texts=enc.fit_texts
+            _set(
+                protocol,
+                fit="unlabeled",
+                fit_source=_fit_unlabeled(enc, data_dir),
+                fit_texts=enc.fit_texts,
             )
         subsets = {
             name: (enc.encode(part.texts_a), enc.encode(part.texts_b), part.scores)
@@ -669,21 +683,22 @@ def evaluate_task(
         split = entry.clustering_split
         data = _load(task, split, entry, verify)
         sizes[split] = len(data)
-        protocol.update(evaluator="evaluate_clustering", head=None)
+        _set(protocol, evaluator="evaluate_clustering", head=None)
         if trainable:
             if "train" in meta.splits and split != "train":
                 train = _load(task, "train", entry, verify)
                 enc.fit(list(train.texts))
-                protocol.update(fit="train", fit_texts=len(train), fit_source="train split")
+                _set(protocol, fit="train", fit_texts=len(train), fit_source="train split")
             else:
-                protocol.update(
+                _set(
+                    protocol,
                     fit="unlabeled",
                     fit_source=_fit_unlabeled(enc, data_dir),
                     fit_texts=enc.fit_texts,
                 )
-        X = enc.encode(data.texts)
+        X_all = enc.encode(data.texts)
         scores = evaluators.evaluate_clustering(
-            X, data.labels, n_runs=entry.clustering_runs, seed=entry.seed
+            X_all, data.labels, n_runs=entry.clustering_runs, seed=entry.seed
         )
         return dict(scores), sizes, protocol
 
