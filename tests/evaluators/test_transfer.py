@@ -207,3 +207,17 @@ def test_stratified_subsample_and_curve_summary() -> None:
     rows = [{"method": "m", "size": 5, "accuracy": a} for a in (0.2, 0.4)]
     (point,) = curve_summary(rows)
     assert point["mean"] == pytest.approx(0.3) and point["min"] == 0.2 and point["n_seeds"] == 2
+
+
+def test_import_is_light_and_doctests_pass() -> None:
+    import doctest
+    import subprocess
+    import sys
+
+    import evaluators.transfer as mod
+
+    code = "import sys, evaluators.transfer; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
