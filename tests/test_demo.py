@@ -53,7 +53,12 @@ def test_defaults_are_the_embedded_encoders_and_repo_local_folders() -> None:
 @pytest.mark.data
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_quick_suite_table_then_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_quick_suite_table_then_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import data_dir
+
+    monkeypatch.setenv("TRANSFERKIT_DATA", str(data_dir()))  # the folder the marker found
     argv = [
         "--encoders",
         "glove-6b-50d",
