@@ -20,7 +20,11 @@ def _tiny_bert(folder) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(str(folder))
+    # transformers >= 5 takes the vocabulary as a mapping (vocab_file= is ignored there)
+    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)})
+    if tokenizer("the cat")["input_ids"][1:3] != [vocab.index("the"), vocab.index("cat")]:
+        raise RuntimeError("tiny tokenizer does not know its words")
+    tokenizer.save_pretrained(str(folder))
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(vocab),
