@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         evaluate_sts,
         score_distribution,
     )
+    from evaluators.transfer import FineTunedClassifier, fine_tune
 
 _LAZY: dict[str, str] = {
     "CVClassificationScores": "classification",
@@ -68,10 +69,14 @@ _LAZY: dict[str, str] = {
     "evaluate_clustering": "clustering",
     "paired_cosine": "metrics",
     "correlations": "metrics",
+    "fine_tune": "transfer",
+    "FineTunedClassifier": "transfer",
 }
 
 __all__ = [
     "CVClassificationScores",
+    "FineTunedClassifier",
+    "fine_tune",
     "ClassificationScores",
     "ClusteringScores",
     "RelatednessScores",
