@@ -33,8 +33,6 @@ import hashlib
 import importlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -42,6 +40,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from embeddings._atomic import write_folder_atomically
 from embeddings.errors import (
     EncodingError,
     InvalidInputError,
@@ -367,30 +366,15 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             "state": _jsonable(meta, where=f"{self.name} state"),
             "fingerprint": self.fingerprint(),
         }
-        if target.exists() and not (target.is_dir() and not any(target.iterdir())):
-            if not (target / CONFIG_NAME).is_file():
-                raise InvalidParameterError(
-                    f"refusing to overwrite {target}: it exists and is not a saved encoder"
-                )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+
+        def fill(tmp: Path) -> None:
             contiguous = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
             save_file(contiguous, str(tmp / WEIGHTS_NAME), metadata={"format": SAVE_FORMAT})
             (tmp / CONFIG_NAME).write_text(
                 json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
-            if target.exists():
-                old = target.with_name(f".{target.name}.old-{os.getpid()}")
-                os.replace(target, old)
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return target
+
+        return write_folder_atomically(target, fill, kind="saved encoder")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BaseEncoder:

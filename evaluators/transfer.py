@@ -50,8 +50,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -60,6 +58,7 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from embeddings._atomic import write_folder_atomically
 from embeddings.errors import (
     InvalidInputError,
     InvalidParameterError,
@@ -425,27 +424,12 @@ class FineTunedClassifier:
             raise InvalidParameterError(
                 f"cannot write the encoder parameters to JSON: {err}"
             ) from err
-        if target.exists() and not (target.is_dir() and not any(target.iterdir())):
-            if not (target / _CONFIG).is_file():
-                raise InvalidParameterError(
-                    f"refusing to overwrite {target}: it exists and is not a saved model"
-                )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+
+        def fill(tmp: Path) -> None:
             save_file(self._tensors(), str(tmp / _WEIGHTS), metadata={"format": SAVE_FORMAT})
             (tmp / _CONFIG).write_text(blob, encoding="utf-8")
-            if target.exists():
-                old = target.with_name(f".{target.name}.old-{os.getpid()}")
-                os.replace(target, old)
-                os.replace(tmp, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-        return target
+
+        return write_folder_atomically(target, fill, kind="saved model")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> FineTunedClassifier:
