@@ -96,6 +96,8 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
     if not isinstance(texts, Iterable):
         raise InvalidInputError(f"{what} must be a sequence of strings, got {type(texts).__name__}")
     out = list(texts)
+    if set(map(type, out)) <= {str}:  # the common case, without a Python loop
+        return out
     for i, t in enumerate(out):
         if not isinstance(t, str):
             raise InvalidInputError(
@@ -166,6 +168,11 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         trainable: ``True`` when ``fit`` learns something from texts.
         transient: attribute names holding loaded resources; never pickled, never
             saved, reloaded lazily after unpickling.
+        sort_by_length: batch texts by length (less padding for sequence models);
+            ``False`` keeps input order, for encoders without padding.
+        min_batch_size: the smallest batch handed to ``_encode_batch``; a larger
+            ``batch_size`` passed to ``encode`` wins.  Encoders whose cost is per
+            batch (word vectors) raise it; it never changes the vectors.
 
     Example:
         >>> import embeddings
@@ -179,6 +186,8 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
     requires_fit: ClassVar[bool] = False
     trainable: ClassVar[bool] = False
     transient: ClassVar[tuple[str, ...]] = ()
+    sort_by_length: ClassVar[bool] = True
+    min_batch_size: ClassVar[int] = 1
     _state_digest: str | None
 
     # ------------------------------------------------------------------ hooks
@@ -290,23 +299,30 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         out = np.empty((n, dim), dtype=np.float32)
         if n == 0:
             return out
-        order = sorted(range(n), key=lambda i: -len(texts_list[i]))
+        step = max(int(batch_size), int(self.min_batch_size))
+        order = sorted(range(n), key=lambda i: -len(texts_list[i])) if self.sort_by_length else None
         from tqdm.auto import tqdm
 
         self._on_encode_start()
         with tqdm(
             total=n, disable=not show_progress, unit="text", desc=f"encode {self.name}"
         ) as bar:
-            for start in range(0, n, int(batch_size)):
-                idx = order[start : start + int(batch_size)]
-                vecs = np.asarray(self._encode_batch([texts_list[i] for i in idx]))
-                if vecs.shape != (len(idx), dim):
+            for start in range(0, n, step):
+                if order is None:
+                    stop = min(start + step, n)
+                    idx: slice | list[int] = slice(start, stop)
+                    batch = texts_list[start:stop]
+                else:
+                    idx = order[start : start + step]
+                    batch = [texts_list[i] for i in idx]
+                vecs = np.asarray(self._encode_batch(batch))
+                if vecs.shape != (len(batch), dim):
                     raise EncodingError(
                         f"{type(self).__name__}._encode_batch returned shape {vecs.shape} "
-                        f"for {len(idx)} texts; expected {(len(idx), dim)}"
+                        f"for {len(batch)} texts; expected {(len(batch), dim)}"
                     )
                 out[idx] = vecs
-                bar.update(len(idx))
+                bar.update(len(batch))
         self._on_encode_end()
         if not np.isfinite(out).all():
             bad = np.flatnonzero(~np.isfinite(out).all(axis=1))

@@ -1,13 +1,15 @@
 """Pooled word vectors (GloVe, word2vec, fastText) behind the Encoder interface.
 
-A text is split into whitespace chunks, each chunk is tokenized with the shared
-regular expression (:mod:`embeddings.adapters._tokenize`; results are cached per
-distinct chunk, so each distinct chunk is tokenized once per encoder), and every
-token is looked up in the vocabulary: the exact form, then (with
-``lowercase=False``) the lowercase form, then fastText subword vectors when the
-source has them; other tokens are skipped.  A batch becomes one sparse
-``(texts x vocabulary)`` weight matrix that is multiplied with the embedding table:
-there is no Python loop over words at vector time.
+A text is split into whitespace chunks (by Arrow, deduplicated per batch), each
+distinct chunk is tokenized with the shared regular expression
+(:mod:`embeddings.adapters._tokenize`; results are cached, so each distinct chunk
+is tokenized once per encoder), and every token is looked up in the vocabulary:
+the exact form, then (with ``lowercase=False``) the lowercase form, then fastText
+subword vectors when the source has them; other tokens are skipped.  Weighted
+averages are two sparse products, ``(chunks x words) @ table`` and then
+``(texts x chunks) @ chunk vectors``: there is no Python loop over words, chunks
+or texts at vector time.  ``n_jobs=2`` splits large batches across processes
+(identical results).
 
 Poolings (the ``pooling`` parameter):
 
@@ -43,7 +45,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -66,6 +68,7 @@ Pooling = Literal["mean", "tfidf", "sif", "usif", "max", "pmean"]
 WordFreq = Literal["train", "wordfreq"]
 _POOLINGS: tuple[str, ...] = ("mean", "tfidf", "sif", "usif", "max", "pmean")
 _FITTED_POOLINGS: tuple[str, ...] = ("tfidf", "sif", "usif")
+_LINEAR_POOLINGS: tuple[str, ...] = ("mean", "tfidf", "sif", "usif")
 _FORMATS = (
     "auto",
     "native",
@@ -78,9 +81,6 @@ _FORMATS = (
 )
 _MISSING = -1  # chunk not yet in the cache
 _CACHE_LIMIT = 2_000_000  # distinct chunks kept before the cache is reset
-_SEP_CHUNK = "\x00\x00"  # joins the texts of a batch; never a chunk of a text without NUL
-_SEPARATOR = f" {_SEP_CHUNK} "
-_SEP_CODE = int(np.iinfo(np.int64).min)
 _PARALLEL_MIN = 4096  # texts per batch before n_jobs > 1 splits it across processes
 
 
@@ -99,12 +99,46 @@ def unpack_vocab(packed: np.ndarray, count: int) -> list[str]:
     return words
 
 
+class _Growable:
+    """An int64 array that grows by doubling (amortised O(1) appends)."""
+
+    def __init__(self) -> None:
+        self.buf = np.zeros(256, dtype=np.int64)
+        self.size = 0
+
+    def extend(self, values: np.ndarray) -> None:
+        end = self.size + values.size
+        if end > self.buf.size:
+            grown = np.zeros(max(end, 2 * self.buf.size), dtype=np.int64)
+            grown[: self.size] = self.buf[: self.size]
+            self.buf = grown
+        self.buf[self.size : end] = values
+        self.size = end
+
+    @property
+    def data(self) -> np.ndarray:
+        return self.buf[: self.size]
+
+
+class _ChunkBatch(NamedTuple):
+    """The whitespace chunks of a batch of texts, deduplicated."""
+
+    codes: np.ndarray  #: one chunk-cache code per distinct chunk
+    which: np.ndarray  #: the distinct chunk of every occurrence, in text order
+    text: np.ndarray  #: the text of every occurrence
+    n: int  #: number of texts
+
+
 class _Lookup:
     """Chunk -> vocabulary row ids, with per-chunk caching and fastText OOV rows.
 
-    Codes in the chunk cache: ``>= 0`` one row id; ``<= -2`` an entry of
-    ``self.multi`` (an int64 array of row ids, possibly empty).  Row ids
-    ``>= n_vocab`` are rows of :attr:`extra` (subword vectors of OOV tokens).
+    A chunk is a whitespace-separated piece of text.  Codes in the chunk cache:
+    ``>= 0`` the chunk is one known token with that row id; ``<= -2`` the chunk is
+    multi-token entry ``k = -2 - code``, whose row ids (possibly none) are
+    ``multi_ids[multi_off[k] : multi_off[k] + multi_len[k]]``.  Row ids ``>= n_vocab``
+    are rows of :attr:`extra` (subword vectors of OOV tokens).  New chunks are
+    tokenized in bulk (one C-level ``map`` of the regex over them), so no Python
+    code runs per token or per chunk occurrence.
     """
 
     def __init__(self, table: VectorTable, *, lowercase: bool, subwords: bool) -> None:
@@ -119,14 +153,15 @@ class _Lookup:
         """The vocabulary words that the tokenizer keeps whole, mapped to their rows.
 
         A word made only of ``\\w`` characters is always one token; the few others are
-        checked with ``fullmatch`` (see :meth:`_add_chunks`).
+        kept when ``_TOKEN_RE.fullmatch`` accepts them, which for this pattern holds
+        exactly when ``findall(word) == [word]`` (an alternative that matches only a
+        prefix leaves a character that no later alternative can span).
         """
         chunks = dict(self.index)
         odd = [w for w, ok in zip(self.index, map(str.isalnum, self.index)) if not ok]
         for w, m in zip(odd, map(_TOKEN_RE.fullmatch, odd)):
             if m is None:
                 del chunks[w]
-        chunks[_SEP_CHUNK] = _SEP_CODE
         return chunks
 
     def reset(self) -> None:
@@ -134,21 +169,22 @@ class _Lookup:
         if base is None:
             base = self._base_chunks = self._initial_chunks()
         self.chunks: dict[str, int] = dict(base)
-        self.multi: list[np.ndarray] = []
+        self.multi_ids = _Growable()
+        self.multi_off = _Growable()
+        self.multi_len = _Growable()
         self.oov_rows: dict[str, int] = {}
         self.extra = np.zeros((0, self.dim), dtype=np.float32)
         self._n_extra = 0
 
-    def _token_id(self, tok: str) -> int | None:
-        i = self.index.get(tok)
-        if i is None and not self.lowercase:
-            i = self.index.get(tok.lower())
+    def _token_id(self, tok: str) -> int:
+        """Row id of a token not found as is: lowercase form, then fastText subwords."""
+        i = None if self.lowercase else self.index.get(tok.lower())
         if i is None and self.subwords is not None:
             i = self.oov_rows.get(tok)
             if i is None:
                 vec = self.subwords.vector(tok)
                 if vec is None:
-                    return None
+                    return -1
                 if self._n_extra == self.extra.shape[0]:
                     grown = np.zeros((max(64, 2 * self._n_extra), self.dim), dtype=np.float32)
                     grown[: self._n_extra] = self.extra[: self._n_extra]
@@ -157,94 +193,132 @@ class _Lookup:
                 i = self.n_vocab + self._n_extra
                 self._n_extra += 1
                 self.oov_rows[tok] = i
-        return i
+        return -1 if i is None else i
 
-    def _chunk_code(self, chunk: str) -> int:
-        ids = [i for i in map(self._token_id, _TOKEN_RE.findall(chunk)) if i is not None]
-        if len(ids) == 1:
-            code = ids[0]
-        else:
-            code = -2 - len(self.multi)
-            self.multi.append(np.asarray(ids, dtype=np.int64))
-        self.chunks[chunk] = code
-        return code
-
-    def _add_chunks(self, new: dict[str, None]) -> None:
-        """Add chunks to the cache; a chunk that is one known token takes the fast path.
-
-        ``_TOKEN_RE.fullmatch(c)`` succeeds exactly when ``findall(c) == [c]`` for this
-        pattern (an earlier alternative that matches only a prefix leaves a character
-        that no later alternative can span), so such chunks need no ``findall``.
-        """
-        chunks = list(new)
-        ids = list(map(self.index.get, chunks))
-        whole = list(map(_TOKEN_RE.fullmatch, chunks))
-        for chunk, i, m in zip(chunks, ids, whole):
-            if i is not None and m is not None:
-                self.chunks[chunk] = i
-            else:
-                self._chunk_code(chunk)
+    def _add_chunks(self, new: list[str]) -> None:
+        """Tokenize distinct new chunks and add their codes to the cache."""
+        tokens = list(map(_TOKEN_RE.findall, new))
+        n_tok = np.fromiter(map(len, tokens), dtype=np.int64, count=len(new))
+        flat = list(itertools.chain.from_iterable(tokens))
+        ids = np.fromiter(
+            map(self.index.get, flat, itertools.repeat(-1)), dtype=np.int64, count=len(flat)
+        )
+        unknown = np.flatnonzero(ids < 0)
+        if unknown.size and (not self.lowercase or self.subwords is not None):
+            ids[unknown] = [self._token_id(flat[i]) for i in unknown.tolist()]
+        known = ids >= 0
+        owner = np.repeat(np.arange(len(new), dtype=np.int64), n_tok)[known]
+        ids = ids[known]  # in chunk order, then token order
+        n_known = np.bincount(owner, minlength=len(new))
+        first = np.cumsum(n_known) - n_known
+        one = n_known == 1
+        codes = np.empty(len(new), dtype=np.int64)
+        codes[one] = ids[first[one]]
+        multi = np.flatnonzero(~one)
+        codes[multi] = -2 - (self.multi_len.size + np.arange(multi.size, dtype=np.int64))
+        m_len = n_known[multi]
+        self.multi_off.extend(self.multi_ids.size + np.cumsum(m_len) - m_len)
+        self.multi_len.extend(m_len)
+        self.multi_ids.extend(ids[~one[owner]])
+        self.chunks.update(zip(new, codes.tolist()))
 
     def extra_rows(self) -> np.ndarray:
         return self.extra[: self._n_extra]
 
-    def token_ids(self, chunk: str) -> list[int]:
-        code = self.chunks.get(chunk, _MISSING)
-        if code == _MISSING:
-            code = self._chunk_code(chunk)
-        return [code] if code >= 0 else self.multi[-code - 2].tolist()
-
     def lookup(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Row ids of all known tokens and the text index of each, in text order.
+        """Row ids of all known tokens and the text index of each, in text order."""
+        return self.tokens(self.chunk_batch(texts))
 
-        The texts are joined with a separator chunk and lowercased/split in one call
-        each (falling back to one split per text when a text contains NUL), and all
-        chunks are looked up in the chunk cache in one C-level pass.
+    def chunk_batch(self, texts: list[str]) -> _ChunkBatch:
+        """The chunks of ``texts``: cache codes of the distinct ones, and each occurrence.
+
+        Texts are lowercased in Python (``str.lower``), split on whitespace by
+        Arrow's ``utf8_split_whitespace`` (the same whitespace as ``str.split``; a
+        test checks every code point), and the chunks are deduplicated by
+        ``dictionary_encode``: only the distinct chunks of a batch meet the Python
+        chunk cache.  Texts that UTF-8 cannot encode (lone surrogates) take a pure
+        Python split, which gives the same result.
         """
         if len(self.chunks) > len(self._base_chunks) + _CACHE_LIMIT:
             self.reset()
-        n = len(texts)
-        joined = _SEPARATOR.join(texts)
-        lens = None
-        if joined.count("\x00") == 2 * (n - 1):
-            flat = (joined.lower() if self.lowercase else joined).split()
-        else:
-            per_text = [t.lower().split() if self.lowercase else t.split() for t in texts]
-            lens = np.fromiter(map(len, per_text), dtype=np.int64, count=n)
-            flat = list(itertools.chain.from_iterable(per_text))
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        lowered = [t.lower() for t in texts] if self.lowercase else texts
+        try:
+            arr = pa.array(lowered, type=pa.large_string())
+        except (UnicodeEncodeError, pa.ArrowException):
+            return self._chunk_batch_python(lowered)
+        lists = pc.utf8_split_whitespace(arr)
+        encoded = pc.dictionary_encode(pc.list_flatten(lists))
+        distinct: list[str] = encoded.dictionary.to_pylist()
+        chunk_text = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
+        return _ChunkBatch(
+            self._codes(distinct),
+            encoded.indices.to_numpy(zero_copy_only=False),
+            chunk_text.astype(np.int64, copy=False),
+            len(texts),
+        )
+
+    def _chunk_batch_python(self, lowered: list[str]) -> _ChunkBatch:
+        """:meth:`chunk_batch` without Arrow, for texts that UTF-8 cannot encode."""
+        per_text = [t.split() for t in lowered]
+        lens = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+        flat = list(itertools.chain.from_iterable(per_text))
+        chunk_text = np.repeat(np.arange(len(per_text), dtype=np.int64), lens)
+        return _ChunkBatch(self._codes(flat), np.arange(len(flat)), chunk_text, len(lowered))
+
+    def _codes(self, chunks: list[str]) -> np.ndarray:
+        """Cache codes of ``chunks``, adding the chunks not seen before."""
         get = self.chunks.get
         codes = np.fromiter(
-            map(get, flat, itertools.repeat(_MISSING)), dtype=np.int64, count=len(flat)
+            map(get, chunks, itertools.repeat(_MISSING)), dtype=np.int64, count=len(chunks)
         )
         missing = np.flatnonzero(codes == _MISSING)
         if missing.size:
-            self._add_chunks(dict.fromkeys(map(flat.__getitem__, missing.tolist())))
+            new = list(dict.fromkeys([chunks[i] for i in missing.tolist()]))
+            self._add_chunks(new)
             codes[missing] = np.fromiter(
-                map(self.chunks.__getitem__, map(flat.__getitem__, missing.tolist())),
+                map(self.chunks.__getitem__, map(chunks.__getitem__, missing.tolist())),
                 dtype=np.int64,
                 count=missing.size,
             )
-        if lens is None:
-            is_sep = codes == _SEP_CODE
-            chunk_text = np.cumsum(is_sep)[~is_sep]
-            codes = codes[~is_sep]
-        else:
-            chunk_text = np.repeat(np.arange(n, dtype=np.int64), lens)
+        return codes
+
+    def distinct_tokens(self, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids of the distinct chunks ``codes``, concatenated, and their counts."""
         neg = np.flatnonzero(codes < 0)
         if neg.size == 0:
-            return codes, chunk_text
-        parts = [self.multi[-c - 2] for c in codes[neg].tolist()]
-        plen = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-        counts = np.ones(codes.size, dtype=np.int64)
-        counts[neg] = plen
-        starts = np.cumsum(counts) - counts
-        ids = np.empty(int(counts.sum()), dtype=np.int64)
-        single = codes >= 0
-        ids[starts[single]] = codes[single]
-        if plen.sum():
-            offsets = np.repeat(starts[neg] - (np.cumsum(plen) - plen), plen)
-            ids[offsets + np.arange(int(plen.sum()))] = np.concatenate(parts)
-        return ids, np.repeat(chunk_text, counts)
+            return codes, np.ones(codes.size, dtype=np.int64)
+        k = -2 - codes[neg]
+        m_len = self.multi_len.data[k]
+        lens = np.ones(codes.size, dtype=np.int64)
+        lens[neg] = m_len
+        offsets = np.cumsum(lens) - lens
+        flat = np.empty(int(lens.sum()), dtype=np.int64)
+        single = np.flatnonzero(codes >= 0)
+        flat[offsets[single]] = codes[single]
+        src = np.repeat(self.multi_off.data[k], m_len) + _ranges(m_len)
+        flat[np.repeat(offsets[neg], m_len) + _ranges(m_len)] = self.multi_ids.data[src]
+        return flat, lens
+
+    def tokens(self, batch: _ChunkBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Row ids and text ids of every token occurrence of ``batch``, in text order."""
+        flat, lens = self.distinct_tokens(batch.codes)
+        if flat is batch.codes:  # every chunk is one known token
+            return flat[batch.which], batch.text
+        counts = lens[batch.which]
+        starts = (np.cumsum(lens) - lens)[batch.which]
+        pos = np.repeat(starts, counts) + _ranges(counts)
+        return flat[pos], np.repeat(batch.text, counts)
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(k) for k in lengths])`` without a Python loop."""
+    ends = np.cumsum(lengths)
+    return np.arange(int(ends[-1]) if ends.size else 0, dtype=np.int64) - np.repeat(
+        ends - lengths, lengths
+    )
 
 
 def _mp_methods() -> list[str]:
@@ -341,7 +415,9 @@ class WordVectorEncoder(BaseEncoder):
     """
 
     family = "word_vectors"
-    adapter_version = "2"
+    sort_by_length = False  # no padding: batches are input-order slices
+    min_batch_size = 16384  # the cost is per batch (Arrow calls, one sparse product)
+    adapter_version = "3"  # 3: chunk-level sparse pooling (rounding differs)
     transient = (
         "_table",
         "_lookup",
@@ -553,7 +629,8 @@ class WordVectorEncoder(BaseEncoder):
         lookup = self._lookup
         assert lookup is not None  # _require_table above guarantees it
         n_vocab = lookup.n_vocab
-        ids, rows = lookup.lookup(texts)
+        batch = lookup.chunk_batch(texts)
+        ids, rows = lookup.tokens(batch)
         n = len(texts)
         if self.pooling == "tfidf":
             known = ids < n_vocab
@@ -585,7 +662,7 @@ class WordVectorEncoder(BaseEncoder):
         k = self._n_components()
         if k == 0:
             return
-        x = self._pool(ids, rows, n).astype(np.float64)
+        x = self._pool(batch)[0].astype(np.float64)
         k = min(k, x.shape[0], x.shape[1])
         if k == 0:
             return
@@ -662,21 +739,6 @@ class WordVectorEncoder(BaseEncoder):
             out[~known] = np.where(en > 0, 1.0 / np.maximum(en, 1e-30), 0.0)
         return out
 
-    def _weighted_sum(
-        self, ids: np.ndarray, rows: np.ndarray, data: np.ndarray, n: int
-    ) -> np.ndarray:
-        """``W @ table`` for the sparse weights ``W[rows, ids] = data``.
-
-        The columns are restricted to the rows of the table that occur in the batch
-        (scipy would otherwise touch the whole table on every product), which also
-        lets fastText OOV rows join the same product.  Each output row sums its
-        entries in token order, so the result does not depend on the batching.
-        """
-        used, cols = np.unique(ids, return_inverse=True)
-        indptr = np.concatenate(([0], np.cumsum(np.bincount(rows, minlength=n))))
-        w = sp.csr_matrix((data, cols.reshape(-1), indptr), shape=(n, used.size))
-        return np.asarray(w @ self._gather(used))
-
     def _vector_array(self) -> np.ndarray:
         """The table as a plain ndarray view (memmap fancy indexing is slow)."""
         arr = self.__dict__.get("_vectors_view")
@@ -697,26 +759,62 @@ class WordVectorEncoder(BaseEncoder):
             return out
         return self._vector_array()[ids]
 
-    def _pool(self, ids: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
-        """Pooled vectors of ``n`` texts (before principal component removal)."""
+    def _pool(self, batch: _ChunkBatch) -> tuple[np.ndarray, int]:
+        """Pooled vectors of a batch (before component removal), and its empty texts."""
+        if self.pooling in _LINEAR_POOLINGS:
+            return self._pool_linear(batch)
+        assert self._lookup is not None
+        ids, rows = self._lookup.tokens(batch)
+        counts = np.bincount(rows, minlength=batch.n)
+        return self._pool_tokens(ids, rows, counts), batch.n - int(np.count_nonzero(counts))
+
+    def _pool_linear(self, batch: _ChunkBatch) -> tuple[np.ndarray, int]:
+        """Weighted averages as two sparse products, without touching every token.
+
+        ``C = D @ E``: one row per distinct chunk of the batch, the weighted sum of its
+        tokens' vectors (``D[chunk, word]`` the weights, ``E`` the used table rows);
+        then ``A @ C`` with ``A[text, chunk] = scale(text)`` for each occurrence, the
+        scale being ``1/len`` (mean, sif, usif) or ``1/sum of idf`` (tfidf).  Each row
+        depends on its own text only, so the result does not depend on the batching.
+        """
+        assert self._lookup is not None
+        n = batch.n
         dim = self._require_table().dim
-        counts = np.bincount(rows, minlength=n)
-        if self.pooling in ("mean", "sif", "usif", "tfidf"):
-            if ids.size == 0:
-                return np.zeros((n, dim), dtype=np.float32)
-            weights = self._token_weights(ids)
-            if self.pooling == "tfidf":
-                assert weights is not None
-                totals = np.bincount(rows, weights=weights, minlength=n)
-                data = weights / totals[rows].astype(np.float32)
-            else:
-                inv_len = (1.0 / np.maximum(counts, 1)).astype(np.float32)
-                data = inv_len[rows]
-                if weights is not None:
-                    data = data * weights
-                if self.pooling == "usif":
-                    data = data * self._unit_scale(ids)
-            return self._weighted_sum(ids, rows, data.astype(np.float32), n).astype(np.float32)
+        flat, lens = self._lookup.distinct_tokens(batch.codes)
+        n_tokens = np.bincount(batch.text, weights=lens[batch.which], minlength=n)
+        n_empty = n - int(np.count_nonzero(n_tokens))
+        if flat.size == 0:
+            return np.zeros((n, dim), dtype=np.float32), n_empty
+        weights = self._token_weights(flat)
+        if self.pooling == "usif":
+            scale = self._unit_scale(flat)
+            weights = scale if weights is None else weights * scale
+        if weights is None:
+            weights = np.ones(flat.size, dtype=np.float32)
+        present = np.zeros(int(flat.max()) + 1, dtype=bool)
+        present[flat] = True
+        used = np.flatnonzero(present)
+        cols = (np.cumsum(present) - 1)[flat]  # rank of each id among the used rows
+        n_distinct = batch.codes.size
+        d_ptr = np.concatenate(([0], np.cumsum(lens)))
+        d = sp.csr_matrix((weights, cols, d_ptr), shape=(n_distinct, used.size))
+        per_chunk = np.asarray(d @ self._gather(used), dtype=np.float32)
+        if self.pooling == "tfidf":
+            chunk_weight = np.bincount(
+                np.repeat(np.arange(n_distinct), lens), weights=weights, minlength=n_distinct
+            )
+            totals = np.bincount(batch.text, weights=chunk_weight[batch.which], minlength=n)
+        else:
+            totals = n_tokens
+        scale = np.where(totals > 0, 1.0 / np.maximum(totals, 1e-300), 0.0).astype(np.float32)
+        a_ptr = np.concatenate(([0], np.cumsum(np.bincount(batch.text, minlength=n))))
+        a = sp.csr_matrix((scale[batch.text], batch.which, a_ptr), shape=(n, n_distinct))
+        return np.asarray(a @ per_chunk, dtype=np.float32), n_empty
+
+    def _pool_tokens(self, ids: np.ndarray, rows: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """``max`` and ``pmean`` pooling over the token occurrences."""
+        n = counts.size
+        dim = self._require_table().dim
         powers = ["max"] if self.pooling == "max" else self._parsed_powers()
         out = np.zeros((n, dim * len(powers)), dtype=np.float32)
         nonempty = np.flatnonzero(counts)
@@ -757,10 +855,8 @@ class WordVectorEncoder(BaseEncoder):
         if lookup is None:
             self._require_table()
         assert lookup is not None
-        ids, rows = lookup.lookup(texts)
-        n = len(texts)
-        n_empty = n - int(np.count_nonzero(np.bincount(rows, minlength=n)))
-        return self._remove_components(self._pool(ids, rows, n)), n_empty
+        pooled, n_empty = self._pool(lookup.chunk_batch(texts))
+        return self._remove_components(pooled), n_empty
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         workers = self._start_workers() if len(texts) >= _PARALLEL_MIN else []
@@ -945,7 +1041,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         (1, 8)
     """
 
-    adapter_version = "1"
+    adapter_version = "2"  # 2: chunk-level sparse pooling (rounding differs)
     transient = (*WordVectorEncoder.transient,)
 
     def __init__(

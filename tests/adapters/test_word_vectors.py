@@ -282,7 +282,7 @@ def test_chunk_cache_matches_the_reference_tokenizer(index, lowercase):
             if i is not None:
                 ref.append(i)
         assert enc.token_ids(text) == ref, text
-    # the joined batch path (with and without a NUL text) gives the same rows
+    # the batch path (with and without a NUL text) gives the same rows as one text
     ids_batch, rows = enc._lookup.lookup(TRICKY)
     for j, text in enumerate(TRICKY):
         assert ids_batch[rows == j].tolist() == enc.token_ids(text)
