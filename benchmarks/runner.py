@@ -51,7 +51,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
@@ -133,6 +133,7 @@ class ProtocolInfo(TypedDict):
     fit_source: str | None
     max_samples: dict[str, int]
     data_verified: bool
+    features: NotRequired[str]
 
 
 class Timings(TypedDict):
@@ -369,6 +370,7 @@ class _Encoding:
         self.fit_s = 0.0
         self.encode_s = 0.0
         self.fit_texts = 0
+        self.sparse_used = False
 
     @property
     def trainable(self) -> bool:
@@ -382,8 +384,17 @@ class _Encoding:
         self.fit_s += time.perf_counter() - start
         self.fit_texts = len(texts)
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, sparse: bool = False) -> Any:
+        """Vectors of ``texts``; with ``sparse=True`` an encoder's ``encode_sparse``
+        (TF-IDF) is used when it has one, for heads that train on sparse features.
+        """
         start = time.perf_counter()
+        encode_sparse = getattr(self.encoder, "encode_sparse", None)
+        if sparse and callable(encode_sparse):
+            X = encode_sparse(list(texts))
+            self.sparse_used = True
+            self.encode_s += time.perf_counter() - start
+            return X
         target: Any = self.encoder
         if self.use_cache:
             from embeddings.cache import CachedEncoder
@@ -441,8 +452,8 @@ def _cv_per_fold(
     for train_idx, test_idx in outer.split(np.zeros((len(y), 1)), y):
         train_texts = [texts[i] for i in train_idx]
         enc.fit(train_texts)
-        X_train = enc.encode(train_texts)
-        X_test = enc.encode([texts[i] for i in test_idx])
+        X_train = enc.encode(train_texts, sparse=True)
+        X_test = enc.encode([texts[i] for i in test_idx], sparse=True)
         folds.append(
             dict(
                 evaluate_classification_train_test(
@@ -539,7 +550,7 @@ def evaluate_task(
             scores = _cv_per_fold(enc, list(data.texts), data.labels, entry, n_folds, n_jobs)
             protocol["fit_texts"] = enc.fit_texts
         else:
-            X_all = enc.encode(data.texts)
+            X_all = enc.encode(data.texts, sparse=True)
             scores = dict(
                 evaluators.evaluate_classification_cv(
                     X_all,
@@ -565,7 +576,8 @@ def evaluate_task(
             fit_texts = [t for part in texts_of(data["train"]) for t in part]
             enc.fit(fit_texts)
             _set(protocol, fit="train", fit_texts=len(fit_texts), fit_source="train split")
-        X = {s: [enc.encode(part) for part in texts_of(d)] for s, d in data.items()}
+        sparse = family != "similarity"  # the relatedness regressor needs dense input
+        X = {s: [enc.encode(part, sparse=sparse) for part in texts_of(d)] for s, d in data.items()}
         if family == "similarity":
             min_score = entry.min_score if entry.min_score is not None else 1
             _set(
@@ -949,6 +961,7 @@ def _run_one(
     from threadpoolctl import threadpool_limits
 
     encoding.fit_s = encoding.encode_s = 0.0
+    encoding.sparse_used = False
     t0 = time.perf_counter()
     limits = threadpool_limits(blas_threads, user_api="blas") if blas_threads else None
     try:
@@ -962,6 +975,7 @@ def _run_one(
         if limits is not None:
             limits.restore_original_limits()
     total = time.perf_counter() - t0
+    protocol["features"] = "sparse" if encoding.sparse_used else "dense"
     if enc_info["dim"] is None:
         with contextlib.suppress(Exception):
             enc_info = {**enc_info, "dim": int(encoding.encoder.dim)}

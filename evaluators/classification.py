@@ -206,7 +206,7 @@ def evaluate_classification_cv(
         >>> 0.5 < s["accuracy"] <= 1.0, s["n_folds"], s["seed"]
         (True, 3, 7)
     """
-    X_arr = check_embeddings(X, name="X")
+    X_arr = check_embeddings(X, name="X", allow_sparse=True)
     y_arr = check_labels(y, n_samples=X_arr.shape[0], name="y")
     n_folds = check_n_folds(n_folds, y_arr)
     seed = check_seed(seed)
@@ -331,11 +331,11 @@ def evaluate_classification_split(
         >>> s["selection"], s["n_train"], s["n_dev"], s["n_test"]
         ('dev', 50, 20, 20)
     """
-    Xtr = check_embeddings(X_train, name="X_train")
+    Xtr = check_embeddings(X_train, name="X_train", allow_sparse=True)
     ytr = check_labels(y_train, n_samples=Xtr.shape[0], name="y_train")
-    Xdv = check_embeddings(X_dev, name="X_dev")
+    Xdv = check_embeddings(X_dev, name="X_dev", allow_sparse=True)
     ydv = check_labels(y_dev, n_samples=Xdv.shape[0], name="y_dev", min_classes=1)
-    Xte = check_embeddings(X_test, name="X_test")
+    Xte = check_embeddings(X_test, name="X_test", allow_sparse=True)
     yte = check_labels(y_test, n_samples=Xte.shape[0], name="y_test", min_classes=1)
     _check_same_dim([("X_train", Xtr), ("X_dev", Xdv), ("X_test", Xte)])
     seed = check_seed(seed)
@@ -398,9 +398,9 @@ def evaluate_classification_train_test(
         >>> s["selection"], s["C"] in [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
         ('cv', True)
     """
-    Xtr = check_embeddings(X_train, name="X_train")
+    Xtr = check_embeddings(X_train, name="X_train", allow_sparse=True)
     ytr = check_labels(y_train, n_samples=Xtr.shape[0], name="y_train")
-    Xte = check_embeddings(X_test, name="X_test")
+    Xte = check_embeddings(X_test, name="X_test", allow_sparse=True)
     yte = check_labels(y_test, n_samples=Xte.shape[0], name="y_test", min_classes=1)
     _check_same_dim([("X_train", Xtr), ("X_test", Xte)])
     n_folds = check_n_folds(n_folds, ytr)

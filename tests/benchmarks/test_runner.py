@@ -490,3 +490,51 @@ def test_bench_cli_runs_reports_and_exits_1_on_failures(
     assert "FAILED SICK-E x nope-encoder: UnknownEncoderError" in captured.err
     assert cli_main(["bench", "--list"]) == 0
     assert "quick: " in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- sparse features
+
+
+class DenseOnlyTfidf(BaseEncoder):
+    """TfidfEncoder without ``encode_sparse``: the dense path, for comparison."""
+
+    family = "test"
+    requires_fit = True
+    trainable = True
+
+    def __init__(self) -> None:
+        pass
+
+    def _fit(self, texts: list[str]) -> None:
+        from embeddings.adapters.baselines import TfidfEncoder
+
+        self._inner = TfidfEncoder().fit(texts)
+
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return self._inner._get_state()  # the fitted state keys the embedding cache
+
+    def _output_dim(self) -> int:
+        return self._inner.dim
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self._inner.encode(texts)
+
+
+def test_tfidf_trains_on_sparse_features_with_the_dense_scores(data: Path, tmp_path: Path) -> None:
+    from embeddings.adapters.baselines import TfidfEncoder
+
+    suite = small_suite(
+        SuiteTask("MR", n_folds=3), SuiteTask("TREC", n_folds=3), SuiteTask("SICK-E"),
+        SuiteTask("SICK-R"),
+    )  # fmt: skip
+    sparse = run([TfidfEncoder()], suite, tmp_path / "sparse")
+    dense = run([DenseOnlyTfidf()], suite, tmp_path / "dense")
+    assert sparse["failed"] == [] and dense["failed"] == []
+    for s_path, d_path in zip(sorted(sparse["computed"]), sorted(dense["computed"])):
+        s_rec, d_rec = read(s_path), read(d_path)
+        assert s_rec["task"]["name"] == d_rec["task"]["name"]
+        relatedness = s_rec["task"]["name"] == "SICK-R"
+        assert s_rec["protocol"]["features"] == ("dense" if relatedness else "sparse")
+        assert d_rec["protocol"]["features"] == "dense"
+        # same values, same folds and C grid: lbfgs on CSR vs dense agrees to rounding
+        assert s_rec["main_score"] == pytest.approx(d_rec["main_score"], abs=1e-9)

@@ -12,7 +12,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidInputError, InvalidParameterError
 from evaluators.classification import (
     evaluate_classification_cv,
     evaluate_classification_split,
@@ -247,3 +247,36 @@ def test_string_labels(binary_data) -> None:
     # "neg" < "pos" sorts like 0 < 1, so the folds, fits and binary F1 are the same
     assert a["fold_accuracies"] == b["fold_accuracies"]
     assert a["f1"] == b["f1"]
+
+
+def test_sparse_features_give_the_dense_result():
+    """CSR input (TF-IDF) takes the same folds, C grid and fits as the dense array."""
+    import scipy.sparse as sp
+
+    from evaluators.pairs import pair_features
+
+    X = sp.random(240, 300, density=0.03, random_state=0, format="csr", dtype=np.float32)
+    y = (np.asarray(X @ np.random.default_rng(0).normal(size=300)).ravel() > 0).astype(int)
+    a = evaluate_classification_cv(X, y, n_folds=3, seed=1)
+    b = evaluate_classification_cv(X.toarray(), y, n_folds=3, seed=1)
+    assert a["fold_accuracies"] == b["fold_accuracies"] and a["C"] == b["C"]
+    U, V = X[:120], X[120:]
+    for kind in ("infersent", "senteval"):
+        got = pair_features(U, V, features=kind)
+        assert sp.issparse(got)
+        np.testing.assert_array_equal(
+            got.toarray(), pair_features(U.toarray(), V.toarray(), features=kind)
+        )
+
+
+def test_sparse_input_is_checked_and_refused_where_dense_is_needed():
+    import scipy.sparse as sp
+
+    from evaluators import evaluate_clustering
+    from evaluators.metrics import check_embeddings
+
+    X = sp.csr_matrix(np.array([[0.0, 1.0], [np.nan, 0.0]], dtype=np.float32))
+    with pytest.raises(InvalidInputError, match=r"NaN or infinity in 1 row\(s\), first at row 1"):
+        check_embeddings(X, allow_sparse=True)
+    with pytest.raises(InvalidInputError, match=r"scipy.sparse matrix.*X.toarray\(\)"):
+        evaluate_clustering(sp.csr_matrix(np.eye(4)), [0, 0, 1, 1])
