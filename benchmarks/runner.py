@@ -85,7 +85,7 @@ UNLABELED_FIT_TEXTS = 20000
 """Sentences of ``unlabeled/brown`` that trainable encoders fit on when a task has no
 training split."""
 
-FitPolicy = Literal["none", "train", "per_fold", "unlabeled"]
+FitPolicy = Literal["none", "train", "per_fold", "unlabeled", "pretrained"]
 """What a trainable encoder was fitted on: nothing (frozen encoder), the train split,
 each outer fold's training part, or the unlabeled corpus."""
 
@@ -371,9 +371,13 @@ class _Encoding:
         self.encode_s = 0.0
         self.fit_texts = 0
         self.sparse_used = False
+        #: the saved folder of a pretrained encoder: used as it is, never fitted
+        self.pretrained_from: str | None = encoder.__dict__.get("_pretrained_from")
 
     @property
     def trainable(self) -> bool:
+        if self.pretrained_from is not None:
+            return False
         return bool(getattr(self.encoder, "trainable", False)) or bool(
             getattr(self.encoder, "requires_fit", False)
         )
@@ -720,11 +724,29 @@ def evaluate_task(
 # ------------------------------------------------------------------ the run
 
 
+def _saved_folder(spec: str) -> Path | None:
+    """The folder of a saved encoder (``encoder.save``/``transferkit train``), if ``spec``
+    names one."""
+    folder = Path(spec.strip()).expanduser()
+    return folder if (folder / "config.json").is_file() else None
+
+
 def _build_encoder(spec: Any) -> tuple[Any, str, str]:
-    """(encoder, label, spec string) from a spec string or an encoder instance."""
+    """(encoder, label, spec string) from a spec string or an encoder instance.
+
+    A spec that is the folder of a saved encoder loads it as pretrained: it is used
+    as it is (never re-fitted on task data), labelled ``saved:<folder name>``.
+    """
     if isinstance(spec, str):
         import embeddings
 
+        folder = _saved_folder(spec)
+        if folder is not None:
+            from embeddings.base import BaseEncoder
+
+            encoder = BaseEncoder.load(folder)
+            encoder.__dict__["_pretrained_from"] = str(folder)
+            return encoder, f"saved:{folder.resolve().name}", spec.strip()
         name, overrides = parse_encoder_spec(spec)
         encoder = embeddings.load(name, **overrides)
         return encoder, spec.strip(), spec.strip()
@@ -744,7 +766,7 @@ def _encoder_info(encoder: Any, label: str, spec: str, fingerprint: str) -> Enco
     params: dict[str, Any] = {}
     if hasattr(encoder, "_json_params"):
         params = encoder._json_params()
-    trainable = bool(
+    trainable = encoder.__dict__.get("_pretrained_from") is None and bool(
         getattr(encoder, "trainable", False) or getattr(encoder, "requires_fit", False)
     )
     dim: int | None = None
@@ -976,6 +998,8 @@ def _run_one(
             limits.restore_original_limits()
     total = time.perf_counter() - t0
     protocol["features"] = "sparse" if encoding.sparse_used else "dense"
+    if encoding.pretrained_from is not None:
+        _set(protocol, fit="pretrained", fit_source=encoding.pretrained_from)
     if enc_info["dim"] is None:
         with contextlib.suppress(Exception):
             enc_info = {**enc_info, "dim": int(encoding.encoder.dim)}

@@ -168,6 +168,9 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         trainable: ``True`` when ``fit`` learns something from texts.
         transient: attribute names holding loaded resources; never pickled, never
             saved, reloaded lazily after unpickling.
+        loads_versions: older adapter versions whose saved state this class still
+            reads (the vectors may differ in rounding, hence the new version; the
+            loaded encoder takes the current version and fingerprint).
         sort_by_length: batch texts by length (less padding for sequence models);
             ``False`` keeps input order, for encoders without padding.
         min_batch_size: the smallest batch handed to ``_encode_batch``; a larger
@@ -186,6 +189,7 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
     requires_fit: ClassVar[bool] = False
     trainable: ClassVar[bool] = False
     transient: ClassVar[tuple[str, ...]] = ()
+    loads_versions: ClassVar[tuple[str, ...]] = ()
     sort_by_length: ClassVar[bool] = True
     min_batch_size: ClassVar[int] = 1
     _state_digest: str | None
@@ -430,7 +434,8 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             raise ModelFormatError(f"{cfg_path}: {config['class']!r} is not a transferkit encoder")
         if cls is not BaseEncoder and not issubclass(klass, cls):
             raise ModelFormatError(f"{cfg_path}: holds a {klass.__name__}, not a {cls.__name__}")
-        if str(config.get("adapter_version")) != klass.adapter_version:
+        saved_version = str(config.get("adapter_version"))
+        if saved_version != klass.adapter_version and saved_version not in klass.loads_versions:
             raise ModelFormatError(
                 f"{cfg_path}: saved with adapter version {config.get('adapter_version')!r}, "
                 f"this transferkit has {klass.adapter_version!r}; re-create and re-fit the encoder"

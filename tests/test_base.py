@@ -181,3 +181,19 @@ def test_clone_keeps_params_drops_state() -> None:
 
 def test_encoder_protocol_is_satisfied() -> None:
     assert isinstance(embeddings.load("glove-6b-50d"), embeddings.Encoder)
+
+
+def test_adapter_version_mismatch_refused_unless_the_class_still_reads_it(
+    tmp_path, monkeypatch
+) -> None:
+    MeanFitEncoder(offset=1.0).fit(["ab", "abcd"]).save(tmp_path / "m")
+    cfg_path = tmp_path / "m" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["adapter_version"] = "0"
+    cfg_path.write_text(json.dumps(cfg))
+    with pytest.raises(ModelFormatError, match="saved with adapter version '0'"):
+        BaseEncoder.load(tmp_path / "m")
+    monkeypatch.setattr(MeanFitEncoder, "loads_versions", ("0",))
+    back = BaseEncoder.load(tmp_path / "m")
+    assert back.encode(["abc"]).tolist() == [[1.0]]  # 3 - mean(2, 4) + 1
+    assert back.fingerprint() == MeanFitEncoder(offset=1.0).fit(["ab", "abcd"]).fingerprint()

@@ -95,7 +95,8 @@ def register(subparsers: Any) -> None:
         "--encoders",
         default=None,
         help="comma-separated preset names; 'name:key=value' sets a parameter "
-        "(e.g. glove-6b-50d:pooling=sif)",
+        "(e.g. glove-6b-50d:pooling=sif); the folder of a saved encoder (e.g. from "
+        "'transferkit train') is used as pretrained, never re-fitted",
     )
     parser.add_argument("--out", default="results", help="results folder (default: results)")
     parser.add_argument("--tasks", default=None, help="only these tasks of the suite")

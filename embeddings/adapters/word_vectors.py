@@ -418,6 +418,7 @@ class WordVectorEncoder(BaseEncoder):
     sort_by_length = False  # no padding: batches are input-order slices
     min_batch_size = 16384  # the cost is per batch (Arrow calls, one sparse product)
     adapter_version = "3"  # 3: chunk-level sparse pooling (rounding differs)
+    loads_versions = ("2",)  # same saved state
     transient = (
         "_table",
         "_lookup",
@@ -1042,6 +1043,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
     """
 
     adapter_version = "2"  # 2: chunk-level sparse pooling (rounding differs)
+    loads_versions = ("1",)  # same saved state
     transient = (*WordVectorEncoder.transient,)
 
     def __init__(

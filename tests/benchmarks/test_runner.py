@@ -538,3 +538,26 @@ def test_tfidf_trains_on_sparse_features_with_the_dense_scores(data: Path, tmp_p
         assert d_rec["protocol"]["features"] == "dense"
         # same values, same folds and C grid: lbfgs on CSR vs dense agrees to rounding
         assert s_rec["main_score"] == pytest.approx(d_rec["main_score"], abs=1e-9)
+
+
+def test_a_saved_encoder_folder_is_pretrained_and_never_refitted(
+    data: Path, tmp_path: Path
+) -> None:
+    """Transfer: vectors trained elsewhere (task A) are used as they are on task B."""
+    pretrained = LearnedVocabEncoder().fit(["alpha beta gamma", "beta gamma", "gamma"])
+    folder = tmp_path / "models" / "vocab"
+    pretrained.save(folder)
+    suite = small_suite(SuiteTask("TREC", n_folds=3), SuiteTask("MR", n_folds=3))
+    summary = run([str(folder)], suite, tmp_path / "o")
+    assert summary["failed"] == []
+    for path in summary["computed"]:
+        rec = read(path)
+        assert rec["encoder"]["label"] == "saved:vocab"
+        assert rec["encoder"]["fingerprint"] == pretrained.fingerprint()
+        assert rec["encoder"]["trainable"] is False and rec["encoder"]["dim"] == pretrained.dim
+        proto = rec["protocol"]
+        assert proto["fit"] == "pretrained" and proto["fit_source"] == str(folder)
+        assert proto["fit_texts"] == 0
+    # the same folder as a preset-like spec with a typo is an error, not a silent preset
+    bad = run([str(tmp_path / "models" / "missing")], suite, tmp_path / "o2")
+    assert len(bad["failed"]) == 2
