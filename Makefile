@@ -46,5 +46,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# re-execute the walkthroughs in place (tests/test_notebooks.py checks them in `make test`)
+notebooks: $(STAMP)
+	cd notebooks && ../$(BIN)/jupyter execute --inplace *.ipynb
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache results

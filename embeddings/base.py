@@ -305,7 +305,10 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             return out
         step = max(int(batch_size), int(self.min_batch_size))
         order = sorted(range(n), key=lambda i: -len(texts_list[i])) if self.sort_by_length else None
-        from tqdm.auto import tqdm
+        if show_progress:
+            from tqdm.auto import tqdm
+        else:  # tqdm.auto would warn in notebooks without ipywidgets, even when disabled
+            from tqdm import tqdm
 
         self._on_encode_start()
         with tqdm(

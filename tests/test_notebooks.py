@@ -1,0 +1,171 @@
+"""The walkthroughs in ``notebooks/`` run top to bottom and show what they promise.
+
+Each test executes a notebook with nbclient (kernel ``python3``, which jupyter_client
+starts with this interpreter) in a temporary working directory; a cell that raises
+fails the test.  The stored notebooks must be executed (they ship with outputs).
+
+The default run executes both notebooks without benchmark data (the embedding
+notebook on its built-in sentences, about 20 s; the benchmark notebook only prints
+that it skips).  The runs on real data (600 MR sentences; the quick suite on GloVe
+and TF-IDF, 20-30 s each on 2 busy cores) are marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+import embeddings
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+EMBED = "01_embed_and_sklearn.ipynb"
+BENCH = "02_benchmark_and_report.ipynb"
+QUICK_LABELS = (
+    "SST2 (quick)",
+    "TREC (quick)",
+    "SICK-E (quick)",
+    "STS12 (quick)",
+    "TRECClustering",
+)
+# appended to the executed copy only: proves the kernel runs in this environment
+PREFIX_PROBE = "import sys\nprint('KERNEL_PREFIX=' + sys.prefix)"
+
+
+def _text(nb: nbformat.NotebookNode) -> str:
+    """All printed text and plain-text results of the code cells, in order."""
+    parts: list[str] = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                parts.append(out["text"])
+            elif "data" in out:
+                parts.append(out["data"].get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def _execute(name: str, workdir: Path) -> nbformat.NotebookNode:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(PREFIX_PROBE))
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=600,
+        record_timing=False,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    client.execute()  # raises CellExecutionError when a cell fails
+    errors = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error"
+    ]
+    assert not errors
+    assert f"KERNEL_PREFIX={sys.prefix}\n" in _text(nb)
+    return nb
+
+
+def _set_data(monkeypatch: pytest.MonkeyPatch, use_data: bool) -> bool:
+    """Point the kernel at the benchmark data (when found) or hide it; True if set.
+
+    The kernel inherits this process's environment when it starts.
+    """
+    from tests.conftest import data_dir
+
+    found = data_dir() if use_data else None
+    if found is None:
+        monkeypatch.delenv("TRANSFERKIT_DATA", raising=False)
+        return False
+    monkeypatch.setenv("TRANSFERKIT_DATA", str(found))
+    return True
+
+
+@pytest.mark.parametrize("name", [EMBED, BENCH])
+def test_stored_notebook_is_executed_and_clean(name: str) -> None:
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and [c.execution_count for c in code] == list(range(1, len(code) + 1))
+    for cell in code:
+        for out in cell.outputs:
+            assert out.output_type != "error", cell.source
+            assert not (out.output_type == "stream" and out.name == "stderr"), out.text
+    assert any(c.cell_type == "markdown" for c in nb.cells)
+
+
+def _check_embed(nb: nbformat.NotebookNode, with_data: bool) -> None:
+    text = _text(nb)
+    shape = re.search(r"^\((\d+), 50\) float32$", text, flags=re.M)
+    assert shape is not None
+    assert int(shape.group(1)) == (600 if with_data else 40)
+    assert ("MR: stratified slice" if with_data else "built-in fallback sentences") in text
+    available = {i["name"] for i in embeddings.list_encoders() if i["available"]}
+    for name in {"glove-6b-50d", "minilm-l6", "use-multilingual-v3"} & available:
+        assert name in text  # the similarity table has a column per embedded encoder
+    cv = re.search(r"cross-validated accuracy: ([0-9.]+) ± ([0-9.]+)", text)
+    assert cv is not None
+    best = re.search(r"best: \{'embed__encoder__pooling': '(\w+)'\} accuracy ([0-9.]+)", text)
+    assert best is not None and best.group(1) in {"mean", "max", "pmean", "tfidf", "sif"}
+    if with_data:  # 600 MR sentences: clearly better than chance
+        assert 0.6 < float(cv.group(1)) < 0.9
+        assert 0.6 < float(best.group(2)) < 0.9
+
+
+def test_embed_and_sklearn_notebook_with_fallback_sentences(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _set_data(monkeypatch, use_data=False)
+    _check_embed(_execute(EMBED, tmp_path), with_data=False)
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_embed_and_sklearn_notebook_on_mr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _set_data(monkeypatch, use_data=True)
+    _check_embed(_execute(EMBED, tmp_path), with_data=True)
+
+
+def test_benchmark_notebook_without_data_skips(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _set_data(monkeypatch, use_data=False)
+    text = _text(_execute(BENCH, tmp_path))
+    assert "No benchmark data: TRANSFERKIT_DATA is not set" in text
+    assert text.count("skipped: no benchmark data") == 5
+    assert "SST2 (quick)" in text  # the suite listing needs no data
+    assert "done " not in text and "| task |" not in text
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_benchmark_notebook_runs_quick_suite_and_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _set_data(monkeypatch, use_data=True)
+    nb = _execute(BENCH, tmp_path)
+    text = _text(nb)
+    assert "10 computed, 0 skipped, 0 failed" in text
+    assert "| task | metric | glove-6b-50d | tfidf |" in text
+    for label in QUICK_LABELS:
+        row = re.search(rf"^\| {re.escape(label)} \| \w+ \| ([0-9.]+) \| ([0-9.]+) \|$", text, re.M)
+        assert row is not None, label
+        assert all(0 < float(v) <= 100 for v in row.groups())
+    assert "task,metric,glove-6b-50d,tfidf" in text  # the CSV that write_report wrote
+    images = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if "image/png" in out.get("data", {})
+    ]
+    assert len(images) == 1  # the bar plot, inline
