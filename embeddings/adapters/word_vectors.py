@@ -43,6 +43,7 @@ import itertools
 import math
 import os
 import warnings
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -120,6 +121,49 @@ class _Growable:
         return self.buf[: self.size]
 
 
+class _VocabIndex:
+    """Word -> row, and the chunk-cache seed: the words the tokenizer keeps whole.
+
+    A word made only of ``\\w`` characters is always one token; the few others are
+    kept when ``_TOKEN_RE.fullmatch`` accepts them, which for this pattern holds
+    exactly when ``findall(word) == [word]`` (an alternative that matches only a
+    prefix leaves a character that no later alternative can span).
+    """
+
+    __slots__ = ("__weakref__", "base_chunks", "index")
+
+    def __init__(self, table: VectorTable) -> None:
+        self.index: dict[str, int] = table.index()
+        chunks = dict(self.index)
+        odd = [w for w, ok in zip(self.index, map(str.isalnum, self.index)) if not ok]
+        for w, m in zip(odd, map(_TOKEN_RE.fullmatch, odd)):
+            if m is None:
+                del chunks[w]
+        self.base_chunks = chunks
+
+
+#: shared between encoders of the same vectors (clones in a grid search, the runner):
+#: building the two 400k-word dicts costs ~0.3 s; entries vanish with their last user
+_VOCAB_INDEXES: weakref.WeakValueDictionary[str, _VocabIndex] = weakref.WeakValueDictionary()
+
+
+def _identity(resource: str) -> str | None:
+    """A resource id that names the vectors' content, or None (then nothing is shared)."""
+    return resource if resource and not resource.endswith(":") else None
+
+
+def _vocab_index(table: VectorTable, key: str | None) -> _VocabIndex:
+    """The :class:`_VocabIndex` of ``table``, shared under ``key`` (content identity)."""
+    if not key:
+        return _VocabIndex(table)
+    full_key = f"{key}|{len(table.vocab)}"
+    found = _VOCAB_INDEXES.get(full_key)
+    if found is None:
+        found = _VocabIndex(table)
+        _VOCAB_INDEXES[full_key] = found
+    return found
+
+
 class _ChunkBatch(NamedTuple):
     """The whitespace chunks of a batch of texts, deduplicated."""
 
@@ -141,34 +185,20 @@ class _Lookup:
     code runs per token or per chunk occurrence.
     """
 
-    def __init__(self, table: VectorTable, *, lowercase: bool, subwords: bool) -> None:
+    def __init__(
+        self, table: VectorTable, *, lowercase: bool, subwords: bool, key: str | None = None
+    ) -> None:
         self.n_vocab = len(table.vocab)
         self.dim = table.dim
-        self.index = table.index()
+        self.vocab_index = _vocab_index(table, key)  # kept alive while this lookup lives
+        self.index = self.vocab_index.index
+        self._base_chunks = self.vocab_index.base_chunks
         self.lowercase = lowercase
         self.subwords: Subwords | None = table.subwords if subwords else None
         self.reset()
 
-    def _initial_chunks(self) -> dict[str, int]:
-        """The vocabulary words that the tokenizer keeps whole, mapped to their rows.
-
-        A word made only of ``\\w`` characters is always one token; the few others are
-        kept when ``_TOKEN_RE.fullmatch`` accepts them, which for this pattern holds
-        exactly when ``findall(word) == [word]`` (an alternative that matches only a
-        prefix leaves a character that no later alternative can span).
-        """
-        chunks = dict(self.index)
-        odd = [w for w, ok in zip(self.index, map(str.isalnum, self.index)) if not ok]
-        for w, m in zip(odd, map(_TOKEN_RE.fullmatch, odd)):
-            if m is None:
-                del chunks[w]
-        return chunks
-
     def reset(self) -> None:
-        base = self.__dict__.get("_base_chunks")
-        if base is None:
-            base = self._base_chunks = self._initial_chunks()
-        self.chunks: dict[str, int] = dict(base)
+        self.chunks: dict[str, int] = dict(self._base_chunks)
         self.multi_ids = _Growable()
         self.multi_off = _Growable()
         self.multi_len = _Growable()
@@ -574,7 +604,12 @@ class WordVectorEncoder(BaseEncoder):
         self._lookup = (
             None
             if table is None
-            else _Lookup(table, lowercase=bool(self.lowercase), subwords=bool(self.subwords))
+            else _Lookup(
+                table,
+                lowercase=bool(self.lowercase),
+                subwords=bool(self.subwords),
+                key=_identity(self._resource),  # embedded version or the store's sha256
+            )
         )
 
     def _resource_id(self) -> str:

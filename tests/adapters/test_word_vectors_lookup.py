@@ -174,3 +174,23 @@ def test_validate_texts_fast_path_keeps_str_subclasses_and_names_bad_items():
     assert enc.encode([Tagged("ab"), np.str_("c")]).shape == (2, 1)
     with pytest.raises(InvalidInputError, match=r"texts\[2\] must be str, got NoneType"):
         enc.encode(["a", "b", None])
+
+
+def test_clones_share_the_vocabulary_index_but_not_the_chunk_cache(tmp_path):
+    from sklearn.base import clone
+
+    from embeddings.formats import VectorTable, write_store
+
+    enc = WordVectorEncoder()
+    enc.encode(["warm up"])
+    twin = clone(enc)
+    twin.encode(["warm up"])
+    assert twin._lookup.index is enc._lookup.index  # built once per process
+    assert twin._lookup.chunks is not enc._lookup.chunks  # each has its own cache
+    # two different files never share: the key is the store's content hash
+    for name, vec in (("a", [1.0, 0.0]), ("b", [0.0, 1.0])):
+        write_store(tmp_path / name, VectorTable(["cat", name], np.array([vec, vec], np.float32)))
+    a = WordVectorEncoder(source=str(tmp_path / "a"))
+    b = WordVectorEncoder(source=str(tmp_path / "b"))
+    assert a.token_ids("a cat") == [1, 0] and b.token_ids("b cat") == [1, 0]
+    assert a._lookup.index is not b._lookup.index
