@@ -239,6 +239,16 @@ _BUILTIN: tuple[Preset, ...] = (
         description="BOREP-style seeded random projection of averaged GloVe vectors",
         requires=_GLOVE,
     ),
+    Preset(
+        "quick-thought-corpus",
+        "embeddings.adapters.quick_thought:QuickThoughtEncoder",
+        {"hidden_size": 300, "embedding_dim": 100, "epochs": 5, "min_count": 2},
+        family="quick_thought",
+        dim=600,
+        description="Quick-Thought GRU encoders trained on your texts or a corpus folder",
+        requires=("torch",),
+        trainable=True,
+    ),
 )
 
 

@@ -59,6 +59,7 @@ FAST_OVERRIDES: dict[str, dict[str, object]] = {
     "fasttext-corpus": {"vector_size": 16, "epochs": 1, "bucket": 2000},
     "doc2vec-dbow": {"vector_size": 16, "epochs": 2},
     "doc2vec-dm": {"vector_size": 16, "epochs": 2},
+    "quick-thought-corpus": {"hidden_size": 8, "embedding_dim": 8, "epochs": 1},
 }
 
 PRESETS = [info["name"] for info in embeddings.list_encoders()]
