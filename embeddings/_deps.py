@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from types import ModuleType
 
 from embeddings.errors import MissingDependencyError
@@ -23,3 +25,21 @@ def require(module: str, *, extra: str, package: str | None = None) -> ModuleTyp
             f"{pkg} is needed for this encoder but is not installed ({err}). "
             f"Install it with: pip install 'transferkit[{extra}]'  (or: pip install {pkg})"
         ) from err
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run torch with ``n`` intra-op threads, restoring the caller's setting after.
+
+    Example:
+        >>> with torch_threads(1):
+        ...     pass
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -90,7 +90,7 @@ def check_embeddings(
         >>> check_embeddings([[0.0, 1.0], [1.0, 0.0]]).shape
         (2, 2)
     """
-    sparse = _is_sparse(X)
+    sparse = bool(scipy.sparse.issparse(X))
     if sparse:
         if not allow_sparse:
             raise InvalidInputError(
@@ -139,10 +139,6 @@ def check_embeddings(
                 "output or drop those rows."
             )
     return arr  # type: ignore[no-any-return]
-
-
-def _is_sparse(X: object) -> bool:
-    return bool(scipy.sparse.issparse(X))
 
 
 def check_labels(

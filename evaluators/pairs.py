@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
 
@@ -42,7 +43,7 @@ from evaluators.classification import (
     evaluate_classification_train_test,
 )
 from evaluators.heads import HeadName
-from evaluators.metrics import _is_sparse, check_embeddings
+from evaluators.metrics import check_embeddings
 
 __all__ = [
     "PairFeatures",
@@ -91,9 +92,7 @@ def pair_features(
     dtype = np.result_type(u.dtype, v.dtype, np.float32)
     u = u.astype(dtype, copy=False)
     v = v.astype(dtype, copy=False)
-    if _is_sparse(u) or _is_sparse(v):  # TF-IDF: keep the features sparse
-        import scipy.sparse as sp
-
+    if sp.issparse(u) or sp.issparse(v):  # TF-IDF: keep the features sparse
         us, vs = sp.csr_matrix(u), sp.csr_matrix(v)
         sparse_parts = [abs(us - vs), us.multiply(vs).tocsr()]
         if features == "infersent":

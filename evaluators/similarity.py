@@ -320,39 +320,6 @@ def _pearson_or_zero(pred: NDArray[Any], gold: NDArray[Any]) -> float:
     return float(stats.pearsonr(pred, gold)[0])
 
 
-def _train_softmax_regressor(
-    X_train: NDArray[np.float32],
-    P_train: NDArray[np.float32],
-    X_dev: NDArray[np.float32],
-    y_dev: NDArray[np.float64],
-    X_test: NDArray[np.float32],
-    classes: NDArray[np.float64],
-    *,
-    seed: int,
-    batch_size: int,
-    epochs_per_check: int,
-    max_epochs: int,
-    patience: int,
-    learning_rate: float,
-    l2: float,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], float, int]:
-    import torch  # lazy: keep `import evaluators` light
-
-    # One linear layer on small batches: torch's intra-op threads only add overhead
-    # (20x slower on a busy 2-core machine) and make float sums order-dependent. Train
-    # single-threaded and restore the caller's setting afterwards.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _train_softmax_loop(
-            torch, X_train, P_train, X_dev, y_dev, X_test, classes, seed=seed,
-            batch_size=batch_size, epochs_per_check=epochs_per_check, max_epochs=max_epochs,
-            patience=patience, learning_rate=learning_rate, l2=l2,
-        )  # fmt: skip
-    finally:
-        torch.set_num_threads(n_threads)
-
-
 def _train_softmax_loop(
     torch: Any,
     X_train: NDArray[np.float32],
@@ -538,12 +505,19 @@ def evaluate_relatedness(
         except InvalidInputError as err:
             raise InvalidInputError(f"y_dev: {err}") from err
         classes = np.arange(lo, hi + 1, dtype=np.float64)
-        _, test_pred, dev_pr, n_epochs = _train_softmax_regressor(
-            feats["train"], P_train, feats["dev"], golds["dev"], feats["test"], classes,
-            seed=seed, batch_size=batch_size, epochs_per_check=epochs_per_check,
-            max_epochs=max_epochs, patience=patience, learning_rate=float(learning_rate),
-            l2=float(l2),
-        )  # fmt: skip
+        import torch  # lazy: keep `import evaluators` light
+
+        from embeddings._deps import torch_threads
+
+        # One linear layer on small batches: torch's intra-op threads only add overhead
+        # (20x slower on a busy 2-core machine) and make float sums order-dependent.
+        with torch_threads(1):
+            _, test_pred, dev_pr, n_epochs = _train_softmax_loop(
+                torch, feats["train"], P_train, feats["dev"], golds["dev"], feats["test"],
+                classes, seed=seed, batch_size=batch_size, epochs_per_check=epochs_per_check,
+                max_epochs=max_epochs, patience=patience, learning_rate=float(learning_rate),
+                l2=float(l2),
+            )  # fmt: skip
         head = "senteval-softmax"
         n_ep: int | None = n_epochs
     else:

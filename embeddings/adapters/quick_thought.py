@@ -63,7 +63,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import time
@@ -76,6 +75,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embeddings._deps import torch_threads
 from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
 from embeddings.base import BaseEncoder, validate_texts
@@ -225,19 +225,6 @@ def _build_corpus(
         docs=np.frombuffer(docs, dtype=np.int64).copy() if docs else np.zeros(0, np.int64),
         n_tokens_seen=seen,
     )
-
-
-@contextlib.contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
-    """Run torch with ``n`` intra-op threads, restoring the previous setting."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _pad(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -566,7 +553,7 @@ class QuickThoughtEncoder(BaseEncoder):
         if corpus.n_sentences == 0:
             raise InvalidInputError(f"{self.name}.fit: the training texts contain no token")
         losses: list[float] = []
-        with _torch_threads(int(self.threads)):
+        with torch_threads(int(self.threads)):
             net, n_found = self._init_net(corpus)
             n_pairs = self._train_epochs(net, corpus, losses, show_progress)
         if n_pairs == 0:
@@ -715,7 +702,7 @@ class QuickThoughtEncoder(BaseEncoder):
         if self.__dict__.get("_net") is None:
             raise NotFittedError(f"{self.name} must be fitted before encoding")
         ids, lengths = _pad([self._ids(t) for t in texts])
-        with _torch_threads(int(self.threads)), torch.no_grad():
+        with torch_threads(int(self.threads)), torch.no_grad():
             ids_t, len_t = torch.from_numpy(ids), torch.from_numpy(lengths)
             u = _sentence_vectors(self._net, "f", ids_t, len_t)
             v = _sentence_vectors(self._net, "g", ids_t, len_t)
