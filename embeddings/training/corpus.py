@@ -15,14 +15,17 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from embeddings.adapters._tokenize import tokenize
 from embeddings.errors import DataNotFoundError, InvalidInputError
 
-__all__ = ["TextCorpus", "CorpusStats", "corpus_files"]
+__all__ = ["TextCorpus", "CorpusStats", "corpus_files", "OrderedCorpus", "TokenIds"]
 
 
 @dataclass(frozen=True)
@@ -134,3 +137,235 @@ class TextCorpus:
             size += len(line.encode("utf-8"))
             tokens += len(tokenize(line, lowercase=self.lowercase))
         return CorpusStats(len(self.files or []), lines, tokens, size)
+
+
+# ------------------------------------------------------------ ordered corpora
+def _ordered_lines(source: str | os.PathLike[str] | Sequence[str]) -> Iterator[str | None]:
+    """Lines in corpus order; ``None`` marks a document boundary (a blank line, a new file)."""
+    if isinstance(source, (str, os.PathLike)):
+        for f in corpus_files(source):
+            yield None
+            with open(f, encoding="utf-8", errors="replace") as fh:
+                for line in fh:
+                    yield line if line.strip() else None
+    else:
+        yield None
+        for i, t in enumerate(source):
+            if not isinstance(t, str):
+                raise InvalidInputError(
+                    f"corpus texts must be str, got {type(t).__name__} at index {i}"
+                )
+            yield t if t.strip() else None
+
+
+class OrderedCorpus:
+    """Sentences in corpus order with document boundaries, streamed (never all in RAM).
+
+    A document ends at a blank line (a blank string in a list) and at the end of
+    every file.  A non-blank line without tokens is no sentence and no boundary.
+
+    Args:
+        source: a text file, a folder of ``*.txt`` files (one sentence per line,
+            ``raw/`` sub-folders skipped), or a list of sentences.
+        lowercase: lowercase before tokenizing.
+
+    Example:
+        >>> c = OrderedCorpus(["The cat sat.", "It slept.", "", "Stocks fell."])
+        >>> [(d, " ".join(t)) for d, t in c.sentences()]
+        [(0, 'the cat sat .'), (0, 'it slept .'), (1, 'stocks fell .')]
+        >>> [tuple(w and " ".join(w) for w in win) for win in c.windows()][0]
+        (None, 'the cat sat .', 'it slept .')
+    """
+
+    def __init__(
+        self, source: str | os.PathLike[str] | Sequence[str], *, lowercase: bool = True
+    ) -> None:
+        if isinstance(source, (str, os.PathLike)):
+            corpus_files(source)  # fail early on a missing path
+            self.source: str | os.PathLike[str] | list[str] = source
+        else:
+            self.source = list(source)
+        self.lowercase = lowercase
+
+    def files(self) -> list[Path]:
+        """The corpus files (empty for an in-memory list)."""
+        if isinstance(self.source, list):
+            return []
+        return corpus_files(self.source)
+
+    def sentences(self) -> Iterator[tuple[int, list[str]]]:
+        """``(document id, tokens)`` of every sentence, in order."""
+        doc = -1
+        boundary = True
+        for line in _ordered_lines(self.source):
+            if line is None:
+                boundary = True
+                continue
+            tokens = tokenize(line, lowercase=self.lowercase)
+            if not tokens:
+                continue
+            if boundary:
+                doc += 1
+                boundary = False
+            yield doc, tokens
+
+    def __iter__(self) -> Iterator[list[str]]:
+        """Token lists (for vocabulary building)."""
+        for _, tokens in self.sentences():
+            yield tokens
+
+    def windows(self) -> Iterator[tuple[list[str] | None, list[str], list[str] | None]]:
+        """``(previous, current, next)`` sentences; ``None`` across a document boundary."""
+        prev: tuple[int, list[str]] | None = None
+        cur: tuple[int, list[str]] | None = None
+        for item in self.sentences():
+            if cur is not None:
+                before = prev[1] if prev is not None and prev[0] == cur[0] else None
+                after = item[1] if item[0] == cur[0] else None
+                yield before, cur[1], after
+            prev, cur = cur, item
+        if cur is not None:
+            before = prev[1] if prev is not None and prev[0] == cur[0] else None
+            yield before, cur[1], None
+
+    def fingerprint(self) -> str:
+        """sha256 of the files (path, size, mtime) or texts, and the tokenizer setting."""
+        import hashlib
+
+        h = hashlib.sha256(f"lowercase={self.lowercase}\0".encode())
+        if isinstance(self.source, list):
+            for t in self.source:
+                h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+        else:
+            for f in self.files():
+                st = f.stat()
+                h.update(f"{f.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        return h.hexdigest()
+
+
+class TokenIds:
+    """A corpus as token ids on disk (memory-mapped): the training data of sequence models.
+
+    Sentence ``i`` is ``tokens[offsets[i]:offsets[i + 1]]`` and belongs to document
+    ``docs[i]``.  Built in one streaming pass with :meth:`build`; the arrays are
+    ``.npy`` files, so epochs and resumed runs do not read or tokenize the text again.
+
+    Example:
+        >>> from embeddings.training.vocab import Vocabulary
+        >>> corpus = OrderedCorpus(["a b", "b", "", "c"])
+        >>> ids = TokenIds.build(corpus, Vocabulary.build(corpus), max_length=8)
+        >>> ids.n_sentences, ids.sentence(0).tolist(), ids.docs.tolist()
+        (3, [3, 2], [0, 0, 1])
+    """
+
+    def __init__(self, tokens: np.ndarray, offsets: np.ndarray, docs: np.ndarray) -> None:
+        self.tokens = tokens
+        self.offsets = offsets
+        self.docs = docs
+
+    @property
+    def n_sentences(self) -> int:
+        """Number of sentences."""
+        return int(self.docs.shape[0])
+
+    def sentence(self, i: int) -> np.ndarray:
+        """Token ids of sentence ``i`` (int64)."""
+        return np.asarray(self.tokens[self.offsets[i] : self.offsets[i + 1]], dtype=np.int64)
+
+    @classmethod
+    def build(
+        cls,
+        corpus: OrderedCorpus,
+        vocab: Any,
+        *,
+        max_length: int,
+        folder: str | os.PathLike[str] | None = None,
+    ) -> TokenIds:
+        """Map every sentence to ids (at most ``max_length`` tokens each).
+
+        Args:
+            corpus: the ordered corpus.
+            vocab: a :class:`~embeddings.training.vocab.Vocabulary`.
+            max_length: tokens kept per sentence.
+            folder: where to write ``tokens.npy``, ``offsets.npy`` and ``docs.npy``
+                (memory-mapped afterwards); ``None`` keeps the arrays in memory.
+        """
+        if folder is not None:
+            ready = cls.open(folder)
+            if ready is not None:
+                return ready
+        lengths: list[int] = []
+        docs: list[int] = []
+        writer = _IdWriter(folder)
+        for doc, toks in corpus.sentences():
+            ids = vocab.ids(toks[:max_length])
+            writer.add(ids.astype(np.int32))
+            lengths.append(ids.size)
+            docs.append(doc)
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(np.asarray(lengths, dtype=np.int64), out=offsets[1:])
+        doc_arr = np.asarray(docs, dtype=np.int32)
+        tokens = writer.finish(offsets, doc_arr)
+        if folder is not None:
+            opened = cls.open(folder)
+            if opened is None:
+                raise OSError(f"could not read back the token ids written to {folder}")
+            return opened
+        return cls(tokens, offsets, doc_arr)
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str]) -> TokenIds | None:
+        """Memory-map arrays written by :meth:`build`, or ``None`` when incomplete."""
+        folder = Path(folder)
+        if not (folder / "complete").is_file():
+            return None
+        try:
+            return cls(
+                np.load(folder / "tokens.npy", mmap_mode="r", allow_pickle=False),
+                np.load(folder / "offsets.npy", allow_pickle=False),
+                np.load(folder / "docs.npy", allow_pickle=False),
+            )
+        except (OSError, ValueError):
+            return None
+
+
+class _IdWriter:
+    """Appends int32 token ids to a raw file (or a list), then writes ``.npy`` arrays."""
+
+    def __init__(self, folder: str | os.PathLike[str] | None) -> None:
+        self.folder = None if folder is None else Path(folder)
+        self.parts: list[np.ndarray] = []
+        self.count = 0
+        self.fh: Any = None
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / "complete").unlink(missing_ok=True)
+            self.fh = open(self.folder / "tokens.raw", "wb")
+
+    def add(self, ids: np.ndarray) -> None:
+        self.count += int(ids.size)
+        if self.fh is not None:
+            self.fh.write(ids.tobytes())
+        else:
+            self.parts.append(ids)
+
+    def finish(self, offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
+        if self.fh is None:
+            return np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
+        self.fh.close()
+        folder = Path(str(self.folder))
+        raw = folder / "tokens.raw"
+        out = np.lib.format.open_memmap(
+            folder / "tokens.npy", mode="w+", dtype=np.int32, shape=(self.count,)
+        )
+        src = np.memmap(raw, dtype=np.int32, mode="r", shape=(self.count,)) if self.count else None
+        step = 1 << 22
+        for start in range(0, self.count, step):
+            out[start : start + step] = src[start : start + step]  # type: ignore[index]
+        out.flush()
+        del out, src
+        raw.unlink()
+        np.save(folder / "offsets.npy", offsets, allow_pickle=False)
+        np.save(folder / "docs.npy", docs, allow_pickle=False)
+        (folder / "complete").write_text("ok\n", encoding="utf-8")
+        return np.zeros(0, np.int32)

@@ -14,12 +14,7 @@ import pytest
 from sklearn.base import clone
 
 import embeddings
-from embeddings.adapters.quick_thought import (
-    QuickThoughtEncoder,
-    _build_corpus,
-    _stream_items,
-    context_targets,
-)
+from embeddings.adapters.quick_thought import QuickThoughtEncoder, context_targets
 from embeddings.errors import (
     DataNotFoundError,
     InvalidInputError,
@@ -97,38 +92,6 @@ def test_targets_respect_document_boundaries():
     assert context_targets([0, 1, 1])[0].sum() == 0
     wide = context_targets([0, 0, 0, 0], context_size=2)
     np.testing.assert_allclose(wide[0], [0, 0.5, 0.5, 0])
-
-
-def test_corpus_reader_finds_document_boundaries(tmp_path):
-    texts = ["a b", "b c", "", "  ", "c d", "...", "", "e"]
-    corpus = _build_corpus(
-        _stream_items(texts, None, True), min_count=1, max_vocab=None, max_length=50
-    )
-    # "..." is a sentence (three '.' tokens); blank strings are boundaries
-    assert corpus.docs.tolist() == [0, 0, 1, 1, 2]
-    assert corpus.n_documents == 3
-    # files: blank lines separate documents and every file starts a new one
-    (tmp_path / "a.txt").write_text("a b\nb c\n\nc d\n", encoding="utf-8")
-    (tmp_path / "b.txt").write_text("d e\ne f\n", encoding="utf-8")
-    from embeddings.training.corpus import corpus_files
-
-    files = corpus_files(tmp_path)
-    from_files = _build_corpus(
-        _stream_items(None, files, True), min_count=1, max_vocab=None, max_length=50
-    )
-    assert from_files.docs.tolist() == [0, 0, 1, 2, 2]
-
-
-def test_vocabulary_min_count_max_vocab_and_truncation():
-    items = [["a", "a", "b", "c", "c", "c", "x"], None, ["b", "d"]]
-    corpus = _build_corpus(iter(items), min_count=2, max_vocab=2, max_length=6)
-    # counts c 3, a 2, b 2 (ties by word), d 1; "x" is cut by max_length=6
-    assert corpus.vocab == ["c", "a"]  # most frequent first; b cut by max_vocab
-    assert corpus.counts.tolist() == [3, 2]
-    # ids: 0 pad, 1 unk, 2 "c", 3 "a"
-    assert corpus.tokens.tolist() == [3, 3, 1, 2, 2, 2, 1, 1]
-    assert corpus.offsets.tolist() == [0, 6, 8]
-    assert corpus.n_tokens_seen == 9
 
 
 def test_fit_on_folder_equals_fit_on_list(tmp_path):
@@ -274,11 +237,11 @@ def test_glove_initialisation(tmp_path):
     enc.fit(texts)
     words, table = load_embedded("glove-6b-50d")
     vocab = enc.get_vocabulary()
-    emb = enc._get_state()[0]["embedding.weight"]
+    emb = enc._get_state()[0]["net.embedding.embedding.weight"]
     cat = vocab.index("cat")
     np.testing.assert_allclose(emb[cat + 2], table[words.index("cat")], atol=1e-6)
     assert enc.training_info_["init_vectors_found"] == len(vocab) - 2  # zzqx, qqzx unknown
-    with pytest.raises(InvalidParameterError, match=r"embedding_dim=8 .*50 dimensions"):
+    with pytest.raises(InvalidParameterError, match=r"50 dimensions but the embedding table has 8"):
         QuickThoughtEncoder(**{**params, "embedding_dim": 8}, init_vectors="glove-6b-50d").fit(
             texts
         )
@@ -299,7 +262,7 @@ def test_glove_initialisation(tmp_path):
         ("bidirectional", "yes", r"bidirectional must be True or False, got 'yes'"),
         ("random_state", "0", r"random_state must be an int >= 0, got '0'"),
         ("random_state", -1, r"random_state must be an int >= 0, got -1"),
-        ("init_vectors", "glove-42d", r"init_vectors must be None or one of .*'glove-42d'"),
+        ("init_vectors", "glove-42d", r"init_vectors must be None, one of .*'glove-42d'"),
         ("threads", 0, r"threads must be an int >= 1, got 0"),
     ],
 )
