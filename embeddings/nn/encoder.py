@@ -253,6 +253,8 @@ class TorchEncoder(BaseEncoder):
         resume: bool = False,
         max_minutes: float | None = None,
         show_progress: bool = False,
+        checkpoint_every: int | None = None,
+        log_every: int | None = None,
     ) -> TorchEncoder:
         """Train on texts (or a corpus path) with the shared trainer.
 
@@ -265,6 +267,8 @@ class TorchEncoder(BaseEncoder):
             max_minutes: stop after this many minutes (after a checkpoint); the
                 encoder is usable and ``fit(..., resume=True)`` continues.
             show_progress: a tqdm bar with the loss and sentences/s.
+            checkpoint_every: optimizer steps between checkpoints (default 200).
+            log_every: optimizer steps between ``log.jsonl`` records (default 20).
 
         Returns:
             self; ``training_result_`` tells what the trainer did.
@@ -284,6 +288,11 @@ class TorchEncoder(BaseEncoder):
         config.show_progress = bool(show_progress)
         if max_minutes is not None:
             config.max_minutes = max_minutes
+        if checkpoint_every is not None:
+            config.checkpoint_every = checkpoint_every
+        if log_every is not None:
+            config.log_every = log_every
+        config.check()
         from embeddings._deps import torch_threads
         from embeddings.training.trainer import Trainer
 

@@ -150,7 +150,7 @@ class TrainConfig:
                 op = ">" if strict else ">="
                 extra = "None or " if optional else ""
                 raise InvalidParameterError(
-                    f"{name} must be {extra}a finite number {op} {low}, got {v!r}"
+                    f"{name} must be {extra}a finite number {op} {low:g}, got {v!r}"
                 )
 
         integer("epochs", 1)
@@ -444,8 +444,8 @@ class Trainer:
                 best = {k[5:]: v for k, v in tensors.items() if k.startswith("best.")}
                 best_weights = best or None
                 st.update(saved)
-                if not st["done"]:
-                    st["stop_reason"] = ""
+                if st["stop_reason"] not in ("completed", "early_stopping"):
+                    st["done"], st["stop_reason"] = False, ""  # a budget stop continues
                 resumed_from = int(st["step"])
                 self._truncate_log(resumed_from)
         if resumed_from is None and self.workdir is not None:
