@@ -45,7 +45,6 @@ import os
 import platform
 import re
 import sys
-import tempfile
 import time
 import traceback
 import warnings
@@ -56,6 +55,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import numpy as np
 
 from benchmarks.suites import Suite, SuiteTask, get_suite
+from embeddings._atomic import atomic_write_text
 from embeddings.errors import InvalidInputError, InvalidParameterError
 
 __all__ = [
@@ -268,18 +268,8 @@ def result_path(
 
 
 def _write_json_atomic(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, ensure_ascii=False, allow_nan=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    text = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=True) + "\n"
+    atomic_write_text(path, text)
 
 
 def _to_jsonable(value: Any) -> Any:

@@ -26,7 +26,13 @@ from embeddings.errors import (
     TransferkitError,
     UnknownEncoderError,
 )
-from embeddings.registry import get_preset, list_encoders, load, register_encoder
+from embeddings.registry import (
+    get_preset,
+    list_encoders,
+    load,
+    register_encoder,
+    register_encoder_class,
+)
 
 if TYPE_CHECKING:
     from embeddings.base import BaseEncoder, Encoder
@@ -39,6 +45,7 @@ __all__ = [
     "load",
     "list_encoders",
     "register_encoder",
+    "register_encoder_class",
     "get_preset",
     "TransferkitError",
     "UnknownEncoderError",
@@ -59,4 +66,8 @@ def __getattr__(name: str) -> Any:
         from embeddings import base
 
         return getattr(base, name)
+    if name in ("nn", "training"):  # subpackages that stay unimported until used
+        import importlib
+
+        return importlib.import_module(f"embeddings.{name}")
     raise AttributeError(f"module 'embeddings' has no attribute {name!r}")

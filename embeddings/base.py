@@ -8,7 +8,9 @@ write the model-specific parts:
 * ``_fit(texts)``: learn from training texts (only for trainable encoders),
 * ``_encode_batch(texts)``: encode one batch,
 * ``_output_dim()``: the output dimension once loaded (and fitted),
-* ``_get_state()`` / ``_set_state()``: the fitted state, for ``save``/``load``.
+* ``_get_state()`` / ``_set_state()``: the fitted state, for ``save``/``load``,
+* ``_validate()``: check the parameters (also run on every loaded folder),
+* ``_check_state()``: check a saved state's arrays and metadata before ``_set_state``.
 
 Validation, lazy loading, the fitted check, length-sorted batching, order
 restoration, dtype/shape/finiteness checks and the progress bar live here only.
@@ -31,9 +33,11 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import json
+import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import ItemsView, Iterable, KeysView, Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -49,7 +53,15 @@ from embeddings.errors import (
     NotFittedError,
 )
 
-__all__ = ["Encoder", "BaseEncoder", "validate_texts", "SAVE_FORMAT", "SAVE_FORMAT_VERSION"]
+__all__ = [
+    "Encoder",
+    "BaseEncoder",
+    "validate_texts",
+    "check_state_arrays",
+    "check_meta",
+    "SAVE_FORMAT",
+    "SAVE_FORMAT_VERSION",
+]
 
 SAVE_FORMAT = "transferkit-encoder"
 SAVE_FORMAT_VERSION = 1
@@ -77,8 +89,10 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
     """Check that ``texts`` is a sequence of ``str`` and return it as a list.
 
     Raises:
-        InvalidInputError: for a bare ``str``/``bytes``, a non-iterable, or an item
-            that is not a ``str`` (the message names the first bad index).
+        InvalidInputError: for a bare ``str``/``bytes``, a mapping (iterating a dict
+            gives its keys only), a set (no order, so rows could not be matched to
+            texts), a non-iterable, or an item that is not a ``str`` (the message
+            names the first bad index).
 
     Example:
         >>> validate_texts(("a", "b"))
@@ -88,6 +102,17 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
         raise InvalidInputError(
             f"{what} must be a sequence of strings, got a single {type(texts).__name__} "
             f"({str(texts)[:40]!r}); wrap it in a list: [text]"
+        )
+    if isinstance(texts, Mapping):
+        raise InvalidInputError(
+            f"{what} must be a sequence of strings, got a {type(texts).__name__} (a mapping: "
+            "encoding it would encode its keys only); pass list(d.values()) or list(d.keys())"
+        )
+    if isinstance(texts, Set) and not isinstance(texts, (KeysView, ItemsView)):
+        raise InvalidInputError(
+            f"{what} must be an ordered sequence of strings, got a {type(texts).__name__}, "
+            "which has no order (row i of the output could not be matched to a text); "
+            "pass sorted(texts) or list(texts)"
         )
     if isinstance(texts, np.ndarray) and texts.ndim != 1:
         raise InvalidInputError(
@@ -139,8 +164,132 @@ def _hash_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
+def check_state_arrays(
+    arrays: Mapping[str, np.ndarray],
+    expected: Mapping[str, tuple[str, tuple[int | None, ...]]],
+    *,
+    optional: Iterable[str] = (),
+    owner: str,
+) -> None:
+    """Check saved arrays against their expected names, dtypes and shapes.
+
+    Args:
+        arrays: the arrays read from ``weights.safetensors``.
+        expected: name -> (dtype name, shape); ``None`` in a shape is any size.
+        optional: names of ``expected`` that may be absent.
+        owner: what the arrays belong to, for messages (``"saved TF-IDF state"``).
+
+    Raises:
+        ModelFormatError: a missing or unexpected array, or a wrong dtype or shape
+            (the message names the array, what it is and what was expected).
+
+    Example:
+        >>> import numpy as np
+        >>> check_state_arrays({"w": np.zeros(3, np.float32)}, {"w": ("float32", (3,))}, owner="x")
+        >>> try:
+        ...     check_state_arrays({"w": np.zeros(2, np.float32)}, {"w": ("float32", (3,))},
+        ...                        owner="x")
+        ... except ModelFormatError as err:
+        ...     print(err)
+        x: array 'w' has shape (2,), expected (3,)
+    """
+    optional_set = set(optional)
+    missing = sorted(k for k in expected if k not in arrays and k not in optional_set)
+    if missing:
+        raise ModelFormatError(f"{owner}: missing array(s) {missing}")
+    unexpected = sorted(k for k in arrays if k not in expected)
+    if unexpected:
+        raise ModelFormatError(
+            f"{owner}: unexpected array(s) {unexpected}; allowed: {sorted(expected)}"
+        )
+    for name, (dtype, shape) in expected.items():
+        if name not in arrays:
+            continue
+        arr = arrays[name]
+        if arr.dtype != np.dtype(dtype):
+            raise ModelFormatError(
+                f"{owner}: array {name!r} has dtype {arr.dtype}, expected {dtype}"
+            )
+        want = "(" + ", ".join("any" if d is None else str(d) for d in shape)
+        want += ",)" if len(shape) == 1 else ")"
+        if arr.ndim != len(shape) or any(
+            d is not None and d != got for d, got in zip(shape, arr.shape)
+        ):
+            raise ModelFormatError(
+                f"{owner}: array {name!r} has shape {tuple(arr.shape)}, expected {want}"
+            )
+
+
+_META_KINDS: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "number": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "list": (list,),
+    "dict": (dict,),
+}
+
+
+def check_meta(
+    meta: Mapping[str, Any],
+    fields: Mapping[str, str],
+    *,
+    optional: Iterable[str] = (),
+    owner: str,
+) -> None:
+    """Check the JSON metadata of a saved state: known keys only, each of its kind.
+
+    Args:
+        meta: the ``state`` object of ``config.json``.
+        fields: key -> kind: ``"int"`` (an integer >= 0), ``"number"`` (finite),
+            ``"str"``, ``"bool"``, ``"list"`` or ``"dict"``.
+        optional: keys that may be absent.
+        owner: what the metadata belongs to, for messages.
+
+    Raises:
+        ModelFormatError: a missing, unknown or mistyped key (named in the message).
+
+    Example:
+        >>> check_meta({"n_words": 3}, {"n_words": "int"}, owner="x")
+        >>> try:
+        ...     check_meta({"n_words": "3"}, {"n_words": "int"}, owner="x")
+        ... except ModelFormatError as err:
+        ...     print(err)
+        x: state field 'n_words' must be an integer >= 0, got '3'
+    """
+    optional_set = set(optional)
+    missing = sorted(k for k in fields if k not in meta and k not in optional_set)
+    if missing:
+        raise ModelFormatError(f"{owner}: state lacks field(s) {missing}")
+    unknown = sorted(k for k in meta if k not in fields)
+    if unknown:
+        raise ModelFormatError(
+            f"{owner}: unknown state field(s) {unknown}; known: {sorted(fields)}"
+        )
+    for key, kind in fields.items():
+        if key not in meta:
+            continue
+        value = meta[key]
+        ok = isinstance(value, _META_KINDS[kind])
+        ok = ok and (kind == "bool" or not isinstance(value, bool))
+        if ok and kind == "int":
+            ok = value >= 0
+        if ok and kind == "number":
+            ok = isinstance(value, int) or math.isfinite(value)
+        if not ok:
+            what = {"int": "an integer >= 0", "number": "a finite number"}.get(kind, f"a {kind}")
+            raise ModelFormatError(
+                f"{owner}: state field {key!r} must be {what}, got {value!r:.60}"
+            )
+
+
 def import_class(path: str) -> type:
-    """Import ``"package.module:ClassName"`` and return the class."""
+    """Import ``"package.module:ClassName"`` and return the class.
+
+    For strings written in code only: it imports any module it is given.  A class
+    named by a file (a saved folder) is resolved with
+    :func:`embeddings.registry.resolve_encoder_class`, which imports nothing else.
+    """
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
         raise InvalidParameterError(f"expected 'module:ClassName', got {path!r}")
@@ -176,6 +325,10 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         min_batch_size: the smallest batch handed to ``_encode_batch``; a larger
             ``batch_size`` passed to ``encode`` wins.  Encoders whose cost is per
             batch (word vectors) raise it; it never changes the vectors.
+        caller_only_params: parameters that widen what the encoder's inputs may make
+            it do (``trust_pickle``).  Only the caller sets them, in Python: ``save``
+            never writes them, and ``load`` refuses a folder whose config sets one
+            to anything but its default.
 
     Example:
         >>> import embeddings
@@ -192,6 +345,7 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
     loads_versions: ClassVar[tuple[str, ...]] = ()
     sort_by_length: ClassVar[bool] = True
     min_batch_size: ClassVar[int] = 1
+    caller_only_params: ClassVar[tuple[str, ...]] = ()
     _state_digest: str | None
 
     # ------------------------------------------------------------------ hooks
@@ -217,6 +371,23 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Restore the fitted state written by ``_get_state``."""
+
+    def _validate(self) -> None:
+        """Check the parameters' types and ranges; raise ``InvalidParameterError``.
+
+        Adapters call it from ``_load``; :meth:`load` calls it on every saved folder
+        before anything else reads the parameters.  It must not do I/O.
+        """
+
+    def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        """Check a saved state before ``_set_state`` reads it.
+
+        Called by :meth:`load` after ``_load`` (so loaded resources, such as the
+        vocabulary of the source vectors, can be used), with the arrays already
+        checked to be finite.  Raise ``ModelFormatError`` naming the array or field
+        (see :func:`check_state_arrays` and :func:`check_meta`).  The default checks
+        nothing more.
+        """
 
     def _resource_id(self) -> str:
         """An identifier of the external weights (e.g. a package version)."""
@@ -358,10 +529,13 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write ``config.json`` and ``weights.safetensors`` to the folder ``path``.
 
-        The folder is written atomically: a crash leaves no half-written encoder.
-        Pretrained weights shipped by a package are referenced, not copied; the
-        fitted state (vocabularies, principal components, trained networks) is
-        stored.  No pickle is used.
+        The folder is written atomically: a crash leaves the previous folder or the
+        new one, never a half-written encoder.  Pretrained weights shipped by a
+        package are referenced, not copied; the fitted state (vocabularies,
+        principal components, trained networks) is stored.  No pickle is used, and
+        caller-only switches such as ``trust_pickle`` are not written.  A
+        ``training/`` sub-folder of the target (the checkpoints and logs of
+        ``transferkit train``) is kept.
 
         Example:
             >>> import embeddings, tempfile
@@ -378,13 +552,14 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             self._check_fitted()
         target = Path(path)
         arrays, meta = self._get_state() if self.is_fitted else ({}, {})
+        params = {k: v for k, v in self._json_params().items() if k not in self.caller_only_params}
         config = {
             "format": SAVE_FORMAT,
             "format_version": SAVE_FORMAT_VERSION,
             "class": self._class_path(),
             "adapter_version": self.adapter_version,
             "preset": self.__dict__.get("_preset_name"),
-            "params": self._json_params(),
+            "params": params,
             "fitted": bool(self.requires_fit or self.trainable) and self.is_fitted,
             "state": _jsonable(meta, where=f"{self.name} state"),
             "fingerprint": self.fingerprint(),
@@ -397,65 +572,63 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
                 json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
             )
 
-        return write_folder_atomically(target, fill, kind="saved encoder")
+        return write_folder_atomically(target, fill, kind="saved encoder", keep=("training",))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> BaseEncoder:
         """Rebuild an encoder written by :meth:`save` (any subclass).
 
+        The whole folder is checked before use, and a file never decides what code
+        runs: the class is resolved among registered encoder classes only
+        (:func:`embeddings.register_encoder_class`), nothing is unpickled, every
+        parameter is checked against the class's constructor and its own
+        validation, caller-only switches (``trust_pickle``) are refused, and every
+        array is checked (finite values; names, dtypes and shapes per family).
+
         Raises:
-            ModelFormatError: missing/invalid ``config.json`` or weights, an unknown
-                format version, or a class that is not a transferkit encoder.
+            ModelFormatError: a missing or invalid ``config.json`` (not UTF-8, not
+                JSON, a missing, unknown or mistyped field, an unknown format version,
+                an unregistered class, an unknown or invalid parameter) or invalid
+                weights (unreadable, missing or unexpected arrays, a wrong dtype or
+                shape, NaN or infinite values).  The message names the field.
+
+        Example:
+            >>> import embeddings, tempfile
+            >>> enc = embeddings.load("tfidf").fit(["a cat", "a dog"])
+            >>> with tempfile.TemporaryDirectory() as d:
+            ...     _ = enc.save(d + "/tfidf")
+            ...     BaseEncoder.load(d + "/tfidf").dim
+            3
         """
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
+        from embeddings._atomic import recover_folder
 
         folder = Path(path)
+        recover_folder(folder)
         cfg_path = folder / CONFIG_NAME
-        try:
-            config = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ModelFormatError(
-                f"{folder} is not a saved encoder: {CONFIG_NAME} is missing"
-            ) from None
-        except json.JSONDecodeError as err:
-            raise ModelFormatError(
-                f"{cfg_path}: invalid JSON at line {err.lineno}: {err.msg}"
-            ) from err
-        if not isinstance(config, dict) or config.get("format") != SAVE_FORMAT:
-            raise ModelFormatError(f"{cfg_path}: 'format' must be {SAVE_FORMAT!r}")
-        if config.get("format_version") != SAVE_FORMAT_VERSION:
-            raise ModelFormatError(
-                f"{cfg_path}: format_version {config.get('format_version')!r} is not "
-                f"supported (this transferkit reads version {SAVE_FORMAT_VERSION})"
-            )
-        try:
-            klass = import_class(str(config["class"]))
-        except (ImportError, AttributeError, KeyError, InvalidParameterError) as err:
-            raise ModelFormatError(f"{cfg_path}: cannot import encoder class: {err}") from err
-        if not (isinstance(klass, type) and issubclass(klass, BaseEncoder)):
-            raise ModelFormatError(f"{cfg_path}: {config['class']!r} is not a transferkit encoder")
+        config = _read_config(folder)
+        klass = _check_config(config, cfg_path)
         if cls is not BaseEncoder and not issubclass(klass, cls):
             raise ModelFormatError(f"{cfg_path}: holds a {klass.__name__}, not a {cls.__name__}")
-        saved_version = str(config.get("adapter_version"))
-        if saved_version != klass.adapter_version and saved_version not in klass.loads_versions:
-            raise ModelFormatError(
-                f"{cfg_path}: saved with adapter version {config.get('adapter_version')!r}, "
-                f"this transferkit has {klass.adapter_version!r}; re-create and re-fit the encoder"
-            )
-        params = {k: _from_json_param(v) for k, v in dict(config.get("params", {})).items()}
-        encoder = klass(**params)
-        if config.get("preset"):
+        try:
+            encoder = _build_encoder(klass, config["params"], where=f"{cfg_path}: params")
+        except RecursionError:
+            raise ModelFormatError(f"{cfg_path}: params are nested too deeply") from None
+        if config["preset"]:
             encoder._preset_name = config["preset"]
-        if config.get("fitted"):
-            try:
-                arrays = load_file(str(folder / WEIGHTS_NAME))
-            except (FileNotFoundError, SafetensorError, OSError) as err:
-                raise ModelFormatError(
-                    f"{folder / WEIGHTS_NAME}: cannot read weights: {err}"
-                ) from err
+        if config["fitted"]:
+            arrays = _read_weights(folder / WEIGHTS_NAME)
+            meta = dict(config["state"])
             encoder._ensure_loaded()
-            encoder._set_state(arrays, dict(config.get("state") or {}))
+            try:
+                encoder._check_state(arrays, meta)
+                encoder._set_state(arrays, meta)
+            except ModelFormatError as err:
+                raise ModelFormatError(f"{folder}: {err}") from err
+            except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError) as err:
+                raise ModelFormatError(
+                    f"{folder}: the saved state does not fit {klass.__name__} "
+                    f"({type(err).__name__}: {err})"
+                ) from err
             encoder._fitted_for = encoder._params_key()
             encoder._state_digest = None
         return encoder
@@ -509,10 +682,199 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         return state
 
 
-def _from_json_param(value: Any) -> Any:
+#: config.json fields written by ``save`` and the JSON types each must have
+_CONFIG_FIELDS: dict[str, tuple[type, ...]] = {
+    "format": (str,),
+    "format_version": (int,),
+    "class": (str,),
+    "adapter_version": (str,),
+    "preset": (str, type(None)),
+    "params": (dict,),
+    "fitted": (bool,),
+    "state": (dict,),
+    "fingerprint": (str,),
+}
+
+
+_JSON_NAMES: dict[type, str] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+    dict: "an object",
+    list: "an array",
+}
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    """The parsed ``config.json`` of a saved folder (UTF-8 JSON object)."""
+    cfg_path = folder / CONFIG_NAME
+    try:
+        raw = cfg_path.read_bytes()
+    except FileNotFoundError:
+        raise ModelFormatError(
+            f"{folder} is not a saved encoder: {CONFIG_NAME} is missing"
+        ) from None
+    except OSError as err:
+        raise ModelFormatError(f"{cfg_path}: cannot read: {err}") from err
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelFormatError(
+            f"{cfg_path}: not UTF-8 text (invalid byte {raw[err.start : err.start + 1]!r} at "
+            f"offset {err.start}); {CONFIG_NAME} must be UTF-8 JSON as written by save()"
+        ) from None
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ModelFormatError(f"{cfg_path}: invalid JSON at line {err.lineno}: {err.msg}") from err
+    except RecursionError:
+        raise ModelFormatError(f"{cfg_path}: JSON nested too deeply") from None
+    if not isinstance(config, dict):
+        raise ModelFormatError(
+            f"{cfg_path}: expected a JSON object, got a JSON {type(config).__name__}"
+        )
+    return config
+
+
+def _check_config(config: dict[str, Any], cfg_path: Path) -> type[BaseEncoder]:
+    """Check the fields of ``config.json`` and return the registered encoder class."""
+    from embeddings.registry import resolve_encoder_class
+
+    if config.get("format") != SAVE_FORMAT:
+        raise ModelFormatError(
+            f"{cfg_path}: 'format' must be {SAVE_FORMAT!r}, got {config.get('format')!r:.60}"
+        )
+    version = config.get("format_version")
+    if isinstance(version, bool) or version != SAVE_FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{cfg_path}: format_version {version!r:.60} is not supported (this transferkit "
+            f"reads version {SAVE_FORMAT_VERSION})"
+        )
+    if "class" not in config:
+        raise ModelFormatError(f"{cfg_path}: field 'class' is missing")
+    try:
+        klass = resolve_encoder_class(config["class"])
+    except ModelFormatError as err:
+        raise ModelFormatError(f"{cfg_path}: {err}") from None
+    missing = [k for k in _CONFIG_FIELDS if k not in config]
+    if missing:
+        raise ModelFormatError(f"{cfg_path}: missing field(s) {missing}")
+    unknown = sorted(k for k in config if k not in _CONFIG_FIELDS)
+    if unknown:
+        raise ModelFormatError(
+            f"{cfg_path}: unknown field(s) {unknown}; a saved encoder has {list(_CONFIG_FIELDS)}"
+        )
+    for key, types in _CONFIG_FIELDS.items():
+        value = config[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            allowed = " or ".join(_JSON_NAMES[t] for t in types)
+            raise ModelFormatError(
+                f"{cfg_path}: field {key!r} must be {allowed}, got "
+                f"{_JSON_NAMES.get(type(value), type(value).__name__)} ({value!r:.60})"
+            )
+    saved_version = config["adapter_version"]
+    if saved_version != klass.adapter_version and saved_version not in klass.loads_versions:
+        raise ModelFormatError(
+            f"{cfg_path}: saved with adapter version {saved_version!r}, this transferkit has "
+            f"{klass.adapter_version!r}; re-create and re-fit the encoder"
+        )
+    return klass
+
+
+def _read_weights(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of ``weights.safetensors``, each checked to be finite."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    try:
+        arrays = load_file(str(path))
+    except FileNotFoundError:
+        raise ModelFormatError(
+            f"{path}: missing; config.json says the encoder is fitted, so its state must be "
+            "stored there"
+        ) from None
+    except (SafetensorError, OSError, ValueError, TypeError) as err:
+        raise ModelFormatError(f"{path}: cannot read weights: {err}") from err
+    for name, arr in arrays.items():
+        if arr.dtype.kind == "f":
+            finite = np.isfinite(arr)
+            if not finite.all():
+                n_bad = int(finite.size - np.count_nonzero(finite))
+                raise ModelFormatError(
+                    f"{path}: array {name!r} holds {n_bad} NaN or infinite value(s); "
+                    "saved weights must be finite"
+                )
+    return arrays
+
+
+def _constructor_params(klass: type) -> tuple[dict[str, inspect.Parameter], list[str]]:
+    """The keyword parameters of ``klass``'s constructor, and those without a default."""
+    params = {
+        name: p
+        for name, p in inspect.signature(klass).parameters.items()
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
+    required = [name for name, p in params.items() if p.default is p.empty]
+    return params, required
+
+
+def _build_encoder(klass: type[BaseEncoder], params: Any, *, where: str) -> BaseEncoder:
+    """Construct ``klass`` from saved parameters, each checked (names, caller-only, values)."""
+    if not isinstance(params, dict):
+        raise ModelFormatError(f"{where} must be a JSON object, got {type(params).__name__}")
+    signature, required = _constructor_params(klass)
+    unknown = sorted(k for k in params if k not in signature)
+    if unknown:
+        raise ModelFormatError(
+            f"{where}: unknown parameter(s) {unknown} for {klass.__name__}; "
+            f"allowed: {sorted(signature)}"
+        )
+    missing = [k for k in required if k not in params]
+    if missing:
+        raise ModelFormatError(f"{where}: {klass.__name__} needs parameter(s) {missing}")
+    kwargs = {}
+    for key, value in params.items():
+        if key in klass.caller_only_params:
+            default = signature[key].default
+            if not (type(value) is type(default) and value == default):
+                raise ModelFormatError(
+                    f"{where}: {key!r} is set to {value!r:.40} in the file; {key} is a decision "
+                    f"of the caller and is never read from a saved folder. Remove it from "
+                    f"{CONFIG_NAME}, and if you trust what it allows, set it in Python after "
+                    f"loading: encoder.set_params({key}=...)"
+                )
+            continue  # the default, which the constructor gives anyway
+        kwargs[key] = _from_json_param(value, where=f"{where}.{key}")
+    try:
+        encoder = klass(**kwargs)
+    except TypeError as err:
+        raise ModelFormatError(f"{where}: cannot construct {klass.__name__}: {err}") from err
+    try:
+        encoder._validate()
+    except (TypeError, ValueError) as err:
+        raise ModelFormatError(f"{where}: {err}") from err
+    return encoder
+
+
+def _from_json_param(value: Any, *, where: str) -> Any:
+    """A parameter read from JSON; ``{"__encoder__": ..., "params": ...}`` becomes an encoder."""
+    from embeddings.registry import resolve_encoder_class
+
+    if isinstance(value, list):
+        return [_from_json_param(v, where=f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict) and "__encoder__" in value:
-        klass = import_class(value["__encoder__"])
-        if not issubclass(klass, BaseEncoder):
-            raise ModelFormatError(f"{value['__encoder__']!r} is not a transferkit encoder")
-        return klass(**{k: _from_json_param(v) for k, v in value.get("params", {}).items()})
+        if set(value) != {"__encoder__", "params"}:
+            raise ModelFormatError(
+                f"{where}: a nested encoder must have exactly the keys '__encoder__' and "
+                f"'params', got {sorted(value)}"
+            )
+        try:
+            klass = resolve_encoder_class(value["__encoder__"])
+        except ModelFormatError as err:
+            raise ModelFormatError(f"{where}: {err}") from None
+        return _build_encoder(klass, value["params"], where=f"{where}.params")
+    if isinstance(value, dict):
+        return {k: _from_json_param(v, where=f"{where}.{k}") for k, v in value.items()}
     return value

@@ -11,7 +11,7 @@ Layout (one folder per encoder fingerprint)::
       <fingerprint>/                  # 64 hex characters
         meta.json                     # encoder name, class, params, dim, created, version
         <time>-<pid>-<random>.safetensors   # one shard per encode call with misses
-        .tmp-....safetensors          # a shard being written (never read)
+        .<shard name>.tmp-<host>-<pid>-<random>   # a shard being written (never read)
         .lock                         # taken by compact() only
 
 A shard is one safetensors file (no pickle) holding ``keys`` (``uint8 (n, 32)``,
@@ -24,8 +24,10 @@ How concurrency is guaranteed (no locks on the encode path):
 * **Writers never share a file.**  Each ``encode`` call that computed something
   writes a *new* shard under a unique name (time, pid, random suffix) to a
   dot-prefixed temporary file, flushes and fsyncs it, then ``os.replace``-s it to
-  its final name.  A rename within one folder is atomic on POSIX, so readers
-  either do not see a shard or see it complete.  Readers ignore dot-files.
+  its final name (:func:`embeddings._atomic.atomic_write_bytes`).  A rename within
+  one folder is atomic on POSIX, so readers either do not see a shard or see it
+  complete.  Readers ignore dot-files; :func:`compact` removes the temporary files
+  of writers that died.
 * **Shards are immutable.**  Nothing rewrites a shard in place.  Two processes
   that compute the same text at once both write it; the copies are identical and
   lookups take the first.  :func:`compact` merges shards and drops duplicates.
@@ -76,6 +78,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
+from embeddings._atomic import atomic_write_bytes, atomic_write_text, remove_dead_temporaries_in
 from embeddings.base import validate_texts
 from embeddings.errors import EncodingError, InvalidParameterError
 
@@ -95,7 +98,7 @@ CACHE_FORMAT = "transferkit-embedding-cache"
 CACHE_FORMAT_VERSION = "1"
 META_NAME = "meta.json"
 SHARD_SUFFIX = ".safetensors"
-TMP_PREFIX = ".tmp-"
+TMP_PREFIX = ".tmp-"  # temporary files of earlier versions (removed by compact when stale)
 LOCK_NAME = ".lock"
 KEY_BYTES = 32
 _FINGERPRINT_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -253,13 +256,6 @@ def _load_shard(path: Path, fingerprint: str) -> tuple[np.ndarray, np.ndarray]:
     return keys, vectors
 
 
-def _fsync_write(path: Path, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def _new_shard_name() -> str:
     return f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:12]}{SHARD_SUFFIX}"
 
@@ -279,26 +275,11 @@ def _write_shard(folder: Path, fingerprint: str, keys: np.ndarray, vectors: np.n
         "sha256": _checksum(keys, vectors),
     }
     blob = save({"keys": keys, "vectors": vectors}, metadata=meta)
-    name = _new_shard_name()
-    tmp = folder / f"{TMP_PREFIX}{name}"
-    final = folder / name
-    try:
-        _fsync_write(tmp, blob)
-        os.replace(tmp, final)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return final
+    return atomic_write_bytes(folder / _new_shard_name(), blob)
 
 
 def _write_json_atomic(path: Path, payload: dict[str, Any]) -> None:
-    tmp = path.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}")
-    try:
-        _fsync_write(tmp, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    atomic_write_text(path, json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
 
 
 def _list_shards(folder: Path) -> list[Path]:
@@ -861,8 +842,9 @@ def compact(
                 for path in merged:
                     with contextlib.suppress(OSError):
                         path.unlink()
+            remove_dead_temporaries_in(folder)
             now = time.time()
-            for e in os.scandir(folder):
+            for e in os.scandir(folder):  # temporary files of earlier versions
                 if e.name.startswith(TMP_PREFIX):
                     with contextlib.suppress(OSError):
                         if now - e.stat().st_mtime > STALE_TMP_SECONDS:

@@ -1,8 +1,14 @@
-"""Named encoder presets, as plain data.
+"""Named encoder presets, as plain data, and the encoder classes that saved folders may name.
 
 A preset maps a name to ``"module:Class"`` plus constructor parameters.  Looking
 names up never imports torch, TensorFlow or scikit-learn; the adapter module is
 imported only by :func:`load`.
+
+A saved folder names its class as ``"module:QualName"``.  That string comes from a
+file, so it is resolved only among the registered encoder classes
+(:func:`resolve_encoder_class`): the built-in adapters, the targets of
+:func:`register_encoder`, and classes added with :func:`register_encoder_class`.
+No other module is ever imported because a file names it.
 
 Example:
     >>> import embeddings
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from embeddings.errors import InvalidParameterError, UnknownEncoderError
+from embeddings.errors import InvalidParameterError, ModelFormatError, UnknownEncoderError
 
 if TYPE_CHECKING:
     from embeddings.base import BaseEncoder
@@ -32,10 +38,33 @@ __all__ = [
     "Preset",
     "EncoderInfo",
     "register_encoder",
+    "register_encoder_class",
+    "resolve_encoder_class",
+    "encoder_class_paths",
     "list_encoders",
     "load",
     "get_preset",
 ]
+
+#: The encoder classes of transferkit that a saved folder may name ("module:QualName").
+#: Resolving one imports its module, and only modules listed here (or added through
+#: register_encoder / register_encoder_class) are ever imported for a saved folder.
+#: A new encoder family adds its class here.
+BUILTIN_ENCODER_CLASSES: tuple[str, ...] = (
+    "embeddings.adapters.word_vectors:WordVectorEncoder",
+    "embeddings.adapters.word_vectors:TrainedWordVectorEncoder",
+    "embeddings.adapters.doc2vec:Doc2VecEncoder",
+    "embeddings.adapters.use:UniversalSentenceEncoder",
+    "embeddings.adapters.transformer:TransformerEncoder",
+    "embeddings.adapters.baselines:TfidfEncoder",
+    "embeddings.adapters.baselines:LsaEncoder",
+    "embeddings.adapters.baselines:RandomProjectionEncoder",
+    "embeddings.adapters.quick_thought:QuickThoughtEncoder",
+    "embeddings.training.finetune:FineTunedEncoder",
+)
+
+#: class path -> the class, or None until first resolved (resolution is lazy)
+_ENCODER_CLASSES: dict[str, type[BaseEncoder] | None] = dict.fromkeys(BUILTIN_ENCODER_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -296,6 +325,7 @@ def register_encoder(
         raise InvalidParameterError(
             f"an encoder preset named {name!r} exists already; pass overwrite=True to replace it"
         )
+    _ENCODER_CLASSES.setdefault(target, None)
     preset = Preset(
         name,
         target,
@@ -312,6 +342,99 @@ def register_encoder(
 
 for _p in _BUILTIN:
     _PRESETS[_p.name] = _p
+    _ENCODER_CLASSES.setdefault(_p.target, None)
+
+
+def register_encoder_class(cls: type[BaseEncoder]) -> type[BaseEncoder]:
+    """Allow saved folders to name ``cls``, so that :func:`load` can rebuild it.
+
+    A saved folder records its class as ``"module:QualName"``; loading resolves that
+    string among registered classes only.  Register your own encoder classes (in
+    every process that loads their folders) before loading.  Usable as a decorator.
+
+    Args:
+        cls: a subclass of :class:`~embeddings.base.BaseEncoder`.
+
+    Returns:
+        ``cls``, unchanged.
+
+    Raises:
+        InvalidParameterError: ``cls`` is not a BaseEncoder subclass.
+
+    Example:
+        >>> import numpy as np
+        >>> from embeddings import register_encoder_class
+        >>> from embeddings.base import BaseEncoder
+        >>> @register_encoder_class
+        ... class Ones(BaseEncoder):
+        ...     def _output_dim(self):
+        ...         return 1
+        ...     def _encode_batch(self, texts):
+        ...         return np.ones((len(texts), 1))
+        >>> resolve_encoder_class(Ones()._class_path()) is Ones
+        True
+    """
+    from embeddings.base import BaseEncoder
+
+    if not (isinstance(cls, type) and issubclass(cls, BaseEncoder)):
+        raise InvalidParameterError(
+            f"register_encoder_class expects a BaseEncoder subclass, got {cls!r}"
+        )
+    _ENCODER_CLASSES[f"{cls.__module__}:{cls.__qualname__}"] = cls
+    return cls
+
+
+def encoder_class_paths() -> list[str]:
+    """The registered encoder class paths, sorted (nothing is imported).
+
+    Example:
+        >>> "embeddings.adapters.baselines:TfidfEncoder" in encoder_class_paths()
+        True
+    """
+    return sorted(_ENCODER_CLASSES)
+
+
+def resolve_encoder_class(path: object) -> type[BaseEncoder]:
+    """The registered encoder class named ``"module:QualName"`` (e.g. by a saved folder).
+
+    Only a registered path is resolved; its module is imported on first use.  Any
+    other string raises without importing anything, so a file cannot make
+    transferkit import a module of its choosing.
+
+    Raises:
+        ModelFormatError: ``path`` is not a registered encoder class.
+
+    Example:
+        >>> resolve_encoder_class("embeddings.adapters.baselines:TfidfEncoder").__name__
+        'TfidfEncoder'
+        >>> try:
+        ...     resolve_encoder_class("os:system")
+        ... except ModelFormatError as err:
+        ...     print("not a transferkit encoder class registered" in str(err))
+        True
+    """
+    if not isinstance(path, str) or path not in _ENCODER_CLASSES:
+        raise ModelFormatError(
+            f"class {path!r} is not a transferkit encoder class registered for loading. "
+            f"Registered: {', '.join(sorted(_ENCODER_CLASSES))}. A class of your own must be "
+            "registered with embeddings.register_encoder_class(YourEncoder) before loading "
+            "its folders"
+        )
+    cls = _ENCODER_CLASSES[path]
+    if cls is not None:
+        return cls
+    import importlib
+
+    from embeddings.base import BaseEncoder
+
+    module_name, _, qualname = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    if not (isinstance(obj, type) and issubclass(obj, BaseEncoder)):
+        raise ModelFormatError(f"registered class {path!r} is not a BaseEncoder subclass")
+    _ENCODER_CLASSES[path] = obj
+    return obj
 
 
 def _available(preset: Preset) -> bool:
@@ -363,6 +486,15 @@ def get_preset(name: str) -> Preset:
     )
 
 
+def _is_saved_folder(path: Path) -> bool:
+    """Whether ``path`` holds a saved encoder (after recovering an interrupted replace)."""
+    from embeddings._atomic import recover_folder
+
+    if (path / "config.json").is_file():
+        return True
+    return recover_folder(path) and (path / "config.json").is_file()
+
+
 def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncoder:
     """Build an encoder from a preset name or from a folder written by ``save``.
 
@@ -374,19 +506,22 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
 
     Raises:
         UnknownEncoderError: an unknown name (with a did-you-mean suggestion).
-        InvalidParameterError: an override that the encoder does not accept.
+        InvalidParameterError: an override that the encoder does not accept, or any
+            override with a saved folder (set parameters on the loaded encoder).
+        ModelFormatError: a saved folder that fails validation (see
+            :meth:`embeddings.base.BaseEncoder.load`).
 
     Example:
         >>> import embeddings
         >>> embeddings.load("glove-6b-50d").name
         'glove-6b-50d'
     """
-    from embeddings.base import BaseEncoder, import_class
+    from embeddings.base import BaseEncoder
 
     if isinstance(name_or_path, os.PathLike) or (
         isinstance(name_or_path, str)
         and name_or_path not in _PRESETS
-        and (Path(name_or_path) / "config.json").is_file()
+        and _is_saved_folder(Path(name_or_path))
     ):
         if overrides:
             raise InvalidParameterError(
@@ -395,7 +530,7 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
             )
         return BaseEncoder.load(name_or_path)
     preset = get_preset(str(name_or_path))
-    klass = import_class(preset.target)
+    klass = resolve_encoder_class(preset.target)
     allowed = [
         p.name
         for p in inspect.signature(klass).parameters.values()

@@ -47,7 +47,6 @@ if TYPE_CHECKING:
         evaluate_sts,
         score_distribution,
     )
-    from evaluators.transfer import FineTunedClassifier, fine_tune
 
 _LAZY: dict[str, str] = {
     "CVClassificationScores": "classification",
@@ -69,14 +68,10 @@ _LAZY: dict[str, str] = {
     "evaluate_clustering": "clustering",
     "paired_cosine": "metrics",
     "correlations": "metrics",
-    "fine_tune": "transfer",
-    "FineTunedClassifier": "transfer",
 }
 
 __all__ = [
     "CVClassificationScores",
-    "FineTunedClassifier",
-    "fine_tune",
     "ClassificationScores",
     "ClusteringScores",
     "RelatednessScores",

@@ -507,17 +507,19 @@ def evaluate_relatedness(
         classes = np.arange(lo, hi + 1, dtype=np.float64)
         import torch  # lazy: keep `import evaluators` light
 
-        from embeddings._deps import torch_threads
-
         # One linear layer on small batches: torch's intra-op threads only add overhead
         # (20x slower on a busy 2-core machine) and make float sums order-dependent.
-        with torch_threads(1):
+        threads_before = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
             _, test_pred, dev_pr, n_epochs = _train_softmax_loop(
                 torch, feats["train"], P_train, feats["dev"], golds["dev"], feats["test"],
                 classes, seed=seed, batch_size=batch_size, epochs_per_check=epochs_per_check,
                 max_epochs=max_epochs, patience=patience, learning_rate=float(learning_rate),
                 l2=float(l2),
             )  # fmt: skip
+        finally:
+            torch.set_num_threads(threads_before)
         head = "senteval-softmax"
         n_ep: int | None = n_epochs
     else:

@@ -38,6 +38,7 @@ class CountingEncoder(BaseEncoder):
         return np.asarray(rows, dtype=np.float64)
 
 
+@embeddings.register_encoder_class  # its saved folders are loaded below
 class MeanFitEncoder(BaseEncoder):
     """Trainable: subtracts the mean training length."""
 

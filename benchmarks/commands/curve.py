@@ -8,7 +8,7 @@ on the test split:
 * ``frozen``: the pretrained encoder's frozen vectors + logistic regression (the
   train/dev/test vectors are encoded once, through the embedding cache, and
   subsampled as arrays);
-* ``finetune``: :func:`evaluators.transfer.fine_tune` with ``--unfreeze`` top layers;
+* ``finetune``: :func:`embeddings.training.fine_tune` with ``--unfreeze`` top layers;
 * ``scratch``: the same architecture from random init, trained fully (no transfer).
 
 Model selection uses the dev split for every method: the logistic-regression C
@@ -37,7 +37,6 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -118,7 +117,7 @@ def load_splits(
         InvalidParameterError: the task is not a single-text classification task.
     """
     from benchmarks.tasks import ClassificationTask, get_task
-    from evaluators.transfer import stratified_subsample
+    from embeddings.training.finetune import stratified_subsample
 
     params = {"train_file": "sentences"} if task_name.strip().lower() == "sst2" else {}
     task = get_task(task_name, **params)
@@ -181,12 +180,9 @@ def load_encoder(name: str, max_seq_length: int | None) -> Any:
 
 # ------------------------------------------------------------------- output
 def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2)
-        fh.write("\n")
-    os.replace(tmp, path)
+    from embeddings._atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
 
 
 def plot_curve(
@@ -280,7 +276,7 @@ def run_curve(
         finetune_seeds: seeds for the torch methods (default ``seeds``).
         finetune_max_size: skip torch methods above this size (``None``: no limit).
         max_seq_length: truncation for the pretrained encoder (all its methods).
-        ft_options: extra :func:`~evaluators.transfer.fine_tune` keywords.
+        ft_options: extra :func:`~embeddings.training.finetune.fine_tune` keywords.
         scratch_lr: encoder learning rate of ``scratch`` (default: ``ft_options["lr"]``).
         cache_dir: embedding cache folder for ``frozen`` (``None``: the default).
         done: records from an earlier run (skipped).
@@ -293,7 +289,7 @@ def run_curve(
     """
     from embeddings.adapters.baselines import TfidfEncoder
     from embeddings.cache import CachedEncoder
-    from evaluators.transfer import fine_tune, stratified_subsample
+    from embeddings.training.finetune import fine_tune, stratified_subsample
 
     log = log or (lambda *a: None)
     records = list(done)
@@ -368,7 +364,7 @@ def run_curve(
 # ----------------------------------------------------------------------- CLI
 def run(args: argparse.Namespace) -> int:
     """Run the curve, write curve.json and curve.png, print the table."""
-    from evaluators.transfer import curve_summary
+    from benchmarks.curves import curve_summary
 
     sizes = parse_sizes(args.sizes)
     methods = parse_methods(args.methods)

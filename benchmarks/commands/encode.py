@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -83,16 +81,11 @@ def read_texts(path: Path, column: str | None = None) -> list[str]:
 
 
 def save_npy_atomic(array: np.ndarray, path: Path) -> None:
-    """Write ``array`` to ``path`` (.npy) via a temporary file and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npy", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write ``array`` to ``path`` (.npy) atomically (temporary file, fsync, rename)."""
+    from embeddings._atomic import atomic_open
+
+    with atomic_open(path) as fh:
+        np.save(fh, array, allow_pickle=False)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,14 +1,16 @@
 """``transferkit finetune``: fine-tune a torch encoder on a task; dev/test accuracy and time.
 
-Trains :func:`evaluators.transfer.fine_tune` on the task's training split (optionally
+Trains :func:`embeddings.training.fine_tune` on the task's training split (optionally
 a stratified subsample, ``--max-train``), stops early on the dev split (carved from
 train when the task has none, as in ``transferkit curve``), and prints dev and test
-accuracy and the training time.  ``--save`` keeps the model (safetensors + JSON),
-``--json`` writes the numbers.
+accuracy and the training time.  ``--save`` keeps the model as a standard encoder
+folder (``embeddings.load`` opens it), ``--json`` writes the numbers, ``--workdir``
+keeps checkpoints and ``log.jsonl`` (``--resume`` continues a killed run there).
 
 Example:
     $ transferkit finetune --task SST2 --encoder minilm-l6 --unfreeze 2 --max-epochs 3
     $ transferkit finetune --task TREC --unfreeze all --max-train 2000 --json ft.json
+    $ transferkit finetune --task SST2 --unfreeze all --workdir runs/ft --max-minutes 30
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from embeddings.errors import InvalidParameterError
 
 def run(args: argparse.Namespace) -> int:
     """Fine-tune, evaluate, print (and optionally save) the result."""
-    from evaluators.transfer import fine_tune, stratified_subsample
+    from embeddings.training.finetune import fine_tune, stratified_subsample
 
     unfreeze = parse_unfreeze(args.unfreeze)
     if args.init == "random" and unfreeze != "all":
@@ -45,7 +47,9 @@ def run(args: argparse.Namespace) -> int:
         encoder, texts, train[1][idx], unfreeze=unfreeze, init=args.init,
         dev_texts=dev[0], dev_labels=dev[1], max_epochs=args.max_epochs,
         patience=args.patience, batch_size=args.batch_size, lr=args.lr,
-        head_lr=args.head_lr, random_state=args.seed, show_progress=not args.no_progress,
+        head_lr=args.head_lr, random_state=args.seed, threads=args.threads,
+        show_progress=not args.no_progress, workdir=args.workdir, resume=args.resume,
+        max_minutes=args.max_minutes,
     )  # fmt: skip
     train_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -57,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         "train_seconds": round(train_seconds, 1),
         "eval_seconds": round(time.perf_counter() - t1, 1),
         "best_epoch": clf.best_epoch_, "epochs_run": len(clf.history_) - 1,
+        "stop_reason": clf.training_result_.stop_reason,
         "n_trainable_params": clf.n_trainable_params_, "history": clf.history_,
         "params": clf.params_, "max_seq_length": args.max_seq_length,
         "load_average_1m": [load_before, os.getloadavg()[0]], "cpus": os.cpu_count(),
@@ -95,6 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-max", type=int, default=None)
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--workdir", default=None, help="checkpoints and log.jsonl go here")
+    p.add_argument("--resume", action="store_true", help="continue from --workdir's checkpoint")
+    p.add_argument("--max-minutes", type=float, default=None, help="training time budget")
     p.add_argument("--json", default=None, help="write the result here")
     p.add_argument("--save", default=None, help="save the fine-tuned model to this folder")
     p.set_defaults(func=run)

@@ -6,7 +6,7 @@ release, where one is known).  Every fetched file, or archive member, must match
 raw file's pinned sha256; an archive's own sha256 is checked where it is pinned.  The
 raw files are kept under ``<dir>/<folder>/raw/``; the converter then rebuilds the
 normalised TSV files, whose sha256 must equal the data README's before they are
-written.  All writes are atomic (temporary file in the same folder + ``os.replace``).
+written.  All writes are atomic (temporary file in the same folder, fsync, ``os.replace``).
 
 Network access goes through ``opener(url, timeout) -> bytes``, by default
 :func:`urlopen_bytes` (``urllib`` with a timeout); tests pass their own.
@@ -23,7 +23,6 @@ import io
 import logging
 import os
 import tarfile
-import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from benchmarks.tasks.convert import convert_folder
 from benchmarks.tasks.metadata import RawFile, Source
 from benchmarks.tasks.paths import data_dir
 from benchmarks.tasks.registry import get_task_class
+from embeddings._atomic import atomic_write_bytes
 from embeddings.errors import ChecksumError, DataNotFoundError
 
 __all__ = [
@@ -80,7 +80,9 @@ def urlopen_bytes(url: str, timeout: float) -> bytes:
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file in the same folder + ``os.replace``).
+    """Write ``data`` to ``path`` atomically (temp file in the same folder, fsync, rename).
+
+    See :func:`embeddings._atomic.atomic_write_bytes`.
 
     Example:
         >>> import tempfile, pathlib
@@ -88,19 +90,7 @@ def atomic_write(path: str | os.PathLike[str], data: bytes) -> Path:
         >>> p.read_bytes()
         b'x'
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write_bytes(path, data)
 
 
 def extract_member(archive: bytes, member: str) -> bytes:

@@ -13,14 +13,14 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
 from embeddings.adapters._tokenize import TOKEN_PATTERN
-from embeddings.base import BaseEncoder, validate_texts
-from embeddings.errors import InvalidParameterError
+from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
+from embeddings.errors import InvalidParameterError, ModelFormatError
 
 __all__ = ["TfidfEncoder", "LsaEncoder", "RandomProjectionEncoder"]
 
@@ -29,6 +29,27 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise InvalidParameterError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def _check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"{name} must be True or False, got {value!r}")
+
+
+def _check_vocabulary(meta: Mapping[str, Any], owner: str) -> int:
+    """The saved TF-IDF vocabulary: a non-empty list of distinct strings; returns its size."""
+    vocabulary = meta["vocabulary"]
+    if not vocabulary:
+        raise ModelFormatError(f"{owner}: state field 'vocabulary' is empty")
+    bad = next((i for i, w in enumerate(vocabulary) if not isinstance(w, str)), None)
+    if bad is not None:
+        raise ModelFormatError(
+            f"{owner}: state field 'vocabulary' must hold strings, item {bad} is "
+            f"{type(vocabulary[bad]).__name__}"
+        )
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ModelFormatError(f"{owner}: state field 'vocabulary' repeats terms")
+    return len(vocabulary)
 
 
 class TfidfEncoder(BaseEncoder):
@@ -71,21 +92,34 @@ class TfidfEncoder(BaseEncoder):
         self.sublinear_tf = sublinear_tf
         self.lowercase = lowercase
 
-    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> Any:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
+    def _validate(self) -> None:
         _check_int("max_features", self.max_features, 1)
         _check_int("min_df", self.min_df, 1)
-        ngram = tuple(self.ngram_range)
+        ngram = self.ngram_range
         if (
-            len(ngram) != 2
-            or not all(isinstance(n, (int, np.integer)) for n in ngram)
+            not isinstance(ngram, (tuple, list))
+            or len(ngram) != 2
+            or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in ngram)
             or not (1 <= ngram[0] <= ngram[1])
         ):
             raise InvalidParameterError(
                 "ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, "
                 f"got {self.ngram_range!r}"
             )
+        _check_bool("sublinear_tf", self.sublinear_tf)
+        _check_bool("lowercase", self.lowercase)
+
+    def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        owner = "saved TF-IDF state"
+        check_meta(meta, {"vocabulary": "list"}, owner=owner)
+        n = _check_vocabulary(meta, owner)
+        check_state_arrays(arrays, {"idf": ("float64", (n,))}, owner=owner)
+
+    def _vectorizer(self, vocabulary: dict[str, int] | None = None) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self._validate()
+        ngram = tuple(self.ngram_range)
         return TfidfVectorizer(
             lowercase=bool(self.lowercase),
             token_pattern=TOKEN_PATTERN,
@@ -185,10 +219,34 @@ class LsaEncoder(BaseEncoder):
         self.normalize = normalize
         self.random_state = random_state
 
+    def _validate(self) -> None:
+        _check_int("n_components", self.n_components, 1)
+        _check_int("max_features", self.max_features, 1)
+        _check_int("random_state", self.random_state, 0)
+        _check_bool("sublinear_tf", self.sublinear_tf)
+        _check_bool("normalize", self.normalize)
+
+    def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        owner = "saved LSA state"
+        check_meta(meta, {"vocabulary": "list"}, owner=owner)
+        n = _check_vocabulary(meta, owner)
+        check_state_arrays(
+            arrays,
+            {"idf": ("float64", (n,)), "components": ("float64", (None, n))},
+            owner=owner,
+        )
+        k = arrays["components"].shape[0]
+        if not 1 <= k <= int(self.n_components):
+            raise ModelFormatError(
+                f"{owner}: array 'components' has {k} rows, expected 1 to n_components="
+                f"{self.n_components}"
+            )
+
     def _fit(self, texts: list[str]) -> None:
         from sklearn.decomposition import TruncatedSVD
 
-        k = _check_int("n_components", self.n_components, 1)
+        self._validate()
+        k = int(self.n_components)
         tfidf = TfidfEncoder(max_features=self.max_features, sublinear_tf=self.sublinear_tf)
         tfidf.fit(texts)
         X = tfidf._transform(texts)
@@ -272,15 +330,23 @@ class RandomProjectionEncoder(BaseEncoder):
         self.activation = activation
         self.random_state = random_state
 
-    def _load(self) -> None:
-        from embeddings.registry import load
-
-        k = _check_int("n_components", self.n_components, 1)
+    def _validate(self) -> None:
+        if not isinstance(self.base, str) or not self.base:
+            raise InvalidParameterError(
+                f"base must be a preset name or a saved-encoder folder, got {self.base!r}"
+            )
+        _check_int("n_components", self.n_components, 1)
         _check_int("random_state", self.random_state, 0)
         if self.activation not in ("identity", "relu"):
             raise InvalidParameterError(
                 f"activation must be 'identity' or 'relu', got {self.activation!r}"
             )
+
+    def _load(self) -> None:
+        from embeddings.registry import load
+
+        self._validate()
+        k = int(self.n_components)
         self._base = load(self.base)
         d = self._base.dim
         rng = np.random.default_rng(int(self.random_state))

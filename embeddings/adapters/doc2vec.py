@@ -38,7 +38,7 @@ import hashlib
 import itertools
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, Literal
 
@@ -46,7 +46,7 @@ import numpy as np
 
 from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
-from embeddings.base import BaseEncoder
+from embeddings.base import BaseEncoder, check_meta, check_state_arrays
 from embeddings.errors import InvalidParameterError, ModelFormatError, NotFittedError
 
 __all__ = ["Doc2VecEncoder", "inference_seed"]
@@ -137,7 +137,7 @@ class Doc2VecEncoder(BaseEncoder):
         self.workers = workers
 
     # ------------------------------------------------------------ validation
-    def _load(self) -> None:
+    def _validate(self) -> None:
         if self.mode not in ("dbow", "dm"):
             raise InvalidParameterError(f"mode must be 'dbow' or 'dm', got {self.mode!r}")
         for name in ("vector_size", "window", "min_count", "epochs", "negative", "workers"):
@@ -149,8 +149,13 @@ class Doc2VecEncoder(BaseEncoder):
             raise InvalidParameterError(f"infer_epochs must be None or an int >= 1, got {ie!r}")
         for name in ("alpha", "min_alpha", "sample"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise InvalidParameterError(f"{name} must be a number >= 0, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not np.isfinite(value)
+                or value < 0
+            ):
+                raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
         if not self.alpha > 0:
             raise InvalidParameterError(f"alpha must be > 0, got {self.alpha!r}")
         if isinstance(self.random_state, bool) or not isinstance(self.random_state, int):
@@ -158,6 +163,9 @@ class Doc2VecEncoder(BaseEncoder):
         for name in ("dbow_words", "lowercase"):
             if not isinstance(getattr(self, name), bool):
                 raise InvalidParameterError(f"{name} must be True or False")
+
+    def _load(self) -> None:
+        self._validate()
         from embeddings._deps import require
 
         require("gensim", extra="models")
@@ -225,6 +233,39 @@ class Doc2VecEncoder(BaseEncoder):
     # ---------------------------------------------------------------- state
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return dict(self._weights), dict(self._meta)
+
+    def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        owner = "saved Doc2Vec state"
+        check_meta(
+            meta,
+            {"n_words": "int", "sample": "number", "training": "dict"},
+            optional=("training",),
+            owner=owner,
+        )
+        n, size = int(meta["n_words"]), int(self.vector_size)
+        if n < 1:
+            raise ModelFormatError(f"{owner}: n_words must be >= 1, got {n}")
+        check_state_arrays(
+            arrays,
+            {
+                "word_vectors": ("float32", (n, size)),
+                "syn1neg": ("float32", (n, size)),
+                "counts": ("int64", (n,)),
+                "sample_int": ("uint32", (n,)),
+                "cum_table": ("uint32", (n,)),
+                "vocab_utf8": ("uint8", (None,)),
+            },
+            owner=owner,
+        )
+        # gensim's kernels draw negative samples by bisecting the cumulative table
+        # modulo its last entry: it must be non-decreasing and end above zero
+        cum = arrays["cum_table"]
+        if int(cum[-1]) == 0 or (np.diff(cum.astype(np.int64)) < 0).any():
+            raise ModelFormatError(
+                f"{owner}: array 'cum_table' must be non-decreasing with a last entry > 0"
+            )
+        if (arrays["counts"] < 0).any():
+            raise ModelFormatError(f"{owner}: array 'counts' holds negative counts")
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         need = ("word_vectors", "syn1neg", "counts", "sample_int", "cum_table", "vocab_utf8")

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -212,7 +213,15 @@ class TransformerEncoder(BaseEncoder):
         }[act]
         return torch.nn.Sequential(layer, activation).to(self.device).eval()
 
-    def _load(self) -> None:
+    def _validate(self) -> None:
+        if not isinstance(self.model, (str, os.PathLike)) or not str(self.model):
+            raise InvalidParameterError(
+                f"model must be an embedded model name or a folder path, got {self.model!r}"
+            )
+        if not isinstance(self.device, str) or not self.device:
+            raise InvalidParameterError(
+                f"device must be a torch device string, got {self.device!r}"
+            )
         if self.pooling != "auto" and self.pooling not in POOLING_MODES:
             raise InvalidParameterError(
                 f"pooling must be 'auto' or one of {list(POOLING_MODES)}, got {self.pooling!r}"
@@ -227,6 +236,9 @@ class TransformerEncoder(BaseEncoder):
             raise InvalidParameterError(
                 f"max_seq_length must be None or an int >= 1, got {self.max_seq_length!r}"
             )
+
+    def _load(self) -> None:
+        self._validate()
         require("torch", extra="all")
         transformers = require("transformers", extra="all")
         transformers.utils.logging.disable_progress_bar()

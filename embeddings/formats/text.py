@@ -36,6 +36,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from embeddings._atomic import atomic_open
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.formats.table import VectorTable
 
@@ -303,21 +304,19 @@ def _write_lines(
     precision: int,
 ) -> None:
     fmt = f"{{:.{int(precision)}g}}".format
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(tmp, "wb") as raw:
-            fh = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")  # type: ignore[arg-type]
-            if header is not None:
-                fh.write(header + "\n")
-            for word, row in zip(vocab, vectors):
-                fh.write(word + " " + " ".join(map(fmt, row.tolist())) + "\n")
-            fh.flush()
-            fh.detach()
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_open(path) as out:
+        raw: BinaryIO = out
+        if path.suffix == ".gz":
+            raw = gzip.GzipFile(filename=path.name, mode="wb", fileobj=out)  # type: ignore[assignment]
+        fh = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+        if header is not None:
+            fh.write(header + "\n")
+        for word, row in zip(vocab, vectors):
+            fh.write(word + " " + " ".join(map(fmt, row.tolist())) + "\n")
+        fh.flush()
+        fh.detach()
+        if raw is not out:
+            raw.close()  # writes the gzip trailer; ``out`` stays open
 
 
 def write_word2vec_text(

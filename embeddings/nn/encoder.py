@@ -51,8 +51,13 @@ __all__ = ["TorchEncoder", "resolve_device"]
 NET_PREFIX = "net."
 
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str, *, check_available: bool = True) -> str:
     """``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` -> a torch device string.
+
+    Args:
+        device: the requested device.
+        check_available: refuse a GPU that torch does not see (``False`` only
+            checks the spelling, e.g. when a saved folder is validated).
 
     Raises:
         InvalidParameterError: an unknown value, or a GPU asked for where none is.
@@ -65,6 +70,12 @@ def resolve_device(device: str) -> str:
         raise InvalidParameterError(f"device must be a str, got {type(device).__name__}")
     if device == "cpu":
         return "cpu"
+    if not check_available:
+        if device in ("auto", "cuda") or (device.startswith("cuda:") and device[5:].isdigit()):
+            return device
+        raise InvalidParameterError(
+            f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}"
+        )
     import torch
 
     if device == "auto":
@@ -158,7 +169,7 @@ class TorchEncoder(BaseEncoder):
         rs = self.random_state
         if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
             raise InvalidParameterError(f"random_state must be an int >= 0, got {rs!r}")
-        resolve_device(self.device)
+        resolve_device(self.device, check_available=False)
 
     # --------------------------------------------------------------- loading
     def _load(self) -> None:

@@ -1,0 +1,64 @@
+"""Training: the one trainer, the ordered-corpus reader, the vocabulary, fine-tuning.
+
+* :mod:`embeddings.training.trainer`: :class:`Trainer`, :class:`TrainConfig` and the
+  :class:`Objective` a family writes;
+* :mod:`embeddings.training.finetune`: :func:`fine_tune` and the
+  :class:`FineTunedEncoder` it returns (a new softmax head, top ``k`` layers unfrozen);
+* :mod:`embeddings.training.corpus`, :mod:`embeddings.training.vocab`: the corpus
+  reader and the vocabulary; :mod:`embeddings.training.trainers`: the gensim trainers.
+
+``import embeddings.training`` does not import torch; the names below load their
+module on first access.
+
+Example:
+    >>> import embeddings.training
+    >>> embeddings.training.fine_tune.__name__
+    'fine_tune'
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from embeddings.training.finetune import (
+        FineTunedClassifier,
+        FineTunedEncoder,
+        fine_tune,
+        stratified_subsample,
+    )
+    from embeddings.training.trainer import Objective, TrainConfig, Trainer, TrainResult
+
+_WHERE = {
+    "fine_tune": "embeddings.training.finetune",
+    "FineTunedEncoder": "embeddings.training.finetune",
+    "FineTunedClassifier": "embeddings.training.finetune",
+    "stratified_subsample": "embeddings.training.finetune",
+    "Trainer": "embeddings.training.trainer",
+    "TrainConfig": "embeddings.training.trainer",
+    "TrainResult": "embeddings.training.trainer",
+    "Objective": "embeddings.training.trainer",
+}
+
+__all__ = [
+    "FineTunedClassifier",
+    "FineTunedEncoder",
+    "Objective",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "fine_tune",
+    "stratified_subsample",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'embeddings.training' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))

@@ -24,40 +24,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from embeddings._atomic import atomic_write_text, fsync_dir, write_folder_atomically
 from embeddings.errors import ModelFormatError
 
 __all__ = ["write_checkpoint", "read_latest", "list_checkpoints"]
 
 _NAME = re.compile(r"^ckpt-(\d{9})$")
 _LATEST = "latest"
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def list_checkpoints(root: str | os.PathLike[str]) -> list[Path]:
@@ -95,32 +68,24 @@ def write_checkpoint(
     from safetensors.torch import save_file
 
     root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"ckpt-{int(step):09d}"
-    tmp = root / f".tmp-ckpt-{int(step):09d}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    save_file(
-        {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()},
-        str(tmp / "tensors.safetensors"),
-    )
-    torch.save(torch_state, tmp / "optim.pt")
-    (tmp / "state.json").write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
-    for name in ("tensors.safetensors", "optim.pt", "state.json"):
-        _fsync_file(tmp / name)
-    _fsync_dir(tmp)
+
+    def fill(tmp: Path) -> None:
+        save_file(
+            {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()},
+            str(tmp / "tensors.safetensors"),
+        )
+        torch.save(torch_state, tmp / "optim.pt")
+        (tmp / "state.json").write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
+
     if final.exists():  # a checkpoint of the same step from an earlier, killed run
         shutil.rmtree(final)
-    os.replace(tmp, final)
-    _fsync_dir(root)
-    _write_text(root / _LATEST, final.name + "\n")
+        fsync_dir(root)
+    write_folder_atomically(final, fill, kind="checkpoint")
+    atomic_write_text(root / _LATEST, final.name + "\n")
     for old in list_checkpoints(root)[: -max(int(keep), 1)]:
         if old != final:
             shutil.rmtree(old, ignore_errors=True)
-    for stale in root.glob(".tmp-ckpt-*"):
-        if not stale.name.endswith(f"-{os.getpid()}"):
-            shutil.rmtree(stale, ignore_errors=True)
     return final
 
 

@@ -366,9 +366,9 @@ class Trainer:
                 continue  # a line cut by a kill
             if int(rec.get("step", 0)) <= step:
                 kept.append(line)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text("".join(k + "\n" for k in kept), encoding="utf-8")
-        os.replace(tmp, path)
+        from embeddings._atomic import atomic_write_text
+
+        atomic_write_text(path, "".join(k + "\n" for k in kept))
 
     # -------------------------------------------------------------------- fit
     def fit(self, *, resume: bool = False) -> TrainResult:

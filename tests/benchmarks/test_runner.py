@@ -20,6 +20,7 @@ from benchmarks.runner import (
 )
 from benchmarks.suites import Suite, SuiteTask
 from benchmarks.tasks import clear_checksum_cache, get_task
+from embeddings import register_encoder_class
 from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidParameterError
 
@@ -49,6 +50,7 @@ class BowEncoder(BaseEncoder):
         return out
 
 
+@register_encoder_class  # a saved folder of it is benchmarked below
 class LearnedVocabEncoder(BaseEncoder):
     """Trainable: bag of words over the vocabulary seen in ``fit`` (like TF-IDF).
 

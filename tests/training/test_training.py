@@ -96,7 +96,9 @@ def test_cli_train_writes_a_loadable_encoder(corpus_dir, tmp_path, capsys):
         out = tmp_path / f"m-{algo}"
         argv = ["train", algo, "--corpus", str(corpus_dir), "--out", str(out)]
         argv += ["--min-count", "1", "--vector-size", "8", "--epochs", "2", "--no-progress"]
+        argv += ["--json", str(tmp_path / f"{algo}.json")]
         assert main(argv) == 0
-        summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-        assert summary["corpus_lines"] == 5 and os.path.isdir(summary["out"])
+        assert f"trained {algo} -> {out}" in capsys.readouterr().out  # a readable summary
+        summary = json.loads((tmp_path / f"{algo}.json").read_text())
+        assert summary["corpus_stats"]["sentences"] == 5 and os.path.isdir(summary["out"])
         assert embeddings.load(str(out)).encode(["the cat"]).shape == (1, 8)

@@ -1,21 +1,41 @@
-"""Fine-tuning on a tiny random BERT: gradient stopping, determinism, persistence."""
+"""Fine-tuning on the shared trainer: a tiny random BERT and a Quick-Thought net we trained.
+
+Gradient stopping (top-k unfreezing), determinism, the standard saved format
+(``embeddings.load``), workdir logs and checkpoints, and argument checks.
+"""
 
 from __future__ import annotations
 
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+from sklearn.base import clone
 
-from embeddings.errors import InvalidInputError, InvalidParameterError, ModelFormatError
-from evaluators.transfer import (
+import embeddings
+from embeddings.base import BaseEncoder
+from embeddings.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    ModelFormatError,
+    NotFittedError,
+)
+from embeddings.registry import BUILTIN_ENCODER_CLASSES
+from embeddings.training.finetune import (
     FineTunedClassifier,
-    curve_summary,
+    FineTunedEncoder,
     fine_tune,
     stratified_subsample,
 )
 from tests.adapters.test_transformer import _tiny_bert
 
-pytest.importorskip("torch")
+torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
+
+CLASS_PATH = "embeddings.training.finetune:FineTunedEncoder"
 
 # With transformers 5, ``_tiny_bert``'s tokenizer keeps only the special tokens, so
 # every word is [UNK]: the classes differ by length (position embeddings) instead.
@@ -50,8 +70,9 @@ def _state(module) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy().copy() for k, v in module.state_dict().items()}
 
 
-def _weights(clf: FineTunedClassifier) -> dict[str, np.ndarray]:
-    return {k: v.numpy() for k, v in clf._tensors().items()}
+def _weights(clf: FineTunedEncoder) -> dict[str, np.ndarray]:
+    arrays, _ = clf._get_state()
+    return {k: v for k, v in arrays.items() if k.startswith(("encoder.", "head."))}
 
 
 def _pretrained(encoder) -> dict[str, np.ndarray]:
@@ -62,6 +83,7 @@ def _changed(before: dict[str, np.ndarray], after: dict[str, np.ndarray], prefix
     return {k: not np.array_equal(before[k], after[k]) for k in before if k.startswith(prefix)}
 
 
+# ------------------------------------------------------------- tiny BERT
 def test_trainable_layers_hook(encoder) -> None:
     groups = encoder.trainable_layers()
     assert len(groups["layers"]) == 2
@@ -76,6 +98,8 @@ def test_unfreeze_0_keeps_every_encoder_weight_bit_identical(encoder) -> None:
     assert not any(_changed(before, after, "encoder.0.").values())
     assert clf.n_trainable_params_ == 32 * 2 + 2
     assert clf.history_[0]["epoch"] == 0 and len(clf.history_) >= 2
+    assert clf.history_[0]["train_loss"] is None
+    assert isinstance(clf, BaseEncoder) and FineTunedClassifier is FineTunedEncoder
     # the caller's encoder is untouched too
     assert all(np.array_equal(v, before[k]) for k, v in _pretrained(encoder).items())
 
@@ -106,8 +130,6 @@ def test_unfreeze_all_trains_the_embeddings(encoder) -> None:
 
 
 def test_same_seed_is_bit_identical_other_seed_differs(encoder) -> None:
-    import torch
-
     torch.manual_seed(123)
     global_before = torch.rand(1)
     torch.manual_seed(123)
@@ -117,6 +139,8 @@ def test_same_seed_is_bit_identical_other_seed_differs(encoder) -> None:
     c = fine_tune(encoder, TEXTS, LABELS, unfreeze=1, random_state=4, **FAST)
     wa, wb, wc = _weights(a), _weights(b), _weights(c)
     assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    assert np.array_equal(wa["head.weight"], wb["head.weight"])
+    assert np.array_equal(wa["head.bias"], wb["head.bias"])
     assert [h["val_loss"] for h in a.history_] == [h["val_loss"] for h in b.history_]
     assert not np.array_equal(wa["head.weight"], wc["head.weight"])
 
@@ -135,6 +159,8 @@ def test_predict_encode_and_dev_set(encoder) -> None:
     vecs = clf.encode(["good film", "bad film"])
     assert vecs.shape == (2, clf.dim) == (2, 32)
     assert not np.allclose(vecs, encoder.encode(["good film", "bad film"]))
+    best = clf.history_[clf.best_epoch_]
+    assert best["val_accuracy"] == max(h["val_accuracy"] for h in clf.history_[1:])
 
 
 def test_string_labels_save_and_load_roundtrip(encoder, tmp_path) -> None:
@@ -142,19 +168,36 @@ def test_string_labels_save_and_load_roundtrip(encoder, tmp_path) -> None:
     clf = fine_tune(encoder, TEXTS, labels, unfreeze=1, random_state=0, **FAST)
     path = clf.save(tmp_path / "ft")
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.safetensors"]
-    back = FineTunedClassifier.load(path)
+    back = embeddings.load(str(path))
+    assert type(back) is FineTunedEncoder
     assert back.classes_.tolist() == ["neg", "pos"]
     np.testing.assert_array_equal(back.predict_proba(POS), clf.predict_proba(POS))
+    np.testing.assert_array_equal(back.predict(NEG), clf.predict(NEG))
     np.testing.assert_array_equal(back.encode(NEG), clf.encode(NEG))
+    assert back.score(POS + NEG, ["pos"] * 5 + ["neg"] * 5) == clf.score(
+        POS + NEG, ["pos"] * 5 + ["neg"] * 5
+    )
     assert back.fingerprint() == clf.fingerprint() != encoder.fingerprint()
     assert back.history_ == clf.history_ and back.unfreeze == 1
+    assert back.best_epoch_ == clf.best_epoch_ and back.params_ == clf.params_
     clf.save(path)  # overwriting a saved model is fine
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "x.txt").write_text("x")
     with pytest.raises(InvalidParameterError, match="refusing to overwrite"):
         clf.save(tmp_path / "other")
-    with pytest.raises(ModelFormatError, match="no config.json"):
+    with pytest.raises(ModelFormatError, match="config.json is missing"):
         FineTunedClassifier.load(tmp_path / "other")
+
+
+def test_pickle_and_clone(encoder) -> None:
+    clf = fine_tune(encoder, TEXTS, LABELS, unfreeze=1, random_state=0, **FAST)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict_proba(POS), clf.predict_proba(POS))
+    np.testing.assert_array_equal(again.encode(NEG), clf.encode(NEG))
+    fresh = clone(clf)
+    assert fresh.get_params(deep=False)["unfreeze"] == 1
+    with pytest.raises(NotFittedError, match="fit"):
+        fresh.encode(["good"])
 
 
 def test_random_init_reinitialises_the_architecture(encoder) -> None:
@@ -170,6 +213,18 @@ def test_random_init_reinitialises_the_architecture(encoder) -> None:
     assert a.init == "random"
 
 
+def test_workdir_writes_log_and_checkpoints(encoder, tmp_path) -> None:
+    wd = tmp_path / "run"
+    clf = fine_tune(encoder, TEXTS, LABELS, unfreeze=1, random_state=0, workdir=wd, **FAST)
+    assert (wd / "log.jsonl").is_file()
+    records = [line for line in (wd / "log.jsonl").read_text().splitlines() if line]
+    assert len(records) >= len(clf.history_) - 1  # one record per trained epoch at least
+    assert any((wd / "checkpoints").iterdir())
+    assert clf.training_result_.finished
+    with pytest.raises(InvalidParameterError, match="workdir"):
+        fine_tune(encoder, TEXTS, LABELS, resume=True, **FAST)
+
+
 def test_bad_arguments(encoder) -> None:
     from embeddings.adapters.baselines import TfidfEncoder
 
@@ -179,6 +234,8 @@ def test_bad_arguments(encoder) -> None:
         fine_tune(encoder, TEXTS, LABELS, unfreeze="top")
     with pytest.raises(InvalidParameterError, match="cannot be fine-tuned"):
         fine_tune(TfidfEncoder(), TEXTS, LABELS)
+    with pytest.raises(InvalidParameterError, match="cannot be fine-tuned"):
+        fine_tune(object(), TEXTS, LABELS)  # type: ignore[arg-type]
     with pytest.raises(InvalidInputError, match="two classes"):
         fine_tune(encoder, TEXTS, [1] * len(TEXTS))
     with pytest.raises(InvalidInputError, match="one label per text"):
@@ -192,10 +249,16 @@ def test_bad_arguments(encoder) -> None:
     with pytest.raises(InvalidParameterError, match="lr"):
         fine_tune(encoder, TEXTS, LABELS, lr=0)
     with pytest.raises(InvalidParameterError, match="head must be"):
-        fine_tune(encoder, TEXTS, LABELS, head="svm")
+        fine_tune(encoder, TEXTS, LABELS, head="svm")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterError, match="max_grad_norm"):
+        fine_tune(encoder, TEXTS, LABELS, max_grad_norm=0)
+    with pytest.raises(InvalidParameterError, match="threads"):
+        fine_tune(encoder, TEXTS, LABELS, threads=0)
+    with pytest.raises(InvalidInputError, match="needs labels"):
+        FineTunedEncoder(encoder).fit(TEXTS)
 
 
-def test_stratified_subsample_and_curve_summary() -> None:
+def test_stratified_subsample() -> None:
     y = np.array([0] * 90 + [1] * 8 + [2] * 2)
     idx = stratified_subsample(y, 10, random_state=0)
     assert idx.size == 10 and np.all(np.diff(idx) > 0)
@@ -204,20 +267,126 @@ def test_stratified_subsample_and_curve_summary() -> None:
     assert not np.array_equal(idx, stratified_subsample(y, 10, random_state=1))
     assert stratified_subsample(y, None).size == 100
     assert stratified_subsample(y, 500).size == 100
-    rows = [{"method": "m", "size": 5, "accuracy": a} for a in (0.2, 0.4)]
-    (point,) = curve_summary(rows)
-    assert point["mean"] == pytest.approx(0.3) and point["min"] == 0.2 and point["n_seeds"] == 2
 
 
-def test_import_is_light_and_doctests_pass() -> None:
+# ------------------------------------------------------- a net we trained
+WORDS = {
+    1: ["great", "fine", "lovely", "superb", "warm", "bright"],
+    0: ["dull", "awful", "grim", "bleak", "cold", "weak"],
+}
+
+
+def _qt_texts(seed: int) -> tuple[list[str], list[str], list[int]]:
+    """Documents (blank-separated) for pre-training, and labelled sentences."""
+    rng = np.random.default_rng(seed)
+    corpus: list[str] = []
+    sentences, labels = [], []
+    for doc in range(16):
+        label = doc % 2
+        if corpus:
+            corpus.append("")
+        for _ in range(6):
+            words = [*rng.choice(WORDS[label], 3), *rng.choice(["a", "the", "film"], 2)]
+            text = " ".join(rng.permutation(words).tolist())
+            corpus.append(text)
+            sentences.append(text)
+            labels.append(label)
+    return corpus, sentences, labels
+
+
+@pytest.fixture(scope="module")
+def quick_thought():
+    from embeddings.adapters.quick_thought import QuickThoughtEncoder
+
+    corpus, _, _ = _qt_texts(0)
+    enc = QuickThoughtEncoder(
+        hidden_size=8, embedding_dim=6, epochs=2, batch_size=12, min_count=1, random_state=0
+    )
+    return enc.fit(corpus)
+
+
+def _qt_net(enc) -> dict[str, np.ndarray]:
+    return {k: v.detach().numpy().copy() for k, v in enc.module.state_dict().items()}
+
+
+QT_FAST = {"max_epochs": 3, "patience": 3, "batch_size": 8, "lr": 1e-2, "head_lr": 1e-2}
+
+
+def test_quick_thought_unfreeze_top_1_trains_the_grus_not_the_table(quick_thought) -> None:
+    _, texts, labels = _qt_texts(1)
+    before = _qt_net(quick_thought)
+    groups = quick_thought.trainable_layers()
+    assert len(groups["layers"]) == 2 and groups["layers"][0] is quick_thought.module.embedding
+    clf = fine_tune(quick_thought, texts, labels, unfreeze=1, random_state=0, **QT_FAST)
+    assert clf.best_epoch_ > 0
+    after = {k[len("encoder.0.") :]: v for k, v in _weights(clf).items() if "encoder.0." in k}
+    assert set(after) == set(before)
+    table = [k for k in before if k.startswith("embedding.")]
+    grus = [k for k in before if k.startswith(("f.", "g."))]
+    assert table and all(np.array_equal(before[k], after[k]) for k in table)
+    assert grus and all(not np.array_equal(before[k], after[k]) for k in grus)
+    # encode uses the fine-tuned GRUs (after_training), the caller's encoder is unchanged
+    assert not np.array_equal(clf.encode(texts[:4]), quick_thought.encode(texts[:4]))
+    assert all(np.array_equal(v, before[k]) for k, v in _qt_net(quick_thought).items())
+
+
+def test_quick_thought_unfreeze_0_keeps_every_weight(quick_thought) -> None:
+    _, texts, labels = _qt_texts(1)
+    before = _qt_net(quick_thought)
+    clf = fine_tune(quick_thought, texts, labels, unfreeze=0, random_state=0, **QT_FAST)
+    after = {k[len("encoder.0.") :]: v for k, v in _weights(clf).items() if "encoder.0." in k}
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    np.testing.assert_array_equal(clf.encode(texts[:4]), quick_thought.encode(texts[:4]))
+    assert clf.n_trainable_params_ == quick_thought.dim * 2 + 2
+
+
+def test_quick_thought_save_load_is_bit_identical(quick_thought, tmp_path) -> None:
+    _, texts, labels = _qt_texts(1)
+    clf = fine_tune(quick_thought, texts, labels, unfreeze="all", random_state=2, **QT_FAST)
+    clf.save(tmp_path / "qt-ft")
+    back = embeddings.load(str(tmp_path / "qt-ft"))
+    np.testing.assert_array_equal(back.predict_proba(texts), clf.predict_proba(texts))
+    np.testing.assert_array_equal(back.encode(texts), clf.encode(texts))
+    assert back.fingerprint() == clf.fingerprint()
+    assert back.name == clf.name == "QuickThoughtEncoder-finetuned"
+
+
+def test_a_fresh_process_loads_the_saved_folder(encoder, tmp_path) -> None:
+    assert CLASS_PATH in BUILTIN_ENCODER_CLASSES
+    clf = fine_tune(encoder, TEXTS, LABELS, unfreeze=1, random_state=0, **FAST)
+    clf.save(tmp_path / "ft")
+    np.save(tmp_path / "want.npy", clf.predict_proba(POS))
+    code = (
+        "import sys, numpy as np, embeddings\n"
+        f"clf = embeddings.load({str(tmp_path / 'ft')!r})\n"
+        f"want = np.load({str(tmp_path / 'want.npy')!r})\n"
+        f"assert np.array_equal(clf.predict_proba({POS!r}), want)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+def test_package_exports_lazily_and_doctests_pass() -> None:
     import doctest
-    import subprocess
-    import sys
 
-    import evaluators.transfer as mod
+    import embeddings.training.finetune as mod
 
-    code = "import sys, evaluators.transfer; print('torch' in sys.modules)"
+    code = (
+        "import sys, embeddings, embeddings.training; "
+        "assert 'torch' not in sys.modules; "
+        "f = embeddings.training.fine_tune; "
+        "print(f.__module__, 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["embeddings.training.finetune", "False"]
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_fine_tune_defaults_match_the_encoder_parameters() -> None:
+    import inspect
+
+    function = inspect.signature(fine_tune).parameters
+    encoder = inspect.signature(FineTunedEncoder).parameters
+    shared = [name for name in encoder if name != "base"]
+    assert set(shared) <= set(function)
+    assert {n: function[n].default for n in shared} == {n: encoder[n].default for n in shared}

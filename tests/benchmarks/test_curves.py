@@ -1,4 +1,4 @@
-"""The learning-curve runner and the curve/finetune commands, on a tiny random BERT."""
+"""Learning curves: the summary, the runner and the curve/finetune commands (tiny random BERT)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from benchmarks.commands.curve import (
     plot_curve,
     run_curve,
 )
+from benchmarks.curves import curve_summary
 from embeddings.errors import InvalidParameterError
-from evaluators.transfer import curve_summary
 from tests.adapters.test_transformer import _tiny_bert
 
 pytest.importorskip("torch")
@@ -50,6 +50,16 @@ def saved_encoder(tmp_path_factory) -> str:
     _tiny_bert(root / "hf")
     TransformerEncoder(model=str(root / "hf"), max_seq_length=16).save(root / "enc")
     return str(root / "enc")
+
+
+def test_curve_summary() -> None:
+    rows = [{"method": "m", "size": 5, "accuracy": a} for a in (0.2, 0.4)]
+    rows.append({"method": "a", "size": 9, "accuracy": 0.5, "dev_accuracy": 0.1})
+    first, point = curve_summary(rows)
+    assert (first["method"], first["size"], first["n_seeds"]) == ("a", 9, 1)
+    assert point["mean"] == pytest.approx(0.3) and point["min"] == 0.2 and point["n_seeds"] == 2
+    assert point["max"] == 0.4 and point["std"] == pytest.approx(0.1)
+    assert curve_summary([]) == []
 
 
 def test_parsers() -> None:
@@ -131,3 +141,12 @@ def test_curve_cli_tfidf_on_trec(tmp_path, capsys) -> None:
     data = json.loads((out / "curve.json").read_text())
     assert [(p["method"], p["size"], p["n_seeds"]) for p in data["summary"]] == [("tfidf", 60, 2)]
     assert (out / "curve.png").is_file() and "wrote" in capsys.readouterr().out
+
+
+def test_curves_docstring_examples_run() -> None:
+    import doctest
+
+    import benchmarks.curves as mod
+
+    result = doctest.testmod(mod)
+    assert result.failed == 0 and result.attempted > 0
