@@ -46,9 +46,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# re-execute the walkthroughs in place (tests/test_notebooks.py checks them in `make test`)
+# re-execute the walkthroughs in place (tests/test_notebooks.py checks them in `make test`);
+# 02_when_transfer_helps runs its full learning curve on SST2 (the tests run a small slice)
 notebooks: $(STAMP)
-	cd notebooks && ../$(BIN)/jupyter execute --inplace *.ipynb
+	cd notebooks && TRANSFERKIT_NOTEBOOK_SCALE=full ../$(BIN)/jupyter execute --inplace \
+		01_embed_and_sklearn.ipynb 02_when_transfer_helps.ipynb 03_benchmark_and_report.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache results

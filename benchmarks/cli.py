@@ -28,18 +28,21 @@ COMMANDS: tuple[str, ...] = (
     "benchmarks.commands.finetune",
     "benchmarks.commands.bench",
     "benchmarks.commands.report",
+    "benchmarks.commands.store",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every registered subcommand."""
-    parser = argparse.ArgumentParser(
+    from benchmarks.console import CommandParser
+
+    parser = CommandParser(
         prog="transferkit", description="Transfer learning with text embeddings."
     )
     from embeddings import __version__
 
     parser.add_argument("--version", action="version", version=f"transferkit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     sub.required = True
     for module in COMMANDS:
         importlib.import_module(module).register(sub)
@@ -48,10 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (errors print one clear line, exit 2)."""
+    from benchmarks.console import user_warnings
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with user_warnings():  # one plain line per warning, no source path or code line
+            return int(args.func(args) or 0)
     except TransferkitError as err:
         print(f"transferkit {args.command}: error: {err}", file=sys.stderr)
         return 2

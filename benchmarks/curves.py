@@ -1,8 +1,21 @@
-"""Learning curves: aggregate per-seed scores into one point per (method, size).
+"""Learning curves: when does transfer pay off?
 
-``transferkit curve`` (:mod:`benchmarks.commands.curve`) trains every method on
-growing labelled subsets, one run per seed; :func:`curve_summary` turns those runs
-into the mean, spread and range that the table and the plot show.
+For a classification task and growing labelled-set sizes, :func:`run_curve` trains
+each method on seeded, stratified subsamples of the training split (one run per
+seed) and scores it on the test split:
+
+* ``tfidf``: TF-IDF (fitted on the subsample) + logistic regression, from scratch;
+* ``frozen``: a pretrained encoder's frozen vectors + logistic regression (only the
+  training texts that the runs use, plus dev and test, are encoded, once, through
+  the embedding cache);
+* ``finetune``: :func:`embeddings.training.fine_tune` with the top layers unfrozen;
+* ``scratch``: the same architecture from random init, trained fully (no transfer).
+
+:func:`load_splits` gives train/dev/test of a task (carving dev/test when the task
+has none, capping them with fixed stratified subsamples), :func:`curve_summary`
+turns runs into the mean, spread and range per (method, size), and
+:func:`plot_curve` / :func:`format_table` show them.  ``transferkit curve``
+(:mod:`benchmarks.commands.curve`) is the command-line front end.
 
 Example:
     >>> rows = [{"method": "tfidf", "size": 50, "accuracy": a} for a in (0.5, 0.6)]
@@ -12,12 +25,42 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypedDict
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 
-__all__ = ["CurvePoint", "curve_summary"]
+from embeddings.errors import InvalidParameterError
+
+__all__ = [
+    "DEFAULT_DEV_MAX",
+    "DEFAULT_TEST_MAX",
+    "LABELS",
+    "METHODS",
+    "CurvePoint",
+    "Split",
+    "curve_summary",
+    "describe_splits",
+    "format_table",
+    "load_encoder",
+    "load_splits",
+    "plot_curve",
+    "run_curve",
+]
+
+METHODS: tuple[str, ...] = ("tfidf", "frozen", "finetune", "scratch")
+LABELS = {
+    "tfidf": "TF-IDF + LR (scratch)",
+    "frozen": "frozen {enc} + LR",
+    "finetune": "fine-tune {enc} (top {k})",
+    "scratch": "{enc} architecture, random init",
+}
+Split = tuple[list[str], np.ndarray]
+#: default caps of the dev and test sets of ``transferkit curve`` and ``finetune``
+DEFAULT_DEV_MAX = 500
+DEFAULT_TEST_MAX = 1000
 
 
 class CurvePoint(TypedDict):
@@ -60,3 +103,322 @@ def curve_summary(records: Sequence[dict[str, Any]], *, key: str = "accuracy") -
              "max": float(arr.max()), "n_seeds": int(arr.size)}
         )  # fmt: skip
     return out
+
+
+# --------------------------------------------------------------------- data
+def load_splits(
+    task_name: str, *, dev_size: int = 500, dev_max: int | None = None,
+    test_max: int | None = None, split_seed: int = 0,
+) -> tuple[Split, Split, Split, dict[str, Any]]:  # fmt: skip
+    """Train, dev and test ``(texts, labels)`` of a classification task.
+
+    SST2 uses its 6920 full training sentences.  Missing dev (and test) splits are
+    carved from train with a stratified, seeded subsample (``split_seed``).
+
+    Returns:
+        ``train, dev, test, info`` where ``info`` says how each split was made.
+
+    Raises:
+        InvalidParameterError: the task is not a single-text classification task.
+    """
+    from benchmarks.tasks import ClassificationTask, get_task
+    from embeddings.training.finetune import stratified_subsample
+
+    params = {"train_file": "sentences"} if task_name.strip().lower() == "sst2" else {}
+    task = get_task(task_name, **params)
+    if not isinstance(task, ClassificationTask):
+        raise InvalidParameterError(
+            f"{task.metadata.name} is a {task.metadata.family} task; the learning curve needs "
+            "a single-text classification task (e.g. SST2, TREC, MR, SUBJ)"
+        )
+    splits = task.metadata.splits
+    info: dict[str, Any] = {"task": task.metadata.name, "version": task.metadata.version}
+
+    def as_split(data: Any) -> Split:
+        return list(data.texts), np.asarray(data.labels)
+
+    def carve(pool: Split, size: int, what: str) -> tuple[Split, Split]:
+        idx = stratified_subsample(pool[1], size, split_seed)
+        mask = np.ones(len(pool[0]), dtype=bool)
+        mask[idx] = False
+        rest = np.flatnonzero(mask)
+        info[what] = f"carved {idx.size} from train (stratified, seed {split_seed})"
+        return ([pool[0][i] for i in rest], pool[1][rest]), (
+            [pool[0][i] for i in idx],
+            pool[1][idx],
+        )
+
+    train = as_split(task.load("train" if "train" in splits else "all"))
+    if "test" in splits:
+        test = as_split(task.load("test"))
+        info["test"] = "test split"
+    else:
+        train, test = carve(train, max(len(train[0]) // 5, 2), "test")
+    if "dev" in splits:
+        dev = as_split(task.load("dev"))
+        info["dev"] = "dev split"
+    else:
+        train, dev = carve(train, dev_size, "dev")
+
+    def cap(split: Split, limit: int | None, what: str) -> Split:
+        if limit is None or limit >= len(split[0]):
+            return split
+        idx = stratified_subsample(split[1], limit, split_seed)
+        info[what] += f", capped to {idx.size} (stratified, seed {split_seed})"
+        return [split[0][i] for i in idx], split[1][idx]
+
+    dev = cap(dev, dev_max, "dev")
+    test = cap(test, test_max, "test")
+    info.update(n_train=len(train[0]), n_dev=len(dev[0]), n_test=len(test[0]))
+    return train, dev, test, info
+
+
+def describe_splits(info: Mapping[str, Any]) -> str:
+    """One line on the sizes of the splits and how dev and test were made.
+
+    Example:
+        >>> describe_splits({"task": "SST2", "n_train": 6920, "n_dev": 500, "n_test": 1000,
+        ...                  "dev": "dev split, capped to 500", "test": "test split"})
+        'SST2: 6920 train, 500 dev (dev split, capped to 500), 1000 test (test split)'
+    """
+    return (
+        f"{info['task']}: {info['n_train']} train, {info['n_dev']} dev ({info['dev']}), "
+        f"{info['n_test']} test ({info['test']})"
+    )
+
+
+def load_encoder(name: str, max_seq_length: int | None) -> Any:
+    """A preset or saved encoder, truncating at ``max_seq_length`` when it has the knob."""
+    import embeddings
+
+    encoder = embeddings.load(name)
+    if max_seq_length is not None and "max_seq_length" in encoder.get_params(deep=False):
+        encoder.set_params(max_seq_length=max_seq_length)
+    return encoder
+
+
+# ------------------------------------------------------------------- output
+def _methods(summary: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The methods of ``summary``: those of :data:`METHODS` in its order, then the others
+    (e.g. ``frozen`` runs of a second encoder renamed by the caller) as they come."""
+    present = list(dict.fromkeys(str(p["method"]) for p in summary))
+    return [m for m in METHODS if m in present] + [m for m in present if m not in METHODS]
+
+
+def plot_curve(
+    summary: Sequence[Mapping[str, Any]],
+    path: Path,
+    *,
+    title: str,
+    labels: Mapping[str, str],
+    show: bool = False,
+) -> Path:
+    """Accuracy vs labelled examples (log x), mean and min-max band per method.
+
+    Args:
+        summary: points from :func:`curve_summary`.
+        path: the PNG to write.
+        title: the plot title.
+        labels: legend text per method (the method name otherwise).
+        show: keep the figure open for a notebook to display (default: closed).
+
+    Returns:
+        ``path``.
+    """
+    import matplotlib
+
+    if not show:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for method in _methods(summary):
+        pts = sorted((p for p in summary if p["method"] == method), key=lambda p: p["size"])
+        if not pts:
+            continue
+        x = [p["size"] for p in pts]
+        mean = np.array([p["mean"] for p in pts])
+        line = ax.plot(x, mean, marker="o", label=labels.get(method, method))[0]
+        ax.fill_between(
+            x, [p["min"] for p in pts], [p["max"] for p in pts], alpha=0.2,
+            color=line.get_color(), linewidth=0,
+        )  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training examples (log scale)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    if not show:
+        plt.close(fig)
+    return path
+
+
+def format_table(summary: Sequence[Mapping[str, Any]]) -> str:
+    """A plain-text table: one row per size, ``mean ± std (n)`` per method."""
+    methods = _methods(summary)
+    sizes = sorted({p["size"] for p in summary})
+    cell = {(p["method"], p["size"]): p for p in summary}
+    head = ["size", *methods]
+    rows = [head]
+    for size in sizes:
+        row = [str(size)]
+        for m in methods:
+            p = cell.get((m, size))
+            row.append("-" if p is None else f"{p['mean']:.4f} ± {p['std']:.4f} ({p['n_seeds']})")
+        rows.append(row)
+    widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
+    return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows)
+
+
+# ------------------------------------------------------------------ the runs
+def _lr_scores(Xtr: Any, ytr: Any, Xdv: Any, ydv: Any, Xte: Any, yte: Any, seed: int) -> dict:
+    from evaluators import evaluate_classification_split
+
+    s = evaluate_classification_split(Xtr, ytr, Xdv, ydv, Xte, yte, seed=seed)
+    return {"accuracy": s["accuracy"], "dev_accuracy": s["dev_accuracy"], "C": s["C"]}
+
+
+def run_curve(
+    train: Split,
+    dev: Split,
+    test: Split,
+    *,
+    encoder: str,
+    sizes: Sequence[int | None],
+    seeds: int,
+    methods: Sequence[str],
+    unfreeze: int | Literal["all"] = 2,
+    finetune_seeds: int | None = None,
+    finetune_max_size: int | None = 1000,
+    max_seq_length: int | None = 64,
+    ft_options: dict[str, Any] | None = None,
+    scratch_lr: float | None = None,
+    cache_dir: str | None = None,
+    done: Sequence[dict[str, Any]] = (),
+    on_record: Any = None,
+    log: Any = None,
+    show_progress: bool = False,
+) -> list[dict[str, Any]]:
+    """Run every (method, size, seed) not in ``done``; returns all records.
+
+    Args:
+        train, dev, test: ``(texts, labels)``.
+        encoder: preset name or saved folder of the pretrained encoder.
+        sizes: labelled-set sizes (``None``: all of train).
+        seeds: seeds ``0..seeds-1`` (subsample, LR, fine-tuning).
+        methods: subset of :data:`METHODS`.
+        unfreeze: top layers trained by ``finetune``.
+        finetune_seeds: seeds for the torch methods (default ``seeds``).
+        finetune_max_size: skip torch methods above this size (``None``: no limit).
+        max_seq_length: truncation for the pretrained encoder (all its methods).
+        ft_options: extra :func:`~embeddings.training.finetune.fine_tune` keywords.
+        scratch_lr: encoder learning rate of ``scratch`` (default: ``ft_options["lr"]``).
+        cache_dir: embedding cache folder for ``frozen`` (``None``: the default).
+        done: records from an earlier run (skipped).
+        on_record: called with the record list after each new run.
+        log: a ``print``-like function for progress lines.
+        show_progress: progress of encoding, training and every evaluation pass.
+
+    Example:
+        >>> recs = run_curve(train, dev, test, encoder="minilm-l6", sizes=[50],
+        ...                  seeds=1, methods=["tfidf"])   # doctest: +SKIP
+    """
+    from embeddings.adapters.baselines import TfidfEncoder
+    from embeddings.cache import CachedEncoder
+    from embeddings.training.finetune import fine_tune, stratified_subsample
+
+    log = log or (lambda *a: None)
+    records = list(done)
+    have = {(r["method"], r["size"], r["seed"]) for r in records}
+    ytr, ydv, yte = train[1], dev[1], test[1]
+    n_total = len(train[0])
+    frozen_X: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    frozen_row = np.full(n_total, -1, dtype=np.int64)  # train row -> row of frozen_X[0]
+    ft = dict(ft_options or {})
+    ft.setdefault("show_progress", show_progress)
+    n_ft_seeds = seeds if finetune_seeds is None else finetune_seeds
+
+    def size_of(size: int | None) -> int:
+        return n_total if size is None or size >= n_total else int(size)
+
+    def frozen_vectors() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vectors of the training rows that the pending frozen runs use, dev and test."""
+        pending = [
+            stratified_subsample(ytr, size_of(size), seed)
+            for size in sizes
+            for seed in range(seeds)
+            if ("frozen", size_of(size), seed) not in have
+        ]
+        rows = np.unique(np.concatenate(pending))
+        frozen_row[rows] = np.arange(rows.size)
+        cached = CachedEncoder(load_encoder(encoder, max_seq_length), cache_dir)
+        log(
+            f"frozen {encoder}: encoding the {rows.size} training texts the runs use (of "
+            f"{n_total}), {len(dev[0])} dev and {len(test[0])} test texts"
+        )
+        return (
+            cached.encode([train[0][i] for i in rows], show_progress=show_progress),
+            cached.encode(dev[0], show_progress=show_progress),
+            cached.encode(test[0], show_progress=show_progress),
+        )
+
+    for size in sizes:
+        n = size_of(size)
+        for method in methods:
+            torch_method = method in ("finetune", "scratch")
+            if torch_method and finetune_max_size is not None and n > finetune_max_size:
+                continue
+            for seed in range(n_ft_seeds if torch_method else seeds):
+                if (method, n, seed) in have:
+                    continue
+                idx = stratified_subsample(ytr, n, seed)
+                sub_texts = [train[0][i] for i in idx]
+                t0 = time.perf_counter()
+                rec: dict[str, Any] = {"method": method, "size": n, "seed": seed}
+                if method == "tfidf":
+                    enc = TfidfEncoder().fit(sub_texts)
+                    rec.update(
+                        _lr_scores(
+                            enc.encode(sub_texts), ytr[idx], enc.encode(dev[0]), ydv,
+                            enc.encode(test[0]), yte, seed,
+                        )
+                    )  # fmt: skip
+                elif method == "frozen":
+                    if frozen_X is None:
+                        frozen_X = frozen_vectors()
+                    Xtr, Xdv, Xte = frozen_X
+                    rows = frozen_row[idx]
+                    rec.update(_lr_scores(Xtr[rows], ytr[idx], Xdv, ydv, Xte, yte, seed))
+                else:
+                    kw = dict(ft)
+                    if method == "scratch":
+                        kw.update(unfreeze="all", init="random")
+                        if scratch_lr is not None:
+                            kw["lr"] = scratch_lr
+                    else:
+                        kw.update(unfreeze=unfreeze)
+                    clf = fine_tune(
+                        load_encoder(encoder, max_seq_length), sub_texts, ytr[idx],
+                        dev_texts=dev[0], dev_labels=ydv, random_state=seed, **kw,
+                    )  # fmt: skip
+                    rec.update(
+                        accuracy=clf.score(test[0], yte, show_progress=show_progress),
+                        dev_accuracy=clf.history_[clf.best_epoch_]["val_accuracy"],
+                        best_epoch=clf.best_epoch_,
+                        epochs=len(clf.history_) - 1,
+                        train_seconds=round(clf.train_seconds_, 2),
+                    )
+                rec["seconds"] = round(time.perf_counter() - t0, 2)
+                records.append(rec)
+                have.add((method, n, seed))
+                log(
+                    f"{method:>8} n={n:<5} seed={seed} acc={rec['accuracy']:.4f} "
+                    f"dev={rec['dev_accuracy']:.4f} ({rec['seconds']:.1f}s)"
+                )
+                if on_record is not None:
+                    on_record(records)
+    return records

@@ -9,7 +9,9 @@ labelled set of columns; :func:`plot_bars` and :func:`plot_heatmap` draw it with
 matplotlib; :func:`write_report` does all of that into one folder.
 
 When a (task, encoder) pair has several results (an encoder whose parameters
-changed, a re-run with a new toolkit version), the newest one is shown.
+changed, a re-run with a new toolkit version), the newest one is shown.  Results of
+an older version of a task (its data or protocol changed since) are never shown next
+to results of the current one; the report says how many were left out.
 
 The average row averages each column over the tasks that *every* shown encoder
 has, so the averages compare like with like; the row label says how many tasks.
@@ -67,13 +69,12 @@ class ReferenceScore(TypedDict, total=False):
 
 
 class ReferenceModel(TypedDict):
-    """One published model: a column of the reference set."""
+    """One published model: a column of the reference set; ``source`` names its citation."""
 
     label: str
     source: str
     protocol: str
     scores: dict[str, ReferenceScore]
-    verified: bool
 
 
 class ReferenceSet(TypedDict):
@@ -84,7 +85,6 @@ class ReferenceSet(TypedDict):
     scale: str
     sources: dict[str, dict[str, str]]
     models: list[ReferenceModel]
-    not_verified: list[dict[str, str]]
 
 
 class ReportFiles(TypedDict):
@@ -109,6 +109,12 @@ class ResultTable:
         average_tasks: The tasks that the average row averages over.
         comparable: ``{task: False}`` for subsampled or protocol-changed entries (no
             reference number is shown next to them); a missing task counts as ``True``.
+        not_comparable: ``{task: why}`` for those entries, e.g. ``"subsampled (train
+            2000 rows); 5-fold C selection"``.
+        task_notes: ``{task: note}`` for tasks of your own data: where the rows came
+            from and how the splits were made.
+        superseded: ``(task, version, encoder)`` of results left out because the task
+            has a newer version in the folder.
     """
 
     tasks: list[str]
@@ -118,6 +124,9 @@ class ResultTable:
     task_names: dict[str, str]
     average_tasks: list[str] = field(default_factory=list)
     comparable: dict[str, bool] = field(default_factory=dict)
+    not_comparable: dict[str, str] = field(default_factory=dict)
+    task_notes: dict[str, str] = field(default_factory=dict)
+    superseded: list[tuple[str, str, str]] = field(default_factory=list)
 
     def get(self, task: str, encoder: str) -> float | None:
         """The score of a pair, or ``None``."""
@@ -180,9 +189,11 @@ def list_references() -> list[str]:
 def load_reference(name_or_path: str | os.PathLike[str]) -> ReferenceSet:
     """A reference set by name (``"senteval"``) or from a JSON file path.
 
+    Every model must name a source with a citation: a reference is cited or absent.
+
     Raises:
         InvalidParameterError: unknown name.
-        ModelFormatError: a file without ``models``.
+        ModelFormatError: a file without ``models``, or a model without a cited source.
 
     Example:
         >>> ref = load_reference("senteval")
@@ -200,12 +211,26 @@ def load_reference(name_or_path: str | os.PathLike[str]) -> ReferenceSet:
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise ModelFormatError(f"{path}: a reference file needs a 'models' list")
-    data.setdefault("sources", {})
-    data.setdefault("not_verified", [])
-    data.setdefault("name", path.stem)
-    data.setdefault("description", "")
-    data.setdefault("scale", "percent")
-    return data  # type: ignore[return-value]
+    sources = data.get("sources") or {}
+    for i, model in enumerate(data["models"]):
+        if not isinstance(model, dict) or not isinstance(model.get("scores"), dict):
+            raise ModelFormatError(f"{path}: models[{i}] needs a 'scores' object")
+        source = sources.get(model.get("source"))
+        if not isinstance(source, dict) or not str(source.get("citation", "")).strip():
+            raise ModelFormatError(
+                f"{path}: models[{i}] ({model.get('label')!r}) names the source "
+                f"{model.get('source')!r}, which has no citation in 'sources' "
+                f"(sources with citations: {sorted(k for k, v in sources.items() if v)})"
+            )
+        model.setdefault("label", str(model.get("source")))
+        model.setdefault("protocol", "")
+    return {
+        "name": str(data.get("name", path.stem)),
+        "description": str(data.get("description", "")),
+        "scale": str(data.get("scale", "percent")),
+        "sources": sources,
+        "models": data["models"],
+    }
 
 
 # ------------------------------------------------------------------ the table
@@ -230,11 +255,14 @@ def build_table(
         >>> build_table([rec]).get("MR", "glove")
         77.5
     """
+    records, superseded = _current_versions(records)
     newest: dict[tuple[str, str], Mapping[str, Any]] = {}
     task_order: list[str] = []
     metrics: dict[str, str] = {}
     names: dict[str, str] = {}
     comparable: dict[str, bool] = {}
+    why_not: dict[str, str] = {}
+    notes: dict[str, str] = {}
     first_seen: dict[str, str] = {}
     for rec in records:
         task = str(rec["task"]["label"])
@@ -249,6 +277,11 @@ def build_table(
         names[task] = str(rec["task"].get("name", task))
         config = rec["task"].get("config") or {}
         comparable[task] = not config.get("max_samples") and config.get("n_folds") is None
+        if not comparable[task]:
+            why_not[task] = _why_not_comparable(config)
+        note = _own_task_note(rec["task"].get("params") or {})
+        if note:
+            notes[task] = note
     from benchmarks.suites import get_suite, list_suites
 
     rank: dict[str, int] = {}
@@ -275,7 +308,66 @@ def build_table(
         if k[0] in task_order and k[1] in enc_order
     }
     common = [t for t in task_order if all((t, e) in values for e in enc_order)]
-    return ResultTable(task_order, enc_order, values, metrics, names, common, comparable)
+    return ResultTable(
+        task_order,
+        enc_order,
+        values,
+        metrics,
+        names,
+        common,
+        comparable,
+        {t: why for t, why in why_not.items() if t in task_order},
+        {t: note for t, note in notes.items() if t in task_order},
+        [s for s in superseded if s[0] in task_order],
+    )
+
+
+def _version_key(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (-1, version)
+
+
+def _current_versions(
+    records: Sequence[Mapping[str, Any]],
+) -> tuple[list[Mapping[str, Any]], list[tuple[str, str, str]]]:
+    """The records of each task label's current version, and (task, version, encoder) of
+    the others.  The current version of a task is that of its newest result."""
+    current: dict[str, tuple[str, str]] = {}
+    for rec in records:
+        task = str(rec["task"]["label"])
+        version = str(rec["task"].get("version", ""))
+        created = str(rec.get("created", ""))
+        best = current.get(task)
+        if best is None or (created, _version_key(version)) > (best[0], _version_key(best[1])):
+            current[task] = (created, version)
+    kept: list[Mapping[str, Any]] = []
+    dropped: list[tuple[str, str, str]] = []
+    for rec in records:
+        task = str(rec["task"]["label"])
+        version = str(rec["task"].get("version", ""))
+        if version == current[task][1]:
+            kept.append(rec)
+        else:
+            dropped.append((task, version, str(rec["encoder"]["label"])))
+    return kept, sorted(set(dropped))
+
+
+def _why_not_comparable(config: Mapping[str, Any]) -> str:
+    """Why an entry gets no published number beside it (subsampling, other folds)."""
+    reasons = []
+    max_samples = config.get("max_samples") or {}
+    if max_samples:
+        sizes = ", ".join(f"{split} {n}" for split, n in sorted(max_samples.items()))
+        reasons.append(f"subsampled (at most {sizes} rows)")
+    if config.get("n_folds") is not None:
+        reasons.append(f"{config['n_folds']}-fold selection instead of the task's own")
+    return "; ".join(reasons) or "a protocol other than the task's own"
+
+
+def _own_task_note(params: Mapping[str, Any]) -> str:
+    """Where an own task's rows came from and how they were split ("" for built-ins)."""
+    if "source" not in params or "splits" not in params:
+        return ""
+    return f"your own {params.get('type', 'task')} data from {params['source']}; {params['splits']}"
 
 
 def _ref_value(model: ReferenceModel, table: ResultTable, task: str) -> ReferenceScore | None:
@@ -299,7 +391,9 @@ def to_markdown(
 ) -> str:
     """The table as GitHub markdown; reference columns come after a ``‖`` divider.
 
-    Reference numbers whose metric differs from the task's main score carry a ``†``.
+    Reference numbers whose metric differs from the task's main score carry a ``†``;
+    the empty reference cells of subsampled or protocol-changed entries carry a ``‡``
+    and a note that says why.
 
     Example:
         >>> t = ResultTable(["MR"], ["glove"], {("MR", "glove"): 77.5}, {"MR": "accuracy"},
@@ -328,7 +422,7 @@ def to_markdown(
             for m in refs:
                 ref = _ref_value(m, table, task)
                 if ref is None:
-                    cells.append("—")
+                    cells.append("—‡" if task in table.not_comparable else "—")
                     continue
                 mark = ""
                 if ref.get("metric") and ref.get("metric") != metric:
@@ -362,6 +456,13 @@ def to_markdown(
         )
         if footnote_metric:
             notes.append("† the reference reports a different metric than the task's main score.")
+        shown = [t for t in table.tasks if t in table.not_comparable]
+        if shown:
+            notes.append(
+                "‡ no published number beside "
+                + "; ".join(f"{t}: {table.not_comparable[t]}" for t in shown)
+                + "."
+            )
         cites = []
         for i, m in enumerate(refs):
             src = reference["sources"].get(m["source"], {}) if reference else {}
@@ -369,8 +470,16 @@ def to_markdown(
             url = src.get("url", "")
             cites.append(f"[{i + 1}] {m['label']}: {cite}" + (f" <{url}>" if url else ""))
         notes += cites
-        for item in reference.get("not_verified", []) if reference else []:
-            notes.append(f"Not shown (not verified): {item.get('label')}: {item.get('reason')}")
+    for task in table.tasks:
+        if task in table.task_notes:
+            notes.append(f"{task}: {table.task_notes[task]}.")
+    if table.superseded:
+        older = sorted({f"{t} v{v}" for t, v, _ in table.superseded})
+        notes.append(
+            f"Not shown: {len(table.superseded)} result(s) of older task versions "
+            f"({', '.join(older)}); rerun `transferkit bench` to compute them for the current "
+            "version."
+        )
     lines.append("")
     lines += [f"{note}  " for note in notes]
     return "\n".join(lines).rstrip() + "\n"

@@ -42,9 +42,11 @@ __all__ = [
     "PairFeatureName",
     "Suite",
     "SuiteTask",
+    "find_tasks",
     "get_suite",
     "list_suites",
     "register_suite",
+    "suites_with",
 ]
 
 PairFeatureName = Literal["senteval", "infersent"]
@@ -173,14 +175,25 @@ class Suite:
             ['MR', 'TREC']
         """
         wanted = {n.lower() for n in names}
-        known = {t.label.lower() for t in self.tasks} | {t.task.lower() for t in self.tasks}
-        missing = sorted(n for n in names if n.lower() not in known)
+        missing = sorted(n for n in names if not self.has(n))
         if missing:
+            hints = [_where_is(n) for n in missing]
             raise InvalidParameterError(
-                f"suite {self.name!r} has no task {missing}; it has {[t.label for t in self.tasks]}"
+                f"suite {self.name!r} has no task {missing}; it has "
+                f"{[t.label for t in self.tasks]}" + "".join(f"; {h}" for h in hints if h)
             )
         kept = tuple(t for t in self.tasks if t.label.lower() in wanted or t.task.lower() in wanted)
         return Suite(self.name, self.description, kept)
+
+    def has(self, name: str) -> bool:
+        """Whether an entry has this label or task name (any case).
+
+        Example:
+            >>> get_suite("quick").has("trec"), get_suite("quick").has("MR")
+            (True, False)
+        """
+        key = name.strip().lower()
+        return any(key in (t.label.lower(), t.task.lower()) for t in self.tasks)
 
 
 # ------------------------------------------------------------------ built-in suites
@@ -282,7 +295,78 @@ def list_suites() -> list[str]:
     return list(_SUITES)
 
 
-def get_suite(name: str) -> Suite:
+def suites_with(name: str) -> list[str]:
+    """The registered suites that have an entry with this label or task name.
+
+    Example:
+        >>> suites_with("AGNews")
+        ['full']
+    """
+    return [suite_name for suite_name, suite in _SUITES.items() if suite.has(name)]
+
+
+_FILE_SUFFIXES = (".tsv", ".tab", ".csv", ".parquet", ".pq")
+
+
+def _where_is(name: str) -> str:
+    """Where a task that a suite lacks can be found (for error messages)."""
+    if name.strip().lower().endswith(_FILE_SUFFIXES):
+        return (
+            f"{name!r} is a file: run your own rows with Task.from_file "
+            "(transferkit bench --task-file PATH --type ...)"
+        )
+    others = suites_with(name)
+    if others:
+        return f"{name!r} is in suite {others[0]!r}" + (
+            f" (also {others[1:]})" if len(others) > 1 else ""
+        )
+    return ""
+
+
+def find_tasks(names: list[str] | tuple[str, ...], suite: str | Suite | None = None) -> Suite:
+    """The suite entries for some task names or labels.
+
+    With ``suite``, its entries (an error names the suites that have a missing task).
+    Without, each name is taken from the first suite that has it, in
+    :func:`list_suites` order: ``TREC`` is the quick suite's subsampled entry,
+    ``MR`` the senteval one, ``AGNews`` the full one.
+
+    Raises:
+        InvalidParameterError: a name that no suite has (with close task names).
+
+    Example:
+        >>> [t.label for t in find_tasks(["TREC", "MR", "AGNews"]).tasks]
+        ['TREC (quick)', 'MR', 'AGNews']
+        >>> find_tasks(["AGNews"]).name
+        'full'
+    """
+    if suite is not None:
+        return get_suite(suite).select(list(names))
+    picked: list[SuiteTask] = []
+    used: list[str] = []
+    for name in names:
+        owners = suites_with(name)
+        if not owners:
+            hint = _where_is(name)
+            if hint:
+                raise InvalidParameterError(f"no suite has a task {name!r}; {hint}")
+            from benchmarks.tasks import get_task_class
+
+            get_task_class(name)  # an unknown task: the error suggests close names
+            raise InvalidParameterError(f"no suite has the task {name!r}")
+        entries = _SUITES[owners[0]].select([name]).tasks
+        picked += [e for e in entries if e not in picked]
+        if owners[0] not in used:
+            used.append(owners[0])
+    labels = [e.label for e in picked]
+    if len(set(labels)) != len(labels):
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        raise InvalidParameterError(f"the tasks {list(names)} name the entries {dupes} twice")
+    description = "entries of " + ", ".join(repr(u) for u in used)
+    return Suite("+".join(used), description, tuple(picked))
+
+
+def get_suite(name: str | Suite) -> Suite:
     """The suite registered under ``name`` (case-insensitive).
 
     Raises:

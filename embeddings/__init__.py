@@ -36,6 +36,8 @@ from embeddings.registry import (
 
 if TYPE_CHECKING:
     from embeddings.base import BaseEncoder, Encoder
+    from embeddings.streaming import encode_corpus
+    from embeddings.util import semantic_search, similarity
 
 __version__ = "0.1.0"
 
@@ -47,6 +49,9 @@ __all__ = [
     "register_encoder",
     "register_encoder_class",
     "get_preset",
+    "similarity",
+    "semantic_search",
+    "encode_corpus",
     "TransferkitError",
     "UnknownEncoderError",
     "MissingDependencyError",
@@ -62,11 +67,19 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("similarity", "semantic_search"):  # numpy helpers (embeddings/util.py)
+        from embeddings import util
+
+        return getattr(util, name)
     if name in ("BaseEncoder", "Encoder"):
         from embeddings import base
 
         return getattr(base, name)
-    if name in ("nn", "training"):  # subpackages that stay unimported until used
+    if name == "encode_corpus":  # out-of-core encoding (embeddings/streaming.py)
+        from embeddings.streaming import encode_corpus
+
+        return encode_corpus
+    if name in ("nn", "training", "distributed"):  # stay unimported until used
         import importlib
 
         return importlib.import_module(f"embeddings.{name}")

@@ -37,6 +37,7 @@ import inspect
 import json
 import math
 import os
+import re
 from collections.abc import ItemsView, Iterable, KeysView, Mapping, Sequence, Set
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -57,6 +58,7 @@ __all__ = [
     "Encoder",
     "BaseEncoder",
     "validate_texts",
+    "replace_surrogates",
     "check_state_arrays",
     "check_meta",
     "SAVE_FORMAT",
@@ -85,8 +87,41 @@ class Encoder(Protocol):
         ...
 
 
+#: the code points U+D800-U+DFFF: no UTF-8 or tokenizer accepts them in a ``str``
+_SURROGATES = re.compile("[\ud800-\udfff]")
+#: what every surrogate code point of an input text becomes
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def replace_surrogates(texts: list[str]) -> list[str]:
+    """Replace every surrogate code point (U+D800-U+DFFF) by U+FFFD, one for one.
+
+    A Python ``str`` can hold surrogate code points (``"\\udcff"`` from
+    ``errors="surrogateescape"``, or the two halves of a UTF-16 pair left
+    uncombined), but UTF-8 cannot encode them.  Each one becomes the Unicode
+    replacement character U+FFFD, so a text keeps its length and every other
+    character; an adjacent high/low pair becomes two U+FFFD, not the character the
+    pair stood for (to keep such characters, combine the pairs first:
+    ``text.encode("utf-16", "surrogatepass").decode("utf-16")``).  Texts without
+    surrogates are returned as they are, and so is the list when no text has one.
+
+    Example:
+        >>> replace_surrogates(["ok", "a\\ud800b"]) == ["ok", "a\\ufffdb"]
+        True
+    """
+    if all(map(str.isascii, texts)):
+        return texts
+    search = _SURROGATES.search
+    if not any(map(search, texts)):
+        return texts
+    return [_SURROGATES.sub(REPLACEMENT_CHARACTER, t) if search(t) else t for t in texts]
+
+
 def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
     """Check that ``texts`` is a sequence of ``str`` and return it as a list.
+
+    Surrogate code points, which UTF-8 cannot encode, are replaced by U+FFFD
+    (:func:`replace_surrogates`), so every encoder receives encodable text.
 
     Raises:
         InvalidInputError: for a bare ``str``/``bytes``, a mapping (iterating a dict
@@ -97,6 +132,8 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
     Example:
         >>> validate_texts(("a", "b"))
         ['a', 'b']
+        >>> validate_texts(["b\\udcff"]) == ["b\\ufffd"]
+        True
     """
     if isinstance(texts, (str, bytes)):
         raise InvalidInputError(
@@ -122,14 +159,14 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
         raise InvalidInputError(f"{what} must be a sequence of strings, got {type(texts).__name__}")
     out = list(texts)
     if set(map(type, out)) <= {str}:  # the common case, without a Python loop
-        return out
+        return replace_surrogates(out)
     for i, t in enumerate(out):
         if not isinstance(t, str):
             raise InvalidInputError(
                 f"{what}[{i}] must be str, got {type(t).__name__} ({t!r:.40}); "
                 "convert or drop missing values before encoding"
             )
-    return out
+    return replace_surrogates(out)
 
 
 def _jsonable(value: Any, *, where: str) -> Any:
@@ -309,6 +346,13 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
     (the scikit-learn rule) and implement ``_encode_batch`` and ``_output_dim``,
     plus ``_load``, ``_fit``, ``_get_state``/``_set_state`` where needed.
 
+    Input text policy (``encode`` and ``fit``, for every family): each surrogate code
+    point U+D800-U+DFFF of a text (a lone surrogate, which UTF-8 cannot encode) is
+    replaced by U+FFFD, one for one, before any adapter sees it
+    (:func:`replace_surrogates`); the text keeps its length, and every other
+    character, control characters and NUL included, is passed on unchanged.  Texts
+    without surrogates are not copied.
+
     Attributes:
         family: the encoder family, e.g. ``"word_vectors"``.
         adapter_version: bump when a code change alters the vectors; part of the
@@ -393,6 +437,11 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         """An identifier of the external weights (e.g. a package version)."""
         return ""
 
+    def _stores_state(self) -> bool:
+        """Whether ``save`` writes ``_get_state`` (and ``load`` reads it back) although
+        nothing is fitted, e.g. word vectors that were given as a Python object."""
+        return False
+
     def _on_encode_start(self) -> None:
         """Called once per ``encode`` call before the first batch."""
 
@@ -441,7 +490,13 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         return self
 
     def encode(
-        self, texts: Sequence[str], /, *, batch_size: int = 64, show_progress: bool = False
+        self,
+        texts: Sequence[str],
+        /,
+        *,
+        batch_size: int = 64,
+        show_progress: bool = False,
+        normalize: bool = False,
     ) -> np.ndarray:
         """Encode texts into a float32 array of shape ``(len(texts), dim)``.
 
@@ -451,7 +506,10 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         Args:
             texts: a sequence of strings (not a bare string).
             batch_size: texts per batch; does not change the result.
-            show_progress: show a tqdm progress bar.
+            show_progress: show progress (a bar in a terminal or notebook, else one line
+                when done; see :mod:`embeddings._progress`).
+            normalize: scale each row to unit length (a zero row stays zero), so that
+                dot products are cosine similarities; the type and shape are unchanged.
 
         Returns:
             C-contiguous float32 array, row ``i`` for ``texts[i]``.
@@ -466,6 +524,8 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             raise InvalidParameterError(f"batch_size must be an int >= 1, got {batch_size!r}")
         if batch_size < 1:
             raise InvalidParameterError(f"batch_size must be >= 1, got {batch_size}")
+        if not isinstance(normalize, (bool, np.bool_)):
+            raise InvalidParameterError(f"normalize must be True or False, got {normalize!r}")
         self._ensure_loaded()
         if self.requires_fit:
             self._check_fitted()
@@ -476,14 +536,11 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             return out
         step = max(int(batch_size), int(self.min_batch_size))
         order = sorted(range(n), key=lambda i: -len(texts_list[i])) if self.sort_by_length else None
-        if show_progress:
-            from tqdm.auto import tqdm
-        else:  # tqdm.auto would warn in notebooks without ipywidgets, even when disabled
-            from tqdm import tqdm
+        from embeddings._progress import progress  # bars in a terminal, else one line
 
         self._on_encode_start()
-        with tqdm(
-            total=n, disable=not show_progress, unit="text", desc=f"encode {self.name}"
+        with progress(
+            enabled=bool(show_progress), total=n, unit="text", desc=f"encode {self.name}"
         ) as bar:
             for start in range(0, n, step):
                 if order is None:
@@ -508,6 +565,10 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
                 f"{self.name} produced NaN/inf for {bad.size} text(s), first at index "
                 f"{int(bad[0])}: {texts_list[int(bad[0])]!r:.60}"
             )
+        if normalize:
+            from embeddings.util import _normalize_inplace
+
+            _normalize_inplace(out)
         return out
 
     def fingerprint(self) -> str:
@@ -560,7 +621,8 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             "adapter_version": self.adapter_version,
             "preset": self.__dict__.get("_preset_name"),
             "params": params,
-            "fitted": bool(self.requires_fit or self.trainable) and self.is_fitted,
+            "fitted": bool(self.requires_fit or self.trainable or self._stores_state())
+            and self.is_fitted,
             "state": _jsonable(meta, where=f"{self.name} state"),
             "fingerprint": self.fingerprint(),
         }

@@ -15,9 +15,17 @@ Layout (one folder per encoder fingerprint)::
         .lock                         # taken by compact() only
 
 A shard is one safetensors file (no pickle) holding ``keys`` (``uint8 (n, 32)``,
-the sha256 digests of the UTF-8 texts) and ``vectors`` (``float32 (n, dim)``).
+the sha256 digests of the UTF-8 texts) and the vectors, in one of two layouts:
+
+* dense (format version 1): ``vectors`` (``float32 (n, dim)``);
+* sparse (format version 2, ``layout: csr``), chosen when fewer than a quarter of
+  the values are non-zero (TF-IDF and other bag-of-words vectors): the CSR arrays
+  ``indptr`` (``int64 (n + 1,)``), ``indices`` (``int32 (nnz,)``) and ``data``
+  (``float32 (nnz,)``).  Only exact zeros (bit pattern 0, so ``-0.0`` is kept) are
+  left out, so the vectors read back are bit-identical.
+
 Its header metadata records the fingerprint, ``dim``, ``n`` and a sha256 checksum
-of both arrays.
+of the arrays.
 
 How concurrency is guaranteed (no locks on the encode path):
 
@@ -95,7 +103,10 @@ __all__ = [
 ]
 
 CACHE_FORMAT = "transferkit-embedding-cache"
-CACHE_FORMAT_VERSION = "1"
+CACHE_FORMAT_VERSION = "1"  # dense shards
+SPARSE_FORMAT_VERSION = "2"  # CSR shards (layout "csr")
+#: a shard is stored sparse when at most this share of its values is non-zero
+SPARSE_MAX_DENSITY = 0.25
 META_NAME = "meta.json"
 SHARD_SUFFIX = ".safetensors"
 TMP_PREFIX = ".tmp-"  # temporary files of earlier versions (removed by compact when stale)
@@ -179,12 +190,37 @@ def text_key(text: str) -> bytes:
 
 
 # -------------------------------------------------------------- shard format
-def _checksum(keys: np.ndarray, vectors: np.ndarray) -> str:
+def _checksum(keys: np.ndarray, *arrays: np.ndarray) -> str:
     h = hashlib.sha256()
-    for arr in (keys, vectors):
+    for arr in (keys, *arrays):
         if arr.size:  # memoryview cannot cast a view with a zero in its shape
             h.update(np.ascontiguousarray(arr).data.cast("B"))
     return h.hexdigest()
+
+
+def _to_csr(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(indptr, indices, data)`` of ``vectors`` when sparse enough to store as CSR."""
+    if vectors.size == 0 or vectors.shape[1] >= 2**31:
+        return None
+    nonzero = vectors.view(np.uint32) != 0  # bit patterns: -0.0 is kept as a value
+    nnz = int(np.count_nonzero(nonzero))
+    if nnz > SPARSE_MAX_DENSITY * vectors.size:
+        return None
+    rows, cols = np.nonzero(nonzero)
+    indptr = np.zeros(vectors.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(nonzero, axis=1), out=indptr[1:])
+    return indptr, cols.astype(np.int32), np.ascontiguousarray(vectors[rows, cols])
+
+
+def _csr_rows(matrix: Any, ids: np.ndarray) -> np.ndarray:
+    """Rows ``ids`` of a dense array or a scipy CSR matrix, as a dense float32 array."""
+    rows = matrix[ids]
+    if not hasattr(rows, "indptr"):
+        return rows
+    # assignment, not scipy's toarray(), which adds into zeros and turns -0.0 into 0.0
+    dense = np.zeros(rows.shape, dtype=np.float32)
+    dense[np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), rows.indices] = rows.data
+    return dense
 
 
 def _parse_header(head: bytes, size: int) -> tuple[dict[str, Any], int]:
@@ -218,13 +254,40 @@ def _shard_meta(header: dict[str, Any]) -> dict[str, str]:
     meta = header.get("__metadata__")
     if not isinstance(meta, dict) or meta.get("format") != CACHE_FORMAT:
         raise ValueError(f"not a {CACHE_FORMAT} shard")
-    if meta.get("format_version") != CACHE_FORMAT_VERSION:
+    if meta.get("format_version") not in (CACHE_FORMAT_VERSION, SPARSE_FORMAT_VERSION):
         raise ValueError(f"unsupported shard format_version {meta.get('format_version')!r}")
     return meta
 
 
-def _load_shard(path: Path, fingerprint: str) -> tuple[np.ndarray, np.ndarray]:
+def _sparse_vectors(arrays: dict[str, np.ndarray], n: int, dim: int) -> tuple[Any, str]:
+    """The CSR matrix of a sparse shard's arrays (checked) and their checksum."""
+    import scipy.sparse
+
+    indptr, indices, data = (arrays.get(k) for k in ("indptr", "indices", "data"))
+    if indptr is None or indices is None or data is None:
+        raise ValueError("sparse shard lacks 'indptr', 'indices' or 'data'")
+    nnz = int(data.shape[0]) if data.ndim == 1 else -1
+    if indptr.dtype != np.int64 or indptr.shape != (n + 1,):
+        raise ValueError(
+            f"indptr has dtype {indptr.dtype} shape {indptr.shape}, expected ({n + 1},)"
+        )
+    if data.dtype != np.float32 or indices.dtype != np.int32 or indices.shape != (nnz,):
+        raise ValueError(
+            f"indices {indices.dtype} {indices.shape} / data {data.dtype} {data.shape} do not "
+            "form a float32 CSR matrix"
+        )
+    if indptr[0] != 0 or indptr[-1] != nnz or (np.diff(indptr) < 0).any():
+        raise ValueError("indptr is not a valid CSR row pointer")
+    if nnz and (indices.min() < 0 or indices.max() >= dim):
+        raise ValueError(f"column indices outside [0, {dim})")
+    matrix = scipy.sparse.csr_matrix((data, indices, indptr), shape=(n, dim))
+    return matrix, _checksum(arrays["keys"], indptr, indices, data)
+
+
+def _load_shard(path: Path, fingerprint: str) -> tuple[np.ndarray, Any]:
     """Read and verify one shard; returns (keys uint8 (n,32), vectors float32 (n,dim)).
+
+    The vectors of a sparse shard are a scipy CSR matrix.
 
     Raises:
         FileNotFoundError: the shard vanished (removed by clear/compact).
@@ -239,19 +302,29 @@ def _load_shard(path: Path, fingerprint: str) -> tuple[np.ndarray, np.ndarray]:
         arrays = load(data)
     except Exception as err:  # any parse failure means a damaged shard
         raise ValueError(f"unreadable shard: {err}") from err
-    keys, vectors = arrays.get("keys"), arrays.get("vectors")
-    if keys is None or vectors is None:
-        raise ValueError("shard lacks the 'keys' or 'vectors' array")
+    sparse = meta.get("format_version") == SPARSE_FORMAT_VERSION
+    if sparse and meta.get("layout") != "csr":
+        raise ValueError(f"unknown shard layout {meta.get('layout')!r}")
+    keys = arrays.get("keys")
+    if keys is None:
+        raise ValueError("shard lacks the 'keys' array")
     n, dim = int(meta.get("n", -1)), int(meta.get("dim", -1))
     if keys.dtype != np.uint8 or keys.shape != (n, KEY_BYTES):
         raise ValueError(f"keys have dtype {keys.dtype} shape {keys.shape}, expected ({n}, 32)")
-    if vectors.dtype != np.float32 or vectors.shape != (n, dim):
-        raise ValueError(
-            f"vectors have dtype {vectors.dtype} shape {vectors.shape}, expected ({n}, {dim})"
-        )
     if meta.get("fingerprint") != fingerprint:
         raise ValueError(f"shard belongs to fingerprint {meta.get('fingerprint')!r}")
-    if _checksum(keys, vectors) != meta.get("sha256"):
+    if sparse:
+        vectors, checksum = _sparse_vectors(arrays, n, dim)
+    else:
+        vectors = arrays.get("vectors")
+        if vectors is None:
+            raise ValueError("shard lacks the 'vectors' array")
+        if vectors.dtype != np.float32 or vectors.shape != (n, dim):
+            raise ValueError(
+                f"vectors have dtype {vectors.dtype} shape {vectors.shape}, expected ({n}, {dim})"
+            )
+        checksum = _checksum(keys, vectors)
+    if checksum != meta.get("sha256"):
         raise ValueError("checksum mismatch")
     return keys, vectors
 
@@ -261,20 +334,28 @@ def _new_shard_name() -> str:
 
 
 def _write_shard(folder: Path, fingerprint: str, keys: np.ndarray, vectors: np.ndarray) -> Path:
-    """Write a new shard atomically (temp file + fsync + os.replace)."""
+    """Write a new shard atomically (temp file + fsync + os.replace), sparse when it pays."""
     from safetensors.numpy import save
 
     keys = np.ascontiguousarray(keys, dtype=np.uint8)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    csr = _to_csr(vectors)
+    arrays = (
+        {"keys": keys, "vectors": vectors}
+        if csr is None
+        else {"keys": keys, "indptr": csr[0], "indices": csr[1], "data": csr[2]}
+    )
     meta = {
         "format": CACHE_FORMAT,
-        "format_version": CACHE_FORMAT_VERSION,
+        "format_version": CACHE_FORMAT_VERSION if csr is None else SPARSE_FORMAT_VERSION,
         "fingerprint": fingerprint,
         "n": str(len(keys)),
         "dim": str(vectors.shape[1]),
-        "sha256": _checksum(keys, vectors),
+        "sha256": _checksum(keys, vectors) if csr is None else _checksum(keys, *csr),
     }
-    blob = save({"keys": keys, "vectors": vectors}, metadata=meta)
+    if csr is not None:
+        meta["layout"] = "csr"
+    blob = save(arrays, metadata=meta)
     return atomic_write_bytes(folder / _new_shard_name(), blob)
 
 
@@ -320,13 +401,13 @@ class _Store:
         self.fingerprint = fingerprint
         #: text digest -> global row id (offsets[slot] + row); the first copy wins
         self.index: dict[bytes, int] = {}
-        self.vectors: list[np.ndarray] = []
+        self.vectors: list[Any] = []  # dense arrays or scipy CSR matrices
         self.offsets: list[int] = []
         self.total = 0
         self.seen: set[str] = set()
         self.dim: int | None = None
 
-    def _add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+    def _add(self, keys: np.ndarray, vectors: Any) -> None:
         n = len(keys)
         if n == 0:
             return
@@ -348,12 +429,12 @@ class _Store:
     def gather(self, ids: np.ndarray, out: np.ndarray) -> None:
         """Copy the vectors of global row ``ids`` into ``out`` (same length)."""
         if len(self.vectors) == 1:
-            out[:] = self.vectors[0][ids]
+            out[:] = _csr_rows(self.vectors[0], ids)
             return
         slots = np.searchsorted(np.asarray(self.offsets), ids, side="right") - 1
         for slot in np.unique(slots):
             mask = slots == slot
-            out[mask] = self.vectors[slot][ids[mask] - self.offsets[slot]]
+            out[mask] = _csr_rows(self.vectors[slot], ids[mask] - self.offsets[slot])
 
     def refresh(self) -> None:
         """Load shards that appeared since the last call (verified, damaged ones removed)."""
@@ -370,7 +451,7 @@ class _Store:
                 with contextlib.suppress(OSError):
                     path.unlink()
                 continue
-            if self.dim is not None and vectors.shape[1] != self.dim and len(vectors):
+            if self.dim is not None and vectors.shape[1] != self.dim and vectors.shape[0]:
                 _warn_damaged(path, f"dim {vectors.shape[1]} != {self.dim}", stacklevel=5)
                 with contextlib.suppress(OSError):
                     path.unlink()
@@ -507,7 +588,13 @@ class CachedEncoder:
         }
 
     def encode(
-        self, texts: Sequence[str], /, *, batch_size: int = 64, show_progress: bool = False
+        self,
+        texts: Sequence[str],
+        /,
+        *,
+        batch_size: int = 64,
+        show_progress: bool = False,
+        normalize: bool = False,
     ) -> np.ndarray:
         """Encode texts, reading cached vectors and computing only the missing ones.
 
@@ -515,6 +602,9 @@ class CachedEncoder:
             texts: a sequence of strings (not a bare string).
             batch_size: passed to the wrapped encoder for the missing texts.
             show_progress: passed to the wrapped encoder for the missing texts.
+            normalize: scale the returned rows to unit length (zero rows stay zero).
+                The cache always stores the encoder's own vectors, so one entry
+                serves both settings.
 
         Returns:
             C-contiguous float32 array of shape ``(len(texts), dim)``, input order.
@@ -535,6 +625,8 @@ class CachedEncoder:
             raise InvalidParameterError(f"batch_size must be an int >= 1, got {batch_size!r}")
         if batch_size < 1:
             raise InvalidParameterError(f"batch_size must be >= 1, got {batch_size}")
+        if not isinstance(normalize, (bool, np.bool_)):
+            raise InvalidParameterError(f"normalize must be True or False, got {normalize!r}")
         if getattr(self.encoder, "requires_fit", False) and not getattr(
             self.encoder, "is_fitted", True
         ):
@@ -613,6 +705,10 @@ class CachedEncoder:
                 store.gather(hit_ids, unique_vecs)
         if computed is not None:
             unique_vecs[missing] = computed
+        if normalize:
+            from embeddings.util import _normalize_inplace
+
+            _normalize_inplace(unique_vecs)
         if inverse is None:
             return unique_vecs
         return np.ascontiguousarray(unique_vecs[inverse])

@@ -19,6 +19,7 @@ from __future__ import annotations
 __all__ = [
     "TransferkitError",
     "UnknownEncoderError",
+    "UnknownWordError",
     "MissingDependencyError",
     "InvalidInputError",
     "InvalidParameterError",
@@ -38,6 +39,13 @@ class UnknownEncoderError(TransferkitError, KeyError):
     """A preset name that is not registered (and is not a saved-encoder folder)."""
 
     def __str__(self) -> str:  # KeyError would repr() the message and add quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class UnknownWordError(TransferkitError, KeyError):
+    """A word that is not in an encoder's vocabulary (``most_similar``), as gensim's KeyError."""
+
+    def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
 

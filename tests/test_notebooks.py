@@ -4,10 +4,12 @@ Each test executes a notebook with nbclient (kernel ``python3``, which jupyter_c
 starts with this interpreter) in a temporary working directory; a cell that raises
 fails the test.  The stored notebooks must be executed (they ship with outputs).
 
-The default run executes both notebooks without benchmark data (the embedding
-notebook on its built-in sentences, about 20 s; the benchmark notebook only prints
-that it skips).  The runs on real data (600 MR sentences; the quick suite on GloVe
-and TF-IDF, 20-30 s each on 2 busy cores) are marked ``slow``.
+The default run executes the notebooks without benchmark data (the embedding
+notebook on its built-in sentences, about 20 s; the transfer notebook on its
+built-in sentences at ``TRANSFERKIT_NOTEBOOK_SCALE=small``, about a minute; the
+benchmark notebook only prints that it skips).  The runs on real data (600 MR
+sentences; a small SST2 slice of the learning curve; the quick suite on GloVe and
+TF-IDF) are marked ``slow``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 EMBED = "01_embed_and_sklearn.ipynb"
-BENCH = "02_benchmark_and_report.ipynb"
+TRANSFER = "02_when_transfer_helps.ipynb"
+BENCH = "03_benchmark_and_report.ipynb"
 QUICK_LABELS = (
     "SST2 (quick)",
     "TREC (quick)",
@@ -89,7 +92,7 @@ def _set_data(monkeypatch: pytest.MonkeyPatch, use_data: bool) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", [EMBED, BENCH])
+@pytest.mark.parametrize("name", [EMBED, TRANSFER, BENCH])
 def test_stored_notebook_is_executed_and_clean(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
@@ -110,8 +113,11 @@ def _check_embed(nb: nbformat.NotebookNode, with_data: bool) -> None:
     assert int(shape.group(1)) == (600 if with_data else 40)
     assert ("MR: stratified slice" if with_data else "built-in fallback sentences") in text
     available = {i["name"] for i in embeddings.list_encoders() if i["available"]}
+    downstream = text[text.index("downstream accuracy") :]
     for name in {"glove-6b-50d", "minilm-l6", "use-multilingual-v3"} & available:
         assert name in text  # the similarity table has a column per embedded encoder
+        assert re.search(rf"^{re.escape(name)}\s+\d+\s+[01]\.\d+", downstream, flags=re.M), name
+    assert re.search(r"^tfidf\s+≤5000\s+[01]\.\d+", downstream, flags=re.M)
     cv = re.search(r"cross-validated accuracy: ([0-9.]+) ± ([0-9.]+)", text)
     assert cv is not None
     best = re.search(r"best: \{'embed__encoder__pooling': '(\w+)'\} accuracy ([0-9.]+)", text)
@@ -133,6 +139,55 @@ def test_embed_and_sklearn_notebook_with_fallback_sentences(
 def test_embed_and_sklearn_notebook_on_mr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert _set_data(monkeypatch, use_data=True)
     _check_embed(_execute(EMBED, tmp_path), with_data=True)
+
+
+def _images(nb: nbformat.NotebookNode) -> int:
+    return sum(
+        "image/png" in out.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+    )
+
+
+def _check_transfer(nb: nbformat.NotebookNode, sizes: list[int]) -> None:
+    text = _text(nb)
+    assert "scale small" in text
+    available = {i["name"] for i in embeddings.list_encoders() if i["available"]}
+    header = next(line for line in text.splitlines() if line.lstrip().startswith("size "))
+    methods = ["tfidf", "frozen", "finetune", "scratch"]
+    if "use-multilingual-v3" in available:
+        methods.append("frozen use-multilingual-v3")
+    assert all(m in header for m in methods), header
+    for size in sizes:  # one row per labelled-set size, accuracies in [0, 1]
+        row = re.search(rf"^\s*{size}\s+([0-9.]+) ±", text, flags=re.M)
+        assert row is not None and 0.0 <= float(row.group(1)) <= 1.0, size
+    assert "minus TF-IDF" in text and "pretraining adds" in text
+    assert re.search(r"unfreeze\s+0\s+2\s+all", text)  # the unfreeze table
+    assert text.count("2-D accuracy") == 1 + len({"minilm-l6", "use-multilingual-v3"} & available)
+    assert _images(nb) == 2  # the learning curve and the projection
+
+
+def test_transfer_notebook_with_fallback_sentences(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _set_data(monkeypatch, use_data=False)
+    monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
+    nb = _execute(TRANSFER, tmp_path)
+    assert "built-in sentences: 24 train, 8 dev" in _text(nb)
+    _check_transfer(nb, [8, 16, 24])
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_transfer_notebook_on_an_sst2_slice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _set_data(monkeypatch, use_data=True)
+    monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
+    nb = _execute(TRANSFER, tmp_path)
+    assert "SST2: 6920 train, 64 dev" in _text(nb) and ", 128 test" in _text(nb)
+    _check_transfer(nb, [16, 64])
 
 
 def test_benchmark_notebook_without_data_skips(
@@ -161,11 +216,4 @@ def test_benchmark_notebook_runs_quick_suite_and_reports(
         assert row is not None, label
         assert all(0 < float(v) <= 100 for v in row.groups())
     assert "task,metric,glove-6b-50d,tfidf" in text  # the CSV that write_report wrote
-    images = [
-        out
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for out in cell.get("outputs", [])
-        if "image/png" in out.get("data", {})
-    ]
-    assert len(images) == 1  # the bar plot, inline
+    assert _images(nb) == 1  # the bar plot, inline

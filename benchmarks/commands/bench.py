@@ -1,9 +1,13 @@
 """``transferkit bench``: run a benchmark suite and write one JSON result per pair.
 
 Example:
+    $ transferkit bench                       # the quick suite on the embedded defaults
     $ transferkit bench --suite quick --out results/ \\
           --encoders glove-6b-50d,use-multilingual-v3,minilm-l6,tfidf
     $ transferkit bench --suite senteval --encoders glove-6b-50d:pooling=sif --tasks MR,TREC
+    $ transferkit bench --tasks AGNews --encoders glove-6b-50d      # found in suite 'full'
+    $ transferkit bench --task-file reviews.tsv --type classification \\
+          --text-column review --label-column stars --encoders glove-6b-50d,tfidf --out own/
     $ transferkit bench --list
 """
 
@@ -13,7 +17,27 @@ import argparse
 import sys
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["default_encoders", "register"]
+
+_TYPES = ("classification", "pair_classification", "sts", "clustering")
+
+
+def default_encoders() -> list[str]:
+    """The encoders ``bench`` runs without ``--encoders``: those of ``make demo``.
+
+    Example:
+        >>> "minilm-l6" in default_encoders()
+        True
+    """
+    from benchmarks.demo import DEFAULT_ENCODERS
+
+    return list(DEFAULT_ENCODERS)
+
+
+def _test_size(text: str) -> float | int:
+    """``--test-size``: a share of the rows (``0.2``) or a number of rows (``500``)."""
+    value = float(text)
+    return int(value) if value >= 1 and value.is_integer() else value
 
 
 def _split(value: str | None) -> list[str]:
@@ -36,20 +60,80 @@ def _list(_: argparse.Namespace) -> int:
     return 0
 
 
+def _own_task(args: argparse.Namespace) -> Any:
+    """The task of ``--task-file`` (and its options)."""
+    from benchmarks.tasks import Task
+
+    options: dict[str, Any] = {
+        "type": args.type,
+        "text": args.text_column,
+        "label": args.label_column,
+        "pair": args.pair_column,
+        "score": args.score_column,
+        "split": args.split_column,
+        "test_size": args.test_size,
+        "random_state": args.split_seed,
+    }
+    return Task.from_file(
+        args.task_file,
+        test=args.test_file,
+        dev=args.dev_file,
+        sep=args.sep,
+        name=args.task_name,
+        **options,
+    )
+
+
+def _check_own_options(args: argparse.Namespace) -> str | None:
+    """Why the options of an own task do not fit together (``None``: they do)."""
+    own = {
+        "--test-file": args.test_file,
+        "--dev-file": args.dev_file,
+        "--split-column": args.split_column,
+        "--pair-column": args.pair_column,
+        "--score-column": args.score_column,
+        "--task-name": args.task_name,
+        "--sep": args.sep,
+    }
+    if args.task_file is None:
+        given = [flag for flag, value in own.items() if value is not None]
+        if given:
+            return f"{', '.join(given)} describe(s) a task file; add --task-file PATH"
+        return None
+    if args.suite is not None or args.tasks:
+        return (
+            "--task-file runs your own task; leave out --suite/--tasks "
+            f"(got --suite {args.suite!r}, --tasks {args.tasks!r})"
+        )
+    return None
+
+
 def _run(args: argparse.Namespace) -> int:
     from benchmarks.runner import run_suite
+    from benchmarks.suites import find_tasks
 
     if args.list:
         return _list(args)
+    problem = _check_own_options(args)
+    if problem:
+        print(f"transferkit bench: error: {problem}", file=sys.stderr)
+        return 2
     encoders = _split(args.encoders)
     if not encoders:
-        print(
-            "transferkit bench: error: --encoders is required (comma-separated names)",
-            file=sys.stderr,
-        )
-        return 2
+        encoders = default_encoders()
+        print(f"no --encoders given: running the embedded defaults {','.join(encoders)}")
+    names = _split(args.tasks)
+    suite: Any
+    if args.task_file is not None:
+        suite = _own_task(args)
+        names = []
+    elif names:
+        suite = find_tasks(names, args.suite)
+        names = []
+    else:
+        suite = args.suite or "quick"
     summary = run_suite(
-        args.suite,
+        suite,
         encoders,
         args.out,
         cache_dir=args.cache_dir,
@@ -57,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         verify=not args.no_verify,
         force=args.force,
-        tasks=_split(args.tasks) or None,
+        tasks=names or None,
         batch_size=args.batch_size,
         n_jobs=args.n_jobs,
         blas_threads=args.blas_threads or None,
@@ -85,37 +169,80 @@ def register(subparsers: Any) -> None:
     """Add ``bench`` to the ``transferkit`` parser."""
     parser = subparsers.add_parser(
         "bench",
-        help="run a benchmark suite (quick, senteval, full)",
-        description="Evaluate encoders on a suite of tasks. Each (encoder, task) result is "
-        "written to OUT as JSON; results that exist are skipped, failures are reported and "
-        "the run goes on. Exit code 1 when something failed.",
+        help="run a benchmark suite (quick, senteval, full) or your own task",
+        description="Evaluate encoders on a suite of tasks, or on your own task "
+        "(--task-file). Each (encoder, task) result is written to OUT as JSON; results that "
+        "exist are skipped, failures are reported and the run goes on. Exit code 1 when "
+        "something failed.",
     )
-    parser.add_argument("--suite", default="quick", help="quick (default), senteval or full")
+    parser.add_argument(
+        "--suite",
+        default=None,
+        help="quick, senteval or full (see --list); without it: quick, or with --tasks the "
+        "first suite that has each task",
+    )
     parser.add_argument(
         "--encoders",
         default=None,
         help="comma-separated preset names; 'name:key=value' sets a parameter "
         "(e.g. glove-6b-50d:pooling=sif); the folder of a saved encoder (e.g. from "
-        "'transferkit train') is used as pretrained, never re-fitted",
+        "'transferkit train') is used as pretrained, never re-fitted; without it: the "
+        "embedded defaults (" + ",".join(default_encoders()) + ")",
     )
-    parser.add_argument("--out", default="results", help="results folder (default: results)")
-    parser.add_argument("--tasks", default=None, help="only these tasks of the suite")
+    parser.add_argument("--out", default="results", help="results folder")
+    parser.add_argument(
+        "--tasks", default=None, help="only these tasks (comma-separated labels or task names)"
+    )
+    own = parser.add_argument_group(
+        "your own task",
+        "a TSV/CSV/parquet file with a header; evaluated with the protocol of its type's "
+        "built-in tasks. Without --split-column or --test-file, classification rows are "
+        "split by a seeded stratified split (recorded in the results).",
+    )
+    own.add_argument("--task-file", default=None, metavar="PATH", help="the rows (or train rows)")
+    own.add_argument("--type", default="classification", choices=_TYPES, help="the task type")
+    own.add_argument("--text-column", default="text", help="column of the texts")
+    own.add_argument("--label-column", default="label", help="column of the labels (not for sts)")
+    own.add_argument(
+        "--pair-column",
+        default=None,
+        help="column of the second texts (pair_classification, sts)",
+    )
+    own.add_argument("--score-column", default=None, help="column of the gold scores (sts)")
+    own.add_argument(
+        "--split-column", default=None, help="column assigning rows to train, dev or test"
+    )
+    own.add_argument("--test-file", default=None, metavar="PATH", help="test rows in a file")
+    own.add_argument("--dev-file", default=None, metavar="PATH", help="dev rows (with --test-file)")
+    own.add_argument(
+        "--test-size",
+        type=_test_size,
+        default=0.2,
+        help="without splits: share (0.2) or number (500) of the rows held out as test",
+    )
+    own.add_argument("--split-seed", type=int, default=1111, help="seed of that split")
+    own.add_argument(
+        "--task-name", default=None, help="name in results and reports (default: file name)"
+    )
+    own.add_argument(
+        "--sep", default=None, help="field separator (default: TAB for .tsv, comma for .csv)"
+    )
     parser.add_argument("--cache-dir", default=None, help="embedding cache folder")
     parser.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")
     parser.add_argument("--data-dir", default=None, help="benchmark data folder")
     parser.add_argument(
         "--no-verify",
         action="store_true",
-        help="skip the sha256 check of the data files (your own data; recorded in results)",
+        help="skip the sha256 check of the data files (recorded in results)",
     )
     parser.add_argument("--force", action="store_true", help="recompute existing results")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64, help="encoding batch size")
     parser.add_argument("--n-jobs", type=int, default=None, help="joblib workers of the heads")
     parser.add_argument(
         "--blas-threads",
         type=int,
         default=1,
-        help="BLAS threads while evaluating (default 1; 0 = library default)",
+        help="BLAS threads while evaluating (0: the library's own setting)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("--report", action="store_true", help="print the table when done")

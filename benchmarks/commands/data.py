@@ -130,7 +130,13 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``data`` subcommand with ``list``, ``download`` and ``verify``."""
-    p = sub.add_parser("data", help="list, download and verify benchmark data")
+    p = sub.add_parser(
+        "data",
+        help="list, download and verify benchmark data",
+        description="List the benchmark tasks, download and convert their data (into "
+        "--dir, $TRANSFERKIT_DATA or the user cache), and verify every file against its "
+        "pinned sha256.",
+    )
     actions = p.add_subparsers(dest="data_command", metavar="ACTION")
     actions.required = True
 

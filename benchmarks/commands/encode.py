@@ -1,34 +1,45 @@
-"""``transferkit encode``: embed a text file into a ``.npy`` matrix.
+"""``transferkit encode``: embed a file of texts into a ``.npy`` or ``.parquet`` file.
 
 Input formats (by extension): ``.txt`` (one text per line), ``.csv``/``.tsv`` (with a
-header; ``--column`` names the text column, default ``text``) and ``.jsonl`` (one
-JSON object per line; ``--column`` names the key).  The output is a float32
-``(n, dim)`` ``.npy`` file in input order, written atomically.
+header; ``--column`` names the text column, default ``text``), ``.jsonl`` (one JSON
+object per line; ``--column`` names the key) and ``.parquet`` (``--column`` names a
+string column).  The input is streamed in chunks of ``--chunk-size`` texts, so it
+may be bigger than memory (:func:`embeddings.streaming.encode_corpus`).  The output
+is a float32 ``(n, dim)`` ``.npy`` in input order, or a ``.parquet`` file with an
+``id`` column (the row number) and a ``vector`` column; it appears under its name
+only once complete.  A run that was killed continues where it stopped when the
+same command is run again (``--no-resume`` starts over).
 
 Example:
     $ transferkit encode --model minilm-l6 --input texts.txt --output vecs.npy
     $ transferkit encode --model use-multilingual-v3 --input reviews.csv --column review \\
           --output reviews.npy
+    $ transferkit encode --model glove-6b-50d --input big.jsonl --column body \\
+          --output big.parquet --chunk-size 50000
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from embeddings.errors import InvalidInputError, InvalidParameterError
-
-SUPPORTED_INPUTS = (".txt", ".csv", ".tsv", ".jsonl")
+from embeddings.errors import InvalidParameterError
+from embeddings.streaming import (
+    DEFAULT_CHUNK_SIZE,
+    OUTPUT_FORMATS,
+    SOURCE_KINDS,
+    TextSource,
+    encode_corpus,
+)
 
 
 def read_texts(path: Path, column: str | None = None) -> list[str]:
-    """Read texts from a .txt / .csv / .tsv / .jsonl file.
+    """Read every text of a .txt / .csv / .tsv / .jsonl / .parquet file into a list.
+
+    For files bigger than memory use :func:`embeddings.streaming.encode_corpus`,
+    which streams them.
 
     Raises:
         InvalidInputError: unsupported extension, missing column, or a non-string value.
@@ -40,52 +51,8 @@ def read_texts(path: Path, column: str | None = None) -> list[str]:
         >>> read_texts(p)
         ['a cat', 'stocks fell']
     """
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_INPUTS:
-        raise InvalidInputError(
-            f"{path}: unsupported input extension {suffix!r}; supported: {list(SUPPORTED_INPUTS)}"
-        )
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such file")
-    if suffix == ".txt":
-        if column is not None:
-            raise InvalidParameterError("--column applies to .csv/.tsv/.jsonl input, not .txt")
-        with path.open(encoding="utf-8", newline="") as fh:
-            return [line.rstrip("\r\n") for line in fh]
-    col = column or "text"
-    if suffix in (".csv", ".tsv"):
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
-            if reader.fieldnames is None or col not in reader.fieldnames:
-                raise InvalidInputError(
-                    f"{path}: no column {col!r}; columns are {reader.fieldnames}; use --column"
-                )
-            return [row[col] if row[col] is not None else "" for row in reader]
-    texts = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InvalidInputError(f"{path}:{lineno}: invalid JSON: {err.msg}") from err
-            if not isinstance(obj, dict) or col not in obj:
-                raise InvalidInputError(f"{path}:{lineno}: no key {col!r}; use --column")
-            if not isinstance(obj[col], str):
-                raise InvalidInputError(
-                    f"{path}:{lineno}: {col!r} must be a string, got {type(obj[col]).__name__}"
-                )
-            texts.append(obj[col])
-    return texts
-
-
-def save_npy_atomic(array: np.ndarray, path: Path) -> None:
-    """Write ``array`` to ``path`` (.npy) atomically (temporary file, fsync, rename)."""
-    from embeddings._atomic import atomic_open
-
-    with atomic_open(path) as fh:
-        np.save(fh, array, allow_pickle=False)
+    chunks = TextSource(path, column).chunks(DEFAULT_CHUNK_SIZE)
+    return [text for chunk, _ in chunks for text in chunk]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,9 +60,11 @@ def run(args: argparse.Namespace) -> int:
     import embeddings
 
     out = Path(args.output)
-    if out.suffix.lower() != ".npy":
-        raise InvalidParameterError(f"--output must end in .npy, got {out.name!r}")
-    texts = read_texts(Path(args.input), args.column)
+    if out.suffix.lower() not in OUTPUT_FORMATS:
+        raise InvalidParameterError(
+            f"--output must end in {' or '.join(OUTPUT_FORMATS)}, got {out.name!r}"
+        )
+    TextSource(args.input, args.column)  # check the input before loading the model
     encoder = embeddings.load(args.model)
     if encoder.requires_fit and not encoder.is_fitted:
         raise InvalidParameterError(
@@ -105,23 +74,32 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     _ = encoder.dim  # load the weights outside the timed encoding
     start = time.perf_counter()
+    runner = encoder
     if args.cache_dir:
         from embeddings.cache import CachedEncoder
 
         runner = CachedEncoder(encoder, cache_dir=args.cache_dir)
-        vectors = runner.encode(
-            texts, batch_size=args.batch_size, show_progress=not args.no_progress
-        )
-    else:
-        vectors = encoder.encode(
-            texts, batch_size=args.batch_size, show_progress=not args.no_progress
-        )
+    result = encode_corpus(
+        runner,
+        args.input,
+        out,
+        column=args.column,
+        chunk_size=args.chunk_size,
+        batch_size=args.batch_size,
+        show_progress=not args.no_progress,
+        resume=args.resume,
+    )
     elapsed = time.perf_counter() - start
-    save_npy_atomic(vectors, out)
-    rate = len(texts) / elapsed if elapsed > 0 else float("inf")
+    encoded_rows = result.rows if result.chunks_resumed == 0 else None
+    rate = f" ({encoded_rows / elapsed:.0f} texts/s)" if encoded_rows and elapsed > 0 else ""
+    resumed = (
+        f"; resumed after {result.chunks_resumed} of {result.chunks} chunks"
+        if result.chunks_resumed
+        else ""
+    )
     print(
-        f"wrote {out} ({vectors.shape[0]} x {vectors.shape[1]} float32) with {encoder.name}: "
-        f"load {start - t0:.1f}s, encode {elapsed:.1f}s ({rate:.0f} texts/s)",
+        f"wrote {out} ({result.rows} x {result.dim} float32) with {encoder.name}: "
+        f"load {start - t0:.1f}s, encode {elapsed:.1f}s{rate}{resumed}",
         file=sys.stderr,
     )
     return 0
@@ -129,12 +107,33 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``encode`` subcommand."""
-    p = sub.add_parser("encode", help="embed a file of texts into a .npy matrix")
+    p = sub.add_parser(
+        "encode", help="embed a file of texts (any size) into a .npy or .parquet file"
+    )
     p.add_argument("--model", required=True, help="preset name or saved-encoder folder")
-    p.add_argument("--input", required=True, help="a .txt/.csv/.tsv/.jsonl file")
-    p.add_argument("--output", required=True, help="the .npy file to write")
-    p.add_argument("--column", default=None, help="text column/key for .csv/.tsv/.jsonl")
+    p.add_argument(
+        "--input", required=True, help=f"a {'/'.join(SOURCE_KINDS)} file (streamed in chunks)"
+    )
+    p.add_argument(
+        "--output",
+        required=True,
+        help="the .npy (float32 matrix) or .parquet (id + vector columns) file to write",
+    )
+    p.add_argument("--column", default=None, help="text column/key for .csv/.tsv/.jsonl/.parquet")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help=f"texts read, encoded and committed at a time (default {DEFAULT_CHUNK_SIZE}; "
+        "memory grows with it)",
+    )
+    p.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue a killed run into the same --output (default); --no-resume starts over",
+    )
     p.add_argument("--cache-dir", default=None, help="reuse/store vectors in this cache")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)

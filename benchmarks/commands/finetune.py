@@ -3,7 +3,10 @@
 Trains :func:`embeddings.training.fine_tune` on the task's training split (optionally
 a stratified subsample, ``--max-train``), stops early on the dev split (carved from
 train when the task has none, as in ``transferkit curve``), and prints dev and test
-accuracy and the training time.  ``--save`` keeps the model as a standard encoder
+accuracy and the training time.  Dev and test are capped by default with fixed
+stratified subsamples (``--dev-max 500``, ``--test-max 1000``; ``all`` lifts a cap),
+since every epoch scores the dev set.  Training and every evaluation pass show
+their progress (``--no-progress`` hides it).  ``--save`` keeps the model as a standard encoder
 folder (``embeddings.load`` opens it), ``--json`` writes the numbers, ``--workdir``
 keeps checkpoints and ``log.jsonl`` (``--resume`` continues a killed run there).
 
@@ -17,10 +20,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
-from benchmarks.commands.curve import _write_json, load_encoder, load_splits, parse_unfreeze
+from benchmarks.commands.curve import (
+    DEFAULT_DEV_MAX,
+    DEFAULT_TEST_MAX,
+    _write_json,
+    describe_splits,
+    load_encoder,
+    load_splits,
+    parse_cap,
+    parse_unfreeze,
+)
 from embeddings.errors import InvalidParameterError
 
 
@@ -38,6 +51,8 @@ def run(args: argparse.Namespace) -> int:
     train, dev, test, info = load_splits(
         args.task, dev_size=args.dev_size, dev_max=args.dev_max, test_max=args.test_max
     )
+    progress = not args.no_progress
+    print(describe_splits(info), file=sys.stderr, flush=True)
     idx = stratified_subsample(train[1], args.max_train, args.seed)
     texts = [train[0][i] for i in idx]
     encoder = load_encoder(args.encoder, args.max_seq_length)
@@ -48,13 +63,13 @@ def run(args: argparse.Namespace) -> int:
         dev_texts=dev[0], dev_labels=dev[1], max_epochs=args.max_epochs,
         patience=args.patience, batch_size=args.batch_size, lr=args.lr,
         head_lr=args.head_lr, random_state=args.seed, threads=args.threads,
-        show_progress=not args.no_progress, workdir=args.workdir, resume=args.resume,
+        show_progress=progress, workdir=args.workdir, resume=args.resume,
         max_minutes=args.max_minutes,
     )  # fmt: skip
     train_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    dev_acc = clf.score(dev[0], dev[1])
-    test_acc = clf.score(test[0], test[1])
+    dev_acc = clf.score(dev[0], dev[1], show_progress=progress)
+    test_acc = clf.score(test[0], test[1], show_progress=progress)
     result = {
         "task": info, "encoder": args.encoder, "unfreeze": clf.unfreeze, "init": args.init,
         "n_train": len(texts), "dev_accuracy": dev_acc, "test_accuracy": test_acc,
@@ -82,27 +97,68 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``finetune`` subcommand."""
-    p = sub.add_parser("finetune", help="fine-tune a torch encoder with a softmax head")
-    p.add_argument("--task", required=True, help="classification task, e.g. SST2, TREC")
-    p.add_argument("--encoder", default="minilm-l6", help="torch encoder preset or folder")
-    p.add_argument("--unfreeze", default="2", help="top layers to train: int or 'all'")
-    p.add_argument("--init", choices=("pretrained", "random"), default="pretrained")
-    p.add_argument("--max-train", type=int, default=None, help="stratified training subsample")
-    p.add_argument("--max-seq-length", type=int, default=64)
-    p.add_argument("--max-epochs", type=int, default=3)
-    p.add_argument("--patience", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=5e-5)
-    p.add_argument("--head-lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--dev-size", type=int, default=500, help="dev carved from train if none")
-    p.add_argument("--dev-max", type=int, default=None)
-    p.add_argument("--test-max", type=int, default=None)
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
-    p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser(
+        "finetune",
+        help="fine-tune a torch encoder with a softmax head",
+        description=(
+            "Fine-tune a torch encoder (a transformer, or a network transferkit trained) with\n"
+            "a new softmax head on a classification task: the top --unfreeze layers train,\n"
+            "early stopping on the dev split (carved from train when the task has none).\n"
+            "Prints dev and test accuracy; dev and test are capped by default (--dev-max,\n"
+            "--test-max; 'all' lifts a cap)."
+        ),
+        epilog=(
+            "examples:\n"
+            "  transferkit finetune --task SST2 --encoder minilm-l6 --unfreeze 2 --max-epochs 3\n"
+            "  transferkit finetune --task TREC --unfreeze all --max-train 2000 --json ft.json"
+        ),
+    )
+    p.add_argument("--task", required=True, help="classification task, e.g. SST2, TREC, MR")
+    p.add_argument(
+        "--encoder", default="minilm-l6", help="torch encoder: preset name or saved folder"
+    )
+    p.add_argument("--unfreeze", default="2", help="top layers to train: an int >= 0 or 'all'")
+    p.add_argument(
+        "--init",
+        choices=("pretrained", "random"),
+        default="pretrained",
+        help="start from the pretrained weights, or the same architecture at random",
+    )
+    p.add_argument(
+        "--max-train",
+        type=int,
+        default=None,
+        help="train on a stratified subsample of this size (unset: the whole split)",
+    )
+    p.add_argument("--max-seq-length", type=int, default=64, help="truncation, in tokens")
+    p.add_argument("--max-epochs", type=int, default=3, help="epochs at most")
+    p.add_argument("--patience", type=int, default=2, help="epochs without dev gain before stop")
+    p.add_argument("--batch-size", type=int, default=16, help="training batch size")
+    p.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
+    p.add_argument("--head-lr", type=float, default=1e-3, help="softmax head learning rate")
+    p.add_argument("--seed", type=int, default=0, help="seed of subsample, head and batches")
+    p.add_argument(
+        "--dev-size", type=int, default=500, help="dev rows carved from train if the task has none"
+    )
+    p.add_argument(
+        "--dev-max",
+        type=parse_cap,
+        default=DEFAULT_DEV_MAX,
+        help="evaluate on at most this many dev rows (stratified); 'all' for the whole split",
+    )
+    p.add_argument(
+        "--test-max",
+        type=parse_cap,
+        default=DEFAULT_TEST_MAX,
+        help="score on at most this many test rows (stratified); 'all' for the whole split",
+    )
+    p.add_argument("--threads", type=int, default=None, help="torch threads (unset: torch's)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars and lines")
     p.add_argument("--workdir", default=None, help="checkpoints and log.jsonl go here")
     p.add_argument("--resume", action="store_true", help="continue from --workdir's checkpoint")
-    p.add_argument("--max-minutes", type=float, default=None, help="training time budget")
-    p.add_argument("--json", default=None, help="write the result here")
+    p.add_argument(
+        "--max-minutes", type=float, default=None, help="training time budget (unset: none)"
+    )
+    p.add_argument("--json", default=None, help="write the result to this JSON file")
     p.add_argument("--save", default=None, help="save the fine-tuned model to this folder")
     p.set_defaults(func=run)

@@ -1,5 +1,9 @@
 """``transferkit models``: list the encoder presets.
 
+The ``dim`` column is the output dimension; for encoders whose dimension is set by
+``fit`` (TF-IDF's vocabulary, LSA's components on tiny data) it shows the cap, as
+``≤5000``, and ``-`` when there is none (``word-vectors``: the dimension of your vectors).
+
 Example:
     $ transferkit models
     $ transferkit models --family word_vectors --json
@@ -9,6 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
+
+
+def _dim(info: Any) -> str:
+    if info["dim"] is not None:
+        return str(info["dim"])
+    cap = info.get("max_dim")
+    return "-" if cap is None else f"≤{cap}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         (
             i["name"],
             i["family"],
-            "-" if i["dim"] is None else str(i["dim"]),
+            _dim(i),
             "yes" if i["available"] else "no",
             "yes" if i["trainable"] else "",
             i["description"],
@@ -39,7 +51,20 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``models`` subcommand."""
-    p = sub.add_parser("models", help="list encoder presets")
-    p.add_argument("--family", default=None, help="only this family")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser(
+        "models",
+        help="list encoder presets",
+        description="List the encoder presets: family, output dimension (≤N: a cap reached "
+        "after fit), whether the weights are available offline, whether the preset is fitted "
+        "on training texts, and what it is.",
+    )
+    p.add_argument(
+        "--family",
+        default=None,
+        help="only this family (word_vectors, doc2vec, use, transformer, baseline, "
+        "quick_thought, ...)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="machine-readable output (dim, max_dim, ...)"
+    )
     p.set_defaults(func=run)

@@ -68,6 +68,7 @@ def register(subparsers: Any) -> None:
         usage=(
             "transferkit train --list [--json]\n"
             "       transferkit train FAMILY --corpus PATH --out DIR [--max-minutes M] [--resume]\n"
+            "       transferkit train infersent --nli PATH_OR_TASK[,...] --out DIR [...]\n"
             "                         [--force] [--checkpoint-every N] [--no-progress] "
             "[--json FILE] [--OPTION VALUE ...]"
         ),
@@ -143,7 +144,11 @@ def _option_parser(family: Any) -> tuple[argparse.ArgumentParser, list[Any]]:
         allow_abbrev=False,
     )
     g = p.add_argument_group("run")
-    g.add_argument("--corpus", help="text file or folder of *.txt files (stored for --resume)")
+    g.add_argument(
+        _data_flag(family),
+        dest="corpus",
+        help=family.data_help or "text file or folder of *.txt files (stored for --resume)",
+    )
     g.add_argument("--out", required=True, help="folder of the trained encoder")
     g.add_argument(
         "--max-minutes",
@@ -343,7 +348,7 @@ def _read_run(out: Path, family: Any) -> dict[str, Any]:
     return data
 
 
-def _write_run(out: Path, family: Any, params: Mapping[str, Any], corpus: Path) -> None:
+def _write_run(out: Path, family: Any, params: Mapping[str, Any], corpus: str) -> None:
     from embeddings._atomic import atomic_write_text
 
     record = {
@@ -382,7 +387,7 @@ def _prepare_out(out: Path, force: bool) -> None:
 
 
 # -------------------------------------------------------------------- training
-def _fit_resumable(encoder: Any, corpus: Path, out: Path, ns: argparse.Namespace) -> None:
+def _fit_resumable(encoder: Any, corpus: str, out: Path, ns: argparse.Namespace) -> None:
     encoder.fit(
         corpus,
         workdir=out / "training",
@@ -393,8 +398,29 @@ def _fit_resumable(encoder: Any, corpus: Path, out: Path, ns: argparse.Namespace
     )
 
 
+def _data_flag(family: Any) -> str:
+    """The family's training-data option: ``--corpus``, or e.g. ``--nli`` for InferSent."""
+    return "--" + str(family.data_option).replace("_", "-")
+
+
+def _check_data(family: Any, given: str, *, check: bool = True) -> str:
+    """The data argument as stored in ``run.json``; a bad one fails before ``OUT`` is touched."""
+    if family.data_check is None:
+        if check:
+            from embeddings.training.corpus import corpus_files
+
+            corpus_files(given)  # a missing or empty corpus fails here
+        return str(Path(given).resolve())
+    import importlib
+
+    module, _, name = family.data_check.partition(":")
+    resolve = getattr(importlib.import_module(module), name)
+    return str(resolve(given))
+
+
 def _continue_command(family: Any, corpus: str, out: str, max_minutes: float | None) -> str:
-    cmd = ["transferkit", "train", family.name, "--corpus", corpus, "--out", out, "--resume"]
+    flag = _data_flag(family)
+    cmd = ["transferkit", "train", family.name, flag, corpus, "--out", out, "--resume"]
     if max_minutes is not None:
         cmd += ["--max-minutes", f"{max_minutes:g}"]
     return " ".join(shlex.quote(c) for c in cmd)
@@ -555,23 +581,20 @@ def run(args: argparse.Namespace) -> int:
                 f"--resume continues the run in {out} with its stored parameters: {diffs}. "
                 "Drop the option(s), or start over with --force"
             )
-        corpus = Path(stored["corpus"])
-        if ns.corpus is not None and Path(ns.corpus).resolve() != corpus:
+        corpus = stored["corpus"]
+        flag = _data_flag(family)
+        if ns.corpus is not None and _check_data(family, ns.corpus, check=False) != corpus:
             raise InvalidParameterError(
-                f"--resume: --corpus {ns.corpus} differs from the stored corpus {corpus} of the "
-                f"run in {out}; drop --corpus, or start over with --force"
+                f"--resume: {flag} {ns.corpus} differs from the stored corpus {corpus} of the "
+                f"run in {out}; drop {flag}, or start over with --force"
             )
         corpus_shown = ns.corpus if ns.corpus is not None else str(corpus)
         encoder = family.build(params)
     else:
         if ns.corpus is None:
-            raise InvalidParameterError(
-                "--corpus is required: a text file or a folder of *.txt files"
-            )
-        from embeddings.training.corpus import corpus_files
-
-        corpus_files(ns.corpus)  # a missing or empty corpus fails before OUT is touched
-        corpus = Path(ns.corpus).resolve()
+            what = family.data_help or "a text file or a folder of *.txt files"
+            raise InvalidParameterError(f"{_data_flag(family)} is required: {what}")
+        corpus = _check_data(family, ns.corpus)
         corpus_shown = ns.corpus
         params = {**family.defaults(), **explicit}
         encoder = family.build(params)
@@ -592,7 +615,7 @@ def run(args: argparse.Namespace) -> int:
             raise
         encoder.save(out)
     else:
-        encoder.fit_corpus(str(corpus), progress=not ns.no_progress)
+        encoder.fit_corpus(corpus, progress=not ns.no_progress)
         encoder.save(out)
         _write_run(out, family, params, corpus)
     wall = time.perf_counter() - start

@@ -15,6 +15,10 @@ Tasks (``list_tasks()``):
 * sts (unsupervised cosine, per subset): STS12, STS13, STS14, STS15, STS16
 * clustering: TRECClustering, AGNewsClustering, R8Clustering
 
+Every task evaluates an encoder with its family's protocol (``task.evaluate(encoder)``);
+``Task.from_dataframe`` and ``Task.from_file`` make a task of your own rows
+(:mod:`benchmarks.tasks.own`).
+
 Example:
     >>> from benchmarks.tasks import get_task, list_tasks
     >>> task = get_task("sst2")

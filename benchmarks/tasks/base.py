@@ -5,7 +5,7 @@ nothing else (see :mod:`benchmarks.tasks.catalog`), as in MTEB's ``abstasks``.  
 families are:
 
 =========================  ==============================  =========================
-family                     ``load(split)`` returns          evaluated by
+family                     ``load(split)`` returns          ``evaluate(encoder)`` runs
 =========================  ==============================  =========================
 ``ClassificationTask``     :class:`TextClassificationData`  a trained classifier (CV or split)
 ``PairClassificationTask`` :class:`PairClassificationData`  a classifier on pair features
@@ -13,6 +13,12 @@ family                     ``load(split)`` returns          evaluated by
 ``STSTask``                :class:`PairScoreData`           cosine similarity, no training
 ``ClusteringTask``         :class:`TextClassificationData`  k-means vs. the labels
 =========================  ==============================  =========================
+
+Tasks evaluate themselves: :meth:`Task.evaluate` loads the splits, fits a trainable
+encoder on training texts only, encodes and runs the family's evaluator from
+:mod:`evaluators` with SentEval's defaults (each family implements ``_evaluate``).
+:meth:`Task.from_dataframe` and :meth:`Task.from_file` make a task of your own data
+(see :mod:`benchmarks.tasks.own`).
 
 Constructors only store keyword parameters (house rule 1); files are located and
 checked on ``load``.  The sha256 of a file is verified the first time it is read in
@@ -31,7 +37,9 @@ Example:
 from __future__ import annotations
 
 import os
+import warnings
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -48,8 +56,12 @@ from embeddings.errors import InvalidParameterError
 
 if TYPE_CHECKING:
     import numpy as np
+    import pandas as pd
 
+    from benchmarks.evaluation import EncoderSession, EvalContext, TaskEvaluation
+    from benchmarks.suites import SuiteTask
     from benchmarks.tasks.metadata import DataFile, TaskMetadata
+    from benchmarks.tasks.own import OwnTaskType
 
 __all__ = [
     "ClassificationTask",
@@ -112,6 +124,8 @@ class Task(ABC, Generic[DataT]):
 
     metadata: ClassVar[TaskMetadata]
     _header: ClassVar[tuple[str, ...]] = ("label", "text")
+    pinned: ClassVar[bool] = True
+    """Whether the task's files have pinned sha256 sums (``False`` for your own data)."""
 
     def __init__(self, *, data_dir: str | os.PathLike[str] | None = None) -> None:
         self.data_dir = data_dir
@@ -186,6 +200,175 @@ class Task(ABC, Generic[DataT]):
                 status[pinned.path] = "sha256 mismatch"
         return status
 
+    # ------------------------------------------------------------------ your own data
+    @classmethod
+    def from_dataframe(
+        cls,
+        data: pd.DataFrame | Mapping[str, Any],
+        *,
+        type: OwnTaskType = "classification",
+        text: str = "text",
+        label: str | None = "label",
+        pair: str | None = None,
+        score: str | None = None,
+        split: str | None = None,
+        name: str = "own-task",
+        test_size: float = 0.2,
+        random_state: int = 1111,
+    ) -> Task[Any]:
+        """A task of your own data, evaluated like the built-in tasks of its family.
+
+        See :func:`benchmarks.tasks.own.from_dataframe` for every argument.
+
+        Example:
+            >>> task = Task.from_dataframe(
+            ...     {"text": ["good", "fine", "bad", "awful"] * 5, "label": [1, 1, 0, 0] * 5},
+            ...     name="reviews")
+            >>> task.metadata.splits
+            ('train', 'test')
+            >>> task.get_params()["splits"]
+            'stratified random split of the rows: test_size=0.2, random_state=1111'
+        """
+        from benchmarks.tasks.own import from_dataframe
+
+        return from_dataframe(
+            data,
+            type=type,
+            text=text,
+            label=label,
+            pair=pair,
+            score=score,
+            split=split,
+            name=name,
+            test_size=test_size,
+            random_state=random_state,
+        )
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        test: str | os.PathLike[str] | None = None,
+        dev: str | os.PathLike[str] | None = None,
+        sep: str | None = None,
+        name: str | None = None,
+        **options: Any,
+    ) -> Task[Any]:
+        """A task of your own TSV, CSV or parquet file(s).
+
+        See :func:`benchmarks.tasks.own.from_file` for every argument.
+
+        Example:
+            >>> task = Task.from_file("reviews.tsv", text="review", label="stars")  # doctest: +SKIP
+        """
+        from benchmarks.tasks.own import from_file
+
+        return from_file(path, test=test, dev=dev, sep=sep, name=name, **options)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(
+        self,
+        encoder: Any,
+        *,
+        settings: SuiteTask | None = None,
+        verify: bool = True,
+        data_dir: str | os.PathLike[str] | None = None,
+        n_jobs: int | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        batch_size: int = 64,
+        progress: bool = False,
+        blas_threads: int | None = 1,
+    ) -> TaskEvaluation:
+        """Evaluate an encoder on this task with the protocol of its family.
+
+        A trainable encoder (TF-IDF, LSA, SIF, ...) is fitted on training texts only:
+        the train split, each outer training fold of a cross-validation task, or, for a
+        task without a training split, the unlabeled corpus of the data folder.  It is
+        fitted in place (a fitted one is cloned first).  A saved encoder folder is used
+        as it is.
+
+        Args:
+            encoder: An encoder, a preset spec such as ``"glove-6b-50d:pooling=sif"``,
+                the folder of a saved encoder, or an
+                :class:`~benchmarks.evaluation.EncoderSession`.
+            settings: Subsampling, folds, seed, head and pair features (a
+                :class:`~benchmarks.suites.SuiteTask`); ``None`` is the task's default
+                protocol.
+            verify: Check pinned data files (recorded in the protocol).
+            data_dir: Data folder of the unlabeled corpus (``None``: the default).
+            n_jobs: joblib workers of the heads.
+            cache_dir: Encode through the embedding cache in this folder (``None``: no
+                cache).  Ignored for an ``EncoderSession``.
+            batch_size: Encoding batch size.  Ignored for an ``EncoderSession``.
+            progress: A progress bar per encode call.  Ignored for an ``EncoderSession``.
+            blas_threads: BLAS threads while fitting and evaluating (``None``: the
+                library default).  One thread is much faster for the small logistic
+                regressions on a busy machine; compare scores computed with the same
+                setting (the thread count can move the last bits of a fit).
+
+        Returns:
+            :class:`~benchmarks.evaluation.TaskEvaluation`: ``main_score``, all
+            ``scores``, the rows used per split and the protocol.
+
+        Raises:
+            DataNotFoundError: The task's data is not in the data folder.
+            UnknownEncoderError: An unknown preset name.
+
+        Example:
+            >>> import embeddings
+            >>> task = Task.from_dataframe(
+            ...     {"text": ["a fine film", "great fun", "a dull film", "bad fun"] * 10,
+            ...      "label": ["pos", "pos", "neg", "neg"] * 10}, name="tiny-reviews")
+            >>> result = task.evaluate(embeddings.load("glove-6b-50d"))
+            >>> 0.0 <= result["main_score"] <= 1.0
+            True
+        """
+        from sklearn.exceptions import ConvergenceWarning
+        from threadpoolctl import threadpool_limits
+
+        from benchmarks.evaluation import EncoderSession, EvalContext
+        from benchmarks.suites import SuiteTask
+
+        if isinstance(encoder, EncoderSession):
+            session = encoder
+        else:
+            from benchmarks.specs import build_encoder
+
+            built, _, _ = build_encoder(encoder)
+            session = EncoderSession(
+                built,
+                cache_dir=cache_dir,
+                use_cache=cache_dir is not None,
+                batch_size=batch_size,
+                progress=progress,
+            )
+        session.reset()
+        ctx = EvalContext(
+            session,
+            settings if settings is not None else SuiteTask(self.name),
+            verify=verify and self.pinned,
+            data_dir=data_dir,
+            n_jobs=n_jobs,
+        )
+        limits = threadpool_limits(blas_threads, user_api="blas") if blas_threads else None
+        try:
+            with warnings.catch_warnings():
+                # lbfgs at scikit-learn's default max_iter=100, as SentEval: not an error
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                return self._evaluate(ctx)
+        finally:
+            if limits is not None:
+                limits.restore_original_limits()
+
+    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
+        """The family's protocol: load, fit, encode, score (see the family classes)."""
+        raise InvalidParameterError(
+            f"{self.name}: its family {self.metadata.family!r} has no evaluation; "
+            "subclass ClassificationTask, PairClassificationTask, SimilarityTask, STSTask "
+            "or ClusteringTask"
+        )
+
     # ------------------------------------------------------------------ loading
     def load(
         self,
@@ -256,16 +439,117 @@ class ClassificationTask(_LabelledTextTask):
     """Single-sentence classification (MR, CR, SUBJ, MPQA, SST2/5, TREC, AGNews, R8).
 
     ``load(split)`` returns :class:`TextClassificationData`; cross-validation tasks
-    have the single split ``"all"``.
+    have the single split ``"all"``.  ``evaluate`` trains SentEval's logistic
+    regression: nested cross-validation on ``all`` (``eval_protocol == "cv"``), C
+    chosen on dev (with a dev split) or by k-fold on train, scored on test.  Tasks
+    with ``sample_order == "senteval"`` are evaluated in SentEval's sample order.
     """
+
+    def _ordered(self, data: TextClassificationData) -> TextClassificationData:
+        if self.metadata.sample_order == "senteval":
+            return data.in_senteval_order()
+        return data
+
+    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
+        import evaluators
+        from benchmarks.evaluation import c_grid, cv_per_fold
+
+        meta, entry, session = self.metadata, ctx.settings, ctx.session
+        if meta.eval_protocol == "cv":
+            data = self._ordered(ctx.load(self, "all"))
+            n_folds = ctx.n_folds(meta)
+            ctx.set(
+                evaluator="evaluate_classification_cv",
+                n_folds=n_folds,
+                c_grid=c_grid(entry.head, "inner_cv"),
+                selection="inner_cv",
+            )
+            if session.trainable:
+                ctx.set(fit="per_fold", fit_source="outer-fold training part")
+                scores: Mapping[str, Any] = cv_per_fold(
+                    session, list(data.texts), data.labels, entry, n_folds, ctx.n_jobs
+                )
+                ctx.set(fit_texts=session.fit_texts)
+            else:
+                scores = evaluators.evaluate_classification_cv(
+                    session.encode(data.texts, sparse=True),
+                    data.labels,
+                    n_folds=n_folds,
+                    seed=entry.seed,
+                    head=entry.head,
+                    n_jobs=ctx.n_jobs,
+                )
+            return ctx.result(scores)
+        parts = {s: self._ordered(d) for s, d in ctx.load_splits(self).items()}
+        ctx.fit_train(parts["train"].texts)
+        X = {s: session.encode(d.texts, sparse=True) for s, d in parts.items()}
+        y = {s: d.labels for s, d in parts.items()}
+        if "dev" in parts:
+            ctx.set(
+                evaluator="evaluate_classification_split",
+                c_grid=c_grid(entry.head, "split"),
+                selection="dev",
+            )
+            scores = evaluators.evaluate_classification_split(
+                X["train"], y["train"], X["dev"], y["dev"], X["test"], y["test"],
+                seed=entry.seed, head=entry.head, n_jobs=ctx.n_jobs,
+            )  # fmt: skip
+        else:
+            n_folds = ctx.n_folds(meta)
+            ctx.set(
+                evaluator="evaluate_classification_train_test",
+                c_grid=c_grid(entry.head, "kfold"),
+                selection="cv",
+                n_folds=n_folds,
+            )
+            scores = evaluators.evaluate_classification_train_test(
+                X["train"], y["train"], X["test"], y["test"],
+                n_folds=n_folds, seed=entry.seed, head=entry.head, n_jobs=ctx.n_jobs,
+            )  # fmt: skip
+        return ctx.result(scores)
 
 
 class ClusteringTask(_LabelledTextTask):
-    """Clustering of single texts; the labels are the reference clusters."""
+    """Clustering of single texts; the labels are the reference clusters.
+
+    ``evaluate`` runs k-means (one cluster per label, several seeds) on the entry's
+    ``clustering_split`` and reports the mean V-measure.
+    """
+
+    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
+        import evaluators
+
+        entry, session = ctx.settings, ctx.session
+        split = entry.clustering_split
+        data = ctx.load(self, split)
+        ctx.set(evaluator="evaluate_clustering", head=None)
+        if session.trainable:
+            if "train" in self.metadata.splits and split != "train":
+                ctx.fit_train(ctx.load(self, "train", record=False).texts)
+            else:
+                ctx.fit_unlabeled()
+        scores = evaluators.evaluate_clustering(
+            session.encode(data.texts), data.labels, n_runs=entry.clustering_runs, seed=entry.seed
+        )
+        return ctx.result(scores)
+
+
+def _encode_pairs(
+    session: EncoderSession, parts: Mapping[str, Any], *, sparse: bool
+) -> dict[str, tuple[Any, Any]]:
+    return {
+        s: (session.encode(d.texts_a, sparse=sparse), session.encode(d.texts_b, sparse=sparse))
+        for s, d in parts.items()
+    }
 
 
 class PairClassificationTask(Task[PairClassificationData]):
-    """Sentence-pair classification with a trained head (MRPC, SICK-E)."""
+    """Sentence-pair classification with a trained head (MRPC, SICK-E).
+
+    ``evaluate`` trains SentEval's logistic regression on pair features (the suite
+    entry's ``pair_features``; SentEval's ``[|u-v|, u*v]`` by default), C chosen on
+    dev (with a dev split) or by k-fold on train, scored on test.
+    """
 
     _header = ("label", "text_a", "text_b")
 
@@ -278,9 +562,50 @@ class PairClassificationTask(Task[PairClassificationData]):
             tuple(self.metadata.labels or ()),
         )
 
+    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
+        import evaluators
+        from benchmarks.evaluation import c_grid
+
+        entry = ctx.settings
+        parts = ctx.load_splits(self)
+        ctx.fit_train([*parts["train"].texts_a, *parts["train"].texts_b])
+        X = _encode_pairs(ctx.session, parts, sparse=True)
+        y = {s: d.labels for s, d in parts.items()}
+        ctx.set(pair_features=entry.pair_features)
+        if "dev" in parts:
+            ctx.set(
+                evaluator="evaluate_pairs_split",
+                c_grid=c_grid(entry.head, "split"),
+                selection="dev",
+            )
+            scores = evaluators.evaluate_pairs_split(
+                *X["train"], y["train"], *X["dev"], y["dev"], *X["test"], y["test"],
+                features=entry.pair_features, seed=entry.seed, head=entry.head,
+                n_jobs=ctx.n_jobs,
+            )  # fmt: skip
+        else:
+            n_folds = ctx.n_folds(self.metadata)
+            ctx.set(
+                evaluator="evaluate_pairs_train_test",
+                c_grid=c_grid(entry.head, "kfold"),
+                selection="cv",
+                n_folds=n_folds,
+            )
+            scores = evaluators.evaluate_pairs_train_test(
+                *X["train"], y["train"], *X["test"], y["test"],
+                features=entry.pair_features, n_folds=n_folds, seed=entry.seed,
+                head=entry.head, n_jobs=ctx.n_jobs,
+            )  # fmt: skip
+        return ctx.result(scores)
+
 
 class SimilarityTask(Task[PairScoreData]):
-    """Sentence-pair similarity with a trained regressor (SICK-R, STS-B)."""
+    """Sentence-pair similarity with a trained regressor (SICK-R, STS-B).
+
+    ``evaluate`` trains SentEval's softmax relatedness regressor on ``[|u-v|, u*v]``
+    with early stopping on dev Pearson (scores from the entry's ``min_score``, else 1,
+    to 5) and reports test Pearson.
+    """
 
     _header = ("label", "text_a", "text_b")
 
@@ -294,14 +619,61 @@ class SimilarityTask(Task[PairScoreData]):
             raise DataFormatError(f"{self.name} {split}: non-numeric score ({err})") from None
         return PairScoreData(list(texts_a), list(texts_b), scores)
 
+    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
+        import evaluators
+
+        entry = ctx.settings
+        if "dev" not in self.metadata.splits:
+            raise InvalidParameterError(
+                f"{self.name}: the relatedness regressor stops early on a dev split, and the "
+                f"task has splits {list(self.metadata.splits)}"
+            )
+        parts = ctx.load_splits(self)
+        ctx.fit_train([*parts["train"].texts_a, *parts["train"].texts_b])
+        X = _encode_pairs(ctx.session, parts, sparse=False)  # the regressor needs dense input
+        min_score = entry.min_score if entry.min_score is not None else 1
+        ctx.set(
+            evaluator="evaluate_relatedness",
+            head="senteval-softmax",
+            min_score=min_score,
+            pair_features="senteval",
+            selection="dev",
+        )
+        scores = evaluators.evaluate_relatedness(
+            *X["train"], parts["train"].scores, *X["dev"], parts["dev"].scores,
+            *X["test"], parts["test"].scores,
+            min_score=min_score, max_score=5, seed=entry.seed,
+        )  # fmt: skip
+        return ctx.result(scores)
+
 
 class STSTask(SimilarityTask):
     """Unsupervised STS (STS12-16): cosine similarity against gold, per subset.
 
     Each subset is its own file ``test_<subset>.tsv``.  ``load("test")`` concatenates
     them in ``metadata.subsets`` order and records the subset of every row;
-    ``load("test", subset=...)`` reads one.
+    ``load("test", subset=...)`` reads one.  ``evaluate`` scores the cosine of each
+    pair against the gold score: Spearman per subset, averaged weighted by size
+    (SentEval's wmean).  Nothing is trained on the scored pairs.
     """
+
+    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
+        import evaluators
+
+        session = ctx.session
+        data = ctx.load(self, "test")
+        ctx.set(evaluator="evaluate_sts", head=None)
+        if session.trainable:
+            if "train" in self.metadata.splits:
+                train = ctx.load(self, "train")
+                ctx.fit_train([*train.texts_a, *train.texts_b])
+            else:
+                ctx.fit_unlabeled()
+        subsets = {
+            name: (session.encode(part.texts_a), session.encode(part.texts_b), part.scores)
+            for name, part in data.by_subset().items()
+        }
+        return ctx.result(evaluators.evaluate_sts(subsets))
 
     def _load(self, split: str, subset: str | None, verify: bool) -> PairScoreData:
         import numpy as np

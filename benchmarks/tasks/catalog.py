@@ -31,6 +31,10 @@ __all__ = ["TASKS"]
 
 VERSION = "1"
 
+SENTEVAL_ORDER_VERSION = "2"
+"""Version of the tasks evaluated in SentEval's sample order (MR, CR, SUBJ, MPQA, TREC);
+version 1 kept file order, which draws other folds."""
+
 
 def _files(dataset: str, **names: str) -> dict[str, DataFile]:
     """``{key: FILES["<dataset>/<file name>"]}`` for ``key=file name`` pairs."""
@@ -104,7 +108,7 @@ _BINARY = ("0", "1")
 class MR(ClassificationTask):
     metadata = TaskMetadata(
         name="MR",
-        version=VERSION,
+        version=SENTEVAL_ORDER_VERSION,
         family="classification",
         description="Movie-review snippet polarity (rt-polarity v1.0); 1 = positive.",
         dataset="MR",
@@ -114,6 +118,7 @@ class MR(ClassificationTask):
         eval_protocol="cv",
         labels=_BINARY,
         cv_folds=10,
+        sample_order="senteval",
         homepage="https://www.cs.cornell.edu/people/pabo/movie-review-data/",
         reference_urls=(_SENTEVAL_BIN,),
         license="NLTK packaging note: by Bo Pang and Lillian Lee, licensed under CC BY 4.0.",
@@ -127,7 +132,7 @@ class MR(ClassificationTask):
 class CR(ClassificationTask):
     metadata = TaskMetadata(
         name="CR",
-        version=VERSION,
+        version=SENTEVAL_ORDER_VERSION,
         family="classification",
         description="Customer-review sentence polarity (Hu & Liu 2004); 1 = positive.",
         dataset="CR",
@@ -137,6 +142,7 @@ class CR(ClassificationTask):
         eval_protocol="cv",
         labels=_BINARY,
         cv_folds=10,
+        sample_order="senteval",
         homepage="https://www.cs.uic.edu/~liub/FBS/sentiment-analysis.html",
         reference_urls=(_SENTEVAL_BIN,),
         license="No licence file in the source repository.",
@@ -147,7 +153,7 @@ class CR(ClassificationTask):
 class SUBJ(ClassificationTask):
     metadata = TaskMetadata(
         name="SUBJ",
-        version=VERSION,
+        version=SENTEVAL_ORDER_VERSION,
         family="classification",
         description="Subjectivity of movie sentences (v1.0); 1 = objective (SentEval).",
         dataset="SUBJ",
@@ -157,6 +163,7 @@ class SUBJ(ClassificationTask):
         eval_protocol="cv",
         labels=_BINARY,
         cv_folds=10,
+        sample_order="senteval",
         homepage="https://www.cs.cornell.edu/people/pabo/movie-review-data/",
         reference_urls=(_SENTEVAL_BIN,),
         license="Subjectivity dataset v1.0 by Bo Pang and Lillian Lee, CC BY 4.0.",
@@ -170,7 +177,7 @@ class SUBJ(ClassificationTask):
 class MPQA(ClassificationTask):
     metadata = TaskMetadata(
         name="MPQA",
-        version=VERSION,
+        version=SENTEVAL_ORDER_VERSION,
         family="classification",
         description="MPQA opinion phrase polarity; 1 = positive.",
         dataset="MPQA",
@@ -180,6 +187,7 @@ class MPQA(ClassificationTask):
         eval_protocol="cv",
         labels=_BINARY,
         cv_folds=10,
+        sample_order="senteval",
         homepage="https://mpqa.cs.pitt.edu/",
         reference_urls=(_SENTEVAL_BIN,),
         license="No licence file in the source repository.",
@@ -282,7 +290,7 @@ class SST5(ClassificationTask):
 class TREC(ClassificationTask):
     metadata = TaskMetadata(
         name="TREC",
-        version=VERSION,
+        version=SENTEVAL_ORDER_VERSION,
         family="classification",
         description="TREC question type, 6 coarse classes (TREC 10 test set).",
         dataset="TREC",
@@ -291,6 +299,7 @@ class TREC(ClassificationTask):
         main_score="accuracy",
         eval_protocol="split",
         labels=_TREC_COARSE,
+        sample_order="senteval",
         homepage=_TREC_HOME,
         reference_urls=_TREC_URLS,
         license="No licence statement in the sources.",

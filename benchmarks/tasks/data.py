@@ -133,6 +133,30 @@ class TextClassificationData:
             return self
         return replace(self, texts=_take(self.texts, idx), labels=self.labels[idx])
 
+    def in_senteval_order(self) -> TextClassificationData:
+        """The rows sorted by (whitespace token count, label id), ties in current order.
+
+        This is the order in which SentEval's MR/CR/SUBJ/MPQA and TREC loaders pass
+        their samples to the classifier (Conneau & Kiela, 2018): their stratified,
+        shuffled folds are drawn over it, so fold membership, and the score, depend
+        on it.  Label ids follow SentEval's (1 = positive, 1 = objective for SUBJ;
+        TREC's coarse classes alphabetically).
+
+        Example:
+            >>> import numpy as np
+            >>> d = TextClassificationData(["a b c", "x", "y z", "w"], np.array([0, 1, 1, 0]),
+            ...                            ("0", "1"))
+            >>> d.in_senteval_order().texts
+            ['w', 'x', 'y z', 'a b c']
+        """
+        import numpy as np
+
+        counts = np.fromiter(
+            (len(text.split()) for text in self.texts), dtype=np.int64, count=len(self.texts)
+        )
+        order = np.lexsort((self.labels, counts))  # last key first; lexsort is stable
+        return replace(self, texts=_take(self.texts, order), labels=self.labels[order])
+
 
 @dataclass(frozen=True, eq=False)
 class PairClassificationData:

@@ -25,6 +25,7 @@ __all__ = [
     "Family",
     "MainScore",
     "RawFile",
+    "SampleOrder",
     "Source",
     "TaskMetadata",
 ]
@@ -38,6 +39,13 @@ EvalProtocol = Literal["cv", "split", "unsupervised"]
 
 MainScore = Literal["accuracy", "f1", "pearson", "spearman", "v_measure"]
 """The score that leads result tables (evaluators report more)."""
+
+SampleOrder = Literal["file", "senteval"]
+"""The order in which a classification task's rows reach the folds and the head:
+``file`` keeps file order; ``senteval`` sorts by (whitespace token count, label),
+stably, as SentEval's MR/CR/SUBJ/MPQA and TREC loaders do before their stratified
+shuffled folds (see :meth:`TextClassificationData.in_senteval_order
+<benchmarks.tasks.data.TextClassificationData.in_senteval_order>`)."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,8 @@ class TaskMetadata:
             of a row is its index here.  ``None`` for real-valued scores.
         subsets: STS subsets (SemEval sub-corpora), in SentEval's order.
         cv_folds: Folds for ``eval_protocol == "cv"``.
+        sample_order: The order of the rows when the task is evaluated (``load``
+            always returns file order).
         homepage: The canonical public release / project page.
         reference_urls: Official download URLs (for the record; the download uses the
             pinned sources of the data folder, see :mod:`benchmarks.tasks.download`).
@@ -138,6 +148,7 @@ class TaskMetadata:
     labels: tuple[str, ...] | None = None
     subsets: tuple[str, ...] = ()
     cv_folds: int | None = None
+    sample_order: SampleOrder = "file"
     homepage: str = ""
     reference_urls: tuple[str, ...] = ()
     license: str = ""

@@ -73,6 +73,8 @@ class TfidfEncoder(BaseEncoder):
     """
 
     family = "baseline"
+    adapter_version = "2"  # 2: surrogates reach the vocabulary as U+FFFD (input policy)
+    loads_versions = ("1",)  # same saved state
     requires_fit = True
     trainable = True
     transient = ()
@@ -201,6 +203,8 @@ class LsaEncoder(BaseEncoder):
     """
 
     family = "baseline"
+    adapter_version = "2"  # 2: surrogates reach the vocabulary as U+FFFD (input policy)
+    loads_versions = ("1",)  # same saved state
     requires_fit = True
     trainable = True
 

@@ -46,7 +46,7 @@ import numpy as np
 
 from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
-from embeddings.base import BaseEncoder, check_meta, check_state_arrays
+from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
 from embeddings.errors import InvalidParameterError, ModelFormatError, NotFittedError
 
 __all__ = ["Doc2VecEncoder", "inference_seed"]
@@ -98,7 +98,10 @@ class Doc2VecEncoder(BaseEncoder):
     """
 
     family = "doc2vec"
-    adapter_version = "1"
+    # 2: texts reach the model with surrogates replaced by U+FFFD (BaseEncoder's input
+    # policy), so a vocabulary that holds U+FFFD now serves them; same saved state
+    adapter_version = "2"
+    loads_versions = ("1",)
     requires_fit = True
     trainable = True
     transient = ("_model", "_n_empty")
@@ -220,10 +223,13 @@ class Doc2VecEncoder(BaseEncoder):
     ) -> Doc2VecEncoder:
         """Train on a text file or folder of ``*.txt`` files, streamed line by line.
 
-        Each non-blank line is one document.  Returns self.
+        Each non-blank line is one document; texts given as a list follow the input
+        policy of ``fit`` (surrogates become U+FFFD).  Returns self.
         """
         from embeddings.training.corpus import TextCorpus
 
+        if not isinstance(corpus, (str, os.PathLike)):
+            corpus = validate_texts(corpus, what="corpus")  # the input policy of ``fit``
         self._ensure_loaded()
         self._train(TextCorpus(corpus, lowercase=bool(self.lowercase)), progress=progress)
         self._fitted_for = self._params_key()

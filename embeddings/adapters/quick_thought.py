@@ -200,7 +200,8 @@ class QuickThoughtEncoder(TorchEncoder):
     """
 
     family = "quick_thought"
-    adapter_version = "2"
+    adapter_version = "3"  # 3: surrogates reach the vocabulary as U+FFFD (input policy)
+    loads_versions = ("2",)  # same saved state
 
     def __init__(
         self,

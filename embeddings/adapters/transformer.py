@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._deps import require
-from embeddings.base import BaseEncoder
+from embeddings.base import BaseEncoder, replace_surrogates
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.pooling import POOLING_MODES
 
@@ -285,8 +285,13 @@ class TransformerEncoder(BaseEncoder):
 
     # --------------------------------------------------------------- forward
     def tokenize(self, texts: list[str]) -> dict[str, Any]:
-        """Tokenize a batch into padded torch tensors on the encoder's device."""
+        """Tokenize a batch into padded torch tensors on the encoder's device.
+
+        Surrogate code points become U+FFFD, as in ``encode``
+        (:func:`embeddings.base.replace_surrogates`), so this hook takes any ``str``.
+        """
         self._ensure_loaded()
+        texts = replace_surrogates(list(texts))
         if self._lower:
             texts = [t.lower() for t in texts]
         batch = self._tokenizer(

@@ -42,6 +42,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 import warnings
 import weakref
 from collections.abc import Mapping, Sequence
@@ -53,7 +54,7 @@ import scipy.sparse as sp
 
 from embeddings.adapters._tokenize import _TOKEN_RE
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays
-from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.errors import InvalidParameterError, ModelFormatError, UnknownWordError
 from embeddings.formats.table import Subwords, VectorTable
 
 __all__ = [
@@ -104,6 +105,63 @@ def unpack_vocab(packed: np.ndarray, count: int) -> list[str]:
     if len(words) != count:
         raise ModelFormatError(f"stored vocabulary has {len(words)} words, expected {count}")
     return words
+
+
+#: the ``source`` that ``save`` writes for vectors given as a Python object: their
+#: content sha256; the vectors themselves go into the saved state
+_VECTORS_MARKER = "vectors_sha256"
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _is_keyed_vectors(obj: object) -> bool:
+    """A gensim ``KeyedVectors``, or a gensim model holding one in ``.wv``.
+
+    Duck-typed, so that gensim is never imported to answer.
+    """
+    if obj is None or isinstance(obj, (str, bytes, os.PathLike, dict, BaseEncoder)):
+        return False
+    kv = getattr(obj, "wv", obj)
+    return hasattr(kv, "index_to_key") and hasattr(kv, "vectors")
+
+
+def _is_vectors_marker(obj: object) -> bool:
+    return (
+        isinstance(obj, dict)
+        and set(obj) == {_VECTORS_MARKER}
+        and isinstance(obj[_VECTORS_MARKER], str)
+        and _SHA256_RE.match(obj[_VECTORS_MARKER]) is not None
+    )
+
+
+def _table_state(table: VectorTable) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """A vector table as saved-state arrays and metadata."""
+    arrays: dict[str, np.ndarray] = {
+        "vectors": np.asarray(table.vectors, dtype=np.float32),
+        "vocab_utf8": pack_vocab(table.vocab),
+    }
+    meta: dict[str, Any] = {"n_words": len(table.vocab)}
+    if table.counts is not None:
+        arrays["counts"] = np.asarray(table.counts, dtype=np.int64)
+    if table.subwords is not None:
+        arrays["ngrams"] = np.asarray(table.subwords.vectors, dtype=np.float32)
+        meta["min_n"] = table.subwords.min_n
+        meta["max_n"] = table.subwords.max_n
+    return arrays, meta
+
+
+def _table_from_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> VectorTable:
+    """The vector table written by :func:`_table_state` (arrays already checked)."""
+    subwords = None
+    if "ngrams" in arrays:
+        subwords = Subwords(
+            np.asarray(arrays["ngrams"], dtype=np.float32), int(meta["min_n"]), int(meta["max_n"])
+        )
+    return VectorTable(
+        unpack_vocab(arrays["vocab_utf8"], int(meta["n_words"])),
+        np.asarray(arrays["vectors"], dtype=np.float32),
+        subwords=subwords,
+        counts=arrays.get("counts"),
+    )
 
 
 class _Growable:
@@ -420,10 +478,13 @@ class WordVectorEncoder(BaseEncoder):
     """Pooled word vectors from an embedded set, a vector file, or a native store.
 
     Args:
-        source: an embedded vector set (``"glove-6b-50d"``), or a path to a vector
+        source: an embedded vector set (``"glove-6b-50d"``), a path to a vector
             file (word2vec text/binary, GloVe text, fastText ``.vec``/``.bin``,
-            gensim native) or a native store folder.  Files are converted once to a
-            native store (see :func:`embeddings.formats.load_vectors`).
+            gensim native) or a native store folder, or a gensim ``KeyedVectors``
+            (or a model with ``.wv``) in memory.  Files are converted once to a
+            native store (see :func:`embeddings.formats.load_vectors`); vectors given
+            in memory are written into the encoder's saved state by ``save`` (no
+            pickle), and its parameters and fingerprint name them by content sha256.
         format: the file format, ``"auto"`` to detect it.
         pooling: ``mean``, ``tfidf``, ``sif``, ``usif``, ``max`` or ``pmean``.
         lowercase: lowercase text before lookup (GloVe 6B is lowercase); with
@@ -455,8 +516,10 @@ class WordVectorEncoder(BaseEncoder):
     family = "word_vectors"
     sort_by_length = False  # no padding: batches are input-order slices
     min_batch_size = 16384  # the cost is per batch (Arrow calls, one sparse product)
-    adapter_version = "3"  # 3: chunk-level sparse pooling (rounding differs)
-    loads_versions = ("2",)  # same saved state
+    # 3: chunk-level sparse pooling (rounding differs); 4: surrogates reach the lookup
+    # as U+FFFD (BaseEncoder's input policy), a vocabulary that holds U+FFFD serves them
+    adapter_version = "4"
+    loads_versions = ("2", "3")  # same saved state
     caller_only_params = ("trust_pickle",)
     transient = (
         "_table",
@@ -466,6 +529,8 @@ class WordVectorEncoder(BaseEncoder):
         "_inv_norms",
         "_vectors_view",
         "_workers",
+        "_kv_converted",
+        "_kv_export",
     )
 
     def __init__(
@@ -509,9 +574,11 @@ class WordVectorEncoder(BaseEncoder):
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
         source = getattr(self, "source", "glove-6b-50d")
-        if not isinstance(source, (str, os.PathLike)) or not str(source):
+        in_memory = _is_keyed_vectors(source) or _is_vectors_marker(source)
+        if not in_memory and (not isinstance(source, (str, os.PathLike)) or not str(source)):
             raise InvalidParameterError(
-                f"source must be an embedded vector set name or a path, got {source!r}"
+                "source must be an embedded vector set name, a path to a vector file or "
+                f"store, or a gensim KeyedVectors, got {type(source).__name__} ({source!r:.60})"
             )
         if self.pooling not in _POOLINGS:
             raise InvalidParameterError(
@@ -587,6 +654,13 @@ class WordVectorEncoder(BaseEncoder):
             )
         from embeddings.formats.embedded import EMBEDDED_SOURCES, embedded_version, load_embedded
 
+        if _is_keyed_vectors(self.source):
+            table, digest = self._keyed_table()
+            self._resource = "sha256:" + digest
+            return table
+        if _is_vectors_marker(self.source):  # the vectors come from a saved state
+            self._resource = "sha256:" + self.source[_VECTORS_MARKER]
+            return self.__dict__.get("_saved_vectors")
         if not isinstance(self.source, (str, os.PathLike)) or not str(self.source):
             raise InvalidParameterError(
                 f"source must be an embedded vector set {sorted(EMBEDDED_SOURCES)} or a path, "
@@ -639,8 +713,74 @@ class WordVectorEncoder(BaseEncoder):
         if table is None:
             from embeddings.errors import NotFittedError
 
+            if _is_vectors_marker(getattr(self, "source", None)):
+                raise NotFittedError(
+                    f"{self.name}: its vectors ({self.source}) are stored in the folder it was "
+                    "saved to; open that folder with embeddings.load(folder)"
+                )
             raise NotFittedError(f"{self.name} has no word vectors yet: call .fit(texts) first")
         return table
+
+    # ------------------------------------------------------- vectors in memory
+    def _holds_vectors(self) -> bool:
+        """Whether the vectors were given as an object (or restored from a saved state)."""
+        source = getattr(self, "source", None)
+        return _is_keyed_vectors(source) or _is_vectors_marker(source)
+
+    def _stores_state(self) -> bool:
+        return self._holds_vectors()
+
+    def _keyed_table(self) -> tuple[VectorTable, str]:
+        """The table of a KeyedVectors ``source`` and its content sha256 (once per object)."""
+        kv = self.source
+        inner = getattr(kv, "wv", kv)
+        vectors = getattr(inner, "vectors", None)
+        address = vectors.__array_interface__["data"][0] if isinstance(vectors, np.ndarray) else 0
+        key = (id(kv), len(inner.index_to_key), getattr(vectors, "shape", None), address)
+        cached = self.__dict__.get("_kv_converted")
+        if cached is None or cached[0] != key:
+            from embeddings.formats.gensim_kv import table_from_keyed_vectors
+            from embeddings.formats.native import content_sha256
+
+            table = table_from_keyed_vectors(kv, source="KeyedVectors")
+            cached = (key, table, content_sha256(table))
+            self._kv_converted = cached
+        return cached[1], cached[2]
+
+    def _json_params(self) -> dict[str, Any]:
+        if not _is_keyed_vectors(getattr(self, "source", None)):
+            return super()._json_params()
+        from embeddings.base import _jsonable
+
+        params = dict(self.get_params(deep=False))
+        params["source"] = {_VECTORS_MARKER: self._keyed_table()[1]}
+        return {
+            k: _jsonable(v, where=f"{type(self).__name__}.{k}") for k, v in sorted(params.items())
+        }
+
+    def __sklearn_clone__(self) -> WordVectorEncoder:
+        """A clone that shares vectors held in memory, as clones share a vector file.
+
+        A ``KeyedVectors`` source is passed on as the same object (with its converted
+        table), never deep-copied; vectors restored from a saved state are shared too.
+        """
+        source = getattr(self, "source", None)
+        if not _is_keyed_vectors(source):
+            new = super().__sklearn_clone__()
+            saved = self.__dict__.get("_saved_vectors")
+            if saved is not None and _is_vectors_marker(new.source) and new.source == source:
+                new._saved_vectors = saved  # a read-only table
+            return new
+        from sklearn.base import clone
+
+        params = {
+            k: v if k == "source" else clone(v, safe=False)
+            for k, v in self.get_params(deep=False).items()
+        }
+        new = type(self)(**params)
+        if "_kv_converted" in self.__dict__:
+            new._kv_converted = self._kv_converted
+        return new
 
     # ------------------------------------------------------------------ fit
     def _fit(self, texts: list[str]) -> None:
@@ -734,6 +874,9 @@ class WordVectorEncoder(BaseEncoder):
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays: dict[str, np.ndarray] = {}
         meta: dict[str, Any] = {}
+        if self._holds_vectors():
+            self._ensure_loaded()
+            arrays, meta = _table_state(self._require_table())
         if self.pooling in _FITTED_POOLINGS:
             arrays["token_weights"] = np.asarray(self._weights, dtype=np.float32)
             meta["oov_weight"] = float(self._oov_weight)
@@ -743,6 +886,13 @@ class WordVectorEncoder(BaseEncoder):
         return arrays, meta
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        if _is_vectors_marker(getattr(self, "source", None)):
+            checked = self.__dict__.pop("_checked_table", None)
+            if checked is not None and checked[0] == self.source[_VECTORS_MARKER]:
+                self._saved_vectors = checked[1]
+            else:
+                self._saved_vectors = _table_from_state(arrays, meta)
+            self._load()
         self._weights = None
         self._components = None
         self._component_weights = None
@@ -796,12 +946,63 @@ class WordVectorEncoder(BaseEncoder):
                 )
 
     def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
+        if _is_vectors_marker(getattr(self, "source", None)):
+            self._check_vectors_state(arrays, meta)
+            return
         table = self._require_table()
         owner = f"saved {type(self).__name__} state"
         spec, fields, optional = self._pooling_state_spec(len(table.vocab), table.dim)
         check_state_arrays(arrays, spec, optional=optional, owner=owner)
         check_meta(meta, fields, owner=owner)
         self._check_pooling_state(arrays, self._n_components() or None)
+
+    def _check_vectors_state(
+        self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
+    ) -> None:
+        """Check a saved state that holds the vectors, and that they match ``source``'s sha256."""
+        from embeddings.formats.native import content_sha256
+
+        owner = f"saved {type(self).__name__} state"
+        n = meta.get("n_words")
+        vecs = arrays.get("vectors")
+        dim = int(vecs.shape[1]) if vecs is not None and vecs.ndim == 2 else 1
+        spec, fields, optional = self._pooling_state_spec(n if isinstance(n, int) else 0, dim)
+        check_meta(
+            meta,
+            {"n_words": "int", "min_n": "int", "max_n": "int", **fields},
+            optional=("min_n", "max_n"),
+            owner=owner,
+        )
+        n = int(meta["n_words"])
+        if n < 1:
+            raise ModelFormatError(f"{owner}: n_words must be >= 1, got {n}")
+        check_state_arrays(
+            arrays,
+            {
+                "vectors": ("float32", (n, None)),
+                "vocab_utf8": ("uint8", (None,)),
+                "counts": ("int64", (n,)),
+                "ngrams": ("float32", (None, dim)),
+                **spec,
+            },
+            optional=("counts", "ngrams", *optional),
+            owner=owner,
+        )
+        if dim < 1:
+            raise ModelFormatError(f"{owner}: array 'vectors' has no columns")
+        if "ngrams" in arrays and not (
+            "min_n" in meta and "max_n" in meta and 1 <= meta["min_n"] <= meta["max_n"]
+        ):
+            raise ModelFormatError(f"{owner}: subword vectors need 1 <= min_n <= max_n")
+        self._check_pooling_state(arrays, self._n_components() or None)
+        table = _table_from_state(arrays, meta)
+        digest = content_sha256(table)
+        if digest != self.source[_VECTORS_MARKER]:
+            raise ModelFormatError(
+                f"{owner}: the stored vectors have sha256 {digest}, but params.source names "
+                f"{self.source[_VECTORS_MARKER]}; the folder was altered after save"
+            )
+        self._checked_table = (digest, table)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the encoder to the folder ``path`` (see :meth:`BaseEncoder.save`).
@@ -1072,6 +1273,116 @@ class WordVectorEncoder(BaseEncoder):
 
         return table_to_keyed_vectors(self.get_table())
 
+    def keyed_vectors(self) -> Any:
+        """The word vectors as a gensim ``KeyedVectors``, for gensim's own tools.
+
+        A ``KeyedVectors`` given as ``source`` is returned as it is (a model's
+        ``.wv``); otherwise the table is copied once (subword vectors are left out)
+        and the copy is kept while the parameters stay the same.
+
+        Example:
+            >>> kv = WordVectorEncoder().wv
+            >>> kv.vector_size, kv.most_similar("king", topn=1)[0][0]
+            (50, 'prince')
+        """
+        source = getattr(self, "source", None)
+        if _is_keyed_vectors(source):
+            return source if hasattr(source, "index_to_key") else source.wv
+        self._ensure_loaded()
+        table = self._require_table()
+        cached = self.__dict__.get("_kv_export")
+        if cached is None or cached[0] is not table:
+            from embeddings.formats.gensim_kv import table_to_keyed_vectors
+
+            cached = (table, table_to_keyed_vectors(table))
+            self._kv_export = cached
+        return cached[1]
+
+    @property
+    def wv(self) -> Any:
+        """The word vectors as a gensim ``KeyedVectors`` (see :meth:`keyed_vectors`)."""
+        return self.keyed_vectors()
+
+    def _word_vector(self, word: str) -> tuple[int | None, np.ndarray]:
+        """(row, vector) of ``word``: lowercase when the encoder lowercases, then the
+        lowercase form, then fastText subwords (row ``None``)."""
+        table = self._require_table()
+        assert self._lookup is not None
+        index = self._lookup.index
+        key = word.lower() if self.lowercase else word
+        row = index.get(key)
+        if row is None and not self.lowercase:
+            row = index.get(word.lower())
+        if row is not None:
+            return row, self._vector_array()[row]
+        if self.subwords and table.subwords is not None:
+            vec = table.subwords.vector(key)
+            if vec is not None:
+                return None, vec
+        how = " (looked up lowercased)" if self.lowercase else ""
+        raise UnknownWordError(
+            f"word {word!r} is not in the vocabulary of {self.name} ({len(table.vocab)} "
+            f"words){how}; pass a vector of dimension {table.dim} instead"
+        )
+
+    def most_similar(
+        self, word_or_vector: str | np.ndarray | Sequence[float], topn: int = 10
+    ) -> list[tuple[str, float]]:
+        """The ``topn`` words whose vectors are closest (cosine) to a word or a vector.
+
+        As gensim's ``KeyedVectors.most_similar``: a word is left out of its own
+        neighbours; equal scores are ordered by vocabulary row.
+
+        Args:
+            word_or_vector: a word (looked up as ``encode`` looks up tokens, fastText
+                subwords included) or a vector of the word-vector dimension.
+            topn: number of neighbours.
+
+        Returns:
+            ``(word, cosine)`` pairs, most similar first.
+
+        Raises:
+            UnknownWordError: a word without a vector (a ``KeyError``).
+            InvalidParameterError: ``topn`` is not an int >= 1, or the vector has the
+                wrong shape.
+
+        Example:
+            >>> enc = WordVectorEncoder()
+            >>> [w for w, _ in enc.most_similar("king", topn=3)]
+            ['prince', 'queen', 'ii']
+        """
+        if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or topn < 1:
+            raise InvalidParameterError(f"topn must be an int >= 1, got {topn!r}")
+        self._ensure_loaded()
+        table = self._require_table()
+        if isinstance(word_or_vector, str):
+            row, query = self._word_vector(word_or_vector)
+        else:
+            row = None
+            query = np.asarray(word_or_vector, dtype=np.float32)
+            if query.shape != (table.dim,) or not np.isfinite(query).all():
+                raise InvalidParameterError(
+                    f"most_similar takes a word or a finite vector of shape ({table.dim},), got "
+                    f"shape {query.shape}"
+                )
+        vectors = self._vector_array()
+        self._unit_scale(np.zeros(0, dtype=np.int64))  # computes the cached 1/||v|| per row
+        norm = float(np.linalg.norm(query))
+        scores = (vectors @ query.astype(np.float32)) * self._inv_norms
+        scores = scores / norm if norm > 0 else np.zeros_like(scores)
+        if row is not None:
+            scores[row] = -np.inf
+        k = min(int(topn), len(table.vocab) - (row is not None))
+        if k <= 0:
+            return []
+        if k < scores.size:
+            threshold = np.partition(scores, scores.size - k)[scores.size - k]
+            ids = np.flatnonzero(scores >= threshold)
+        else:
+            ids = np.arange(scores.size)
+        ids = ids[np.lexsort((ids, -scores[ids]))][:k]
+        return [(table.vocab[i], float(scores[i])) for i in ids]
+
     def save_word2vec_format(self, path: str | os.PathLike[str], *, binary: bool = False) -> Path:
         """Write the word-vector table in word2vec text (or binary) format.
 
@@ -1099,10 +1410,12 @@ class WordVectorEncoder(BaseEncoder):
         store_dir: str | os.PathLike[str] | None = None,
         **params: Any,
     ) -> WordVectorEncoder:
-        """Build an encoder from a gensim ``KeyedVectors`` (or a model with ``.wv``).
+        """Build an encoder from a gensim ``KeyedVectors`` (or a model with ``.wv``) via a store.
 
-        The vectors are written once to a native store (``store_dir``, or a folder
-        under :func:`embeddings.formats.store_root` named by their content hash), and
+        ``embeddings.load("word-vectors", source=kv)`` keeps the vectors in memory and
+        in the saved folder instead.  Here the vectors are written once to a native
+        store (``store_dir``, or a folder under :func:`embeddings.formats.store_root`
+        named by their content hash), and
         the encoder's ``source`` is that folder, so the encoder stays a plain set of
         JSON parameters that saves, clones and fingerprints like any other.
 
@@ -1173,8 +1486,8 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         (1, 8)
     """
 
-    adapter_version = "2"  # 2: chunk-level sparse pooling (rounding differs)
-    loads_versions = ("1",)  # same saved state
+    adapter_version = "3"  # 2: chunk-level sparse pooling; 3: surrogates as U+FFFD
+    loads_versions = ("1", "2")  # same saved state
     transient = (*WordVectorEncoder.transient,)
 
     def __init__(

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 from pathlib import Path
 from typing import Literal, get_args
@@ -44,11 +45,13 @@ from embeddings.formats.native import (
     store_config,
     store_path_for,
     store_root,
+    verify_store,
     write_store,
 )
 from embeddings.formats.table import Subwords, VectorTable
 from embeddings.formats.text import (
     open_binary,
+    parse_count,
     read_fasttext_vec,
     read_glove_text,
     read_word2vec_text,
@@ -79,6 +82,7 @@ __all__ = [
     "store_root",
     "store_path_for",
     "store_config",
+    "verify_store",
     "table_from_keyed_vectors",
     "table_to_keyed_vectors",
 ]
@@ -148,7 +152,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         return "word2vec-binary"
     end = head.find(b"\n")
     first = head[: end if end >= 0 else len(head)].split()
-    if len(first) == 2 and all(f.isdigit() for f in first):
+    if len(first) == 2 and None not in map(parse_count, first):
         return "word2vec-binary" if _looks_binary(head[end + 1 :]) else "word2vec-text"
     return "glove-text"
 
@@ -205,7 +209,10 @@ def load_vectors(
     """Load vectors for encoding: convert a file once to a native store, then memory-map it.
 
     The store lives under :func:`store_root`, keyed by the file's absolute path,
-    size, modification time and format, so an edited file is converted again.
+    size, modification time and format, so an edited file is converted again.  A
+    new store is verified once after writing (:func:`verify_store`: its content is
+    read back and hashed); a store that fails is removed, so the next load converts
+    again.
 
     Args:
         path: a vector file or a native store folder.
@@ -241,4 +248,13 @@ def load_vectors(
             table,
             source={"path": str(Path(path).resolve()), "format": fmt},
         )
+        del table
+        try:
+            verify_store(store)
+        except ModelFormatError as err:
+            shutil.rmtree(store, ignore_errors=True)
+            raise ModelFormatError(
+                f"{path}: the store converted from it failed verification and was removed "
+                f"(load again to convert again): {err}"
+            ) from err
     return read_store(store)

@@ -4,7 +4,8 @@ Layout (Mikolov's ``word2vec.c``): an ASCII header ``COUNT DIM\\n``, then ``COUN
 entries ``word<space><DIM little-endian float32>``, each optionally followed by a
 newline.  The reader memory-maps plain files (``.gz`` files are decompressed into
 memory) and slices the float bytes with numpy, so there is no per-number Python
-work.
+work.  The header (ASCII digits only) is checked against the file's size before
+anything is allocated: every entry takes at least ``1 + 4 * DIM`` bytes.
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -28,7 +29,7 @@ import numpy as np
 from embeddings._atomic import atomic_open
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.formats.table import VectorTable
-from embeddings.formats.text import _check_writable, open_binary
+from embeddings.formats.text import _check_writable, open_binary, parse_count
 
 __all__ = ["read_word2vec_binary", "write_word2vec_binary"]
 
@@ -69,8 +70,10 @@ def read_word2vec_binary(
             GoogleNews vectors have a few); ``"strict"`` raises.
 
     Raises:
-        ModelFormatError: a bad header, a truncated entry (with its index and byte
-            offset), an over-long word, or invalid UTF-8 under ``"strict"``.
+        ModelFormatError: a bad header (two numbers of ASCII digits), a header that
+            announces more entries than the file can hold, a truncated entry (with
+            its index and byte offset), an over-long word, or invalid UTF-8 under
+            ``"strict"``.
 
     Example:
         >>> import tempfile, os
@@ -85,20 +88,27 @@ def read_word2vec_binary(
         end = data.find(b"\n", 0, 200)
         header = bytes(data[: end if end >= 0 else 200])
         fields = header.split()
-        if end < 0 or len(fields) != 2 or not all(f.isdigit() for f in fields):
+        if end < 0 or len(fields) != 2 or None in map(parse_count, fields):
             raise ModelFormatError(
-                f"{p}: byte offset 0: expected the word2vec binary header 'COUNT DIM\\n', "
-                f"got {header[:60]!r}"
+                f"{p}: byte offset 0: expected the word2vec binary header 'COUNT DIM\\n' "
+                f"(two integers of ASCII digits 0-9), got {header[:60]!r}"
             )
         count, dim = int(fields[0]), int(fields[1])
         if dim < 1:
             raise ModelFormatError(f"{p}: header: dimension must be >= 1, got {dim}")
         n = count if limit is None else min(count, limit)
-        vectors = np.empty((n, dim), dtype=np.float32)
-        vocab: list[str] = []
         size = len(data)
         nbytes = 4 * dim
         pos = end + 1
+        body = size - pos
+        if n * (nbytes + 1) > body:  # a space and DIM float32 per entry, at least
+            raise ModelFormatError(
+                f"{p}: truncated or wrong header: the header announces {count} vectors of "
+                f"{dim} float32 values; reading {n} of them needs at least "
+                f"{n * (nbytes + 1)} bytes, but only {body} bytes follow the header"
+            )
+        vectors = np.empty((n, dim), dtype=np.float32)
+        vocab: list[str] = []
         for i in range(n):
             while pos < size and data[pos] in (10, 13):  # newline after the previous vector
                 pos += 1

@@ -16,6 +16,14 @@ half-written store under the final name; ``config.json`` is written last, and a
 folder without it is never read as a store.  Temporary folders of converters that
 died are removed by the next conversion.
 
+``config.json`` records the sha256 of the content (:func:`content_sha256`), which
+becomes part of the fingerprint of encoders that use the store.  Every load checks
+the store's structure against ``config.json`` before mapping anything (field types,
+each ``.npy`` header's dtype and shape, each file's exact size, the word count);
+:func:`verify_store` (``transferkit store verify PATH``) also hashes the content and
+compares it with the recorded sha256, which a conversion does once right after
+writing the store.
+
 Example:
     >>> import numpy as np, tempfile, os
     >>> from embeddings.formats.table import VectorTable
@@ -50,6 +58,7 @@ __all__ = [
     "store_root",
     "store_path_for",
     "content_sha256",
+    "verify_store",
 ]
 
 STORE_FORMAT = "transferkit-vectors"
@@ -189,19 +198,43 @@ def write_store(
     return target
 
 
+#: integer fields of a store's config.json -> their smallest allowed value
+_FIELDS: dict[str, int] = {"count": 0, "dim": 1}
+_SUBWORD_FIELDS: dict[str, int] = {"min_n": 0, "max_n": 0, "bucket": 1}
+_HEX = frozenset("0123456789abcdef")
+_DAMAGED = "the store is damaged: delete the folder (loading the source file converts it again)"
+
+
+def _int_field(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
 def store_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parsed ``config.json`` of a store (validated)."""
+    """The parsed ``config.json`` of a store, every field checked.
+
+    Raises:
+        ModelFormatError: a missing, unreadable or non-JSON file, or a missing or
+            invalid field (named in the message).
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> from embeddings.formats.table import VectorTable
+        >>> d = os.path.join(tempfile.mkdtemp(), "store")
+        >>> _ = write_store(d, VectorTable(["a"], np.ones((1, 3), dtype=np.float32)))
+        >>> store_config(d)["dim"]
+        3
+    """
     folder = Path(folder)
     cfg_path = folder / _CONFIG
     try:
-        config = json.loads(cfg_path.read_text(encoding="utf-8"))
+        config = json.loads(cfg_path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ModelFormatError(
             f"{folder}: not a native vector store ({_CONFIG} is missing; an interrupted "
             "conversion leaves no store, convert again)"
         ) from None
-    except ValueError as err:
-        raise ModelFormatError(f"{cfg_path}: invalid JSON: {err}") from err
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
+        raise ModelFormatError(f"{cfg_path}: not a UTF-8 JSON file: {err}") from err
     if not isinstance(config, dict) or config.get("format") != STORE_FORMAT:
         raise ModelFormatError(f"{cfg_path}: 'format' must be {STORE_FORMAT!r}")
     if config.get("format_version") != STORE_VERSION:
@@ -209,32 +242,100 @@ def store_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
             f"{cfg_path}: store version {config.get('format_version')!r} is not supported "
             f"(expected {STORE_VERSION}); delete the folder to convert again"
         )
+    for name, minimum in _FIELDS.items():
+        if not _int_field(config.get(name), minimum):
+            raise ModelFormatError(
+                f"{cfg_path}: field {name!r} must be an integer >= {minimum}, got "
+                f"{config.get(name)!r:.60}"
+            )
+    if config.get("dtype") != "float32":
+        raise ModelFormatError(
+            f"{cfg_path}: field 'dtype' must be 'float32', got {config.get('dtype')!r:.60}"
+        )
+    digest = config.get("sha256")
+    if not (isinstance(digest, str) and len(digest) == 64 and _HEX.issuperset(digest)):
+        raise ModelFormatError(
+            f"{cfg_path}: field 'sha256' must be 64 lowercase hex digits, got {digest!r:.80}"
+        )
+    sw = config.get("subwords")
+    if sw is not None:
+        if not isinstance(sw, dict) or set(sw) != set(_SUBWORD_FIELDS):
+            raise ModelFormatError(
+                f"{cfg_path}: field 'subwords' must be null or an object with "
+                f"{sorted(_SUBWORD_FIELDS)}, got {sw!r:.80}"
+            )
+        for name, minimum in _SUBWORD_FIELDS.items():
+            if not _int_field(sw[name], minimum):
+                raise ModelFormatError(
+                    f"{cfg_path}: field 'subwords.{name}' must be an integer >= {minimum}, "
+                    f"got {sw[name]!r:.60}"
+                )
     return config
+
+
+def _load_npy(path: Path, shape: tuple[int, int], *, mmap: bool) -> np.ndarray:
+    """A float32 ``.npy`` array of ``shape``, its header and size checked before loading."""
+    want = f"a .npy file of float32 {shape} (C order), as config.json records"
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            if size == 0:
+                raise ModelFormatError(f"{path}: empty file (0 bytes); expected {want}; {_DAMAGED}")
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                got_shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            else:
+                got_shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            offset = fh.tell()
+    except FileNotFoundError:
+        raise ModelFormatError(f"{path}: missing; expected {want}; {_DAMAGED}") from None
+    except (OSError, ValueError, EOFError) as err:
+        raise ModelFormatError(f"{path}: not a readable .npy file ({err}); {_DAMAGED}") from err
+    if dtype != np.dtype("<f4") or fortran or tuple(got_shape) != shape:
+        order = " (Fortran order)" if fortran else ""
+        raise ModelFormatError(
+            f"{path}: holds {dtype} {tuple(got_shape)}{order}; expected {want}; {_DAMAGED}"
+        )
+    expected_size = offset + 4 * shape[0] * shape[1]
+    if size != expected_size:
+        raise ModelFormatError(
+            f"{path}: {size} bytes, expected {expected_size} for float32 {shape} "
+            f"({'truncated' if size < expected_size else 'trailing bytes'}); {_DAMAGED}"
+        )
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise ModelFormatError(f"{path}: cannot read: {err}; {_DAMAGED}") from err
 
 
 def read_store(folder: str | os.PathLike[str], *, mmap: bool = True) -> VectorTable:
     """Load a native store; the vectors are memory-mapped (read-only) by default.
 
+    The structure is checked first (see :func:`store_config`; each ``.npy`` file's
+    header and exact size; the number of words), so nothing is allocated or mapped
+    for sizes the files do not hold.  The content hash is checked by
+    :func:`verify_store`.
+
     Raises:
-        ModelFormatError: a missing/invalid file, or sizes that disagree with config.json.
+        ModelFormatError: a missing, empty or invalid file, or sizes that disagree
+            with ``config.json`` (the message names the file).
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> from embeddings.formats.table import VectorTable
+        >>> d = os.path.join(tempfile.mkdtemp(), "store")
+        >>> _ = write_store(d, VectorTable(["a", "b"], np.eye(2, dtype=np.float32)))
+        >>> read_store(d, mmap=False).vectors.tolist()
+        [[1.0, 0.0], [0.0, 1.0]]
     """
     folder = Path(folder)
     config = store_config(folder)
     count, dim = int(config["count"]), int(config["dim"])
-    mode = "r" if mmap else None
-    try:
-        vectors = np.load(folder / _VECTORS, mmap_mode=mode, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise ModelFormatError(f"{folder / _VECTORS}: cannot read: {err}") from err
-    if vectors.shape != (count, dim) or vectors.dtype != np.float32:
-        raise ModelFormatError(
-            f"{folder / _VECTORS}: expected float32 {(count, dim)}, got {vectors.dtype} "
-            f"{vectors.shape} (truncated store?)"
-        )
+    vectors = _load_npy(folder / _VECTORS, (count, dim), mmap=mmap)
     try:
         text = (folder / _VOCAB).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise ModelFormatError(f"{folder / _VOCAB}: cannot read: {err}") from err
+        raise ModelFormatError(f"{folder / _VOCAB}: cannot read: {err}; {_DAMAGED}") from err
     vocab = text.split("\n") if count else []
     if len(vocab) != count:
         raise ModelFormatError(
@@ -243,13 +344,51 @@ def read_store(folder: str | os.PathLike[str], *, mmap: bool = True) -> VectorTa
     subwords = None
     sw = config.get("subwords")
     if sw:
-        try:
-            ngrams = np.load(folder / _NGRAMS, mmap_mode=mode, allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise ModelFormatError(f"{folder / _NGRAMS}: cannot read: {err}") from err
-        if ngrams.shape != (int(sw["bucket"]), dim):
-            raise ModelFormatError(
-                f"{folder / _NGRAMS}: expected shape {(int(sw['bucket']), dim)}, got {ngrams.shape}"
-            )
+        ngrams = _load_npy(folder / _NGRAMS, (int(sw["bucket"]), dim), mmap=mmap)
         subwords = Subwords(ngrams, int(sw["min_n"]), int(sw["max_n"]))
     return VectorTable(vocab, vectors, subwords=subwords, source=str(folder))
+
+
+def verify_store(folder: str | os.PathLike[str]) -> str:
+    """Check a store completely: its structure, then its content against the recorded sha256.
+
+    The sha256 recorded in ``config.json`` identifies the vectors (it is part of the
+    fingerprint, so of the embedding cache key); a store whose files were changed
+    after conversion would otherwise pass for the original.  The content is hashed
+    through the memory map, without loading it into memory.
+
+    Args:
+        folder: the store folder.
+
+    Returns:
+        The verified sha256 (hex).
+
+    Raises:
+        ModelFormatError: any problem :func:`read_store` reports, or a content hash
+            that differs from the recorded one (both are named in the message).
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> from embeddings.formats.table import VectorTable
+        >>> d = os.path.join(tempfile.mkdtemp(), "store")
+        >>> _ = write_store(d, VectorTable(["a"], np.ones((1, 2), dtype=np.float32)))
+        >>> verify_store(d) == store_config(d)["sha256"]
+        True
+    """
+    folder = Path(folder)
+    table = read_store(folder)
+    recorded = str(store_config(folder)["sha256"])
+    try:
+        vocab_bytes = (folder / _VOCAB).read_bytes()
+    except OSError as err:
+        raise ModelFormatError(f"{folder / _VOCAB}: cannot read: {err}; {_DAMAGED}") from err
+    ngrams = table.subwords.vectors if table.subwords is not None else None
+    actual = _content_sha256(vocab_bytes, table.vectors, ngrams)
+    if actual != recorded:
+        files = ", ".join(f for f in (_VOCAB, _VECTORS, _NGRAMS) if (folder / f).exists())
+        raise ModelFormatError(
+            f"{folder / _CONFIG}: records sha256 {recorded}, but the content ({files}) "
+            f"hashes to {actual}: the store was changed or damaged after conversion; delete "
+            "the folder (loading the source file converts it again)"
+        )
+    return actual

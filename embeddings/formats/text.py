@@ -9,7 +9,9 @@ Both are UTF-8 with single spaces.  Files ending in ``.gz`` are decompressed on 
 fly.  Words that contain spaces (a known quirk of GloVe 840B) are recovered by
 splitting the last ``DIM`` fields off the right end of the line.  A malformed or
 truncated file raises :class:`~embeddings.errors.ModelFormatError` naming the file,
-the line and what was expected.
+the line and what was expected.  Header numbers are ASCII digits only, and no line
+longer than :data:`MAX_LINE_BYTES` is read into memory, so memory stays proportional
+to the vectors actually present in the file.
 
 Numbers are parsed in bulk (``numpy.fromstring`` on blocks of lines) as float64 and
 rounded once to float32, the same values as gensim's ``load_word2vec_format``.
@@ -41,6 +43,7 @@ from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.formats.table import VectorTable
 
 __all__ = [
+    "MAX_LINE_BYTES",
     "read_word2vec_text",
     "read_glove_text",
     "read_fasttext_vec",
@@ -50,6 +53,27 @@ __all__ = [
 ]
 
 _BLOCK = 20_000  # lines parsed per numpy call
+_BLOCK_CHARS = 1 << 26  # ... or fewer, once their numbers exceed this many characters
+#: the longest line a text reader accepts (a 100,000-dimensional vector of
+#: 20-character numbers fits); a longer one is refused before it is read whole
+MAX_LINE_BYTES = 1 << 24
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def parse_count(field: str | bytes) -> int | None:
+    """The integer written by ``field`` if it is ASCII digits only, else ``None``.
+
+    ``str.isdigit`` also accepts superscripts and other scripts' digits (``"²"``,
+    ``"١٢"``), which are no header numbers.
+
+    Example:
+        >>> parse_count("300"), parse_count("²"), parse_count(b"12"), parse_count("-1")
+        (300, None, 12, None)
+    """
+    text = field.decode("ascii", errors="replace") if isinstance(field, bytes) else field
+    if not text or not _ASCII_DIGITS.issuperset(text):
+        return None
+    return int(text)
 
 
 def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
@@ -76,11 +100,21 @@ def _decode(raw: bytes, path: Path, lineno: int) -> str:
 
 
 def _numbered_lines(fh: BinaryIO, path: Path, start: int) -> Iterator[tuple[int, str]]:
+    lineno = start
     try:
-        for lineno, raw in enumerate(fh, start=start):
+        while True:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            if not raw:
+                return
+            if len(raw) > MAX_LINE_BYTES:
+                raise ModelFormatError(
+                    f"{path}: line {lineno} is longer than {MAX_LINE_BYTES} bytes; expected one "
+                    "word vector per line (is this a text vector file?)"
+                )
             line = _decode(raw, path, lineno).rstrip()
             if line:
                 yield lineno, line
+            lineno += 1
     except (OSError, EOFError, gzip.BadGzipFile) as err:
         raise ModelFormatError(f"{path}: cannot read the file: {err}") from err
 
@@ -143,6 +177,7 @@ def _read_body(
     blocks: list[np.ndarray] = []
     rests: list[str] = []
     linenos: list[int] = []
+    chars = 0
     last = 0
 
     def stream() -> Iterator[tuple[int, str]]:
@@ -157,10 +192,11 @@ def _read_body(
         vocab.append(word)
         rests.append(rest)
         linenos.append(lineno)
+        chars += len(rest)
         last = lineno
-        if len(rests) >= _BLOCK:
+        if len(rests) >= _BLOCK or chars >= _BLOCK_CHARS:
             blocks.append(_parse_block(rests, linenos, dim, path))
-            rests, linenos = [], []
+            rests, linenos, chars = [], [], 0
     if rests:
         blocks.append(_parse_block(rests, linenos, dim, path))
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
@@ -192,8 +228,9 @@ def read_word2vec_text(path: str | os.PathLike[str], *, limit: int | None = None
         limit: read only the first ``limit`` vectors (the most frequent, by convention).
 
     Raises:
-        ModelFormatError: a missing/invalid header, a line with the wrong number of
-            values, a non-number, or fewer lines than the header announces.
+        ModelFormatError: a missing/invalid header (two numbers of ASCII digits), a
+            line with the wrong number of values, a non-number, a line longer than
+            :data:`MAX_LINE_BYTES`, or fewer lines than the header announces.
 
     Example:
         >>> import tempfile, os
@@ -210,11 +247,12 @@ def read_word2vec_text(path: str | os.PathLike[str], *, limit: int | None = None
             raise ModelFormatError(f"{p}: empty file; expected a header line 'COUNT DIM'")
         lineno, text = header
         fields = text.split()
-        if len(fields) != 2 or not all(f.isdigit() for f in fields):
+        numbers = [parse_count(f) for f in fields]
+        if len(fields) != 2 or None in numbers:
             raise ModelFormatError(
                 f"{p}: line {lineno}: expected the word2vec header 'COUNT DIM' (two "
-                f"integers), got {text!r:.60}; for GloVe files without a header use "
-                "format='glove-text'"
+                f"integers of ASCII digits 0-9), got {text!r:.60}; for GloVe files without "
+                "a header use format='glove-text'"
             )
         count, dim = int(fields[0]), int(fields[1])
         if dim < 1:
@@ -248,7 +286,8 @@ def read_glove_text(path: str | os.PathLike[str], *, limit: int | None = None) -
 
     Raises:
         ModelFormatError: an empty file, a header line (use word2vec text), a line
-            with a different number of values than the first one, or a non-number.
+            with a different number of values than the first one, a non-number, or a
+            line longer than :data:`MAX_LINE_BYTES`.
 
     Example:
         >>> import tempfile, os
@@ -264,7 +303,7 @@ def read_glove_text(path: str | os.PathLike[str], *, limit: int | None = None) -
         if first is None:
             raise ModelFormatError(f"{p}: empty file; expected lines 'word v1 v2 ...'")
         fields = first[1].split()
-        if len(fields) == 2 and all(f.isdigit() for f in fields):
+        if len(fields) == 2 and all(parse_count(f) is not None for f in fields):
             raise ModelFormatError(
                 f"{p}: line {first[0]}: looks like a word2vec header {first[1]!r}; "
                 "use format='word2vec-text'"

@@ -20,7 +20,8 @@ It adds to :class:`~embeddings.base.BaseEncoder`:
   of :func:`embeddings.training.finetune.fine_tune`.
 
 A family writes ``_arch``, ``_build_module``, ``_init_module``, ``_prepare``,
-``_forward``, ``_layer_groups``, ``_training_data`` and ``_objective``.
+``_forward``, ``_layer_groups``, ``_training_data`` and ``_objective`` (and
+``_fit_source`` when it does not learn from texts or a corpus path).
 
 Example:
     >>> from embeddings.nn.encoder import resolve_device
@@ -152,6 +153,19 @@ class TorchEncoder(BaseEncoder):
     def _train_config(self) -> Any:
         """The :class:`~embeddings.training.trainer.TrainConfig` from the parameters."""
         raise NotImplementedError
+
+    def _fit_source(self, texts: Any, y: Any) -> Any:
+        """What ``fit`` was given -> the source for :meth:`_training_data`.
+
+        The default takes a corpus path (a ``Path``) or a non-empty list of texts; a
+        family that learns from something else (labelled pairs) overrides it.
+        """
+        if isinstance(texts, (str, os.PathLike)):
+            return Path(texts)
+        source = validate_texts(texts)
+        if not source:
+            raise InvalidInputError(f"{self.name}.fit needs at least one text, got 0")
+        return source
 
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON besides the network (vocabulary...)."""
@@ -286,12 +300,7 @@ class TorchEncoder(BaseEncoder):
         """
         import torch
 
-        if isinstance(texts, (str, os.PathLike)):
-            source: Any = Path(texts)
-        else:
-            source = validate_texts(texts)
-            if not source:
-                raise InvalidInputError(f"{self.name}.fit needs at least one text, got 0")
+        source = self._fit_source(texts, y)
         self._ensure_loaded()
         wd = None if workdir is None else Path(workdir)
         data = self._training_data(source, wd)

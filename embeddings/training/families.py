@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from embeddings.errors import InvalidParameterError, UnknownEncoderError
+from embeddings.registry import get_preset
 
 if TYPE_CHECKING:
     from embeddings.base import BaseEncoder
@@ -208,6 +209,13 @@ class TrainableFamily:
             <embeddings.nn.encoder.TorchEncoder.fit>` (checkpoints, resume, time
             budget); ``False`` for one-pass trainers with ``fit_corpus(path,
             progress=...)``.
+        data_option: the option that names the training data (``corpus`` gives
+            ``--corpus``; InferSent's ``nli`` gives ``--nli``).
+        data_check: ``"module:function"`` that checks the data argument before
+            anything is written and returns the string stored for ``--resume`` and
+            given to ``fit``; ``None``: a corpus file or folder, stored as an
+            absolute path.
+        data_help: help text of the data option (``None``: the corpus text).
 
     Example:
         >>> fam = TrainableFamily("toy", "embeddings.adapters.baselines:TfidfEncoder", "toy")
@@ -224,6 +232,9 @@ class TrainableFamily:
     shortcuts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     preset: str | None = None
     resumable: bool = False
+    data_option: str = "corpus"
+    data_check: str | None = None
+    data_help: str | None = None
 
     def encoder_class(self) -> type[BaseEncoder]:
         """Import the encoder class and allow its saved folders to be loaded.
@@ -268,12 +279,13 @@ class TrainableFamily:
                 f"trainable family {self.name!r}: {unknown} are not parameters of "
                 f"{klass.__name__}; its parameters are {list(signature)}"
             )
-        reserved = [n for n in names if OPTION_NAMES.get(n, n) in RESERVED_OPTIONS]
+        taken = (*RESERVED_OPTIONS, self.data_option)
+        reserved = [n for n in names if OPTION_NAMES.get(n, n) in taken]
         if reserved:
             raise InvalidParameterError(
                 f"trainable family {self.name!r}: parameter(s) {reserved} of {klass.__name__} "
                 f"would shadow options of transferkit train itself "
-                f"({', '.join(RESERVED_OPTIONS)}); list the family's options explicitly, "
+                f"({', '.join(taken)}); list the family's options explicitly, "
                 "without them"
             )
         out = []
@@ -362,6 +374,7 @@ class TrainableFamily:
             "class": self.target,
             "description": self.description,
             "resumable": self.resumable,
+            "data_option": "--" + self.data_option.replace("_", "-"),
             "fixed": {k: self.params[k] for k in self.fixed},
             "shortcuts": {k: dict(v) for k, v in self.shortcuts.items()},
             "options": [o.as_dict() for o in self.options_spec()],
@@ -496,6 +509,15 @@ _BUILTIN: tuple[TrainableFamily, ...] = (
         "Quick-Thought GRU sentence encoders (torch) trained to pick neighbouring sentences",
         preset="quick-thought-corpus", resumable=True,
     ),
+    TrainableFamily(
+        "infersent", "embeddings.adapters.infersent:InferSentEncoder",
+        "InferSent BiLSTM-max over frozen word vectors (torch), trained on NLI sentence pairs",
+        params=get_preset("infersent-sick").params, resumable=True, data_option="nli",
+        data_check="embeddings.training.nli:resolve_nli_spec",
+        data_help="NLI training pairs, comma-separated: SNLI/MultiNLI .jsonl, a TSV "
+        "(label, text_a, text_b), a folder, or a data folder name such as SICK-E (its dev "
+        "pairs drive early stopping; test splits are never read)",
+    ),
 )  # fmt: skip
 
 
@@ -510,6 +532,9 @@ def register_trainable(
     shortcuts: Mapping[str, Mapping[str, Any]] | None = None,
     preset: str | None = None,
     resumable: bool = False,
+    data_option: str = "corpus",
+    data_check: str | None = None,
+    data_help: str | None = None,
     overwrite: bool = False,
 ) -> TrainableFamily:
     """Add a family to :data:`TRAINABLE` (see :class:`TrainableFamily` for the fields).
@@ -556,9 +581,18 @@ def register_trainable(
             f"option name(s) {taken} are used by transferkit train itself "
             f"({', '.join(RESERVED_OPTIONS)})"
         )
+    if not isinstance(data_option, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", data_option):
+        raise InvalidParameterError(
+            f"data_option must be a lowercase option name such as 'corpus', got {data_option!r}"
+        )
+    if data_check is not None and (not isinstance(data_check, str) or data_check.count(":") != 1):
+        raise InvalidParameterError(
+            f"data_check must be None or look like 'module:function', got {data_check!r}"
+        )
     family = TrainableFamily(
         name, target, description, params=params, options=options, fixed=tuple(fixed),
-        shortcuts=shortcuts, preset=preset, resumable=bool(resumable),
+        shortcuts=shortcuts, preset=preset, resumable=bool(resumable), data_option=data_option,
+        data_check=data_check, data_help=data_help,
     )  # fmt: skip
     TRAINABLE[name] = family
     return family

@@ -259,17 +259,32 @@ def _reinitialise(modules: Sequence[Any]) -> None:
                     reset()
 
 
-def _features(encoder: Any, texts: list[str], batch_size: int) -> Any:
+def _features(
+    encoder: Any,
+    texts: list[str],
+    batch_size: int,
+    *,
+    show_progress: bool = False,
+    desc: str = "validate",
+) -> Any:
     """Pooled vectors with the current (frozen, eval-mode) weights, as a CPU tensor."""
     import torch
 
+    from embeddings._progress import progress
+
     order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
     out = torch.empty((len(texts), int(encoder.dim)), dtype=torch.float32)
-    with torch.no_grad():
+    with (
+        torch.no_grad(),
+        progress(
+            enabled=show_progress, total=len(texts), desc=desc, unit="text", leave=False
+        ) as bar,
+    ):
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             vecs = encoder.forward(encoder.tokenize([texts[i] for i in idx]))
             out[idx] = vecs.to("cpu", torch.float32)
+            bar.update(len(idx))
     return out
 
 
@@ -331,9 +346,11 @@ class _Classification(Objective):
         eval_batch_size: int,
         precomputed: bool,
         device: Any,
+        show_progress: bool = False,
     ) -> None:
         import torch
 
+        self.show_progress = bool(show_progress)
         self.encoder = encoder
         self.texts, self.val_texts = train[0], val[0]
         self.y = torch.from_numpy(np.asarray(train[1], dtype=np.int64)).to(device)
@@ -343,8 +360,14 @@ class _Classification(Objective):
         self.device = device
         self.X = self.X_val = None
         if precomputed:  # frozen encoder in eval mode: its vectors never change
-            self.X = _features(encoder, self.texts, eval_batch_size).to(device)
-            self.X_val = _features(encoder, self.val_texts, eval_batch_size).to(device)
+            self.X = _features(
+                encoder, self.texts, eval_batch_size, show_progress=self.show_progress,
+                desc="features (train)",
+            ).to(device)  # fmt: skip
+            self.X_val = _features(
+                encoder, self.val_texts, eval_batch_size, show_progress=self.show_progress,
+                desc="features (validation)",
+            ).to(device)  # fmt: skip
         self.records: list[tuple[float, float]] = []
 
     def plan(self, epoch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
@@ -368,7 +391,10 @@ class _Classification(Objective):
         with torch.no_grad():
             X = self.X_val
             if X is None:
-                X = _features(self.encoder, self.val_texts, self.eval_batch_size).to(self.device)
+                X = _features(
+                    self.encoder, self.val_texts, self.eval_batch_size,
+                    show_progress=self.show_progress,
+                ).to(self.device)  # fmt: skip
             logits = model.head(X)
             loss = float(torch.nn.functional.cross_entropy(logits, self.y_val).item())
             correct = int((logits.argmax(dim=1) == self.y_val).sum().item())
@@ -578,7 +604,8 @@ class FineTunedEncoder(BaseEncoder):
             resume: continue from the newest checkpoint in ``workdir``.
             max_minutes: stop after this many minutes (after a checkpoint); the model
                 then holds the latest weights and ``resume=True`` finishes the run.
-            show_progress: a tqdm bar with the loss and texts/s.
+            show_progress: progress of training (loss, texts/s) and of every
+                validation pass (see :mod:`embeddings._progress`).
 
         Returns:
             self, holding the best epoch's weights.
@@ -622,7 +649,7 @@ class FineTunedEncoder(BaseEncoder):
             objective = _Classification(
                 enc, train, val, batch_size=int(self.batch_size),
                 eval_batch_size=int(self.eval_batch_size), precomputed=not enc_params,
-                device=device,
+                device=device, show_progress=show_progress,
             )  # fmt: skip
             untrained = objective.untrained_record(model)
         config = self._train_config(len(train[0]), threads, max_minutes, show_progress)
@@ -913,15 +940,23 @@ class FineTunedEncoder(BaseEncoder):
         proba = self.predict_proba(texts, batch_size=batch_size, show_progress=show_progress)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def score(self, texts: Sequence[str], labels: ArrayLike, *, batch_size: int = 64) -> float:
-        """Accuracy on ``texts``/``labels``.
+    def score(
+        self,
+        texts: Sequence[str],
+        labels: ArrayLike,
+        *,
+        batch_size: int = 64,
+        show_progress: bool = False,
+    ) -> float:
+        """Accuracy on ``texts``/``labels`` (``show_progress``: a bar while encoding).
 
         Example:
             >>> clf.score(["a fine film", "a dull film"], [1, 0])   # doctest: +SKIP
             1.0
         """
         texts_list, y = _check_texts_labels(texts, labels, "score")
-        return float(np.mean(self.predict(texts_list, batch_size=batch_size) == y))
+        predicted = self.predict(texts_list, batch_size=batch_size, show_progress=show_progress)
+        return float(np.mean(predicted == y))
 
 
 #: the name of :class:`FineTunedEncoder` in transferkit before it became an encoder

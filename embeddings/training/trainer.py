@@ -11,8 +11,9 @@ rest:
   changed;
 * an optimizer (Adam, AdamW or SGD), gradient-norm clipping, a learning-rate
   schedule (constant, linear or cosine decay after an optional warm-up, times a
-  per-epoch decay factor), and early stopping on a dev metric with ``patience``
-  (the best epoch's weights are restored);
+  per-epoch decay factor, times ``plateau_factor`` for every epoch whose dev metric
+  is not a new best), and early stopping on a dev metric with ``patience`` or once
+  the learning rate falls below ``min_lr`` (the best epoch's weights are restored);
 * a tqdm bar with the loss and items/s, metrics appended to ``log.jsonl`` and a
   loss-curve ``loss.png``;
 * a time budget (``max_minutes``), and atomic checkpoints every
@@ -96,6 +97,11 @@ class TrainConfig:
         epoch_decay: multiply the learning rate by this after every epoch.
         patience: stop after this many epochs without a better dev metric
             (needs :meth:`Objective.evaluate`); ``None`` never stops early.
+        plateau_factor: multiply the learning rate by this (``0 < f <= 1``) after
+            every epoch whose dev metric is not better than the best so far (SGD
+            schedule of InferSent: 0.2); ``None`` never shrinks it.
+        min_lr: stop (as early stopping) once a shrunk or decayed learning rate is
+            below this at the end of an epoch; ``None`` never stops on it.
         max_steps: stop after this many optimizer steps in total.
         max_minutes: stop (after a checkpoint) once this invocation ran this long.
         checkpoint_every: steps between checkpoints (with a checkpoint folder).
@@ -116,6 +122,8 @@ class TrainConfig:
     warmup_steps: int = 0
     epoch_decay: float = 1.0
     patience: int | None = None
+    plateau_factor: float | None = None
+    min_lr: float | None = None
     max_steps: int | None = None
     max_minutes: float | None = None
     checkpoint_every: int = 200
@@ -169,6 +177,12 @@ class TrainConfig:
         integer("warmup_steps", 0)
         number("epoch_decay", 0.0, strict=True)
         integer("patience", 1, optional=True)
+        number("plateau_factor", 0.0, strict=True, optional=True)
+        if self.plateau_factor is not None and self.plateau_factor > 1:
+            raise InvalidParameterError(
+                f"plateau_factor must be None or a number in (0, 1], got {self.plateau_factor!r}"
+            )
+        number("min_lr", 0.0, strict=True, optional=True)
         integer("max_steps", 1, optional=True)
         number("max_minutes", 0.0, strict=True, optional=True)
         integer("checkpoint_every", 1)
@@ -422,6 +436,7 @@ class Trainer:
             "step": 0, "epoch": 0, "batch": 0, "epoch_loss": 0.0, "epoch_items": 0,
             "window_loss": 0.0, "window_items": 0, "best_metric": None, "best_epoch": None,
             "stale": 0, "history": [], "seconds": 0.0, "done": False, "stop_reason": "",
+            "lr_scale": 1.0,
         }  # fmt: skip
         best_weights: dict[str, Any] | None = None
         resumed_from = None
@@ -452,7 +467,7 @@ class Trainer:
             (self.workdir / "log.jsonl").unlink(missing_ok=True)
 
         def lr_at(step: int, epoch: int) -> None:
-            f = _lr_factor(c, step, total_steps, epoch)
+            f = _lr_factor(c, step, total_steps, epoch) * float(st["lr_scale"])
             for g in opt.param_groups:
                 g["lr"] = g["initial_lr"] * f
 
@@ -470,17 +485,14 @@ class Trainer:
                 keep=int(c.keep_checkpoints),
             )  # fmt: skip
 
-        if c.show_progress:
-            from tqdm.auto import tqdm
-        else:
-            from tqdm import tqdm
+        from embeddings._progress import progress  # bars in a terminal, else one line
 
         started = time.perf_counter()
         base_seconds = float(st["seconds"])
         items_now = 0
         deadline = None if c.max_minutes is None else started + 60.0 * float(c.max_minutes)
-        bar = tqdm(
-            total=total_steps, initial=int(st["step"]), disable=not c.show_progress,
+        bar = progress(
+            enabled=bool(c.show_progress), total=total_steps, initial=int(st["step"]),
             unit="step", desc="train",
         )  # fmt: skip
         self.model.train()
@@ -554,9 +566,15 @@ class Trainer:
                     }
                 elif metric is not None:
                     st["stale"] = int(st["stale"]) + 1
+                    if c.plateau_factor is not None:
+                        st["lr_scale"] = float(st["lr_scale"]) * float(c.plateau_factor)
+                lr_now = float(c.lr) * _lr_factor(c, max(int(st["step"]) - 1, 0), total_steps,
+                                                  epoch) * float(st["lr_scale"])  # fmt: skip
                 st["epoch"], st["batch"] = epoch + 1, 0
                 st["epoch_loss"], st["epoch_items"] = 0.0, 0
                 if c.patience is not None and metric is not None and st["stale"] >= c.patience:
+                    st["done"], st["stop_reason"] = True, "early_stopping"
+                elif c.min_lr is not None and lr_now < float(c.min_lr):
                     st["done"], st["stop_reason"] = True, "early_stopping"
                 elif int(st["epoch"]) >= int(c.epochs):
                     st["done"], st["stop_reason"] = True, "completed"

@@ -61,7 +61,8 @@ def _callbacks(progress: bool, epochs: int, label: str) -> list[Any]:
     if not progress:
         return []
     from gensim.models.callbacks import CallbackAny2Vec
-    from tqdm.auto import tqdm
+
+    from embeddings._progress import progress as progress_bar
 
     class _Progress(CallbackAny2Vec):  # type: ignore[misc]
         def __init__(self) -> None:
@@ -69,7 +70,7 @@ def _callbacks(progress: bool, epochs: int, label: str) -> list[Any]:
             self.start = 0.0
 
         def on_train_begin(self, model: Any) -> None:
-            self.bar = tqdm(total=epochs, desc=f"train {label}", unit="epoch")
+            self.bar = progress_bar(enabled=True, total=epochs, desc=f"train {label}", unit="epoch")
             self.start = time.perf_counter()
 
         def on_epoch_end(self, model: Any) -> None:

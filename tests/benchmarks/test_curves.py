@@ -150,3 +150,52 @@ def test_curves_docstring_examples_run() -> None:
 
     result = doctest.testmod(mod)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_frozen_encodes_only_the_training_texts_the_runs_use(monkeypatch, tmp_path) -> None:
+    import benchmarks.curves
+    from embeddings.base import BaseEncoder
+    from embeddings.training.finetune import stratified_subsample
+
+    seen: list[str] = []
+
+    class Recording(BaseEncoder):
+        def _output_dim(self) -> int:
+            return 4
+
+        def _encode_batch(self, texts: list[str]) -> np.ndarray:
+            seen.extend(texts)
+            return np.array([[t.count("good"), t.count("bad"), 0.0, 0.0] for t in texts]) * 5
+
+    monkeypatch.setattr(benchmarks.curves, "load_encoder", lambda name, length: Recording())
+    labels = np.array([i % 2 for i in range(300)])
+    train = ([f"{'good' if y else 'bad'} text number {i}" for i, y in enumerate(labels)], labels)
+    dev = ([f"dev {'good' if i % 2 else 'bad'} {i}" for i in range(20)], np.arange(20) % 2)
+    test = ([f"test {'good' if i % 2 else 'bad'} {i}" for i in range(30)], np.arange(30) % 2)
+    records = run_curve(
+        train, dev, test, encoder="recording", sizes=[10, 40], seeds=2, methods=["frozen"],
+        cache_dir=str(tmp_path / "cache"),
+    )  # fmt: skip
+    used = set().union(
+        *(stratified_subsample(labels, n, s).tolist() for n in (10, 40) for s in (0, 1))
+    )
+    assert sorted(seen) == sorted([train[0][i] for i in used] + dev[0] + test[0])
+    assert len(seen) < 150  # not the 300 training texts
+    assert [(r["size"], r["seed"]) for r in records] == [(10, 0), (10, 1), (40, 0), (40, 1)]
+    assert all(r["accuracy"] == 1.0 for r in records)  # the "good"/"bad" counts separate them
+
+
+def test_run_curve_shows_one_line_per_step(saved_encoder, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("TRANSFERKIT_PROGRESS", raising=False)
+    train, dev, test = _split(2), _split(1), _split(1)
+    run_curve(
+        train, dev, test, encoder=saved_encoder, sizes=[16], seeds=1,
+        methods=["frozen", "finetune"], unfreeze=1, max_seq_length=16,
+        ft_options={"max_epochs": 1, "batch_size": 8}, cache_dir=str(tmp_path / "c"),
+        show_progress=True,
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    steps = [line.split(":")[0] for line in err.splitlines()]
+    assert steps.count("train") == 1 and "validate" in steps  # every validation pass shows
+    assert sum(s.startswith("encode") for s in steps) >= 3  # frozen train/dev/test + test score

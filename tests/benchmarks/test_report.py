@@ -21,7 +21,7 @@ from benchmarks.report import (
     write_report,
 )
 from benchmarks.tasks import list_tasks
-from embeddings.errors import DataNotFoundError, InvalidParameterError
+from embeddings.errors import DataNotFoundError, InvalidParameterError, ModelFormatError
 
 
 def record(task: str, enc: str, score: float, *, created: str = "2024-01-01T00:00:00+00:00",
@@ -100,12 +100,23 @@ def test_reference_columns_are_separate_cited_and_only_next_to_full_entries() ->
     mr = next(line for line in text.splitlines() if line.startswith("| MR |"))
     assert mr.endswith("| ‖ | 81.1 | 79.4 |")
     quick = next(line for line in text.splitlines() if line.startswith("| SST2 (quick) |"))
-    assert quick.endswith("| ‖ | — | — |")  # subsampled: no published number beside it
+    assert quick.endswith("| ‖ | —‡ | —‡ |")  # subsampled: no published number beside it
+    assert "‡ no published number beside SST2 (quick): subsampled (at most train 9 rows)." in text
     assert "[1] InferSent (AllNLI): Alexis Conneau" in text
     assert "github.com/facebookresearch/InferSent" in text
     # the reference average covers the same tasks as ours (MR, TREC)
     avg = next(line for line in text.splitlines() if "average" in line)
     assert avg.endswith(f"| ‖ | {(81.1 + 88.2) / 2:.1f} | {(79.4 + 88.4) / 2:.1f} |")
+    # a reference is cited or absent: nothing about references that are not shown
+    assert "not verified" not in text.lower() and "Not shown" not in text
+
+
+def test_why_an_entry_has_no_reference_number() -> None:
+    folds = record("TREC", "a", 0.6, label="TREC (5 folds)")
+    folds["task"]["config"]["n_folds"] = 5
+    text = to_markdown(build_table([folds]), load_reference("senteval"))
+    assert "| TREC (5 folds) | accuracy | 60.00 | ‖ | —‡ | —‡ |" in text
+    assert "TREC (5 folds): 5-fold selection instead of the task's own." in text
 
 
 def test_reference_with_a_different_metric_is_marked() -> None:
@@ -122,13 +133,37 @@ def test_bundled_reference_file_is_consistent() -> None:
     for model in ref["models"]:
         assert model["source"] in ref["sources"]
         assert ref["sources"][model["source"]]["url"].startswith("https://")
-        assert model["verified"] is True
+        assert ref["sources"][model["source"]]["citation"].strip()
         for task, score in model["scores"].items():
             assert task in list_tasks(), task
             assert 0.0 < score["value"] <= 100.0
             assert score["metric"] in ("accuracy", "pearson", "spearman")
     with pytest.raises(InvalidParameterError, match="unknown reference"):
         load_reference("nope")
+
+
+def test_a_reference_without_a_citation_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "mine.json"
+    model = {"label": "X", "source": "blog", "scores": {"MR": {"value": 80.0}}}
+    path.write_text(json.dumps({"sources": {"blog": {"url": "https://x"}}, "models": [model]}))
+    with pytest.raises(ModelFormatError, match="names the source 'blog', which has no citation"):
+        load_reference(path)
+    path.write_text(json.dumps({"sources": {"blog": {"citation": "A. B. 2020."}},
+                                "models": [model]}))  # fmt: skip
+    assert load_reference(path)["models"][0]["label"] == "X"
+
+
+def test_results_of_an_older_task_version_are_not_mixed_with_the_current_one() -> None:
+    old_a = record("MR", "a", 0.70, created="2024-01-01T00:00:00+00:00")
+    old_b = record("MR", "b", 0.80, created="2024-01-01T00:00:00+00:00")
+    new_a = record("MR", "a", 0.72, created="2024-06-01T00:00:00+00:00")
+    for rec, version in ((old_a, "1"), (old_b, "1"), (new_a, "2")):
+        rec["task"]["version"] = version
+    table = build_table([old_a, old_b, new_a])
+    assert table.get("MR", "a") == pytest.approx(72.0) and table.get("MR", "b") is None
+    assert table.superseded == [("MR", "1", "a"), ("MR", "1", "b")]
+    text = to_markdown(table)
+    assert "Not shown: 2 result(s) of older task versions (MR v1)" in text
 
 
 def test_csv_matches_the_table() -> None:

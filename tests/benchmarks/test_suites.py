@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.suites import Suite, SuiteTask, get_suite, list_suites, register_suite
-from benchmarks.tasks import get_task, list_tasks
+from benchmarks.suites import (
+    Suite,
+    SuiteTask,
+    find_tasks,
+    get_suite,
+    list_suites,
+    register_suite,
+    suites_with,
+)
+from benchmarks.tasks import UnknownTaskError, get_task, list_tasks
 from embeddings.errors import InvalidParameterError
 
 SENTEVAL_TASKS = [
@@ -106,9 +114,41 @@ def test_select_register_and_validation(monkeypatch: pytest.MonkeyPatch) -> None
         SuiteTask("MR", n_folds=1)
 
 
+def test_find_tasks_looks_in_every_suite_and_says_where_a_task_is() -> None:
+    assert [t.label for t in find_tasks(["AGNews"]).tasks] == ["AGNews"]
+    assert find_tasks(["AGNews"]).name == "full"
+    mixed = find_tasks(["trec", "MR", "TREC (quick)"])
+    assert [t.label for t in mixed.tasks] == [
+        "TREC (quick)",
+        "MR",
+    ] and mixed.name == "quick+senteval"
+    assert suites_with("MR") == ["senteval", "full"]
+    with pytest.raises(InvalidParameterError, match=r"'AGNews' is in suite 'full'"):
+        find_tasks(["AGNews"], "quick")
+    with pytest.raises(InvalidParameterError, match=r"is in suite 'senteval' \(also \['full'\]\)"):
+        get_suite("quick").select(["MR"])
+    with pytest.raises(InvalidParameterError, match="is a file: run your own rows"):
+        find_tasks(["reviews.tsv"])
+    with pytest.raises(UnknownTaskError, match="did you mean 'AGNews'"):
+        find_tasks(["AGNewz"])
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 @pytest.mark.parametrize(
-    "module", ["benchmarks.suites", "benchmarks.runner", "benchmarks.report", "benchmarks.interop"]
+    "module",
+    [
+        "benchmarks.suites",
+        "benchmarks.runner",
+        "benchmarks.report",
+        "benchmarks.interop",
+        "benchmarks.results",
+        "benchmarks.specs",
+        "benchmarks.evaluation",
+        "benchmarks.tasks.own",
+        "benchmarks.tasks.base",
+        "benchmarks.tasks.data",
+        "benchmarks.commands.bench",
+    ],
 )
 def test_docstring_examples_run(module: str) -> None:
     import doctest

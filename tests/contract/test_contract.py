@@ -60,16 +60,60 @@ FAST_OVERRIDES: dict[str, dict[str, object]] = {
     "doc2vec-dbow": {"vector_size": 16, "epochs": 2},
     "doc2vec-dm": {"vector_size": 16, "epochs": 2},
     "quick-thought-corpus": {"hidden_size": 8, "embedding_dim": 8, "epochs": 1},
+    "infersent-sick": {"hidden_size": 8, "fc_dim": 8, "epochs": 1},
 }
+
+#: presets that learn from something other than plain texts: the arguments of their fit
+FIT_ARGS: dict[str, tuple[object, ...]] = {
+    "infersent-sick": (
+        list(zip(FIT_TEXTS, FIT_TEXTS[1:] + FIT_TEXTS[:1], strict=True)),
+        ["entailment", "neutral", "contradiction", "neutral"] * 8,
+    ),
+}
+
+
+def _tiny_infersent() -> dict[str, object]:
+    """A small checkpoint in the published layout and its vectors, written once."""
+    if "infersent" not in _FILES:
+        import tempfile
+        from pathlib import Path
+
+        from tests.formats.test_infersent_checkpoint import write_tiny_infersent
+
+        ckpt, store = write_tiny_infersent(Path(tempfile.mkdtemp()) / "infersent", 1)
+        _FILES["infersent"] = {"checkpoint": str(ckpt), "word_vectors": str(store),
+                               "tokenizer": "split"}  # fmt: skip
+    return _FILES["infersent"]
+
+
+_FILES: dict[str, dict[str, object]] = {}
+#: presets whose required files are made on first use (a published-layout checkpoint)
+FILE_OVERRIDES = {"infersent": _tiny_infersent}
+
+
+def _keyed_vectors() -> object:
+    """A small gensim KeyedVectors over the words of the test texts (seeded vectors)."""
+    from gensim.models import KeyedVectors
+
+    words = sorted({w for t in FIT_TEXTS + TEXTS for w in t.lower().split()})
+    kv = KeyedVectors(16)
+    kv.add_vectors(words, np.random.default_rng(0).standard_normal((len(words), 16)))
+    return kv
+
+
+#: parameters that a preset requires (the generic word-vectors preset: vectors in memory)
+REQUIRED_OVERRIDES: dict[str, dict[str, object]] = {"word-vectors": {"source": _keyed_vectors()}}
 
 PRESETS = [info["name"] for info in embeddings.list_encoders()]
 _CACHE: dict[str, embeddings.BaseEncoder] = {}
 
 
 def make(name: str) -> embeddings.BaseEncoder:
-    enc = embeddings.load(name, **FAST_OVERRIDES.get(name, {}))
+    enc = embeddings.load(name, **FAST_OVERRIDES.get(name, {}), **REQUIRED_OVERRIDES.get(name, {}))
+    if name in FILE_OVERRIDES:
+        enc.set_params(**FILE_OVERRIDES[name]())
     if enc.requires_fit or enc.trainable:
-        enc.fit(FIT_TEXTS)
+        enc.fit(*FIT_ARGS.get(name, (FIT_TEXTS,)))
     return enc
 
 
@@ -98,7 +142,7 @@ def test_shape_dtype_contiguous(name: str) -> None:
     assert X.flags["C_CONTIGUOUS"]
     assert np.isfinite(X).all()
     info = {i["name"]: i for i in embeddings.list_encoders()}[name]
-    if info["dim"] is not None and name not in FAST_OVERRIDES:
+    if info["dim"] is not None and name not in FAST_OVERRIDES and name not in FILE_OVERRIDES:
         assert enc.dim == info["dim"]
 
 
@@ -162,7 +206,7 @@ def test_clone_and_fingerprint(name: str) -> None:
     assert twin.get_params() == enc.get_params()
     if enc.requires_fit:
         assert not twin.is_fitted  # clone drops the fitted state (scikit-learn rule)
-        twin.fit(FIT_TEXTS)
+        twin.fit(*FIT_ARGS.get(name, (FIT_TEXTS,)))
     assert twin.fingerprint() == enc.fingerprint()
 
 

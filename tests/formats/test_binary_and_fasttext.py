@@ -75,7 +75,7 @@ def test_truncated_binary_names_entry_and_offset(tmp_path, small_table):
 
 def test_binary_cut_inside_a_word_and_bad_header(tmp_path):
     p = tmp_path / "v.bin"
-    p.write_bytes(b"2 1\na " + struct.pack("<f", 1.0) + b"\nbb")
+    p.write_bytes(b"2 1\na " + struct.pack("<f", 1.0) + b"\nbbbbbbbbbb")  # room for entry 2
     with pytest.raises(ModelFormatError, match="entry 2 of 2 at byte offset 11"):
         read_word2vec_binary(p)
     p.write_bytes(b"hello world\n")
@@ -121,7 +121,7 @@ def test_fasttext_bin_truncated_and_wrong_magic(tmp_path, ft_model):
     save_facebook_model(ft_model, str(path))
     raw = path.read_bytes()
     (tmp_path / "cut.bin").write_bytes(raw[: len(raw) // 2])
-    with pytest.raises(ModelFormatError, match="cut.bin: corrupt or truncated fastText"):
+    with pytest.raises(ModelFormatError, match=r"cut.bin: byte offset \d+: truncated"):
         read_fasttext_bin(tmp_path / "cut.bin")
     (tmp_path / "tiny.bin").write_bytes(raw[:5])
     with pytest.raises(ModelFormatError, match="truncated at byte offset 5"):

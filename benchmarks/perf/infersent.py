@@ -1,0 +1,121 @@
+"""Encoding throughput of InferSent against averaged GloVe, on the same sentences.
+
+``python -m benchmarks.perf.infersent`` encodes the same ``--n`` real sentences
+(default: the first 10,000 of MR) with
+
+* an InferSent encoder: the saved folder given with ``--model`` (e.g. the output of
+  ``transferkit train infersent --nli SICK-E --out DIR``), or else a network of the
+  ``infersent-sick`` architecture after one training step on eight pairs (the
+  weights do not change the speed);
+* ``glove-6b-50d``: the mean of the same GloVe 6B 50d vectors InferSent reads,
+
+each in a fresh subprocess with ``--threads`` torch threads, after a warm-up on 100
+other sentences, one timed ``encode(batch_size=64)``.  It prints sentences/s, the
+ratio, the peak resident memory of each child, and both dimensions.
+
+Example:
+    $ python -m benchmarks.perf.infersent --model models/infersent-sick
+    $ python -m benchmarks.perf.infersent --n 2000 --json perf-infersent.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main", "measure"]
+
+WARMUP = 100
+
+
+def _encoder(which: str, model: str | None, threads: int) -> Any:
+    import embeddings
+
+    if which == "glove-6b-50d":
+        return embeddings.load("glove-6b-50d")
+    if model is not None:
+        enc = embeddings.load(model)
+        enc.set_params(threads=threads)
+        return enc
+    enc = embeddings.load("infersent-sick", threads=threads, epochs=1)
+    pairs = [("a man plays", "a man sings"), ("a dog runs", "a cat sleeps")] * 4
+    return enc.fit(pairs, ["entailment", "neutral"] * 4)
+
+
+def measure(which: str, n: int, model: str | None = None, threads: int = 1) -> dict[str, Any]:
+    """Load one encoder, warm it up, time one ``encode`` of ``n`` MR sentences.
+
+    Run it in a fresh process (``main`` does): the peak memory is the process's.
+    """
+    from benchmarks.perf.run import read_sentences
+
+    texts = read_sentences(n)
+    warm = read_sentences(WARMUP, offset=n) if n + WARMUP <= 10662 else texts[:WARMUP]
+    t0 = time.perf_counter()
+    enc = _encoder(which, model, threads)
+    enc.encode(warm, batch_size=64)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vectors = enc.encode(texts, batch_size=64)
+    seconds = time.perf_counter() - t0
+    return {
+        "encoder": which if which == "glove-6b-50d" else (model or "infersent-sick (1 step)"),
+        "n": len(texts),
+        "dim": int(vectors.shape[1]),
+        "seconds": round(seconds, 3),
+        "sentences_per_s": round(len(texts) / seconds, 1),
+        "load_s": round(load_s, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "threads": threads,
+    }
+
+
+def _child(which: str, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.perf.infersent", "--child", which,
+           "--n", str(args.n), "--threads", str(args.threads)]  # fmt: skip
+    if args.model:
+        cmd += ["--model", args.model]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{which} failed:\n{proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure both encoders in fresh processes and print the table."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=10_000, help="sentences of MR to encode")
+    p.add_argument("--model", default=None, help="a saved InferSent folder")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of InferSent")
+    p.add_argument("--json", default=None, help="also write the rows as JSON")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        import torch
+
+        torch.set_num_threads(int(args.threads))
+        print(json.dumps(measure(args.child, args.n, args.model, args.threads)))
+        return 0
+    rows = [_child("infersent", args), _child("glove-6b-50d", args)]
+    ratio = rows[1]["sentences_per_s"] / rows[0]["sentences_per_s"]
+    print("| encoder | dim | sentences/s | seconds | load s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['encoder']} | {r['dim']} | {r['sentences_per_s']:,.0f} | {r['seconds']} | "
+              f"{r['load_s']} | {r['peak_rss_mib']:,.0f} |")  # fmt: skip
+    print(f"\naveraged GloVe is {ratio:,.0f}x faster than InferSent on the same {args.n} "
+          f"sentences (InferSent: {args.threads} torch thread(s), float64 inference)")  # fmt: skip
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"rows": rows, "glove_over_infersent": ratio}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,861 @@
+"""InferSent (Conneau et al., EMNLP 2017): a BiLSTM-max sentence encoder trained on NLI.
+
+"Supervised learning of universal sentence representations from natural language
+inference data": a bidirectional LSTM reads the (frozen) pretrained vectors of a
+sentence's words, and the sentence vector is the element-wise maximum of its
+hidden states over time.  The encoder is trained through a classifier that sees
+``[u, v, |u - v|, u * v]`` for the premise ``u`` and the hypothesis ``v`` of a
+natural language inference pair (entailment, neutral, contradiction).
+
+This file holds the network and the objective; packed LSTMs and pooling come from
+:mod:`embeddings.nn`, the NLI readers from :mod:`embeddings.training.nli`, the
+training loop (checkpoints, resume, time budget) from
+:mod:`embeddings.training.trainer`, the checkpoint reader from
+:mod:`embeddings.formats.infersent`.
+
+* **Word vectors** come from any source the toolkit reads (``word_vectors``: the
+  embedded ``"glove-6b-50d"``, a word2vec / GloVe / fastText file, a store, our
+  trained vectors) and stay frozen.  They are looked up in the source itself, not
+  copied into the network, so every word of the source is usable when encoding
+  (not only the words of the training pairs) and a saved folder holds the LSTM and
+  classifier only.  A token is looked up exactly as tokenized (lowercased first
+  when ``lowercase``); words without a vector are dropped.
+* **A text with no word that has a vector** (empty, or all out of vocabulary) is
+  read as one step whose word vector is all zeros; its vector is the LSTM's
+  response to that step: finite, the same for every such text.
+* **Pooling**: ``"max"`` (InferSent), ``"mean"`` or ``"last"`` over the valid steps.
+* **Training** (:class:`InferSentEncoder`): by default SGD with the paper's schedule
+  (learning rate 0.1, times 0.99 after every epoch, divided by 5 whenever the dev
+  accuracy is not a new best, stop once it is below 1e-5 or after ``epochs``; the
+  best dev epoch's weights are kept); gradient-norm clipping at 5; batches of 64
+  pairs.  On small data (SICK-E's 4,500 pairs: 71 steps an epoch) that schedule
+  stalls, since the first epochs tie at the majority class and every tie divides
+  the rate; ``optimizer="adam"`` (constant rate, early stopping with ``patience``)
+  is the alternative the ``infersent-sick`` preset uses.
+* **Published checkpoints** (:class:`InferSentCheckpointEncoder`): see below.
+
+Published checkpoints: ``infersent1.pkl`` (GloVe 840B 300d) and ``infersent2.pkl``
+(fastText crawl-300d-2M) load with ``embeddings.load("infersent", checkpoint=PATH,
+word_vectors=VECTORS, version=1 | 2)``.  A sentence is prepared as the published
+``encode`` does: tokenized with NLTK's ``word_tokenize`` (``tokenizer="nltk"``; for
+version 2 ``" n't "`` becomes ``"n 't "``) or split on whitespace
+(``tokenizer="split"``, the published ``tokenize=False``), framed by ``<s>`` ...
+``</s>`` (version 1) or ``<p>`` ... ``</p>`` (version 2), words without a vector
+(markers included) dropped, and a sentence left empty replaced by the end marker.
+The vectors are those of the published code run on one sentence at a time.
+Deliberate differences:
+
+* the published code pools over the padded steps of a batch (version 1 takes zeros
+  from padding into its maximum), so its vectors depend on the other sentences of
+  the batch; here a vector never does (each sentence is pooled over its own steps);
+* inference runs in float64 and is rounded to float32 (differences to the float32
+  published computation are at float32 rounding level);
+* when the end marker has no vector either (the published code then fails), the
+  all-zeros step above is used.
+
+Example:
+    >>> from embeddings.adapters.infersent import InferSentEncoder
+    >>> pairs = [("a man is playing a guitar", "a man plays music"),
+    ...          ("a dog runs", "a cat sleeps"), ("a woman cooks", "nobody is cooking")] * 4
+    >>> labels = ["entailment", "neutral", "contradiction"] * 4
+    >>> enc = InferSentEncoder(hidden_size=8, fc_dim=8, epochs=1).fit(pairs, labels)
+    >>> enc.encode(["a man sings"]).shape
+    (1, 16)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from embeddings.adapters._tokenize import tokenize
+from embeddings.base import BaseEncoder, validate_texts
+from embeddings.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    MissingDependencyError,
+)
+from embeddings.nn.encoder import TorchEncoder
+from embeddings.training.nli import NLI_LABELS, NLIPairs, label_ids, load_nli
+from embeddings.training.trainer import Objective
+
+__all__ = ["InferSentEncoder", "InferSentCheckpointEncoder"]
+
+Pooling = Literal["max", "mean", "last"]
+Tokenizer = Literal["words", "nltk", "split"]
+#: sentence markers of the published versions
+MARKERS: dict[int, tuple[str, str]] = {1: ("<s>", "</s>"), 2: ("<p>", "</p>")}
+ZERO_STEP = -1  # a step whose word vector is all zeros (no word of the text has a vector)
+
+
+def _network(word_dim: int, hidden_size: int, classifier: dict[str, Any] | None) -> Any:
+    import torch
+
+    from embeddings.nn.modules import RecurrentEncoder, pool_over_time
+
+    class InferSentNet(torch.nn.Module):
+        """BiLSTM over word vectors (+ the NLI classifier when trained here)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = RecurrentEncoder("lstm", word_dim, hidden_size, bidirectional=True)
+            if classifier is not None:
+                fc, drop, act = classifier["fc_dim"], classifier["dropout"], classifier["nonlinear"]
+                layers: list[Any] = []
+                for n_in, n_out in ((8 * hidden_size, fc), (fc, fc), (fc, len(NLI_LABELS))):
+                    layers += [torch.nn.Dropout(drop), torch.nn.Linear(n_in, n_out)]
+                    if act and n_out == fc:
+                        layers.append(torch.nn.Tanh())
+                self.classifier = torch.nn.Sequential(*layers)
+
+        def forward(self, vectors: Any, lengths: Any, pooling: str, zero_is_pad: bool) -> Any:
+            out, last = self.encoder(vectors, lengths)
+            if zero_is_pad:  # version 2 of the published code: exact zeros never win a max
+                out = out.masked_fill(out == 0, -1e9)
+            return pool_over_time(out, lengths, pooling, last=last)  # type: ignore[arg-type]
+
+        def classify(self, u: Any, v: Any) -> Any:
+            return self.classifier(torch.cat([u, v, (u - v).abs(), u * v], dim=1))
+
+    return InferSentNet()
+
+
+@dataclass
+class _Rows:
+    """Word-vector rows of many sentences, flat with offsets."""
+
+    flat: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def build(cls, seqs: Sequence[np.ndarray]) -> _Rows:
+        offsets = np.zeros(len(seqs) + 1, dtype=np.int64)
+        np.cumsum([len(s) for s in seqs], out=offsets[1:])
+        flat = np.concatenate(seqs) if seqs else np.zeros(0, dtype=np.int64)
+        return cls(flat.astype(np.int64), offsets)
+
+    def get(self, i: int) -> np.ndarray:
+        return self.flat[self.offsets[i] : self.offsets[i + 1]]
+
+
+@dataclass
+class _NLIData:
+    """Training (and dev) pairs as word-vector rows."""
+
+    premises: _Rows
+    hypotheses: _Rows
+    labels: np.ndarray
+    dev: _NLIData | None = None
+
+    def __len__(self) -> int:
+        return int(self.labels.size)
+
+
+class _NLIObjective(Objective):
+    """Cross-entropy of the 3-way classifier on ``[u, v, |u-v|, u*v]``; dev accuracy."""
+
+    unit = "sentences"
+
+    def __init__(self, encoder: _InferSentBase, data: _NLIData, batch_size: int) -> None:
+        self.encoder = encoder
+        self.data = data
+        self.batch_size = batch_size
+
+    def plan(self, epoch: int, rng: np.random.Generator) -> list[np.ndarray]:
+        order = rng.permutation(len(self.data))
+        return [order[i : i + self.batch_size] for i in range(0, order.size, self.batch_size)]
+
+    def _logits(self, model: Any, data: _NLIData, idx: np.ndarray) -> Any:
+        device = next(model.parameters()).device
+        sides = []
+        for rows in (data.premises, data.hypotheses):
+            batch = self.encoder._batch([rows.get(int(i)) for i in idx])
+            sides.append(self.encoder._forward(model, {k: v.to(device) for k, v in batch.items()}))
+        return model.classify(*sides)
+
+    def loss(self, model: Any, idx: np.ndarray) -> tuple[Any, int]:
+        import torch
+
+        logits = self._logits(model, self.data, idx)
+        target = torch.from_numpy(self.data.labels[idx]).to(logits.device)
+        return torch.nn.functional.cross_entropy(logits, target), 2 * int(idx.size)
+
+    def evaluate(self, model: Any) -> float | None:
+        import torch
+
+        dev = self.data.dev
+        if dev is None:
+            return None
+        model.eval()
+        correct = 0
+        with torch.no_grad():
+            for start in range(0, len(dev), 256):
+                idx = np.arange(start, min(start + 256, len(dev)))
+                pred = self._logits(model, dev, idx).argmax(dim=1).cpu().numpy()
+                correct += int((pred == dev.labels[idx]).sum())
+        return correct / len(dev)
+
+
+class _InferSentBase(TorchEncoder):
+    """Word-vector lookup, sentence preparation and the BiLSTM forward of both classes."""
+
+    family = "infersent"
+    transient = ("_module", "_infer", "_vectors", "_index", "_vectors_id")
+    _vectors: Any
+    _index: dict[str, int]
+    _vectors_id: str
+
+    word_vectors: str | None
+    pooling: str
+    tokenizer: str
+    lowercase: bool
+
+    def _version(self) -> int | None:
+        return None
+
+    # ------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        super()._validate()
+        if self.pooling not in ("max", "mean", "last"):
+            raise InvalidParameterError(
+                f"pooling must be 'max', 'mean' or 'last', got {self.pooling!r}"
+            )
+        if self.tokenizer not in ("words", "nltk", "split"):
+            raise InvalidParameterError(
+                f"tokenizer must be 'words' (transferkit's), 'nltk' (NLTK word_tokenize, as "
+                f"the published InferSent) or 'split' (whitespace), got {self.tokenizer!r}"
+            )
+        if not isinstance(self.lowercase, bool):
+            raise InvalidParameterError(f"lowercase must be True or False, got {self.lowercase!r}")
+        wv = self.word_vectors
+        if wv is not None and not (isinstance(wv, str) and wv):
+            raise InvalidParameterError(
+                f"word_vectors must be an embedded vector set (e.g. 'glove-6b-50d') or the path "
+                f"of a word-vector file or store, got {wv!r}"
+            )
+
+    # --------------------------------------------------------- word vectors
+    def _load_vectors(self) -> None:
+        from embeddings.formats.embedded import EMBEDDED_SOURCES, embedded_version, load_embedded
+
+        source = self.word_vectors
+        if source is None:
+            raise InvalidParameterError(
+                f"{self.name} needs word_vectors: an embedded vector set "
+                f"{sorted(EMBEDDED_SOURCES)} or the path of a word-vector file (for the "
+                "published checkpoints: GloVe 840B 300d for version 1, fastText "
+                "crawl-300d-2M for version 2)"
+            )
+        if source in EMBEDDED_SOURCES:
+            vocab, vectors = load_embedded(source)
+            ident = f"{source}:{embedded_version(source)}"
+        else:
+            if not Path(source).exists():
+                raise InvalidParameterError(
+                    f"word_vectors {source!r} is neither an embedded vector set "
+                    f"{sorted(EMBEDDED_SOURCES)} nor an existing file or store folder"
+                )
+            from embeddings.formats import load_vectors, store_config
+
+            table = load_vectors(source)
+            vocab, vectors = table.vocab, table.vectors
+            ident = "sha256:" + str(store_config(table.source).get("sha256", ""))
+        index: dict[str, int] = {}
+        for i, word in enumerate(vocab):
+            index.setdefault(word, i)
+        self._vectors, self._index, self._vectors_id = vectors, index, ident
+
+    def _word_dim(self) -> int:
+        return int(self._vectors.shape[1])
+
+    def _resource_id(self) -> str:
+        self._ensure_loaded()
+        return str(self.__dict__.get("_vectors_id", ""))
+
+    # ------------------------------------------------------- preparation
+    def _tokens(self, text: str) -> list[str]:
+        low = bool(self.lowercase)
+        if self.tokenizer == "words":
+            return tokenize(text, lowercase=low)
+        text = text.lower() if low else text
+        if self.tokenizer == "split":
+            return text.split()
+        toks = _nltk_tokenize(text)
+        if self._version() == 2:
+            return " ".join(toks).replace(" n't ", "n 't ").split()
+        return toks
+
+    def _rows(self, text: str) -> np.ndarray:
+        """Word-vector rows of a text: markers, tokens with a vector, the fallback."""
+        version = self._version()
+        toks = self._tokens(text)
+        if version is not None:
+            bos, eos = MARKERS[version]
+            toks = [bos, *toks, eos]
+        get = self._index.get
+        rows = [r for r in map(get, toks) if r is not None]
+        if not rows:
+            eos_row = get(MARKERS[version][1]) if version is not None else None
+            rows = [ZERO_STEP if eos_row is None else eos_row]
+        return np.asarray(rows, dtype=np.int64)
+
+    def _batch(self, seqs: Sequence[np.ndarray]) -> dict[str, Any]:
+        """Rows -> ``{"vectors": (batch, time, dim) float32, "lengths": (batch,)}``."""
+        import torch
+
+        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
+        idx = np.full((len(seqs), max(int(lengths.max(initial=1)), 1)), ZERO_STEP, np.int64)
+        for i, s in enumerate(seqs):
+            idx[i, : len(s)] = s
+        vecs = np.asarray(self._vectors[np.maximum(idx, 0).reshape(-1)], dtype=np.float32)
+        vecs[idx.reshape(-1) < 0] = 0.0
+        vecs = vecs.reshape(idx.shape[0], idx.shape[1], -1)
+        return {"vectors": torch.from_numpy(vecs), "lengths": torch.from_numpy(lengths)}
+
+    def _prepare(self, texts: list[str]) -> dict[str, Any]:
+        return self._batch([self._rows(t) for t in texts])
+
+    def _forward(self, module: Any, batch: dict[str, Any]) -> Any:
+        dtype = next(module.parameters()).dtype
+        return module(
+            batch["vectors"].to(dtype), batch["lengths"], str(self.pooling), self._version() == 2
+        )
+
+    def _layer_groups(self, module: Any) -> dict[str, list[Any]]:
+        return {"layers": [module.encoder], "top": []}
+
+
+def _nltk_tokenize(text: str) -> list[str]:
+    try:
+        from nltk.tokenize import word_tokenize
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"tokenizer='nltk' needs NLTK ({err}): pip install nltk, then python -m "
+            "nltk.downloader punkt_tab; or use tokenizer='split' (pre-tokenized text) or "
+            "'words' (transferkit's tokenizer)"
+        ) from err
+    try:
+        return list(word_tokenize(text))
+    except LookupError as err:
+        raise MissingDependencyError(
+            "tokenizer='nltk' needs NLTK's punkt sentence model: python -m nltk.downloader "
+            "punkt_tab; or use tokenizer='split' or 'words'"
+        ) from err
+
+
+class InferSentEncoder(_InferSentBase):
+    """InferSent trained here: BiLSTM-max over frozen word vectors, trained on NLI pairs.
+
+    ``fit`` takes labelled sentence pairs: ``fit(pairs, labels)`` with ``(premise,
+    hypothesis)`` tuples and labels ``entailment`` / ``neutral`` / ``contradiction``
+    (any case, or 0 / 1 / 2), optionally ``dev=(pairs, labels)`` for the learning-rate
+    schedule and the choice of the best epoch; or ``fit(spec)`` with a spec of
+    :func:`embeddings.training.nli.load_nli` (``"SICK-E"``, an SNLI/MultiNLI
+    ``.jsonl``, a TSV or a folder, comma-separated), whose dev pairs are used the
+    same way.  Plain texts are refused: there is nothing to learn from them.
+
+    Args:
+        word_vectors: the frozen word vectors: an embedded set (``"glove-6b-50d"``)
+            or the path of a word2vec / GloVe / fastText file or store.
+        hidden_size: LSTM state size per direction; ``dim`` is ``2 * hidden_size``.
+        pooling: ``"max"`` (InferSent), ``"mean"`` or ``"last"`` over time.
+        tokenizer: ``"words"`` (transferkit's word tokenizer), ``"nltk"`` (NLTK's
+            ``word_tokenize``) or ``"split"`` (whitespace, for pre-tokenized text).
+        lowercase: lowercase texts before tokenizing (GloVe 6B is lowercase).
+        fc_dim: width of the classifier's two hidden layers.
+        nonlinear_fc: ``tanh`` after each hidden layer of the classifier (an MLP);
+            ``False`` stacks linear layers, as the published training script's default.
+        dropout_fc: dropout before each classifier layer.
+        epochs: the most epochs to train.
+        batch_size: pairs per optimizer step.
+        optimizer: ``"sgd"`` with the paper's schedule (``lr_decay``, ``lr_shrink``,
+            ``min_lr``), or ``"adam"`` with a constant learning rate (for small data
+            such as SICK-E, where an epoch is too few steps for the schedule: the
+            dev accuracy of the first epochs ties, and each tie divides the rate).
+        learning_rate: initial learning rate (the paper: 0.1 with SGD).
+        lr_decay: SGD: multiply the learning rate by this after every epoch.
+        lr_shrink: SGD: divide the learning rate by this after an epoch whose dev
+            accuracy is not a new best.
+        min_lr: SGD: stop once the learning rate falls below this.
+        max_grad_norm: gradient norm clipping threshold.
+        patience: stop after this many epochs without a new best dev accuracy;
+            ``None``: only the schedule (SGD) or ``epochs`` stops the run.
+        random_state: seed of initialisation, batch order and dropout.
+        threads: torch threads during ``fit`` and ``encode``; ``1`` (the default)
+            makes training bit-reproducible.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+
+    Example:
+        >>> pairs = [("a man sleeps", "a man rests"), ("a dog runs", "a cat sits")] * 3
+        >>> enc = InferSentEncoder(hidden_size=4, fc_dim=4, epochs=1)
+        >>> enc.fit(pairs, ["entailment", "neutral"] * 3).dim
+        8
+    """
+
+    adapter_version = "1"
+
+    def __init__(
+        self,
+        *,
+        word_vectors: str = "glove-6b-50d",
+        hidden_size: int = 2048,
+        pooling: Pooling = "max",
+        tokenizer: Tokenizer = "words",
+        lowercase: bool = True,
+        fc_dim: int = 512,
+        nonlinear_fc: bool = True,
+        dropout_fc: float = 0.0,
+        epochs: int = 20,
+        batch_size: int = 64,
+        optimizer: Literal["sgd", "adam"] = "sgd",
+        learning_rate: float = 0.1,
+        lr_decay: float = 0.99,
+        lr_shrink: float = 5.0,
+        min_lr: float = 1e-5,
+        max_grad_norm: float = 5.0,
+        patience: int | None = None,
+        random_state: int = 0,
+        threads: int = 1,
+        device: str = "cpu",
+    ) -> None:
+        self.word_vectors = word_vectors
+        self.hidden_size = hidden_size
+        self.pooling = pooling
+        self.tokenizer = tokenizer
+        self.lowercase = lowercase
+        self.fc_dim = fc_dim
+        self.nonlinear_fc = nonlinear_fc
+        self.dropout_fc = dropout_fc
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.lr_decay = lr_decay
+        self.lr_shrink = lr_shrink
+        self.min_lr = min_lr
+        self.max_grad_norm = max_grad_norm
+        self.patience = patience
+        self.random_state = random_state
+        self.threads = threads
+        self.device = device
+
+    def _validate(self) -> None:
+        super()._validate()
+        if self.word_vectors is None:
+            raise InvalidParameterError("word_vectors must be given, got None")
+        for name in ("hidden_size", "fc_dim", "epochs", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise InvalidParameterError(f"{name} must be an int >= 1, got {v!r}")
+        checks = {
+            "learning_rate": (lambda v: v > 0, "> 0"),
+            "lr_decay": (lambda v: 0 < v <= 1, "in (0, 1]"),
+            "lr_shrink": (lambda v: v >= 1, ">= 1"),
+            "min_lr": (lambda v: v > 0, "> 0"),
+            "max_grad_norm": (lambda v: v > 0, "> 0"),
+            "dropout_fc": (lambda v: 0 <= v < 1, "in [0, 1)"),
+        }
+        for name, (ok, allowed) in checks.items():
+            v = getattr(self, name)
+            number = not isinstance(v, bool) and isinstance(
+                v, (int, float, np.integer, np.floating)
+            )
+            if not (number and np.isfinite(v) and ok(float(v))):
+                raise InvalidParameterError(f"{name} must be a finite number {allowed}, got {v!r}")
+        if self.optimizer not in ("sgd", "adam"):
+            raise InvalidParameterError(
+                f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}"
+            )
+        pt = self.patience
+        if pt is not None and (isinstance(pt, bool) or not isinstance(pt, (int, np.integer))
+                               or pt < 1):  # fmt: skip
+            raise InvalidParameterError(f"patience must be None or an int >= 1, got {pt!r}")
+        if not isinstance(self.nonlinear_fc, bool):
+            raise InvalidParameterError(
+                f"nonlinear_fc must be True or False, got {self.nonlinear_fc!r}"
+            )
+
+    # ---------------------------------------------------------------- network
+    def _load(self) -> None:
+        self._validate()
+        self._load_vectors()
+        super()._load()
+
+    def _arch(self) -> dict[str, Any]:
+        return {
+            "word_dim": self._word_dim(),
+            "hidden_size": int(self.hidden_size),
+            "fc_dim": int(self.fc_dim),
+            "nonlinear_fc": bool(self.nonlinear_fc),
+        }
+
+    def _output_dim(self) -> int:
+        return 2 * int(self.hidden_size)
+
+    def _build_module(self) -> Any:
+        classifier = {"fc_dim": int(self.fc_dim), "dropout": float(self.dropout_fc),
+                      "nonlinear": bool(self.nonlinear_fc)}  # fmt: skip
+        return _network(self._word_dim(), int(self.hidden_size), classifier)
+
+    def _init_module(self, module: Any, generator: Any) -> dict[str, Any]:
+        """LSTM U(-1/sqrt(h), 1/sqrt(h)); each linear layer U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+        import torch
+
+        with torch.no_grad():
+            bound = 1.0 / float(np.sqrt(int(self.hidden_size)))
+            for p in module.encoder.parameters():
+                p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * bound)
+            for layer in module.classifier:
+                if isinstance(layer, torch.nn.Linear):
+                    b = 1.0 / float(np.sqrt(layer.in_features))
+                    for p in (layer.weight, layer.bias):
+                        p.copy_((torch.rand(p.shape, generator=generator) * 2 - 1) * b)
+        return {}
+
+    # --------------------------------------------------------------- training
+    def fit(  # type: ignore[override]
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        dev: tuple[Sequence[tuple[str, str]], Sequence[Any]] | None = None,
+        **kwargs: Any,
+    ) -> InferSentEncoder:
+        """Train on labelled NLI pairs, or on the sources of an NLI spec.
+
+        Args:
+            X: ``(premise, hypothesis)`` pairs with ``y`` their labels, or an NLI spec
+                (``"SICK-E"``, files, folders; see :func:`embeddings.training.nli.load_nli`).
+            y: the labels of the pairs (names or 0-2); ``None`` with a spec.
+            dev: ``(pairs, labels)`` for early stopping and the learning-rate
+                schedule (a spec brings its own dev pairs).
+            **kwargs: ``workdir``, ``resume``, ``max_minutes``, ``show_progress``,
+                ``checkpoint_every``, ``log_every`` of :meth:`TorchEncoder.fit
+                <embeddings.nn.encoder.TorchEncoder.fit>`.
+
+        Returns:
+            self; ``training_info_`` summarises the data and the run.
+
+        Raises:
+            InvalidInputError: plain texts, pairs that are not two strings, labels
+                that are not NLI labels, or a different number of pairs and labels.
+        """
+        self.__dict__["_pending_dev"] = dev
+        try:
+            super().fit(X, y, **kwargs)
+        finally:
+            self.__dict__.pop("_pending_dev", None)
+        result = self.training_result_
+        nli = self._meta["nli"]
+        self.training_info_ = {
+            "sentences": 2 * nli["train_pairs"],
+            "pairs": nli["train_pairs"],
+            "dev_pairs": nli["dev_pairs"],
+            "epochs": int(self.epochs),
+            "dev_accuracy": [h["dev_metric"] for h in result.history],
+            "loss_per_epoch": [h["train_loss"] for h in result.history],
+            "seconds": result.seconds,
+            "sentences_per_second": result.items_per_second,
+        }
+        return self
+
+    def _fit_source(self, texts: Any, y: Any) -> Any:
+        dev = self.__dict__.get("_pending_dev")
+        if isinstance(texts, (str, os.PathLike)):
+            if y is not None or dev is not None:
+                raise InvalidInputError(
+                    "fit(spec) reads the labels and dev pairs from the spec's files; pass no "
+                    "y and no dev with it"
+                )
+            return str(texts)
+        train = _pairs(texts, y, "fit")
+        return (train, None if dev is None else _pairs(*_dev_tuple(dev), "dev"))
+
+    def _training_data(self, source: Any, workdir: Path | None) -> _NLIData:
+        if isinstance(source, str):
+            train, dev = load_nli(source)
+            spec: str | None = source
+        else:
+            (train, dev), spec = source, None
+        if len(train) == 0:
+            raise InvalidInputError(f"{self.name}.fit: no labelled training pair was found")
+        rows = {side: _Rows.build([self._rows(t) for t in getattr(train, side)])
+                for side in ("premises", "hypotheses")}  # fmt: skip
+        dev_data = None
+        if dev is not None and len(dev):
+            dev_data = _NLIData(
+                _Rows.build([self._rows(t) for t in dev.premises]),
+                _Rows.build([self._rows(t) for t in dev.hypotheses]),
+                dev.labels,
+            )
+        data = _NLIData(rows["premises"], rows["hypotheses"], train.labels, dev_data)
+        kept = np.concatenate([rows["premises"].flat, rows["hypotheses"].flat])
+        self._meta = {
+            "nli": {
+                "spec": spec,
+                "train_pairs": len(train),
+                "dev_pairs": 0 if dev is None else len(dev),
+                "dropped_without_gold_label": int(train.dropped),
+                "label_counts": train.counts(),
+                "files": dict(train.files) | ({} if dev is None else dict(dev.files)),
+                "zero_step_sentences": int(np.sum(kept == ZERO_STEP)),
+            }
+        }
+        return data
+
+    def _objective(self, data: _NLIData) -> _NLIObjective:
+        return _NLIObjective(self, data, int(self.batch_size))
+
+    def _train_config(self) -> Any:
+        from embeddings.training.trainer import TrainConfig
+
+        sgd = self.optimizer == "sgd"
+        return TrainConfig(
+            epochs=int(self.epochs),
+            lr=float(self.learning_rate),
+            optimizer="sgd" if sgd else "adam",
+            max_grad_norm=float(self.max_grad_norm),
+            epoch_decay=float(self.lr_decay) if sgd else 1.0,
+            plateau_factor=1.0 / float(self.lr_shrink) if sgd else None,
+            min_lr=float(self.min_lr) if sgd else None,
+            patience=None if self.patience is None else int(self.patience),
+            random_state=int(self.random_state),
+            threads=int(self.threads),
+        )
+
+    # ---------------------------------------------------------------- predict
+    def predict_pairs(
+        self, premises: Sequence[str], hypotheses: Sequence[str], *, batch_size: int = 256
+    ) -> np.ndarray:
+        """The trained NLI classifier's label for every pair.
+
+        Args:
+            premises: first sentences.
+            hypotheses: second sentences, as many.
+            batch_size: pairs per forward pass (does not change the result).
+
+        Returns:
+            an array of ``"entailment"`` / ``"neutral"`` / ``"contradiction"``.
+
+        Example:
+            >>> enc.predict_pairs(["a man sleeps"], ["a man rests"])  # doctest: +SKIP
+            array(['entailment'], dtype='<U13')
+        """
+        import torch
+
+        from embeddings._deps import torch_threads
+
+        left = validate_texts(premises, what="premises")
+        right = validate_texts(hypotheses, what="hypotheses")
+        if len(left) != len(right):
+            raise InvalidInputError(
+                f"premises and hypotheses differ in length: {len(left)} vs {len(right)}"
+            )
+        self._ensure_loaded()
+        self._check_fitted()
+        out = np.empty(len(left), dtype=np.int64)
+        model = self._inference_module()
+        with torch_threads(int(self.threads)), torch.no_grad():
+            for start in range(0, len(left), max(int(batch_size), 1)):
+                stop = min(start + max(int(batch_size), 1), len(left))
+                u = self._forward(model, self.tokenize(left[start:stop]))
+                v = self._forward(model, self.tokenize(right[start:stop]))
+                out[start:stop] = model.classify(u, v).argmax(dim=1).cpu().numpy()
+        return np.asarray(NLI_LABELS)[out]
+
+
+def _pairs(pairs: Any, labels: Any, what: str) -> NLIPairs:
+    """Validate ``(premise, hypothesis)`` pairs and their labels."""
+    if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Sequence):
+        raise InvalidInputError(
+            f"{what}: expected a sequence of (premise, hypothesis) pairs with their labels, "
+            f"or an NLI spec string; got {type(pairs).__name__}"
+        )
+    if labels is None:
+        kind = "plain texts" if pairs and all(isinstance(p, str) for p in pairs) else "pairs"
+        raise InvalidInputError(
+            f"{what}: InferSent learns from labelled sentence pairs, got {kind} without labels. "
+            "Call fit(pairs, labels) with (premise, hypothesis) tuples, or fit('SICK-E') / "
+            "fit(path) with NLI files; `transferkit train infersent --nli SICK-E --out DIR` "
+            "trains and saves one"
+        )
+    premises, hypotheses = [], []
+    for i, pair in enumerate(pairs):
+        if (
+            isinstance(pair, (str, bytes))
+            or not isinstance(pair, Sequence)
+            or len(pair) != 2
+            or not all(isinstance(s, str) for s in pair)
+        ):
+            raise InvalidInputError(
+                f"{what}: pairs[{i}] must be a (premise, hypothesis) tuple of two str, "
+                f"got {pair!r:.80}"
+            )
+        premises.append(pair[0])
+        hypotheses.append(pair[1])
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__len__"):
+        raise InvalidInputError(f"{what}: labels must be a sequence, got {type(labels).__name__}")
+    if len(labels) != len(premises):
+        raise InvalidInputError(
+            f"{what}: {len(premises)} pairs but {len(labels)} labels; give one label per pair"
+        )
+    return NLIPairs(premises, hypotheses, label_ids(list(labels)))
+
+
+def _dev_tuple(dev: Any) -> tuple[Any, Any]:
+    if not isinstance(dev, tuple) or len(dev) != 2:
+        raise InvalidInputError(f"dev must be a (pairs, labels) tuple, got {type(dev).__name__}")
+    return dev[0], dev[1]
+
+
+class InferSentCheckpointEncoder(_InferSentBase):
+    """A published InferSent encoder (``infersent1.pkl`` / ``infersent2.pkl``), frozen.
+
+    The checkpoint is read with torch's weights-only loader
+    (:func:`embeddings.formats.infersent.read_infersent_checkpoint`) and its
+    ``enc_lstm.*`` tensors become the LSTM of the network; the word vectors are the
+    user's.  A saved folder refers to both files (it does not copy them), and the
+    fingerprint covers the checkpoint's sha256 and the vector store's.  See the
+    module docstring for how a sentence is prepared and where the result differs
+    from the published code.
+
+    Args:
+        checkpoint: path of ``infersent1.pkl`` or ``infersent2.pkl``.
+        word_vectors: the vectors the checkpoint was trained with: GloVe 840B 300d
+            (``glove.840B.300d.txt``) for version 1, fastText ``crawl-300d-2M.vec`` for
+            version 2 (any file or store the toolkit reads).
+        version: ``1`` (``<s>``/``</s>`` markers) or ``2`` (``<p>``/``</p>``, exact zeros
+            never win the max, ``n't`` split as ``n 't`` by the NLTK tokenizer).
+        tokenizer: ``"nltk"`` (the published default, needs NLTK and its punkt data),
+            ``"split"`` (whitespace: pre-tokenized text, the published
+            ``tokenize=False``) or ``"words"`` (transferkit's tokenizer).
+        lowercase: lowercase texts first (the published models read cased text).
+        pooling: ``"max"`` (how both models were trained), ``"mean"`` or ``"last"``.
+        threads: torch threads while encoding.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+
+    Example:
+        >>> import embeddings
+        >>> enc = embeddings.load("infersent", checkpoint="infersent1.pkl",
+        ...                       word_vectors="glove.840B.300d.txt", version=1)  # doctest: +SKIP
+        >>> enc.encode(["A man is playing a guitar ."]).shape  # doctest: +SKIP
+        (1, 4096)
+    """
+
+    adapter_version = "1"
+    requires_fit = False
+    trainable = False
+    transient = (*_InferSentBase.transient, "_checkpoint_id", "_ckpt_shape")
+    random_state = 0  # nothing here is random; fine-tuning brings its own seed
+
+    def __init__(
+        self,
+        *,
+        checkpoint: str | None = None,
+        word_vectors: str | None = None,
+        version: Literal[1, 2] = 1,
+        tokenizer: Tokenizer = "nltk",
+        lowercase: bool = False,
+        pooling: Pooling = "max",
+        threads: int = 1,
+        device: str = "cpu",
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.word_vectors = word_vectors
+        self.version = version
+        self.tokenizer = tokenizer
+        self.lowercase = lowercase
+        self.pooling = pooling
+        self.threads = threads
+        self.device = device
+
+    def _version(self) -> int | None:
+        return int(self.version)
+
+    def _validate(self) -> None:
+        super()._validate()
+        if isinstance(self.version, bool) or self.version not in (1, 2):
+            raise InvalidParameterError(
+                f"version must be 1 (infersent1.pkl, GloVe) or 2 (infersent2.pkl, fastText), "
+                f"got {self.version!r}"
+            )
+        ck = self.checkpoint
+        if ck is not None and not (isinstance(ck, str) and ck):
+            raise InvalidParameterError(
+                f"checkpoint must be the path of infersent1.pkl / infersent2.pkl, got {ck!r}"
+            )
+
+    def _load(self) -> None:
+        import torch
+
+        from embeddings.formats.infersent import read_infersent_checkpoint
+
+        self._validate()
+        if self.checkpoint is None:
+            raise InvalidParameterError(
+                "checkpoint is required: the path of the published infersent1.pkl (version=1, "
+                "GloVe 840B 300d) or infersent2.pkl (version=2, fastText crawl-300d-2M), e.g. "
+                "embeddings.load('infersent', checkpoint=..., word_vectors=..., version=1)"
+            )
+        self._load_vectors()
+        ckpt = read_infersent_checkpoint(self.checkpoint)
+        if ckpt.word_dim != self._word_dim():
+            raise InvalidParameterError(
+                f"the checkpoint's LSTM reads {ckpt.word_dim}-d word vectors but word_vectors "
+                f"{self.word_vectors!r} has {self._word_dim()} dimensions; give the vectors the "
+                "checkpoint was trained with (version 1: GloVe 840B 300d, version 2: fastText "
+                "crawl-300d-2M)"
+            )
+        self._ckpt_shape = (ckpt.word_dim, ckpt.hidden_size)
+        module = self._new_module()
+        state = {f"encoder.rnn.{k}": torch.from_numpy(v) for k, v in ckpt.arrays.items()}
+        module.load_state_dict(state, strict=True)
+        from embeddings.nn.encoder import resolve_device
+
+        module.to(resolve_device(self.device))
+        module.eval()
+        self._module, self._infer = module, None
+        digest = hashlib.sha256()
+        with open(self.checkpoint, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+        self._checkpoint_id = digest.hexdigest()
+        self._weights, self._meta = {}, {}
+
+    def _arch(self) -> dict[str, Any]:
+        word_dim, hidden = self._ckpt_shape
+        return {"word_dim": int(word_dim), "hidden_size": int(hidden)}
+
+    def _build_module(self) -> Any:
+        word_dim, hidden = self._ckpt_shape
+        return _network(int(word_dim), int(hidden), None)
+
+    def _output_dim(self) -> int:
+        return 2 * int(self._ckpt_shape[1])
+
+    def _resource_id(self) -> str:
+        self._ensure_loaded()
+        return f"{self._vectors_id};checkpoint-sha256:{self._checkpoint_id}"
+
+    def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return {}, {}  # the checkpoint and the vectors are referenced by the parameters
+
+    def fit(self, texts: Any, y: Any = None, **kwargs: Any) -> InferSentCheckpointEncoder:
+        """A no-op (a published checkpoint is used as it is), as for every frozen encoder.
+
+        Train your own InferSent with :class:`InferSentEncoder` or ``transferkit train
+        infersent``.
+        """
+        if kwargs:
+            raise InvalidParameterError(
+                f"a published InferSent checkpoint is not trained; fit takes no "
+                f"{sorted(kwargs)} (train your own with InferSentEncoder.fit)"
+            )
+        BaseEncoder.fit(self, texts, y)
+        return self

@@ -1,0 +1,160 @@
+"""Distributed encoding on a 2-worker Dask LocalCluster, compared bit for bit."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+import embeddings
+from embeddings.errors import InvalidParameterError, MissingDependencyError
+from embeddings.streaming import read_vectors
+
+distributed_pkg = pytest.importorskip("distributed")
+from embeddings import distributed  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*no in-vocabulary token:RuntimeWarning")
+
+TEXTS = [
+    f"row{i} " + " ".join(["the", "cat", "sat", "stocks", "fell", "a", "dull", "film"][: i % 8 + 1])
+    for i in range(60)
+]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,  # no dashboard; its HTTP routes on a free port:
+            scheduler_kwargs={"dashboard_address": ":0"},
+            silence_logs=40,
+        ) as local,
+        Client(local) as client,
+    ):
+        yield local, client
+
+
+@pytest.fixture()
+def source(tmp_path):
+    path = tmp_path / "texts.txt"
+    path.write_text("".join(t + "\n" for t in TEXTS), encoding="utf-8")
+    return path
+
+
+def test_two_workers_match_one_process_bit_for_bit_and_load_once(cluster, source, tmp_path):
+    _, client = cluster
+    sif = embeddings.load("glove-6b-50d-sif").fit(TEXTS[:30])
+    out = tmp_path / "vectors"
+    result = distributed.encode(
+        sif, source, out, client=client, partition_size=7, show_progress=False
+    )
+    expected = sif.encode(TEXTS)
+    got = read_vectors(out)
+    assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()
+    parts = sorted(p.name for p in out.glob("part-*.parquet"))
+    assert parts == [f"part-{i:05d}.parquet" for i in range(9)]
+    assert (result.rows, result.partitions, result.partitions_encoded) == (60, 9, 9)
+    # both workers encoded partitions, and each loaded the encoder exactly once
+    assert len(result.workers) == 2 and sum(result.workers.values()) == 9
+    assert result.loads == dict.fromkeys(result.workers, 1)
+    assert set(result.busy_seconds) == set(result.workers)
+    assert all(0 < result.encode_seconds[w] <= result.busy_seconds[w] for w in result.workers)
+    manifest = json.loads((out / "_transferkit.json").read_text())
+    assert manifest["complete"] and manifest["encoder"]["fingerprint"] == sif.fingerprint()
+    assert not (out / "_encoder").exists()  # the folder shipped to the workers is removed
+    import pandas as pd
+
+    frame = pd.read_parquet(out)  # the manifest is not read as data
+    assert frame["id"].tolist() == list(range(60))
+
+
+@pytest.mark.slow
+def test_scheduler_address_and_preset_with_params(cluster, source, tmp_path):
+    local, _ = cluster
+    out = tmp_path / "vectors"
+    result = distributed.encode(
+        "glove-6b-50d",
+        source,
+        out,
+        client=local.scheduler_address,
+        encoder_params={"pooling": "max"},
+        partition_size=25,
+        show_progress=False,
+    )
+    expected = embeddings.load("glove-6b-50d", pooling="max").encode(TEXTS)
+    assert read_vectors(out).tobytes() == expected.tobytes()
+    assert result.partitions == 3 and set(result.loads.values()) == {1}
+
+
+@pytest.mark.slow
+def test_resume_encodes_only_missing_partitions_and_checks_the_encoder(cluster, source, tmp_path):
+    _, client = cluster
+    glove = embeddings.load("glove-6b-50d")
+    out = tmp_path / "vectors"
+    distributed.encode(glove, source, out, client=client, partition_size=10, show_progress=False)
+    (out / "part-00002.parquet").unlink()
+    (out / "part-00004.parquet").unlink()
+    result = distributed.encode(glove, source, out, client=client, show_progress=False)
+    assert (result.partitions_encoded, result.partitions_resumed) == (2, 4)
+    assert read_vectors(out).tobytes() == glove.encode(TEXTS).tobytes()
+    other = embeddings.load("glove-6b-50d", pooling="max")
+    with pytest.raises(InvalidParameterError, match="mix vectors of two encoders"):
+        distributed.encode(other, source, out, client=client, show_progress=False)
+    with pytest.raises(InvalidParameterError, match="partition_size=10, this call"):
+        distributed.encode(glove, source, out, client=client, partition_size=5)
+    result = distributed.encode(
+        other, source, out, client=client, resume=False, show_progress=False
+    )
+    assert result.partitions_resumed == 0
+    assert read_vectors(out).tobytes() == other.encode(TEXTS).tobytes()
+
+
+def test_argument_errors_are_raised_before_any_connection(source, tmp_path):
+    client = "tcp://127.0.0.1:1"  # never contacted: every check comes first
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(InvalidParameterError, match=r"holds files that are not partitions"):
+        distributed.encode("glove-6b-50d", source, tmp_path / "busy", client=client)
+    with pytest.raises(InvalidParameterError, match="client must be None"):
+        distributed.encode("glove-6b-50d", source, tmp_path / "o", client=42)
+    with pytest.raises(InvalidParameterError, match="n_workers sizes the LocalCluster"):
+        distributed.encode("glove-6b-50d", source, tmp_path / "o", client=client, n_workers=2)
+    with pytest.raises(InvalidParameterError, match="partition_size must be >= 1"):
+        distributed.encode("glove-6b-50d", source, tmp_path / "o", partition_size=0)
+    with pytest.raises(InvalidParameterError, match="encoder must be a transferkit encoder"):
+        distributed.encode(object(), source, tmp_path / "o", client=client)
+    with pytest.raises(InvalidParameterError, match="encoder_params apply to a preset name"):
+        distributed.encode(
+            embeddings.load("glove-6b-50d"), source, tmp_path / "o", encoder_params={"a": 1}
+        )
+    with pytest.raises(embeddings.NotFittedError):
+        distributed.encode("glove-6b-50d-sif", source, tmp_path / "o", client=client)
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_dask_names_the_extra(monkeypatch, source, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'transferkit\[dask\]'"):
+        distributed.encode("glove-6b-50d", source, tmp_path / "o")
+
+
+def test_lazy_export():
+    assert embeddings.distributed is distributed
+
+
+@pytest.mark.slow
+def test_default_local_cluster_is_created_and_closed(source, tmp_path):
+    result = distributed.encode(
+        "glove-6b-50d", source, tmp_path / "o", n_workers=1, show_progress=False
+    )
+    assert result.loads and set(result.loads.values()) == {1}
+    assert np.array_equal(
+        read_vectors(tmp_path / "o"), embeddings.load("glove-6b-50d").encode(TEXTS)
+    )
