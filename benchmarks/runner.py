@@ -127,9 +127,9 @@ def _default_log(message: str) -> None:
 
 @contextlib.contextmanager
 def _bar(total: int, enabled: bool, desc: str) -> Iterator[Any]:
-    from tqdm.auto import tqdm
+    from embeddings._progress import progress
 
-    with tqdm(total=total, disable=not enabled, desc=desc, unit="result", position=0) as bar:
+    with progress(enabled=enabled, total=total, desc=desc, unit="result") as bar:
         yield bar
 
 
