@@ -130,6 +130,25 @@ def parse_cap(value: str) -> int | None:
     return int(text)
 
 
+def add_split_options(p: argparse.ArgumentParser) -> None:
+    """The dev-split and evaluation-cap options shared by ``curve`` and ``finetune``."""
+    p.add_argument(
+        "--dev-size", type=int, default=500, help="dev rows carved from train if the task has none"
+    )
+    p.add_argument(
+        "--dev-max",
+        type=parse_cap,
+        default=DEFAULT_DEV_MAX,
+        help="evaluate on at most this many dev rows (stratified); 'all' for the whole split",
+    )
+    p.add_argument(
+        "--test-max",
+        type=parse_cap,
+        default=DEFAULT_TEST_MAX,
+        help="score on at most this many test rows (stratified); 'all' for the whole split",
+    )
+
+
 def parse_unfreeze(value: str) -> int | Literal["all"]:
     """``"all"`` or a non-negative int."""
     if value == "all":
@@ -273,21 +292,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scratch-lr", type=float, default=None, help="lr of the random-init run (unset: --lr)"
     )
-    p.add_argument(
-        "--dev-size", type=int, default=500, help="dev rows carved from train if the task has none"
-    )
-    p.add_argument(
-        "--dev-max",
-        type=parse_cap,
-        default=DEFAULT_DEV_MAX,
-        help="evaluate on at most this many dev rows (stratified); 'all' for the whole split",
-    )
-    p.add_argument(
-        "--test-max",
-        type=parse_cap,
-        default=DEFAULT_TEST_MAX,
-        help="score on at most this many test rows (stratified); 'all' for the whole split",
-    )
+    add_split_options(p)
     p.add_argument("--cache-dir", default=None, help="embedding cache folder (unset: the default)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (unset: torch's)")
     p.add_argument("--resume", action="store_true", help="skip runs already in OUT/curve.json")

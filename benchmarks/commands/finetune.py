@@ -25,13 +25,11 @@ import time
 from pathlib import Path
 
 from benchmarks.commands.curve import (
-    DEFAULT_DEV_MAX,
-    DEFAULT_TEST_MAX,
     _write_json,
+    add_split_options,
     describe_splits,
     load_encoder,
     load_splits,
-    parse_cap,
     parse_unfreeze,
 )
 from embeddings.errors import InvalidParameterError
@@ -137,21 +135,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
     p.add_argument("--head-lr", type=float, default=1e-3, help="softmax head learning rate")
     p.add_argument("--seed", type=int, default=0, help="seed of subsample, head and batches")
-    p.add_argument(
-        "--dev-size", type=int, default=500, help="dev rows carved from train if the task has none"
-    )
-    p.add_argument(
-        "--dev-max",
-        type=parse_cap,
-        default=DEFAULT_DEV_MAX,
-        help="evaluate on at most this many dev rows (stratified); 'all' for the whole split",
-    )
-    p.add_argument(
-        "--test-max",
-        type=parse_cap,
-        default=DEFAULT_TEST_MAX,
-        help="score on at most this many test rows (stratified); 'all' for the whole split",
-    )
+    add_split_options(p)
     p.add_argument("--threads", type=int, default=None, help="torch threads (unset: torch's)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars and lines")
     p.add_argument("--workdir", default=None, help="checkpoints and log.jsonl go here")
