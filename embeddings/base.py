@@ -373,6 +373,10 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             it do (``trust_pickle``).  Only the caller sets them, in Python: ``save``
             never writes them, and ``load`` refuses a folder whose config sets one
             to anything but its default.
+        encode_time_params: parameters that change only how a fitted encoder
+            encodes, not what ``fit`` learns (Skip-Thought's vocabulary expansion):
+            ``set_params`` on one keeps the encoder fitted.  They are still part of
+            the fingerprint.
 
     Example:
         >>> import embeddings
@@ -390,6 +394,7 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
     sort_by_length: ClassVar[bool] = True
     min_batch_size: ClassVar[int] = 1
     caller_only_params: ClassVar[tuple[str, ...]] = ()
+    encode_time_params: ClassVar[tuple[str, ...]] = ()
     _state_digest: str | None
 
     # ------------------------------------------------------------------ hooks
@@ -467,7 +472,7 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         """Whether ``fit`` was called with the current parameters (or none is needed)."""
         if not self.requires_fit:
             return True
-        return self.__dict__.get("_fitted_for") == self._params_key()
+        return self.__dict__.get("_fitted_for") == self._fit_key()
 
     def fit(self, texts: Sequence[str], y: Any = None) -> BaseEncoder:
         """Learn from training texts (a no-op for pretrained, frozen encoders).
@@ -486,7 +491,7 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
                 raise InvalidInputError(f"{self.name}.fit needs at least one text, got 0")
             self._fit(texts_list)
             self._state_digest = None
-        self._fitted_for = self._params_key()
+        self._fitted_for = self._fit_key()
         return self
 
     def encode(
@@ -691,7 +696,7 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
                     f"{folder}: the saved state does not fit {klass.__name__} "
                     f"({type(err).__name__}: {err})"
                 ) from err
-            encoder._fitted_for = encoder._params_key()
+            encoder._fitted_for = encoder._fit_key()
             encoder._state_digest = None
         return encoder
 
@@ -709,6 +714,14 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         blob = json.dumps(self._json_params(), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()
 
+    def _fit_key(self) -> str:
+        """The key of what ``fit`` learned: the parameters less ``encode_time_params``."""
+        if not self.encode_time_params:
+            return self._params_key()
+        params = {k: v for k, v in self._json_params().items() if k not in self.encode_time_params}
+        blob = json.dumps(params, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
     def _ensure_loaded(self) -> None:
         key = self._params_key()
         if self.__dict__.get("_loaded_for") != key:
@@ -722,7 +735,7 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
                 f"{self.name} must be fitted on training texts before use: call "
                 ".fit(train_texts) first"
             )
-        if fitted_for != self._params_key():
+        if fitted_for != self._fit_key():
             raise NotFittedError(
                 f"{self.name}: parameters changed since fit (set_params); call .fit again"
             )

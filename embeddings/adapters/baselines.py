@@ -283,7 +283,7 @@ class LsaEncoder(BaseEncoder):
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         tfidf = TfidfEncoder(max_features=self.max_features, sublinear_tf=self.sublinear_tf)
         tfidf._set_state(arrays, meta)
-        tfidf._fitted_for = tfidf._params_key()
+        tfidf._fitted_for = tfidf._fit_key()
         self.tfidf_ = tfidf
         self.components_ = np.asarray(arrays["components"], dtype=np.float64)
 

@@ -232,7 +232,7 @@ class Doc2VecEncoder(BaseEncoder):
             corpus = validate_texts(corpus, what="corpus")  # the input policy of ``fit``
         self._ensure_loaded()
         self._train(TextCorpus(corpus, lowercase=bool(self.lowercase)), progress=progress)
-        self._fitted_for = self._params_key()
+        self._fitted_for = self._fit_key()
         self._state_digest = None
         return self
 

@@ -74,12 +74,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embeddings.adapters._tokenize import tokenize
+from embeddings.adapters._tokenize import nltk_word_tokenize, tokenize
 from embeddings.base import BaseEncoder, validate_texts
 from embeddings.errors import (
     InvalidInputError,
     InvalidParameterError,
-    MissingDependencyError,
 )
 from embeddings.nn.encoder import TorchEncoder
 from embeddings.training.nli import NLI_LABELS, NLIPairs, label_ids, load_nli
@@ -286,7 +285,7 @@ class _InferSentBase(TorchEncoder):
         text = text.lower() if low else text
         if self.tokenizer == "split":
             return text.split()
-        toks = _nltk_tokenize(text)
+        toks = nltk_word_tokenize(text)
         if self._version() == 2:
             return " ".join(toks).replace(" n't ", "n 't ").split()
         return toks
@@ -329,24 +328,6 @@ class _InferSentBase(TorchEncoder):
 
     def _layer_groups(self, module: Any) -> dict[str, list[Any]]:
         return {"layers": [module.encoder], "top": []}
-
-
-def _nltk_tokenize(text: str) -> list[str]:
-    try:
-        from nltk.tokenize import word_tokenize
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"tokenizer='nltk' needs NLTK ({err}): pip install nltk, then python -m "
-            "nltk.downloader punkt_tab; or use tokenizer='split' (pre-tokenized text) or "
-            "'words' (transferkit's tokenizer)"
-        ) from err
-    try:
-        return list(word_tokenize(text))
-    except LookupError as err:
-        raise MissingDependencyError(
-            "tokenizer='nltk' needs NLTK's punkt sentence model: python -m nltk.downloader "
-            "punkt_tab; or use tokenizer='split' or 'words'"
-        ) from err
 
 
 class InferSentEncoder(_InferSentBase):

@@ -47,9 +47,7 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -58,8 +56,8 @@ from typing import Any
 import numpy as np
 
 from embeddings.adapters._tokenize import tokenize
-from embeddings.errors import InvalidInputError, InvalidParameterError
-from embeddings.nn.encoder import TorchEncoder
+from embeddings.errors import InvalidParameterError
+from embeddings.nn.running_text import RunningTextEncoder
 
 __all__ = ["QuickThoughtEncoder", "context_targets"]
 
@@ -164,7 +162,7 @@ class _Objective:
         return None
 
 
-class QuickThoughtEncoder(TorchEncoder):
+class QuickThoughtEncoder(RunningTextEncoder):
     """Quick-Thought: two GRU sentence encoders trained to pick out neighbouring sentences.
 
     Args:
@@ -324,102 +322,20 @@ class QuickThoughtEncoder(TorchEncoder):
 
     # --------------------------------------------------------------- training
     def _training_data(self, source: Any, workdir: Path | None) -> Any:
-        from embeddings.training.corpus import OrderedCorpus, TokenIds
-        from embeddings.training.vocab import Vocabulary
-
-        corpus = OrderedCorpus(source, lowercase=bool(self.lowercase))
-        folder = None
-        if workdir is not None:
-            key = json.dumps(
-                [corpus.fingerprint(), self.min_count, self.max_vocab, self.max_length]
-            )
-            folder = workdir / f"data-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
-        vocab = _cached_vocab(folder)
-        if vocab is None:
-            vocab = Vocabulary.build(
-                corpus,
-                min_count=int(self.min_count),
-                max_size=None if self.max_vocab is None else int(self.max_vocab),
-            )
-            _store_vocab(folder, vocab)
-        data = TokenIds.build(corpus, vocab, max_length=int(self.max_length), folder=folder)
-        if data.n_sentences == 0:
-            raise InvalidInputError(f"{self.name}.fit: the training texts contain no token")
-        docs = np.asarray(data.docs)
-        n_pairs = int(np.sum(np.diff(docs) == 0))
-        if n_pairs == 0:
+        data = self._running_text(source, workdir)
+        if not np.any(np.diff(np.asarray(data.docs)) == 0):
             warnings.warn(
                 f"{self.name}: no two consecutive sentences share a document, so there was "
                 "nothing to learn; the encoder keeps its random initialisation",
                 RuntimeWarning,
                 stacklevel=4,
             )
-        self._vocab = vocab
-        self._meta = {
-            "corpus": {
-                "sentences": data.n_sentences,
-                "documents": int(np.unique(docs).size),
-                "tokens_kept": int(data.offsets[-1]),
-                "vocabulary": len(vocab.words),
-            }
-        }
         return data
 
     def _objective(self, data: Any) -> Any:
         return _Objective(data, int(self.batch_size), int(self.context_size))
 
-    def _train_config(self) -> Any:
-        from embeddings.training.trainer import TrainConfig
-
-        return TrainConfig(
-            epochs=int(self.epochs),
-            lr=float(self.learning_rate),
-            optimizer="adam",
-            max_grad_norm=float(self.max_grad_norm),
-            random_state=int(self.random_state),
-            threads=int(self.threads),
-        )
-
-    def fit(self, texts: Any, y: Any = None, **kwargs: Any) -> QuickThoughtEncoder:
-        """Train on sentences in document order, or on a corpus file/folder.
-
-        Args:
-            texts: sentences in corpus order (a blank string marks a document
-                boundary), or the path of a text file / folder of ``*.txt`` files.
-            y: ignored (scikit-learn compatibility).
-            **kwargs: ``workdir``, ``resume``, ``max_minutes``, ``show_progress`` of
-                :meth:`TorchEncoder.fit <embeddings.nn.encoder.TorchEncoder.fit>`.
-
-        Returns:
-            self
-        """
-        super().fit(texts, y, **kwargs)
-        result = self.training_result_
-        self.training_info_ = {
-            **self._meta["corpus"],
-            **self._meta.get("init", {}),
-            "epochs": int(self.epochs),
-            "loss_per_epoch": [h["train_loss"] for h in result.history],
-            "seconds": result.seconds,
-            "sentences_per_second": result.items_per_second,
-        }
-        return self
-
-    def fit_corpus(
-        self, corpus: Any, *, progress: bool = False, **kwargs: Any
-    ) -> QuickThoughtEncoder:
-        """Train on a text file or folder of ``*.txt`` files (the same as ``fit(path)``)."""
-        return self.fit(corpus, show_progress=progress, **kwargs)
-
-    # ------------------------------------------------------------ state/encode
-    def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        return self._vocab.to_arrays(), {"vocab": self._vocab.to_meta()}
-
-    def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        from embeddings.training.vocab import Vocabulary
-
-        self._vocab = Vocabulary.from_arrays(arrays, dict(meta.get("vocab") or {}))
-
+    # ------------------------------------------------------------ encoding
     def _prepare(self, texts: list[str]) -> dict[str, Any]:
         from embeddings.nn.modules import pad_ids
 
@@ -433,32 +349,3 @@ class QuickThoughtEncoder(TorchEncoder):
 
     def _forward(self, module: Any, batch: dict[str, Any]) -> Any:
         return module(batch["ids"], batch["lengths"])
-
-    def get_vocabulary(self) -> list[str]:
-        """The trained vocabulary, most frequent first (without ``<pad>`` and ``<unk>``)."""
-        self._ensure_loaded()
-        self._check_fitted()
-        return list(self._vocab.words)
-
-
-def _cached_vocab(folder: Path | None) -> Any:
-    from embeddings.training.vocab import Vocabulary
-
-    if folder is None or not (folder / "vocab.json").is_file():
-        return None
-    try:
-        meta = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        arrays = {k: np.load(folder / f"{k}.npy", allow_pickle=False)
-                  for k in ("vocab.words_utf8", "vocab.counts")}  # fmt: skip
-        return Vocabulary.from_arrays(arrays, meta)
-    except (OSError, ValueError):
-        return None
-
-
-def _store_vocab(folder: Path | None, vocab: Any) -> None:
-    if folder is None:
-        return
-    folder.mkdir(parents=True, exist_ok=True)
-    for k, v in vocab.to_arrays().items():
-        np.save(folder / f"{k}.npy", v, allow_pickle=False)
-    (folder / "vocab.json").write_text(json.dumps(vocab.to_meta()), encoding="utf-8")

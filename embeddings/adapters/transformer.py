@@ -12,6 +12,14 @@ The forward pass uses ``transformers`` directly (``AutoTokenizer``/``AutoModel``
 :mod:`embeddings.pooling`; its output equals sentence-transformers' own
 ``encode`` on the same weights (tested to 1e-5).
 
+``backend="onnx"`` runs the same network with ONNX Runtime instead: the model, its
+pooling, ``Dense`` projections and normalisation are exported once into one graph
+(:mod:`embeddings.adapters.onnx_backend`), kept in the model cache
+(:func:`model_cache_dir`), and run with ``threads`` intra-op threads.
+``quantize="int8"`` runs a copy of that graph with dynamically quantized int8
+weights (per output channel unless ``per_channel=False``).  Both need the ``onnx``
+extra (``pip install 'transferkit[onnx]'``).
+
 Example:
     >>> from embeddings.adapters.transformer import TransformerEncoder
     >>> enc = TransformerEncoder(model="minilm-l6")
@@ -24,16 +32,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from embeddings._deps import require
+from embeddings._deps import require, torch_threads
 from embeddings.base import BaseEncoder, replace_surrogates
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.pooling import POOLING_MODES
 
-__all__ = ["TransformerEncoder", "EMBEDDED_MODELS", "resolve_model_dir"]
+__all__ = ["TransformerEncoder", "EMBEDDED_MODELS", "resolve_model_dir", "model_cache_dir"]
 
 #: embedded model name -> (import name, pip package)
 EMBEDDED_MODELS: dict[str, tuple[str, str]] = {
@@ -85,12 +93,41 @@ _ACTIVATIONS = {
 }
 
 
+#: models assembled from pieces shipped on PyPI (:mod:`embeddings.adapters.mpnet`)
+ASSEMBLED_MODELS = ("mpnet-base",)
+
+
+def model_cache_dir() -> Path:
+    """The folder of models made by transferkit (ONNX exports, assembled models).
+
+    ``$TRANSFERKIT_CACHE/models`` when ``TRANSFERKIT_CACHE`` is set, else
+    ``$XDG_CACHE_HOME/transferkit/models`` (``~/.cache/transferkit/models``).
+
+    Example:
+        >>> import os
+        >>> os.environ["TRANSFERKIT_CACHE"] = "/tmp/tk"
+        >>> str(model_cache_dir())
+        '/tmp/tk/models'
+        >>> del os.environ["TRANSFERKIT_CACHE"]
+    """
+    root = os.environ.get("TRANSFERKIT_CACHE")
+    if root:
+        return Path(root).expanduser() / "models"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "transferkit" / "models"
+
+
 def resolve_model_dir(model: str) -> Path:
-    """Return the local folder of ``model`` (an embedded name or a path).
+    """Return the local folder of ``model`` (an embedded or assembled name, or a path).
 
     Raises:
         ModelFormatError: ``model`` is neither an embedded name nor an existing folder.
     """
+    if model in ASSEMBLED_MODELS:
+        from embeddings.adapters.mpnet import mpnet_folder
+
+        return mpnet_folder()
     if model in EMBEDDED_MODELS:
         module_name, package = EMBEDDED_MODELS[model]
         module = require(module_name, extra="models", package=package)
@@ -99,7 +136,8 @@ def resolve_model_dir(model: str) -> Path:
     if path.is_dir():
         return path
     raise ModelFormatError(
-        f"model {model!r} is neither an embedded model {sorted(EMBEDDED_MODELS)} nor an existing "
+        f"model {model!r} is neither an embedded model "
+        f"{sorted([*EMBEDDED_MODELS, *ASSEMBLED_MODELS])} nor an existing "
         "folder; pass the path of a local sentence-transformers or Hugging Face model folder "
         "(model hubs are not contacted at run time)"
     )
@@ -119,14 +157,24 @@ class TransformerEncoder(BaseEncoder):
     """A transformer encoder with pooling (sentence-transformers compatible).
 
     Args:
-        model: ``"minilm-l6"`` (embedded) or the path of a local model folder.
+        model: ``"minilm-l6"`` (embedded), ``"mpnet-base"`` (assembled from the
+            ``models-large`` packages) or the path of a local model folder.
         pooling: ``"auto"`` (from the folder's ``1_Pooling`` config, else ``mean``), or
             one of ``cls``, ``max``, ``mean``, ``mean_sqrt_len``.
         normalize: L2-normalise the output; ``None`` follows the folder (a
             ``Normalize`` module), else ``False``.
         max_seq_length: truncate longer inputs (``None``: the folder's setting, else
             the tokenizer's limit).
-        device: torch device string (``"cpu"``, ``"cuda"``).
+        device: torch device string (``"cpu"``, ``"cuda"``); the ONNX backend runs on
+            the CPU only.
+        backend: ``"torch"`` (the Hugging Face model) or ``"onnx"`` (the exported graph
+            run by ONNX Runtime; int8 graphs run one text at a time).
+        quantize: ``None``, or ``"int8"`` for dynamic int8 quantization of the graph's
+            weights (``backend="onnx"`` only).
+        per_channel: int8 weight scales per output channel (``True``, the more
+            accurate) or one per tensor.
+        threads: intra-op threads of ONNX Runtime, or of torch while encoding;
+            ``None``: the CPUs this process may use (ONNX), torch's own setting (torch).
 
     Example:
         >>> enc = TransformerEncoder(model="minilm-l6", pooling="cls", normalize=False)
@@ -136,7 +184,19 @@ class TransformerEncoder(BaseEncoder):
 
     family = "transformer"
     adapter_version = "1"
-    transient = ("_tokenizer", "_model", "_dense", "_modes", "_normalize", "_max_len", "_lower")
+    transient = (
+        "_tokenizer", "_model", "_dense", "_modes", "_normalize", "_max_len", "_lower",
+        "_runner", "_onnx_dim",
+    )  # fmt: skip
+    #: parameters added after the first release with a default that changes nothing;
+    #: left out of config.json and the fingerprint at that default, so the vectors of an
+    #: encoder saved or cached before them keep their key
+    _LATER_PARAMS: ClassVar[dict[str, Any]] = {
+        "backend": "torch",
+        "quantize": None,
+        "per_channel": True,
+        "threads": None,
+    }
 
     def __init__(
         self,
@@ -146,12 +206,27 @@ class TransformerEncoder(BaseEncoder):
         normalize: bool | None = None,
         max_seq_length: int | None = None,
         device: str = "cpu",
+        backend: Literal["torch", "onnx"] = "torch",
+        quantize: Literal["int8"] | None = None,
+        per_channel: bool = True,
+        threads: int | None = None,
     ) -> None:
         self.model = model
         self.pooling = pooling
         self.normalize = normalize
         self.max_seq_length = max_seq_length
         self.device = device
+        self.backend = backend
+        self.quantize = quantize
+        self.per_channel = per_channel
+        self.threads = threads
+
+    def _json_params(self) -> dict[str, Any]:
+        params = super()._json_params()
+        for key, default in self._LATER_PARAMS.items():
+            if key in params and params[key] == default and type(params[key]) is type(default):
+                del params[key]
+        return params
 
     # ---------------------------------------------------------------- loading
     def _read_layout(self, folder: Path) -> tuple[Path, list[str], list[Path], bool, dict]:
@@ -236,9 +311,36 @@ class TransformerEncoder(BaseEncoder):
             raise InvalidParameterError(
                 f"max_seq_length must be None or an int >= 1, got {self.max_seq_length!r}"
             )
+        if self.backend not in ("torch", "onnx"):
+            raise InvalidParameterError(f"backend must be 'torch' or 'onnx', got {self.backend!r}")
+        if self.quantize not in (None, "int8"):
+            raise InvalidParameterError(f"quantize must be None or 'int8', got {self.quantize!r}")
+        if self.quantize is not None and self.backend != "onnx":
+            raise InvalidParameterError(
+                f"quantize={self.quantize!r} needs backend='onnx' (got backend={self.backend!r})"
+            )
+        if self.per_channel not in (True, False):
+            raise InvalidParameterError(
+                f"per_channel must be True or False, got {self.per_channel!r}"
+            )
+        if self.threads is not None and (
+            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
+        ):
+            raise InvalidParameterError(
+                f"threads must be None or an int >= 1, got {self.threads!r}"
+            )
+        if self.backend == "onnx" and self.device != "cpu":
+            raise InvalidParameterError(
+                f"backend='onnx' runs on the CPU only; got device={self.device!r} (use "
+                "backend='torch' for a GPU)"
+            )
 
     def _load(self) -> None:
         self._validate()
+        if self.backend == "onnx":
+            from embeddings.adapters.onnx_backend import _require_onnx
+
+            _require_onnx()  # before anything heavy: a missing extra fails first
         require("torch", extra="all")
         transformers = require("transformers", extra="all")
         transformers.utils.logging.disable_progress_bar()
@@ -246,23 +348,87 @@ class TransformerEncoder(BaseEncoder):
         tdir, modes, dense_dirs, normalize, sbert = self._read_layout(folder)
         try:
             self._tokenizer = transformers.AutoTokenizer.from_pretrained(str(tdir))
-            model = transformers.AutoModel.from_pretrained(str(tdir))
         except (OSError, ValueError) as err:
-            raise ModelFormatError(f"{tdir}: cannot load the transformer: {err}") from err
-        self._model = model.to(self.device).eval()
-        self._dense = [self._load_dense(d) for d in dense_dirs]
+            raise ModelFormatError(f"{tdir}: cannot load the tokenizer: {err}") from err
         self._modes = list(modes) if self.pooling == "auto" else [self.pooling]
         self._normalize = normalize if self.normalize is None else bool(self.normalize)
+        self._model: Any = None
+        self._dense: list[Any] = []
+        self._runner: Any = None
+        if self.backend == "torch":
+            self._model = self._load_model(tdir).to(self.device).eval()
+            self._dense = [self._load_dense(d) for d in dense_dirs]
+            max_positions = getattr(self._model.config, "max_position_embeddings", None)
+        else:
+            self._load_onnx(folder, tdir, dense_dirs)
+            max_positions = _read_json(tdir / "config.json").get("max_position_embeddings")
         limit = self.max_seq_length or sbert.get("max_seq_length")
         if limit is None:
             limit = min(
                 int(getattr(self._tokenizer, "model_max_length", 512) or 512),
-                int(getattr(model.config, "max_position_embeddings", 512) or 512),
+                int(max_positions or 512),
             )
         self._max_len = int(limit)
         self._lower = bool(sbert.get("do_lower_case", False))
 
+    def _load_model(self, tdir: Path, **kwargs: Any) -> Any:
+        transformers = require("transformers", extra="all")
+        try:
+            return transformers.AutoModel.from_pretrained(str(tdir), **kwargs)
+        except (OSError, ValueError) as err:
+            raise ModelFormatError(f"{tdir}: cannot load the transformer: {err}") from err
+
+    def _load_onnx(self, folder: Path, tdir: Path, dense_dirs: list[Path]) -> None:
+        """Find (or export) the graph of this folder and setting and open a session."""
+        from embeddings.adapters import onnx_backend
+
+        def files_id(where: Path) -> list[str]:
+            files = sorted(where.glob("*.safetensors")) + sorted(where.glob("*.bin"))
+            return [f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files]
+
+        import torch
+        import transformers
+
+        key = {
+            "model": self._resource_id()
+            if self.model in (*EMBEDDED_MODELS, *ASSEMBLED_MODELS)
+            else str(folder.resolve()),
+            "weights": files_id(tdir),
+            "dense": [files_id(d) for d in dense_dirs],
+            "modes": self._modes,
+            "normalize": self._normalize,
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "opset": onnx_backend.OPSET,
+        }
+
+        def export() -> tuple[bytes, list[str], int]:
+            model = self._load_model(tdir, attn_implementation="eager").eval()
+            dense = [self._load_dense(d) for d in dense_dirs]
+            example = self._tokenizer(
+                ["an example sentence to export the graph", "a short one"],
+                padding=True,
+                return_tensors="pt",
+            )
+            example = dict(example.items())
+            data = onnx_backend.export_graph(model, dense, self._modes, self._normalize, example)
+            dim = int(dense[-1][0].out_features) if dense else (
+                int(model.config.hidden_size) * len(self._modes)
+            )  # fmt: skip
+            return data, list(example), dim
+
+        path, meta = onnx_backend.cached_graph(
+            model_cache_dir(), key, self.quantize, bool(self.per_channel), export
+        )
+        threads = self.threads if self.threads is not None else onnx_backend.default_threads()
+        self._runner = onnx_backend.OnnxRunner(path, meta["inputs"], threads)
+        self._onnx_dim = int(meta["dim"])
+
     def _resource_id(self) -> str:
+        if self.model in ASSEMBLED_MODELS:
+            from embeddings.adapters.mpnet import MPNET_ZIP_SHA256
+
+            return f"all-mpnet-base-v2.zip:sha256:{MPNET_ZIP_SHA256}"
         if self.model in EMBEDDED_MODELS:
             from importlib.metadata import PackageNotFoundError, version
 
@@ -279,6 +445,8 @@ class TransformerEncoder(BaseEncoder):
         return ";".join(f"{w.name}:{w.stat().st_size}:{int(w.stat().st_mtime)}" for w in weights)
 
     def _output_dim(self) -> int:
+        if self.backend == "onnx":
+            return int(self._onnx_dim)
         if self._dense:
             return int(self._dense[-1][0].out_features)
         return int(self._model.config.hidden_size) * len(self._modes)
@@ -291,6 +459,7 @@ class TransformerEncoder(BaseEncoder):
         (:func:`embeddings.base.replace_surrogates`), so this hook takes any ``str``.
         """
         self._ensure_loaded()
+        self._require_torch_backend("tokenize")
         texts = replace_surrogates(list(texts))
         if self._lower:
             texts = [t.lower() for t in texts]
@@ -305,6 +474,7 @@ class TransformerEncoder(BaseEncoder):
 
         from embeddings.pooling import pool
 
+        self._require_torch_backend("forward")
         out = self._model(**batch)
         sent = pool(out.last_hidden_state, batch["attention_mask"], self._modes)
         for dense in self._dense:
@@ -313,11 +483,35 @@ class TransformerEncoder(BaseEncoder):
             sent = torch.nn.functional.normalize(sent, p=2, dim=1)
         return sent
 
+    def _require_torch_backend(self, what: str) -> None:
+        if self.backend != "torch":
+            raise InvalidParameterError(
+                f"{what} needs the torch model; this encoder has backend={self.backend!r} "
+                "(set_params(backend='torch', quantize=None) for fine-tuning)"
+            )
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        if self.backend == "onnx":
+            if self._lower:
+                texts = [t.lower() for t in texts]
+            if self.quantize is None:  # float32: a padded batch, as the torch backend
+                batch = self._tokenizer(
+                    texts, padding=True, truncation=True, max_length=self._max_len,
+                    return_tensors="np",
+                )  # fmt: skip
+                return self._runner.run_batch({n: batch[n] for n in batch})
+            encoded = self._tokenizer(texts, truncation=True, max_length=self._max_len)
+            names = list(encoded)
+            items = [{n: encoded[n][i] for n in names} for i in range(len(texts))]
+            return self._runner.run(items)
         import torch
 
-        with torch.inference_mode():
-            sent = self.forward(self.tokenize(texts))
+        if self.threads is None:
+            with torch.inference_mode():
+                sent = self.forward(self.tokenize(texts))
+        else:
+            with torch_threads(self.threads), torch.inference_mode():
+                sent = self.forward(self.tokenize(texts))
         return sent.detach().to("cpu", torch.float32).numpy()
 
     def trainable_layers(self) -> dict[str, list[Any]]:
@@ -341,6 +535,8 @@ class TransformerEncoder(BaseEncoder):
         """
         import torch
 
+        self._ensure_loaded()
+        self._require_torch_backend("trainable_layers")
         # where Hugging Face models keep their blocks (first match wins), and the
         # direct children that sit above the blocks
         block_paths = ("encoder.layer", "transformer.layer", "encoder.layers", "layers", "h")
@@ -375,4 +571,5 @@ class TransformerEncoder(BaseEncoder):
     def torch_model(self) -> Any:
         """The underlying Hugging Face ``torch.nn.Module`` (for fine-tuning)."""
         self._ensure_loaded()
+        self._require_torch_backend("torch_model")
         return self._model

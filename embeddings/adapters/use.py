@@ -7,8 +7,8 @@ SentencePiece tokenizer, a CNN over word pieces and a deep averaging network,
 token matrix, so the batches that :class:`~embeddings.base.BaseEncoder` builds
 (length-sorted) are encoded with few, large matrix products.
 
-TF-Hub variants (``use-dan``/``use-large``) would need TensorFlow, which is not a
-core dependency; they are not offered.
+The TF-Hub modules themselves (DAN v4, Transformer large v5, multilingual) run through
+TensorFlow, an optional extra: :mod:`embeddings.adapters.use_tf` (preset ``use-tf``).
 
 Example:
     >>> from embeddings.adapters.use import UniversalSentenceEncoder

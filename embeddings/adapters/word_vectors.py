@@ -1646,7 +1646,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             self._fit_pooling(sample)
         else:
             self._fit_pooling([])
-        self._fitted_for = self._params_key()
+        self._fitted_for = self._fit_key()
         self._state_digest = None
         return self
 

@@ -35,7 +35,7 @@ import copy
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -107,7 +107,7 @@ class TorchEncoder(BaseEncoder):
     family = "torch"
     requires_fit = True
     trainable = True
-    transient = ("_module", "_infer")
+    transient: ClassVar[tuple[str, ...]] = ("_module", "_infer")
     _module: Any
     _infer: Any
     _weights: dict[str, np.ndarray]
@@ -338,7 +338,7 @@ class TorchEncoder(BaseEncoder):
         self._sync_from_module()
         module.eval()
         self.training_result_ = result
-        self._fitted_for = self._params_key()
+        self._fitted_for = self._fit_key()
         return self
 
     def _fit(self, texts: list[str]) -> None:  # BaseEncoder hook; fit() above is the entry

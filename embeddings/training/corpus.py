@@ -369,3 +369,78 @@ class _IdWriter:
         np.save(folder / "docs.npy", docs, allow_pickle=False)
         (folder / "complete").write_text("ok\n", encoding="utf-8")
         return np.zeros(0, np.int32)
+
+
+def ordered_token_ids(
+    source: str | os.PathLike[str] | Sequence[str],
+    *,
+    lowercase: bool,
+    min_count: int,
+    max_vocab: int | None,
+    max_length: int,
+    workdir: Path | None = None,
+    specials: tuple[str, ...] | None = None,
+) -> tuple[Any, TokenIds]:
+    """The vocabulary and memory-mapped token ids of an ordered corpus, built once.
+
+    With ``workdir``, both are stored in ``workdir/data-<key>/`` (the key covers the
+    corpus fingerprint and the vocabulary settings) and reused by later epochs,
+    resumed runs and other models of the same settings.  ``specials``: the reserved
+    rows (``None``: the vocabulary's default ``<pad>``, ``<unk>``).
+
+    Returns:
+        ``(vocabulary, token_ids)``.
+
+    Example:
+        >>> vocab, data = ordered_token_ids(["a b", "b c", "", "c"], lowercase=True,
+        ...                                 min_count=1, max_vocab=None, max_length=10)
+        >>> data.n_sentences, len(vocab.words)
+        (3, 3)
+    """
+    import hashlib
+    import json
+
+    from embeddings.training.vocab import Vocabulary
+
+    corpus = OrderedCorpus(source, lowercase=lowercase)
+    folder = None
+    if workdir is not None:
+        parts: list[Any] = [corpus.fingerprint(), min_count, max_vocab, max_length]
+        if specials is not None:
+            parts.append(list(specials))
+        key = json.dumps(parts)
+        folder = Path(workdir) / f"data-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+    vocab = _cached_vocab(folder)
+    if vocab is None:
+        extra = {} if specials is None else {"specials": tuple(specials)}
+        vocab = Vocabulary.build(corpus, min_count=int(min_count), max_size=max_vocab, **extra)
+        _store_vocab(folder, vocab)
+    data = TokenIds.build(corpus, vocab, max_length=int(max_length), folder=folder)
+    return vocab, data
+
+
+def _cached_vocab(folder: Path | None) -> Any:
+    import json
+
+    from embeddings.training.vocab import Vocabulary
+
+    if folder is None or not (folder / "vocab.json").is_file():
+        return None
+    try:
+        meta = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        arrays = {k: np.load(folder / f"{k}.npy", allow_pickle=False)
+                  for k in ("vocab.words_utf8", "vocab.counts")}  # fmt: skip
+        return Vocabulary.from_arrays(arrays, meta)
+    except (OSError, ValueError):
+        return None
+
+
+def _store_vocab(folder: Path | None, vocab: Any) -> None:
+    import json
+
+    if folder is None:
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, v in vocab.to_arrays().items():
+        np.save(folder / f"{k}.npy", v, allow_pickle=False)
+    (folder / "vocab.json").write_text(json.dumps(vocab.to_meta()), encoding="utf-8")

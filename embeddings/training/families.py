@@ -507,7 +507,14 @@ _BUILTIN: tuple[TrainableFamily, ...] = (
     TrainableFamily(
         "quick-thought", "embeddings.adapters.quick_thought:QuickThoughtEncoder",
         "Quick-Thought GRU sentence encoders (torch) trained to pick neighbouring sentences",
-        preset="quick-thought-corpus", resumable=True,
+        params=get_preset("quick-thought").params, preset="quick-thought", resumable=True,
+    ),
+    TrainableFamily(
+        "skip-thought", "embeddings.adapters.skip_thought:SkipThoughtEncoder",
+        "Skip-Thought GRU encoder (torch; --mode uni|bi|combine) trained to generate the "
+        "previous and next sentences",
+        params=get_preset("skip-thought-uni").params, preset="skip-thought-{mode}",
+        resumable=True,
     ),
     TrainableFamily(
         "infersent", "embeddings.adapters.infersent:InferSentEncoder",
@@ -517,6 +524,12 @@ _BUILTIN: tuple[TrainableFamily, ...] = (
         data_help="NLI training pairs, comma-separated: SNLI/MultiNLI .jsonl, a TSV "
         "(label, text_a, text_b), a folder, or a data folder name such as SICK-E (its dev "
         "pairs drive early stopping; test splits are never read)",
+    ),
+    TrainableFamily(
+        "elmo", "embeddings.adapters.elmo:ElmoEncoder",
+        "ELMo character biLM (torch): forward and backward LM losses, saved as options.json + "
+        "weights.hdf5", params=get_preset("elmo-small").params, preset="elmo-small",
+        resumable=True,
     ),
 )  # fmt: skip
 

@@ -749,8 +749,8 @@ class FineTunedEncoder(BaseEncoder):
         self._encoder, self._head = enc, head
         self._expose()
         self._state_digest = None
-        self._fitted_for = self._params_key()
-        self._loaded_for = self._fitted_for
+        self._fitted_for = self._fit_key()
+        self._loaded_for = self._params_key()
 
     def _split(
         self,
@@ -867,7 +867,7 @@ class FineTunedEncoder(BaseEncoder):
             enc._ensure_loaded()
             enc._check_state(base_arrays, meta["base_state"])
             enc._set_state(base_arrays, dict(meta["base_state"]))
-            enc._fitted_for = enc._params_key()
+            enc._fitted_for = enc._fit_key()
         _check_encoder(enc)
         modules = list(enc.trainable_layers()["modules"])
         weight = self._weights["head.weight"]

@@ -401,6 +401,10 @@ def nli_sources(spec: str) -> list[NLISource]:
             continue
         root = os.environ.get(ENV_DATA)
         folder = Path(root).expanduser() / item if root and "/" not in item else None
+        if folder is not None and not folder.is_dir() and folder.parent.is_dir():
+            # task names are case-insensitive: `--nli snli` reads $TRANSFERKIT_DATA/SNLI
+            same = [p for p in folder.parent.iterdir() if p.name.lower() == item.lower()]
+            folder = same[0] if len(same) == 1 else folder
         if folder is not None and (folder / "train.tsv").is_file():
             dev = folder / "dev.tsv"
             out.append(NLISource(item, folder / "train.tsv", dev if dev.is_file() else None))

@@ -252,7 +252,7 @@ def test_urlopen_bytes_uses_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unknown_folder() -> None:
     with pytest.raises(DataNotFoundError, match="no download recipe"):
-        download_folder("SNLI", "/tmp/unused", opener=FakeNet({}))
+        download_folder("QQP", "/tmp/unused", opener=FakeNet({}))
 
 
 # ---------------------------------------------------------------- end to end, real raw bytes

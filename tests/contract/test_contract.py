@@ -61,6 +61,11 @@ FAST_OVERRIDES: dict[str, dict[str, object]] = {
     "doc2vec-dm": {"vector_size": 16, "epochs": 2},
     "quick-thought-corpus": {"hidden_size": 8, "embedding_dim": 8, "epochs": 1},
     "infersent-sick": {"hidden_size": 8, "fc_dim": 8, "epochs": 1},
+    "quick-thought": {"hidden_size": 8, "epochs": 1},
+    "skip-thought-uni": {"hidden_size": 8, "decoder_size": 8, "epochs": 1},
+    "skip-thought-bi": {"hidden_size": 8, "decoder_size": 8, "epochs": 1},
+    "skip-thought-combine": {"hidden_size": 8, "decoder_size": 8, "epochs": 1},
+    "elmo-small": {"cell_dim": 8, "projection_dim": 4, "char_dim": 4, "filters": "1x4,2x4"},
 }
 
 #: presets that learn from something other than plain texts: the arguments of their fit
@@ -86,9 +91,68 @@ def _tiny_infersent() -> dict[str, object]:
     return _FILES["infersent"]
 
 
+def _tiny_use_tf() -> dict[str, object]:
+    """A tiny SavedModel with the TF-Hub USE interface (skips when TensorFlow is missing)."""
+    if "use-tf" not in _FILES:
+        import tempfile
+        from pathlib import Path
+
+        from tests.adapters.test_use_tf import write_tiny_use  # skips without TensorFlow
+
+        _FILES["use-tf"] = {"path": str(write_tiny_use(Path(tempfile.mkdtemp()) / "use"))}
+    return _FILES["use-tf"]
+
+
+def _tiny_skip_thought() -> dict[str, object]:
+    """A small release in the published Skip-Thought layout, written once."""
+    if "skip-thought" not in _FILES:
+        import tempfile
+        from pathlib import Path
+
+        from tests.formats.test_skip_thought_release import build_release
+
+        folder = Path(tempfile.mkdtemp()) / "skip-thoughts"
+        build_release(folder)
+        _FILES["skip-thought"] = {"path": str(folder), "tokenizer": "split"}
+    return _FILES["skip-thought"]
+
+
+def _tiny_elmo() -> dict[str, object]:
+    """A small biLM in the published options.json + weights.hdf5 layout, written once."""
+    if "elmo" not in _FILES:
+        import tempfile
+        from pathlib import Path
+
+        from tests.formats.test_elmo_hdf5 import write_tiny_elmo  # skips without h5py
+
+        opt, wts = write_tiny_elmo(Path(tempfile.mkdtemp()) / "elmo")
+        _FILES["elmo"] = {"options_file": str(opt), "weight_file": str(wts)}
+    return _FILES["elmo"]
+
+
+def _tiny_transformer() -> dict[str, object]:
+    """A tiny Hugging Face BERT folder standing in for the 440 MB mpnet-base weights."""
+    if "transformer" not in _FILES:
+        import tempfile
+        from pathlib import Path
+
+        from tests.adapters.test_transformer import _tiny_bert
+
+        folder = Path(tempfile.mkdtemp()) / "bert"
+        _tiny_bert(folder)
+        _FILES["transformer"] = {"model": str(folder)}
+    return _FILES["transformer"]
+
+
 _FILES: dict[str, dict[str, object]] = {}
 #: presets whose required files are made on first use (a published-layout checkpoint)
-FILE_OVERRIDES = {"infersent": _tiny_infersent}
+FILE_OVERRIDES = {
+    "infersent": _tiny_infersent,
+    "use-tf": _tiny_use_tf,
+    "skip-thought": _tiny_skip_thought,
+    "elmo": _tiny_elmo,
+    "mpnet-base": _tiny_transformer,
+}
 
 
 def _keyed_vectors() -> object:
@@ -102,7 +166,10 @@ def _keyed_vectors() -> object:
 
 
 #: parameters that a preset requires (the generic word-vectors preset: vectors in memory)
-REQUIRED_OVERRIDES: dict[str, dict[str, object]] = {"word-vectors": {"source": _keyed_vectors()}}
+REQUIRED_OVERRIDES: dict[str, dict[str, object]] = {
+    "word-vectors": {"source": _keyed_vectors()},
+    "concat": {"encoders": ["glove-6b-50d", "tfidf"], "weights": [1.0, 0.5]},
+}
 
 PRESETS = [info["name"] for info in embeddings.list_encoders()]
 _CACHE: dict[str, embeddings.BaseEncoder] = {}

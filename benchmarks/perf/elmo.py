@@ -1,0 +1,139 @@
+"""Encoding throughput of ELMo against averaged GloVe, on the same sentences.
+
+``python -m benchmarks.perf.elmo`` encodes the same ``--n`` real sentences (default:
+the first 2,000 of MR) with
+
+* an ELMo encoder: a saved folder given with ``--model`` (e.g. the output of
+  ``transferkit train elmo --out DIR``), or a published biLM given with
+  ``--options`` and ``--weights``, or else a network of the ``elmo-small``
+  architecture after one training step on a few sentences (the weights do not
+  change the speed);
+* ``glove-6b-50d``: the mean of GloVe 6B 50d vectors,
+
+each in a fresh subprocess with ``--threads`` torch threads, after a warm-up on 100
+other sentences, one timed ``encode(batch_size=64)``.  It prints sentences/s, the
+ratio, the peak resident memory of each child, and both dimensions.
+
+Example:
+    $ python -m benchmarks.perf.elmo --model models/elmo-small
+    $ python -m benchmarks.perf.elmo --options options.json --weights weights.hdf5 --n 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main", "measure"]
+
+WARMUP = 100
+
+
+def _encoder(which: str, args: argparse.Namespace) -> Any:
+    import embeddings
+
+    if which == "glove-6b-50d":
+        return embeddings.load("glove-6b-50d")
+    if args.options and args.weights:
+        return embeddings.load("elmo", options_file=args.options, weight_file=args.weights,
+                               threads=args.threads)  # fmt: skip
+    if args.model is not None:
+        enc = embeddings.load(args.model)
+        enc.set_params(threads=args.threads)
+        return enc
+    enc = embeddings.load("elmo-small", threads=args.threads, batch_size=4, holdout_every=None)
+    return enc.fit(["The cat sat on the mat .", "It purred .", "Stocks fell .", "Banks sold ."])
+
+
+def _label(which: str, args: argparse.Namespace) -> str:
+    if which == "glove-6b-50d":
+        return which
+    if args.options and args.weights:
+        return f"elmo ({args.weights})"
+    return str(args.model or "elmo-small (1 step)")
+
+
+def measure(which: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Load one encoder, warm it up, time one ``encode`` of ``args.n`` MR sentences.
+
+    Run it in a fresh process (``main`` does): the peak memory is the process's.
+    """
+    from benchmarks.perf.run import read_sentences
+
+    n = int(args.n)
+    texts = read_sentences(n)
+    warm = read_sentences(WARMUP, offset=n) if n + WARMUP <= 10662 else texts[:WARMUP]
+    t0 = time.perf_counter()
+    enc = _encoder(which, args)
+    enc.encode(warm, batch_size=64)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vectors = enc.encode(texts, batch_size=64)
+    seconds = time.perf_counter() - t0
+    return {
+        "encoder": _label(which, args),
+        "n": len(texts),
+        "dim": int(vectors.shape[1]),
+        "seconds": round(seconds, 3),
+        "sentences_per_s": round(len(texts) / seconds, 1),
+        "load_s": round(load_s, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "threads": int(args.threads),
+    }
+
+
+def _child(which: str, args: argparse.Namespace) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.perf.elmo", "--child", which,
+           "--n", str(args.n), "--threads", str(args.threads)]  # fmt: skip
+    for flag, value in (("--model", args.model), ("--options", args.options),
+                        ("--weights", args.weights)):  # fmt: skip
+        if value:
+            cmd += [flag, value]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{which} failed:\n{proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure both encoders in fresh processes and print the table."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=2000, help="sentences of MR to encode")
+    p.add_argument("--model", default=None, help="a saved ELMo folder")
+    p.add_argument("--options", default=None, help="a published options.json (with --weights)")
+    p.add_argument("--weights", default=None, help="a published weights.hdf5 (with --options)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads of ELMo")
+    p.add_argument("--json", default=None, help="also write the rows as JSON")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if bool(args.options) != bool(args.weights):
+        p.error("--options and --weights go together")
+    if args.child:
+        import torch
+
+        torch.set_num_threads(int(args.threads))
+        print(json.dumps(measure(args.child, args)))
+        return 0
+    rows = [_child("elmo", args), _child("glove-6b-50d", args)]
+    ratio = rows[1]["sentences_per_s"] / rows[0]["sentences_per_s"]
+    print("| encoder | dim | sentences/s | seconds | load s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['encoder']} | {r['dim']} | {r['sentences_per_s']:,.0f} | {r['seconds']} | "
+              f"{r['load_s']} | {r['peak_rss_mib']:,.0f} |")  # fmt: skip
+    print(f"\naveraged GloVe is {ratio:,.0f}x faster than ELMo on the same {args.n} "
+          f"sentences (ELMo: {args.threads} torch thread(s), float64 inference)")  # fmt: skip
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"rows": rows, "glove_over_elmo": ratio}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,196 @@
+"""Encoding throughput of both USE adapters against averaged GloVe, on the same sentences.
+
+``python -m benchmarks.perf.use`` encodes the same ``--n`` real sentences (default: the
+first 10,000 of MR) with
+
+* ``use-multilingual-v3``: the embedded numpy port of USE multilingual v3;
+* ``use-tf``: a TF-Hub USE SavedModel run by TensorFlow, the folder given with
+  ``--model`` (e.g. an unpacked ``universal-sentence-encoder_4``); without ``--model``
+  a **stand-in** is built: a SavedModel with the USE interface and the shape of the
+  DAN encoder (hashed unigram and bigram embeddings, averaged, three tanh layers of
+  512, L2-normalised) and random weights.  Its throughput is that of a DAN of this
+  size, not of the published module, and the output says so;
+* ``glove-6b-50d``: the mean of GloVe 6B 50d vectors,
+
+each in a fresh subprocess with ``--threads`` threads (BLAS for the numpy port,
+TensorFlow's intra- and inter-op pools), after a warm-up on 100 other sentences, one
+timed ``encode(batch_size=64)``.  It prints sentences/s, the ratios, the load time and
+the peak resident memory of each child.
+
+Example:
+    $ python -m benchmarks.perf.use --model ~/models/universal-sentence-encoder_4
+    $ python -m benchmarks.perf.use --n 2000 --json perf-use.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_dan_standin", "main", "measure"]
+
+WARMUP = 100
+STANDIN = "DAN-shaped stand-in SavedModel (random weights), not a TF-Hub module"
+
+
+def build_dan_standin(folder: str | os.PathLike[str], *, seed: int = 0) -> Path:
+    """Save a SavedModel with the TF-Hub USE interface and a DAN-sized network.
+
+    Strings in (``serving_default``: ``inputs`` -> ``outputs``), ``(n, 512)`` float32
+    out.  Tokens (lowercased, split on whitespace) and token bigrams are hashed into
+    200,000 buckets of 320-d embeddings, averaged with a square-root-of-count scale,
+    passed through three tanh layers of 512 and L2-normalised.
+
+    Example:
+        >>> build_dan_standin("/tmp/use-standin")  # doctest: +SKIP
+        PosixPath('/tmp/use-standin')
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    buckets, width, hidden = 200_000, 320, 512
+    init = tf.random.stateless_normal
+
+    class DanStandIn(tf.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.table = tf.Variable(init([buckets, width], seed=[seed, 1]) * 0.1)
+            shapes = [(width, hidden), (hidden, hidden), (hidden, hidden)]
+            self.weights = [
+                tf.Variable(init(s, seed=[seed, 2 + i]) / float(s[0]) ** 0.5)
+                for i, s in enumerate(shapes)
+            ]
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+        def __call__(self, texts: tf.Tensor) -> tf.Tensor:
+            words = tf.strings.split(tf.strings.lower(texts))
+            bigrams = tf.strings.ngrams(words, 2)
+            tokens = tf.concat([words, bigrams], axis=1)
+            ids = tf.strings.to_hash_bucket_fast(tokens, buckets)
+            summed = tf.reduce_sum(tf.gather(self.table, ids), axis=1)
+            count = tf.cast(tokens.row_lengths(), tf.float32)[:, None]
+            x = summed / tf.sqrt(tf.maximum(count, 1.0))
+            for w in self.weights:
+                x = tf.tanh(x @ w)
+            return tf.math.l2_normalize(x, axis=1)
+
+    module = DanStandIn()
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+    def serve(inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {"outputs": module(inputs)}
+
+    tf.saved_model.save(module, str(folder), signatures={"serving_default": serve})
+    return Path(folder)
+
+
+def _encoder(which: str, model: str | None, threads: int) -> Any:
+    import embeddings
+
+    if which == "glove-6b-50d":
+        return embeddings.load("glove-6b-50d")
+    if which == "use-multilingual-v3":
+        return embeddings.load("use-multilingual-v3", threads=threads)
+    return embeddings.load("use-tf", path=model, threads=threads)
+
+
+def measure(which: str, n: int, model: str | None = None, threads: int = 1) -> dict[str, Any]:
+    """Load one encoder, warm it up, time one ``encode`` of ``n`` MR sentences.
+
+    Run it in a fresh process (``main`` does): the peak memory is the process's.
+    """
+    from benchmarks.perf.run import read_sentences
+
+    texts = read_sentences(n)
+    warm = read_sentences(WARMUP, offset=n) if n + WARMUP <= 10662 else texts[:WARMUP]
+    t0 = time.perf_counter()
+    enc = _encoder(which, model, threads)
+    enc.encode(warm, batch_size=64)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    vectors = enc.encode(texts, batch_size=64)
+    seconds = time.perf_counter() - t0
+    return {
+        "encoder": which,
+        "n": len(texts),
+        "dim": int(vectors.shape[1]),
+        "seconds": round(seconds, 3),
+        "sentences_per_s": round(len(texts) / seconds, 1),
+        "load_s": round(load_s, 2),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "threads": threads,
+    }
+
+
+def _child(which: str, args: argparse.Namespace, model: str | None) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.perf.use", "--child", which,
+           "--n", str(args.n), "--threads", str(args.threads)]  # fmt: skip
+    if model:
+        cmd += ["--model", model]
+    env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{which} failed:\n{proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure the three encoders in fresh processes and print the table."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=10_000, help="sentences of MR to encode")
+    p.add_argument("--model", default=None, help="a TF-Hub USE SavedModel folder")
+    p.add_argument("--threads", type=int, default=1, help="threads of every encoder")
+    p.add_argument("--json", default=None, help="also write the rows as JSON")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--build-standin", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(args.child, args.n, args.model, args.threads)))
+        return 0
+    if args.build_standin:
+        build_dan_standin(args.build_standin)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        model = args.model
+        tf_label = f"use-tf ({model})"
+        if model is None:  # built in a child: a child's peak RSS starts at its parent's
+            model = str(Path(tmp) / "use-standin")
+            cmd = [sys.executable, "-m", "benchmarks.perf.use", "--build-standin", model]
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+            tf_label = f"use-tf ({STANDIN})"
+        rows = [
+            _child("use-multilingual-v3", args, None),
+            _child("use-tf", args, model),
+            _child("glove-6b-50d", args, None),
+        ]
+    rows[1]["encoder"] = tf_label
+    rows[1]["standin"] = args.model is None
+    glove = rows[2]["sentences_per_s"]
+    print("| encoder | dim | sentences/s | seconds | load s | peak RSS MiB | GloVe / this |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['encoder']} | {r['dim']} | {r['sentences_per_s']:,.0f} | {r['seconds']} | "
+              f"{r['load_s']} | {r['peak_rss_mib']:,.0f} | "
+              f"{glove / r['sentences_per_s']:,.1f}x |")  # fmt: skip
+    print(f"\n{args.n} MR sentences, batch_size=64, {args.threads} thread(s) per encoder.")
+    if args.model is None:
+        print(f"use-tf ran a {STANDIN}: no TF-Hub module was given (--model DIR); the "
+              "published modules' throughput differs.")  # fmt: skip
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"rows": rows, "n": args.n, "threads": args.threads}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,117 @@
+"""The base of the torch families that learn from running text over a word vocabulary.
+
+Quick-Thought and Skip-Thought read a corpus in document order, map it to token ids
+over a capped vocabulary (:func:`embeddings.training.corpus.ordered_token_ids`),
+train with Adam and gradient clipping on the shared trainer, and store the
+vocabulary beside the network.  :class:`RunningTextEncoder` holds that common part;
+a family adds its network, objective and encoding.
+
+Example:
+    >>> from embeddings.adapters.quick_thought import QuickThoughtEncoder
+    >>> issubclass(QuickThoughtEncoder, RunningTextEncoder)
+    True
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.errors import InvalidInputError
+from embeddings.nn.encoder import TorchEncoder
+
+__all__ = ["RunningTextEncoder"]
+
+
+class RunningTextEncoder(TorchEncoder):
+    """A :class:`TorchEncoder` trained on ordered sentences with a word vocabulary.
+
+    Subclasses have the parameters ``lowercase``, ``min_count``, ``max_vocab``,
+    ``max_length``, ``epochs``, ``learning_rate``, ``max_grad_norm``,
+    ``random_state`` and ``threads``.
+    """
+
+    def _running_text(self, source: Any, workdir: Path | None) -> Any:
+        """Vocabulary and token ids of ``source``; sets ``_vocab`` and the corpus stats."""
+        from embeddings.training.corpus import ordered_token_ids
+
+        vocab, data = ordered_token_ids(
+            source,
+            lowercase=bool(self.lowercase),
+            min_count=int(self.min_count),
+            max_vocab=None if self.max_vocab is None else int(self.max_vocab),
+            max_length=int(self.max_length),
+            workdir=workdir,
+        )
+        if data.n_sentences == 0:
+            raise InvalidInputError(f"{self.name}.fit: the training texts contain no token")
+        docs = np.asarray(data.docs)
+        self._vocab = vocab
+        self._meta = {
+            "corpus": {
+                "sentences": data.n_sentences,
+                "documents": int(np.unique(docs).size),
+                "tokens_kept": int(data.offsets[-1]),
+                "vocabulary": len(vocab.words),
+            }
+        }
+        return data
+
+    def _train_config(self) -> Any:
+        from embeddings.training.trainer import TrainConfig
+
+        return TrainConfig(
+            epochs=int(self.epochs),
+            lr=float(self.learning_rate),
+            optimizer="adam",
+            max_grad_norm=float(self.max_grad_norm),
+            random_state=int(self.random_state),
+            threads=int(self.threads),
+        )
+
+    def fit(self, texts: Any, y: Any = None, **kwargs: Any) -> Any:
+        """Train on sentences in document order, or on a corpus file/folder.
+
+        Args:
+            texts: sentences in corpus order (a blank string marks a document
+                boundary), or the path of a text file / folder of ``*.txt`` files.
+            y: ignored (scikit-learn compatibility).
+            **kwargs: ``workdir``, ``resume``, ``max_minutes``, ``show_progress``,
+                ``checkpoint_every``, ``log_every`` of :meth:`TorchEncoder.fit
+                <embeddings.nn.encoder.TorchEncoder.fit>`.
+
+        Returns:
+            self; ``training_info_`` holds the corpus statistics, the loss per epoch
+            and the training speed.
+        """
+        super().fit(texts, y, **kwargs)
+        result = self.training_result_
+        self.training_info_ = {
+            **self._meta["corpus"],
+            **self._meta.get("init", {}),
+            "epochs": int(self.epochs),
+            "loss_per_epoch": [h["train_loss"] for h in result.history],
+            "seconds": result.seconds,
+            "sentences_per_second": result.items_per_second,
+        }
+        return self
+
+    def fit_corpus(self, corpus: Any, *, progress: bool = False, **kwargs: Any) -> Any:
+        """Train on a text file or folder of ``*.txt`` files (the same as ``fit(path)``)."""
+        return self.fit(corpus, show_progress=progress, **kwargs)
+
+    def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        return self._vocab.to_arrays(), {"vocab": self._vocab.to_meta()}
+
+    def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        from embeddings.training.vocab import Vocabulary
+
+        self._vocab = Vocabulary.from_arrays(arrays, dict(meta.get("vocab") or {}))
+
+    def get_vocabulary(self) -> list[str]:
+        """The trained vocabulary, most frequent first (without the special tokens)."""
+        self._ensure_loaded()
+        self._check_fitted()
+        return list(self._vocab.words)
