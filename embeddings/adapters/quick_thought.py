@@ -241,47 +241,15 @@ class QuickThoughtEncoder(RunningTextEncoder):
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
         super()._validate()
-
-        def is_int(v: object) -> bool:
-            return not isinstance(v, bool) and isinstance(v, (int, np.integer))
-
-        def is_number(v: object) -> bool:
-            return not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
-
-        for name in ("hidden_size", "embedding_dim", "context_size", "epochs", "max_length",
-                     "min_count"):  # fmt: skip
-            value = getattr(self, name)
-            if not is_int(value) or value < 1:
-                raise InvalidParameterError(f"{name} must be an int >= 1, got {value!r}")
-        if not is_int(self.batch_size) or self.batch_size < 2:
+        self._check_params(
+            ints=("hidden_size", "embedding_dim", "context_size"),
+            bools=("bidirectional", "lowercase"),
+        )
+        bs = self.batch_size
+        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 2:
             raise InvalidParameterError(
                 f"batch_size must be an int >= 2 (the sentences of a batch are each "
-                f"other's candidates), got {self.batch_size!r}"
-            )
-        mv = self.max_vocab
-        if mv is not None and (not is_int(mv) or mv < 1):
-            raise InvalidParameterError(f"max_vocab must be None or an int >= 1, got {mv!r}")
-        for name in ("learning_rate", "max_grad_norm"):
-            value = getattr(self, name)
-            if not is_number(value) or not np.isfinite(value) or value <= 0:
-                raise InvalidParameterError(f"{name} must be a finite number > 0, got {value!r}")
-        for name in ("bidirectional", "lowercase"):
-            value = getattr(self, name)
-            if not isinstance(value, bool):
-                raise InvalidParameterError(f"{name} must be True or False, got {value!r}")
-        iv = self.init_vectors
-        if iv is not None and isinstance(iv, str) and iv:
-            from embeddings.formats.embedded import EMBEDDED_SOURCES
-
-            if iv not in EMBEDDED_SOURCES and not Path(iv).exists():
-                raise InvalidParameterError(
-                    f"init_vectors must be None, one of {sorted(EMBEDDED_SOURCES)} or the path "
-                    f"of a word-vector file; got {iv!r}, which is neither"
-                )
-        elif iv is not None:
-            raise InvalidParameterError(
-                f"init_vectors must be None, an embedded preset name (e.g. 'glove-6b-50d') "
-                f"or the path of a word-vector file, got {iv!r}"
+                f"other's candidates), got {bs!r}"
             )
 
     # ---------------------------------------------------------------- network

@@ -332,46 +332,28 @@ class SkipThoughtEncoder(_ExpansionMixin, RunningTextEncoder):
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
         super()._validate()
-
-        def is_int(v: object) -> bool:
-            return not isinstance(v, bool) and isinstance(v, (int, np.integer))
-
         if self.mode not in _MODES:
             raise InvalidParameterError(f"mode must be 'uni', 'bi' or 'combine', got {self.mode!r}")
-        for name in ("hidden_size", "embedding_dim", "epochs", "max_length", "min_count"):
-            value = getattr(self, name)
-            if not is_int(value) or value < 1:
-                raise InvalidParameterError(f"{name} must be an int >= 1, got {value!r}")
+        self._check_params(
+            ints=("hidden_size", "embedding_dim", "batch_size"),
+            bools=("normalize", "lowercase"),
+            sources=("init_vectors", "expand_vocab"),
+        )
         if self.mode != "uni" and (self.hidden_size < 2 or self.hidden_size % 2):
             raise InvalidParameterError(
                 f"mode={self.mode!r} runs two GRUs of hidden_size // 2; hidden_size must be an "
                 f"even int >= 2, got {self.hidden_size!r}"
             )
         ds = self.decoder_size
-        if ds is not None and (not is_int(ds) or ds < 1):
+        if ds is not None and (
+            isinstance(ds, bool) or not isinstance(ds, (int, np.integer)) or ds < 1
+        ):
             raise InvalidParameterError(f"decoder_size must be None or an int >= 1, got {ds!r}")
-        if not is_int(self.batch_size) or self.batch_size < 1:
-            raise InvalidParameterError(f"batch_size must be an int >= 1, got {self.batch_size!r}")
-        mv = self.max_vocab
-        if mv is not None and (not is_int(mv) or mv < 1):
-            raise InvalidParameterError(f"max_vocab must be None or an int >= 1, got {mv!r}")
-        for name in ("learning_rate", "max_grad_norm"):
-            value = getattr(self, name)
-            ok = not isinstance(value, bool) and isinstance(value, (int, float, np.number))
-            if not ok or not np.isfinite(value) or value <= 0:
-                raise InvalidParameterError(f"{name} must be a finite number > 0, got {value!r}")
         if self.softmax not in ("batch", "full"):
             raise InvalidParameterError(
                 f"softmax must be 'batch' (the batch's target words) or 'full' (the whole "
                 f"vocabulary), got {self.softmax!r}"
             )
-        for name in ("normalize", "lowercase"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidParameterError(
-                    f"{name} must be True or False, got {getattr(self, name)!r}"
-                )
-        for name in ("init_vectors", "expand_vocab"):
-            _check_source(name, getattr(self, name))
 
     # ---------------------------------------------------------------- network
     def _arch(self) -> dict[str, Any]:
@@ -800,22 +782,6 @@ def _embedded_sources() -> tuple[str, ...]:
     from embeddings.formats.embedded import EMBEDDED_SOURCES
 
     return tuple(EMBEDDED_SOURCES)
-
-
-def _check_source(name: str, value: Any) -> None:
-    if value is None:
-        return
-    if isinstance(value, str) and value:
-        if value in _embedded_sources() or Path(value).exists():
-            return
-        raise InvalidParameterError(
-            f"{name} must be None, one of {sorted(_embedded_sources())} or the path of a "
-            f"word-vector file; got {value!r}, which is neither"
-        )
-    raise InvalidParameterError(
-        f"{name} must be None, an embedded preset name (e.g. 'glove-6b-50d') or the path of "
-        f"a word-vector file, got {value!r}"
-    )
 
 
 def _file_digest(path: str) -> str:

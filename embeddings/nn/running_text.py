@@ -14,15 +14,43 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embeddings.errors import InvalidInputError
+from embeddings.errors import InvalidInputError, InvalidParameterError
 from embeddings.nn.encoder import TorchEncoder
 
-__all__ = ["RunningTextEncoder"]
+__all__ = ["RunningTextEncoder", "check_vector_source"]
+
+
+def _is_int(v: object) -> bool:
+    return not isinstance(v, bool) and isinstance(v, (int, np.integer))
+
+
+def check_vector_source(name: str, value: Any) -> None:
+    """Refuse a word-vector source that is neither ``None``, an embedded preset nor a path.
+
+    Example:
+        >>> check_vector_source("init_vectors", "glove-6b-50d")
+    """
+    from embeddings.formats.embedded import EMBEDDED_SOURCES
+
+    if value is None:
+        return
+    if isinstance(value, str) and value:
+        if value in EMBEDDED_SOURCES or Path(value).exists():
+            return
+        raise InvalidParameterError(
+            f"{name} must be None, one of {sorted(EMBEDDED_SOURCES)} or the path of a "
+            f"word-vector file; got {value!r}, which is neither"
+        )
+    raise InvalidParameterError(
+        f"{name} must be None, an embedded preset name (e.g. 'glove-6b-50d') or the path of "
+        f"a word-vector file, got {value!r}"
+    )
 
 
 class RunningTextEncoder(TorchEncoder):
@@ -32,6 +60,33 @@ class RunningTextEncoder(TorchEncoder):
     ``max_length``, ``epochs``, ``learning_rate``, ``max_grad_norm``,
     ``random_state`` and ``threads``.
     """
+
+    def _check_params(
+        self,
+        *,
+        ints: Sequence[str],
+        bools: Sequence[str] = ("lowercase",),
+        sources: Sequence[str] = ("init_vectors",),
+    ) -> None:
+        """Check the shared parameters, ``ints`` (each >= 1), ``bools`` and ``sources``."""
+        for name in (*ints, "epochs", "max_length", "min_count"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise InvalidParameterError(f"{name} must be an int >= 1, got {value!r}")
+        mv = self.max_vocab
+        if mv is not None and (not _is_int(mv) or mv < 1):
+            raise InvalidParameterError(f"max_vocab must be None or an int >= 1, got {mv!r}")
+        for name in ("learning_rate", "max_grad_norm"):
+            value = getattr(self, name)
+            ok = not isinstance(value, bool) and isinstance(value, (int, float, np.number))
+            if not ok or not np.isfinite(value) or value <= 0:
+                raise InvalidParameterError(f"{name} must be a finite number > 0, got {value!r}")
+        for name in bools:
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise InvalidParameterError(f"{name} must be True or False, got {value!r}")
+        for name in sources:
+            check_vector_source(name, getattr(self, name))
 
     def _running_text(self, source: Any, workdir: Path | None) -> Any:
         """Vocabulary and token ids of ``source``; sets ``_vocab`` and the corpus stats."""
