@@ -24,11 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
+
+from benchmarks.perf.run import run_child
 
 __all__ = ["main", "measure"]
 
@@ -95,10 +96,7 @@ def _child(which: str, args: argparse.Namespace) -> dict[str, Any]:
                         ("--weights", args.weights)):  # fmt: skip
         if value:
             cmd += [flag, value]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{which} failed:\n{proc.stderr[-2000:]}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return run_child(cmd, which)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

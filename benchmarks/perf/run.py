@@ -49,7 +49,7 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-__all__ = ["PEERS", "Measurement", "main", "measure", "read_sentences", "rows_from"]
+__all__ = ["PEERS", "Measurement", "main", "measure", "read_sentences", "rows_from", "run_child"]
 
 PEERS: dict[str, str] = {
     "minilm-l6": "sentence-transformers",
@@ -73,6 +73,22 @@ class Measurement(TypedDict):
     encode_rss_mib: float
     load_s: float
     dim: int
+
+
+def run_child(cmd: Sequence[str], what: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one measurement in a fresh process; its last stdout line is the JSON result.
+
+    Raises:
+        RuntimeError: the child failed (the end of its stderr is included).
+
+    Example:
+        >>> run_child([sys.executable, "-c", "print('{\\"x\\": 1}')"], "demo")
+        {'x': 1}
+    """
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, check=False, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{what} failed:\n{proc.stderr[-2000:]}")
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
 def _data_dir() -> Path:

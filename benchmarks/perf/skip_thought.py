@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from benchmarks.perf.run import run_child
 
 __all__ = ["main", "measure"]
 
@@ -94,10 +94,7 @@ def _child(kind: str, corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
            "--corpus", str(corpus), "--seconds", str(args.seconds), "--hidden", str(args.hidden),
            "--embedding-dim", str(args.embedding_dim), "--max-vocab", str(args.max_vocab),
            "--threads", str(args.threads)]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=dict(os.environ))
-    if proc.returncode != 0:
-        raise RuntimeError(f"{kind} failed:\n{proc.stderr[-2000:]}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return run_child(cmd, kind)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.perf.run import run_child
 
 __all__ = ["main", "measure", "VARIANTS"]
 
@@ -109,10 +110,7 @@ def _child(variant: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:
     if args.per_tensor:
         cmd.append("--per-tensor")
     env = {**os.environ, "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": str(args.threads)}
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{variant} failed:\n{proc.stderr[-2000:]}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return run_child(cmd, variant, env=env)
 
 
 def _load_avg() -> str:

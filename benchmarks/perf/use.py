@@ -36,6 +36,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.perf.run import run_child
+
 __all__ = ["build_dan_standin", "main", "measure"]
 
 WARMUP = 100
@@ -137,10 +139,7 @@ def _child(which: str, args: argparse.Namespace, model: str | None) -> dict[str,
     if model:
         cmd += ["--model", model]
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{which} failed:\n{proc.stderr[-2000:]}")
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return run_child(cmd, which, env=env)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
