@@ -188,10 +188,21 @@ def describe_splits(info: Mapping[str, Any]) -> str:
 
 
 def load_encoder(name: str, max_seq_length: int | None) -> Any:
-    """A preset or saved encoder, truncating at ``max_seq_length`` when it has the knob."""
-    import embeddings
+    """A preset (``"name:key=value"`` sets a parameter, as in ``bench --encoders``) or a
+    saved encoder's folder, truncating at ``max_seq_length`` when it has the knob.
 
-    encoder = embeddings.load(name)
+    Example:
+        >>> load_encoder("minilm-l6:normalize=false", 32).get_params()["max_seq_length"]
+        32
+    """
+    import embeddings
+    from benchmarks.specs import parse_encoder_spec, saved_folder
+
+    if saved_folder(name) is not None:
+        encoder = embeddings.load(name)
+    else:
+        preset, overrides = parse_encoder_spec(name)
+        encoder = embeddings.load(preset, **overrides)
     if max_seq_length is not None and "max_seq_length" in encoder.get_params(deep=False):
         encoder.set_params(max_seq_length=max_seq_length)
     return encoder

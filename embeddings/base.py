@@ -46,6 +46,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from embeddings._atomic import write_folder_atomically
+from embeddings._checks import check_bool, check_int
 from embeddings.errors import (
     EncodingError,
     InvalidInputError,
@@ -525,12 +526,8 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             (0, 50)
         """
         texts_list = validate_texts(texts)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise InvalidParameterError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        if batch_size < 1:
-            raise InvalidParameterError(f"batch_size must be >= 1, got {batch_size}")
-        if not isinstance(normalize, (bool, np.bool_)):
-            raise InvalidParameterError(f"normalize must be True or False, got {normalize!r}")
+        check_int("batch_size", batch_size)
+        check_bool("normalize", normalize)
         self._ensure_loaded()
         if self.requires_fit:
             self._check_fitted()

@@ -87,6 +87,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from embeddings._atomic import atomic_write_bytes, atomic_write_text, remove_dead_temporaries_in
+from embeddings._checks import check_bool, check_int
 from embeddings.base import validate_texts
 from embeddings.errors import EncodingError, InvalidParameterError
 
@@ -621,12 +622,8 @@ class CachedEncoder:
             (0, 50)
         """
         texts_list = validate_texts(texts)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
-            raise InvalidParameterError(f"batch_size must be an int >= 1, got {batch_size!r}")
-        if batch_size < 1:
-            raise InvalidParameterError(f"batch_size must be >= 1, got {batch_size}")
-        if not isinstance(normalize, (bool, np.bool_)):
-            raise InvalidParameterError(f"normalize must be True or False, got {normalize!r}")
+        check_int("batch_size", batch_size)
+        check_bool("normalize", normalize)
         if getattr(self.encoder, "requires_fit", False) and not getattr(
             self.encoder, "is_fitted", True
         ):

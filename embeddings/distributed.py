@@ -61,10 +61,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from embeddings._checks import check_bool, check_int
 from embeddings.errors import InvalidParameterError
 from embeddings.streaming import (
     TextSource,
-    _check_int,
     check_progress,
     parquet_schema,
     write_parquet_part,
@@ -400,20 +400,19 @@ def encode(
     require("dask", extra="dask")
     require("distributed", extra="dask")
     started = time.perf_counter()
-    size = None if partition_size is None else _check_int("partition_size", partition_size)
-    _check_int("batch_size", batch_size)
+    size = None if partition_size is None else check_int("partition_size", partition_size)
+    check_int("batch_size", batch_size)
     if n_workers is not None:
-        _check_int("n_workers", n_workers)
+        check_int("n_workers", n_workers)
         if client is not None:
             raise InvalidParameterError(
                 "n_workers sizes the LocalCluster started when client=None; an existing "
                 "cluster keeps its own workers"
             )
     if max_in_flight is not None:
-        _check_int("max_in_flight", max_in_flight)
-    for name, flag in (("show_progress", show_progress), ("resume", resume)):
-        if not isinstance(flag, bool):
-            raise InvalidParameterError(f"{name} must be True or False, got {flag!r}")
+        check_int("max_in_flight", max_in_flight)
+    check_bool("show_progress", show_progress)
+    check_bool("resume", resume)
     from distributed import Client
 
     if not (client is None or isinstance(client, (str, Client))):

@@ -67,6 +67,7 @@ from typing import IO, Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_bool, check_int
 from embeddings.errors import (
     EncodingError,
     InvalidInputError,
@@ -113,14 +114,6 @@ _PARQUET_WRITE: dict[str, Any] = {"use_dictionary": False, "compression": "snapp
 
 
 # ------------------------------------------------------------------ sources
-def _check_int(name: str, value: object, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidParameterError(f"{name} must be an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise InvalidParameterError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 class TextSource:
     """A file of texts read in chunks, never whole.
 
@@ -253,8 +246,8 @@ class TextSource:
             >>> list(TextSource(p).chunks(2))
             [(['a', 'b'], 4), (['c'], 6)]
         """
-        chunk_size = _check_int("chunk_size", chunk_size)
-        start_row = _check_int("start_row", start_row, minimum=0)
+        chunk_size = check_int("chunk_size", chunk_size)
+        start_row = check_int("start_row", start_row, minimum=0)
         if self.kind in ("txt", "jsonl"):
             yield from self._line_chunks(chunk_size, start_row, start_offset)
             return
@@ -282,7 +275,7 @@ class TextSource:
         with open(self.path, "rb") as fh:
             offset, lineno, row = 0, 0, 0
             if start_offset is not None:
-                offset = _check_int("start_offset", start_offset, minimum=0)
+                offset = check_int("start_offset", start_offset, minimum=0)
                 fh.seek(offset)
                 row = start_row
                 lineno = -1  # unknown after a seek: messages then name the byte offset
@@ -843,11 +836,10 @@ def encode_corpus(
     else:
         raise InvalidParameterError(f"format must be 'npy' or 'parquet', got {format!r}")
     if chunk_size is not None:
-        chunk_size = _check_int("chunk_size", chunk_size)
-    _check_int("batch_size", batch_size)
-    for name, flag in (("show_progress", show_progress), ("resume", resume)):
-        if not isinstance(flag, bool):
-            raise InvalidParameterError(f"{name} must be True or False, got {flag!r}")
+        chunk_size = check_int("chunk_size", chunk_size)
+    check_int("batch_size", batch_size)
+    check_bool("show_progress", show_progress)
+    check_bool("resume", resume)
     if not callable(getattr(encoder, "encode", None)):
         raise InvalidParameterError(
             f"encoder must have an encode(texts) method, got {type(encoder).__name__}"

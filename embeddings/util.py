@@ -29,7 +29,8 @@ from typing import Any, TypedDict
 import numpy as np
 from numpy.typing import ArrayLike
 
-from embeddings.errors import InvalidInputError, InvalidParameterError
+from embeddings._checks import check_int
+from embeddings.errors import InvalidInputError
 
 __all__ = ["SearchHit", "normalize_rows", "semantic_search", "similarity"]
 
@@ -130,12 +131,6 @@ def similarity(a: ArrayLike, b: ArrayLike | None = None) -> np.ndarray:
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidParameterError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)
-
-
 def semantic_search(
     query_vectors: ArrayLike,
     corpus_vectors: ArrayLike,
@@ -174,9 +169,9 @@ def semantic_search(
         >>> corpus[hits[0][0]["corpus_id"]]
         'the cat sat on the mat'
     """
-    k = _check_positive_int("top_k", top_k)
-    q_step = _check_positive_int("query_chunk_size", query_chunk_size)
-    c_step = _check_positive_int("corpus_chunk_size", corpus_chunk_size)
+    k = check_int("top_k", top_k)
+    q_step = check_int("query_chunk_size", query_chunk_size)
+    c_step = check_int("corpus_chunk_size", corpus_chunk_size)
     queries = _as_matrix(query_vectors, "query_vectors")
     corpus = _as_matrix(corpus_vectors, "corpus_vectors")
     if queries.shape[1] != corpus.shape[1]:

@@ -126,7 +126,7 @@ def test_argument_errors_are_raised_before_any_connection(source, tmp_path):
         distributed.encode("glove-6b-50d", source, tmp_path / "o", client=42)
     with pytest.raises(InvalidParameterError, match="n_workers sizes the LocalCluster"):
         distributed.encode("glove-6b-50d", source, tmp_path / "o", client=client, n_workers=2)
-    with pytest.raises(InvalidParameterError, match="partition_size must be >= 1"):
+    with pytest.raises(InvalidParameterError, match="partition_size must be an int >= 1"):
         distributed.encode("glove-6b-50d", source, tmp_path / "o", partition_size=0)
     with pytest.raises(InvalidParameterError, match="encoder must be a transferkit encoder"):
         distributed.encode(object(), source, tmp_path / "o", client=client)

@@ -234,9 +234,9 @@ def test_source_errors_while_reading_name_the_line(tmp_path) -> None:
 def test_argument_errors(tmp_path, glove) -> None:
     src = write_source(tmp_path, "txt", ["a"])
     for kwargs, message in [
-        ({"chunk_size": 0}, "chunk_size must be >= 1, got 0"),
+        ({"chunk_size": 0}, "chunk_size must be an int >= 1, got 0"),
         ({"chunk_size": True}, "chunk_size must be an int >= 1, got True"),
-        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"batch_size": 0}, "batch_size must be an int >= 1"),
         ({"format": "csv"}, "format must be 'npy' or 'parquet', got 'csv'"),
         ({"resume": "yes"}, "resume must be True or False"),
     ]:

@@ -260,7 +260,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--task", required=True, help="classification task, e.g. SST2, TREC, MR")
     p.add_argument(
-        "--encoder", default="minilm-l6", help="pretrained torch encoder: preset or saved folder"
+        "--encoder",
+        default="minilm-l6",
+        help="pretrained torch encoder: preset ('name:key=value' sets a parameter) or saved folder",
     )
     p.add_argument(
         "--sizes",

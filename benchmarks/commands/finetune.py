@@ -113,7 +113,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--task", required=True, help="classification task, e.g. SST2, TREC, MR")
     p.add_argument(
-        "--encoder", default="minilm-l6", help="torch encoder: preset name or saved folder"
+        "--encoder",
+        default="minilm-l6",
+        help="torch encoder: preset ('name:key=value' sets a parameter) or saved folder",
     )
     p.add_argument("--unfreeze", default="2", help="top layers to train: an int >= 0 or 'all'")
     p.add_argument(

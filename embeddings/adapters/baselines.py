@@ -18,22 +18,12 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_bool, check_int
 from embeddings.adapters._tokenize import TOKEN_PATTERN
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
 __all__ = ["TfidfEncoder", "LsaEncoder", "RandomProjectionEncoder"]
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, (bool, np.bool_)):
-        raise InvalidParameterError(f"{name} must be True or False, got {value!r}")
 
 
 def _check_vocabulary(meta: Mapping[str, Any], owner: str) -> int:
@@ -95,8 +85,8 @@ class TfidfEncoder(BaseEncoder):
         self.lowercase = lowercase
 
     def _validate(self) -> None:
-        _check_int("max_features", self.max_features, 1)
-        _check_int("min_df", self.min_df, 1)
+        check_int("max_features", self.max_features, 1)
+        check_int("min_df", self.min_df, 1)
         ngram = self.ngram_range
         if (
             not isinstance(ngram, (tuple, list))
@@ -108,8 +98,8 @@ class TfidfEncoder(BaseEncoder):
                 "ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, "
                 f"got {self.ngram_range!r}"
             )
-        _check_bool("sublinear_tf", self.sublinear_tf)
-        _check_bool("lowercase", self.lowercase)
+        check_bool("sublinear_tf", self.sublinear_tf)
+        check_bool("lowercase", self.lowercase)
 
     def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         owner = "saved TF-IDF state"
@@ -224,11 +214,11 @@ class LsaEncoder(BaseEncoder):
         self.random_state = random_state
 
     def _validate(self) -> None:
-        _check_int("n_components", self.n_components, 1)
-        _check_int("max_features", self.max_features, 1)
-        _check_int("random_state", self.random_state, 0)
-        _check_bool("sublinear_tf", self.sublinear_tf)
-        _check_bool("normalize", self.normalize)
+        check_int("n_components", self.n_components, 1)
+        check_int("max_features", self.max_features, 1)
+        check_int("random_state", self.random_state, 0)
+        check_bool("sublinear_tf", self.sublinear_tf)
+        check_bool("normalize", self.normalize)
 
     def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         owner = "saved LSA state"
@@ -339,8 +329,8 @@ class RandomProjectionEncoder(BaseEncoder):
             raise InvalidParameterError(
                 f"base must be a preset name or a saved-encoder folder, got {self.base!r}"
             )
-        _check_int("n_components", self.n_components, 1)
-        _check_int("random_state", self.random_state, 0)
+        check_int("n_components", self.n_components, 1)
+        check_int("random_state", self.random_state, 0)
         if self.activation not in ("identity", "relu"):
             raise InvalidParameterError(
                 f"activation must be 'identity' or 'relu', got {self.activation!r}"

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings._checks import check_bool
 from embeddings.base import BaseEncoder, check_meta
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
@@ -169,8 +170,7 @@ class ConcatEncoder(BaseEncoder):
                     f"encoders[{i}] must be a preset name, a spec, a saved folder or an "
                     f"encoder object, got {part!r:.60}"
                 )
-        if self.normalize not in (True, False):
-            raise InvalidParameterError(f"normalize must be True or False, got {self.normalize!r}")
+        check_bool("normalize", self.normalize)
         w = self.weights
         if w is not None:
             if not isinstance(w, (str, list, tuple)):

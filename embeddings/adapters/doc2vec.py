@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_int
 from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
@@ -144,9 +145,7 @@ class Doc2VecEncoder(BaseEncoder):
         if self.mode not in ("dbow", "dm"):
             raise InvalidParameterError(f"mode must be 'dbow' or 'dm', got {self.mode!r}")
         for name in ("vector_size", "window", "min_count", "epochs", "negative", "workers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise InvalidParameterError(f"{name} must be an int >= 1, got {value!r}")
+            check_int(name, getattr(self, name))
         ie = self.infer_epochs
         if ie is not None and (isinstance(ie, bool) or not isinstance(ie, int) or ie < 1):
             raise InvalidParameterError(f"infer_epochs must be None or an int >= 1, got {ie!r}")

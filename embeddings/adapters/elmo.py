@@ -74,6 +74,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_bool, check_int, check_number, check_optional_int
 from embeddings.adapters._tokenize import tokenize
 from embeddings.base import validate_texts
 from embeddings.errors import InvalidInputError, InvalidParameterError, NotFittedError
@@ -156,12 +157,8 @@ class _ElmoBase(TorchEncoder):
             )
         if self.pooling not in ("mean", "max"):
             raise InvalidParameterError(f"pooling must be 'mean' or 'max', got {self.pooling!r}")
-        ml = self.max_length
-        if ml is not None and (isinstance(ml, bool) or not isinstance(ml, (int, np.integer))
-                               or ml < 1):  # fmt: skip
-            raise InvalidParameterError(f"max_length must be None or an int >= 1, got {ml!r}")
-        if not isinstance(self.lowercase, bool):
-            raise InvalidParameterError(f"lowercase must be True or False, got {self.lowercase!r}")
+        check_optional_int("max_length", self.max_length)
+        check_bool("lowercase", self.lowercase)
 
     def _output_dim(self) -> int:
         return 2 * int(self._options.projection_dim)
@@ -243,8 +240,7 @@ class _ElmoBase(TorchEncoder):
         from embeddings._deps import torch_threads
 
         items = validate_texts(texts)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidParameterError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        check_int("batch_size", batch_size)
         self._ensure_loaded()
         if self.requires_fit:
             self._check_fitted()
@@ -597,25 +593,13 @@ class ElmoEncoder(_ElmoBase):
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
         super()._validate()
-
-        def is_int(v: object) -> bool:
-            return not isinstance(v, bool) and isinstance(v, (int, np.integer))
-
         for name in ("cell_dim", "projection_dim", "n_layers", "char_dim", "max_vocab",
                      "epochs", "batch_size", "train_max_length", "holdout_max"):  # fmt: skip
-            v = getattr(self, name)
-            if not is_int(v) or v < 1:
-                raise InvalidParameterError(f"{name} must be an int >= 1, got {v!r}")
-        if not is_int(self.n_highway) or self.n_highway < 0:
-            raise InvalidParameterError(f"n_highway must be an int >= 0, got {self.n_highway!r}")
-        he = self.holdout_every
-        if he is not None and (not is_int(he) or he < 2):
-            raise InvalidParameterError(f"holdout_every must be None or an int >= 2, got {he!r}")
+            check_int(name, getattr(self, name))
+        check_int("n_highway", self.n_highway, minimum=0)
+        check_optional_int("holdout_every", self.holdout_every, minimum=2)
         for name in ("cell_clip", "proj_clip", "learning_rate", "max_grad_norm"):
-            v = getattr(self, name)
-            ok = not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating))
-            if not ok or not np.isfinite(v) or v <= 0:
-                raise InvalidParameterError(f"{name} must be a finite number > 0, got {v!r}")
+            check_number(name, getattr(self, name))
         filters = parse_filters(self.filters)
         if max(w for w, _ in filters) > 50:
             raise InvalidParameterError(

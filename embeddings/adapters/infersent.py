@@ -74,6 +74,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_bool, check_int, check_number, check_optional_int
 from embeddings.adapters._tokenize import nltk_word_tokenize, tokenize
 from embeddings.base import BaseEncoder, validate_texts
 from embeddings.errors import (
@@ -230,8 +231,7 @@ class _InferSentBase(TorchEncoder):
                 f"tokenizer must be 'words' (transferkit's), 'nltk' (NLTK word_tokenize, as "
                 f"the published InferSent) or 'split' (whitespace), got {self.tokenizer!r}"
             )
-        if not isinstance(self.lowercase, bool):
-            raise InvalidParameterError(f"lowercase must be True or False, got {self.lowercase!r}")
+        check_bool("lowercase", self.lowercase)
         wv = self.word_vectors
         if wv is not None and not (isinstance(wv, str) and wv):
             raise InvalidParameterError(
@@ -431,9 +431,7 @@ class InferSentEncoder(_InferSentBase):
         if self.word_vectors is None:
             raise InvalidParameterError("word_vectors must be given, got None")
         for name in ("hidden_size", "fc_dim", "epochs", "batch_size"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise InvalidParameterError(f"{name} must be an int >= 1, got {v!r}")
+            check_int(name, getattr(self, name))
         checks = {
             "learning_rate": (lambda v: v > 0, "> 0"),
             "lr_decay": (lambda v: 0 < v <= 1, "in (0, 1]"),
@@ -443,24 +441,13 @@ class InferSentEncoder(_InferSentBase):
             "dropout_fc": (lambda v: 0 <= v < 1, "in [0, 1)"),
         }
         for name, (ok, allowed) in checks.items():
-            v = getattr(self, name)
-            number = not isinstance(v, bool) and isinstance(
-                v, (int, float, np.integer, np.floating)
-            )
-            if not (number and np.isfinite(v) and ok(float(v))):
-                raise InvalidParameterError(f"{name} must be a finite number {allowed}, got {v!r}")
+            check_number(name, getattr(self, name), ok, allowed)
         if self.optimizer not in ("sgd", "adam"):
             raise InvalidParameterError(
                 f"optimizer must be 'sgd' or 'adam', got {self.optimizer!r}"
             )
-        pt = self.patience
-        if pt is not None and (isinstance(pt, bool) or not isinstance(pt, (int, np.integer))
-                               or pt < 1):  # fmt: skip
-            raise InvalidParameterError(f"patience must be None or an int >= 1, got {pt!r}")
-        if not isinstance(self.nonlinear_fc, bool):
-            raise InvalidParameterError(
-                f"nonlinear_fc must be True or False, got {self.nonlinear_fc!r}"
-            )
+        check_optional_int("patience", self.patience)
+        check_bool("nonlinear_fc", self.nonlinear_fc)
 
     # ---------------------------------------------------------------- network
     def _load(self) -> None:

@@ -72,6 +72,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_bool
 from embeddings.adapters._tokenize import nltk_word_tokenize, tokenize
 from embeddings.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from embeddings.nn.encoder import TorchEncoder
@@ -626,10 +627,7 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
                 f"(transferkit's), got {self.tokenizer!r}"
             )
         for name in ("lowercase", "use_eos", "normalize"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidParameterError(
-                    f"{name} must be True or False, got {getattr(self, name)!r}"
-                )
+            check_bool(name, getattr(self, name))
         if self.path is not None and not (isinstance(self.path, str) and self.path):
             raise InvalidParameterError(
                 f"path must be the release folder as a string, got {self.path!r}"

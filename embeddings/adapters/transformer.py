@@ -36,6 +36,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from embeddings._checks import check_bool
 from embeddings._deps import require, torch_threads
 from embeddings.base import BaseEncoder, replace_surrogates
 from embeddings.errors import InvalidParameterError, ModelFormatError
@@ -319,10 +320,7 @@ class TransformerEncoder(BaseEncoder):
             raise InvalidParameterError(
                 f"quantize={self.quantize!r} needs backend='onnx' (got backend={self.backend!r})"
             )
-        if self.per_channel not in (True, False):
-            raise InvalidParameterError(
-                f"per_channel must be True or False, got {self.per_channel!r}"
-            )
+        check_bool("per_channel", self.per_channel)
         if self.threads is not None and (
             isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
         ):

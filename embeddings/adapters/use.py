@@ -23,6 +23,7 @@ from typing import Literal
 
 import numpy as np
 
+from embeddings._checks import check_bool, check_int
 from embeddings._deps import require
 from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidParameterError
@@ -71,12 +72,8 @@ class UniversalSentenceEncoder(BaseEncoder):
             raise InvalidParameterError(
                 f"variant must be one of {list(_VARIANTS)}, got {self.variant!r}"
             )
-        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
-            raise InvalidParameterError(f"threads must be an int >= 1, got {self.threads!r}")
-        if not isinstance(self.denoise_numbers, bool):
-            raise InvalidParameterError(
-                f"denoise_numbers must be True or False, got {self.denoise_numbers!r}"
-            )
+        check_int("threads", self.threads)
+        check_bool("denoise_numbers", self.denoise_numbers)
 
     def _load(self) -> None:
         self._validate()

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings._checks import check_int
 from embeddings._deps import require
 from embeddings.base import BaseEncoder
 from embeddings.errors import (
@@ -309,8 +310,7 @@ class TFHubUSEEncoder(BaseEncoder):
             value = getattr(self, key)
             if value is not None and not (isinstance(value, str) and value):
                 raise InvalidParameterError(f"{key} must be a non-empty str or None, got {value!r}")
-        if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
-            raise InvalidParameterError(f"threads must be an int >= 1, got {self.threads!r}")
+        check_int("threads", self.threads)
 
     # ------------------------------------------------------------------ loading
     def _load(self) -> None:

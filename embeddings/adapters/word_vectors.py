@@ -52,6 +52,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from embeddings._checks import check_bool, check_int
 from embeddings.adapters._tokenize import _TOKEN_RE
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays
 from embeddings.errors import InvalidParameterError, ModelFormatError, UnknownWordError
@@ -589,10 +590,7 @@ class WordVectorEncoder(BaseEncoder):
                 f"format must be one of {list(_FORMATS)}, got {self.format!r}"
             )
         for name in ("lowercase", "subwords"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidParameterError(
-                    f"{name} must be True or False, got {getattr(self, name)!r}"
-                )
+            check_bool(name, getattr(self, name))
         if (
             isinstance(self.sif_a, bool)
             or not isinstance(self.sif_a, (int, float))
@@ -648,10 +646,7 @@ class WordVectorEncoder(BaseEncoder):
     # ----------------------------------------------------------------- load
     def _load_table(self) -> VectorTable | None:
         """The vector table of ``source`` (subclasses that train their own return it)."""
-        if not isinstance(self.trust_pickle, bool):
-            raise InvalidParameterError(
-                f"trust_pickle must be True or False, got {self.trust_pickle!r}"
-            )
+        check_bool("trust_pickle", self.trust_pickle)
         from embeddings.formats.embedded import EMBEDDED_SOURCES, embedded_version, load_embedded
 
         if _is_keyed_vectors(self.source):
@@ -1351,8 +1346,7 @@ class WordVectorEncoder(BaseEncoder):
             >>> [w for w, _ in enc.most_similar("king", topn=3)]
             ['prince', 'queen', 'ii']
         """
-        if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or topn < 1:
-            raise InvalidParameterError(f"topn must be an int >= 1, got {topn!r}")
+        check_int("topn", topn)
         self._ensure_loaded()
         table = self._require_table()
         if isinstance(word_or_vector, str):

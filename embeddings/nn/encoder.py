@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from embeddings._checks import check_int
 from embeddings.base import BaseEncoder, validate_texts
 from embeddings.errors import (
     InvalidInputError,
@@ -176,10 +177,7 @@ class TorchEncoder(BaseEncoder):
 
     def _validate(self) -> None:
         """Check the parameters (called before loading and training)."""
-        for name in ("threads",):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise InvalidParameterError(f"{name} must be an int >= 1, got {v!r}")
+        check_int("threads", self.threads)
         rs = self.random_state
         if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
             raise InvalidParameterError(f"random_state must be an int >= 0, got {rs!r}")

@@ -20,14 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from embeddings._checks import check_bool, check_int, check_number, check_optional_int
 from embeddings.errors import InvalidInputError, InvalidParameterError
 from embeddings.nn.encoder import TorchEncoder
 
 __all__ = ["RunningTextEncoder", "check_vector_source"]
-
-
-def _is_int(v: object) -> bool:
-    return not isinstance(v, bool) and isinstance(v, (int, np.integer))
 
 
 def check_vector_source(name: str, value: Any) -> None:
@@ -70,21 +67,12 @@ class RunningTextEncoder(TorchEncoder):
     ) -> None:
         """Check the shared parameters, ``ints`` (each >= 1), ``bools`` and ``sources``."""
         for name in (*ints, "epochs", "max_length", "min_count"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise InvalidParameterError(f"{name} must be an int >= 1, got {value!r}")
-        mv = self.max_vocab
-        if mv is not None and (not _is_int(mv) or mv < 1):
-            raise InvalidParameterError(f"max_vocab must be None or an int >= 1, got {mv!r}")
+            check_int(name, getattr(self, name))
+        check_optional_int("max_vocab", self.max_vocab)
         for name in ("learning_rate", "max_grad_norm"):
-            value = getattr(self, name)
-            ok = not isinstance(value, bool) and isinstance(value, (int, float, np.number))
-            if not ok or not np.isfinite(value) or value <= 0:
-                raise InvalidParameterError(f"{name} must be a finite number > 0, got {value!r}")
+            check_number(name, getattr(self, name))
         for name in bools:
-            value = getattr(self, name)
-            if not isinstance(value, bool):
-                raise InvalidParameterError(f"{name} must be True or False, got {value!r}")
+            check_bool(name, getattr(self, name))
         for name in sources:
             check_vector_source(name, getattr(self, name))
 

@@ -63,6 +63,7 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from embeddings._checks import check_int
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
 from embeddings.errors import InvalidInputError, InvalidParameterError, ModelFormatError
 from embeddings.training.trainer import Objective, TrainConfig, Trainer
@@ -95,12 +96,6 @@ class EpochRecord(TypedDict):
 
 
 # ------------------------------------------------------------------ checks
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InvalidParameterError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_float(
     name: str, value: Any, *, low: float, high: float | None = None, low_ok: bool = False
 ) -> float:
@@ -179,7 +174,7 @@ def stratified_subsample(
     n = int(y.shape[0])
     if size is None or size >= n:
         return np.arange(n, dtype=np.int64)
-    size = _check_int("size", size, 1)
+    size = check_int("size", size, 1)
     classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     exact = counts * (size / n)
     quota = np.floor(exact).astype(np.int64)
@@ -547,10 +542,10 @@ class FineTunedEncoder(BaseEncoder):
         ):
             raise InvalidParameterError(f"unfreeze must be an int >= 0 or 'all', got {u!r}")
         for name in ("max_epochs", "patience", "batch_size", "eval_batch_size"):
-            _check_int(name, getattr(self, name), 1)
-        _check_int("random_state", self.random_state, 0)
+            check_int(name, getattr(self, name), 1)
+        check_int("random_state", self.random_state, 0)
         if self.threads is not None:
-            _check_int("threads", self.threads, 1)
+            check_int("threads", self.threads, 1)
         _check_float("lr", self.lr, low=0.0)
         _check_float("head_lr", self.head_lr, low=0.0)
         _check_float("weight_decay", self.weight_decay, low=0.0, low_ok=True)

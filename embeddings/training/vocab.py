@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from embeddings._checks import check_int
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
 __all__ = ["Vocabulary", "PAD", "UNK"]
@@ -74,8 +75,7 @@ class Vocabulary:
             >>> Vocabulary.build([["x", "y", "y"]], max_size=1).words
             ['y']
         """
-        if isinstance(min_count, bool) or not isinstance(min_count, int) or min_count < 1:
-            raise InvalidParameterError(f"min_count must be an int >= 1, got {min_count!r}")
+        check_int("min_count", min_count)
         if max_size is not None and (
             isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1
         ):
