@@ -199,3 +199,16 @@ def test_run_curve_shows_one_line_per_step(saved_encoder, tmp_path, capsys, monk
     steps = [line.split(":")[0] for line in err.splitlines()]
     assert steps.count("train") == 1 and "validate" in steps  # every validation pass shows
     assert sum(s.startswith("encode") for s in steps) >= 3  # frozen train/dev/test + test score
+
+
+def test_load_encoder_takes_the_spec_form_and_saved_folders(tmp_path) -> None:
+    import embeddings
+    from benchmarks.curves import load_encoder
+
+    enc = load_encoder("glove-6b-50d:pooling=sif:sif_a=0.001", None)
+    assert enc.get_params()["pooling"] == "sif" and enc.get_params()["sif_a"] == 0.001
+    assert load_encoder("minilm-l6", 32).get_params()["max_seq_length"] == 32
+    folder = embeddings.load("glove-6b-50d", pooling="max").save(tmp_path / "saved")
+    assert load_encoder(str(folder), None).get_params()["pooling"] == "max"
+    with pytest.raises(InvalidParameterError, match="is not key=value"):
+        load_encoder("glove-6b-50d:pooling", None)
