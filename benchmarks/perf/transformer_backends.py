@@ -8,6 +8,10 @@ sentences (default: the first 10,000 of MR) with
 * ``onnx``: ``backend="onnx"``, the exported float32 graph on ONNX Runtime;
 * ``int8``: ``backend="onnx", quantize="int8"`` (dynamic int8 weights, per-channel
   scales; ``--per-tensor`` for one scale per tensor),
+* ``onnx-fused`` (only when named in ``--variants``): the float32 graph after
+  ONNX Runtime's transformer optimizer (``onnxruntime.transformers.optimizer``,
+  ``model_type="bert"``: fused attention, skip-layer-norm and GELU kernels), for
+  comparison with the graph optimisations every session already applies,
 
 each in a fresh subprocess with ``--threads`` threads (torch intra-op threads, or
 ONNX Runtime's), after loading and a warm-up on 100 other sentences (the ONNX export
@@ -40,13 +44,30 @@ import numpy as np
 
 from benchmarks.perf.run import run_child
 
-__all__ = ["main", "measure", "VARIANTS"]
+__all__ = ["main", "measure", "VARIANTS", "EXTRA_VARIANTS"]
 
 WARMUP = 100
 VARIANTS = ("sentence-transformers", "torch", "onnx", "int8")
+#: measured only when named in ``--variants``
+EXTRA_VARIANTS = ("onnx-fused",)
 
 
-def _encoder(variant: str, model: str, threads: int, per_channel: bool) -> Any:
+def _fused(enc: Any, threads: int, folder: str) -> Any:
+    """``enc`` (loaded, ``backend="onnx"``) running its graph after the transformer optimizer."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    from embeddings.adapters.onnx_backend import OnnxRunner
+
+    runner = enc._runner
+    optimized = optimize_model(str(runner.path), model_type="bert", num_heads=0, hidden_size=0)
+    print(f"fused operators: {optimized.get_fused_operator_statistics()}", file=sys.stderr)
+    path = Path(folder) / "fused.onnx"
+    optimized.save_model_to_file(str(path))
+    enc._runner = OnnxRunner(path, runner.inputs, threads)
+    return enc
+
+
+def _encoder(variant: str, model: str, threads: int, per_channel: bool, folder: str) -> Any:
     from embeddings.adapters.transformer import TransformerEncoder, resolve_model_dir
 
     if variant == "sentence-transformers":
@@ -61,6 +82,10 @@ def _encoder(variant: str, model: str, threads: int, per_channel: bool) -> Any:
         return _St()
     if variant == "torch":
         return TransformerEncoder(model=model, threads=threads)
+    if variant == "onnx-fused":
+        enc = TransformerEncoder(model=model, backend="onnx", threads=threads)
+        enc._ensure_loaded()
+        return _fused(enc, threads, folder)
     quantize = "int8" if variant == "int8" else None
     return TransformerEncoder(model=model, backend="onnx", quantize=quantize,
                               per_channel=per_channel, threads=threads)  # fmt: skip
@@ -82,7 +107,7 @@ def measure(
     texts = read_sentences(n)
     warm = read_sentences(WARMUP, offset=n) if n + WARMUP <= 10662 else texts[:WARMUP]
     t0 = time.perf_counter()
-    enc = _encoder(variant, model, threads, per_channel)
+    enc = _encoder(variant, model, threads, per_channel, str(Path(out).parent))
     enc.encode(warm, batch_size=64)
     load_s = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), time.process_time()
@@ -138,9 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(row))
         return 0
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    unknown = sorted(set(variants) - set(VARIANTS))
+    unknown = sorted(set(variants) - set(VARIANTS) - set(EXTRA_VARIANTS))
     if unknown or "sentence-transformers" not in variants:
-        p.error(f"--variants takes {list(VARIANTS)} and must include sentence-transformers")
+        p.error(
+            f"--variants takes {list(VARIANTS + EXTRA_VARIANTS)} and must include "
+            "sentence-transformers"
+        )
     rows = []
     loads = [_load_avg()]
     with tempfile.TemporaryDirectory(prefix="transferkit-perf-") as tmp:

@@ -273,6 +273,7 @@ class OnnxRunner:
                 f"{path}: onnxruntime cannot load the graph ({err}); delete its folder to "
                 "export again"
             ) from err
+        self.path = Path(path)
         self.inputs = list(inputs)
         graph_inputs = [i.name for i in self.session.get_inputs()]
         if sorted(graph_inputs) != sorted(self.inputs):
