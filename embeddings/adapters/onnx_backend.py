@@ -21,7 +21,10 @@ Layout::
 runs its model (a text's vector then varies with its batch only by float32 rounding),
 and an int8 graph one text at a time: dynamic quantization computes the scale of each
 activation tensor from its own values, so inside a batch a text's vector would depend
-on its neighbours (by up to 0.05 for MiniLM); alone, it depends on nothing else.
+on its neighbours (by up to 0.05 for MiniLM); alone, it depends on nothing else.  One
+text is too small a computation to share among threads, so a one-text-at-a-time runner
+with ``threads=k`` runs ``k`` texts at once, each on one thread (ONNX Runtime sessions
+take concurrent ``run`` calls); each vector is the same for any ``k``.
 
 Example:
     >>> from embeddings.adapters.transformer import TransformerEncoder
@@ -249,17 +252,23 @@ class OnnxRunner:
     Args:
         path: the ``.onnx`` file.
         inputs: the graph's input names (tokenizer keys).
-        threads: onnxruntime intra-op threads (inter-op: 1, sequential execution).
+        threads: threads of :meth:`run_batch` (onnxruntime intra-op threads; inter-op:
+            1, sequential execution).
+        one_text: the runner is for :meth:`run` (one text at a time): its session gets
+            one intra-op thread and :meth:`run` runs ``threads`` texts at once.
 
     Example:
         >>> runner = OnnxRunner(path, ["input_ids", "attention_mask"], threads=1)  # doctest: +SKIP
         >>> runner.run([{"input_ids": [101, 102], "attention_mask": [1, 1]}])  # doctest: +SKIP
     """
 
-    def __init__(self, path: Path, inputs: Sequence[str], threads: int) -> None:
+    def __init__(
+        self, path: Path, inputs: Sequence[str], threads: int, *, one_text: bool = False
+    ) -> None:
         _, ort = _require_onnx()
+        self.workers = int(threads) if one_text else 1
         options = ort.SessionOptions()
-        options.intra_op_num_threads = int(threads)
+        options.intra_op_num_threads = 1 if one_text else int(threads)
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -287,11 +296,18 @@ class OnnxRunner:
         feed = {n: np.asarray(batch[n], dtype=np.int64) for n in self.inputs}
         return np.asarray(self.session.run(None, feed)[0], dtype=np.float32)
 
+    def _run_one(self, item: dict[str, Sequence[int]]) -> np.ndarray:
+        feed = {n: np.asarray([item[n]], dtype=np.int64) for n in self.inputs}
+        return np.asarray(self.session.run(None, feed)[0][0])
+
     def run(self, encoded: Sequence[dict[str, Sequence[int]]]) -> np.ndarray:
         """Vectors of tokenized texts, one session run per text (each a mapping of input
-        name -> token ids)."""
-        rows = []
-        for item in encoded:
-            feed = {n: np.asarray([item[n]], dtype=np.int64) for n in self.inputs}
-            rows.append(self.session.run(None, feed)[0][0])
+        name -> token ids), ``workers`` runs at a time, in input order."""
+        if self.workers > 1 and len(encoded) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(encoded))) as pool:
+                rows = list(pool.map(self._run_one, encoded))
+        else:
+            rows = [self._run_one(item) for item in encoded]
         return np.asarray(rows, dtype=np.float32)

@@ -174,8 +174,10 @@ class TransformerEncoder(BaseEncoder):
             weights (``backend="onnx"`` only).
         per_channel: int8 weight scales per output channel (``True``, the more
             accurate) or one per tensor.
-        threads: intra-op threads of ONNX Runtime, or of torch while encoding;
-            ``None``: the CPUs this process may use (ONNX), torch's own setting (torch).
+        threads: intra-op threads of ONNX Runtime, or of torch while encoding (an int8
+            graph, which runs one text at a time, runs this many texts at once instead,
+            each on one thread); ``None``: the CPUs this process may use (ONNX),
+            torch's own setting (torch).
 
     Example:
         >>> enc = TransformerEncoder(model="minilm-l6", pooling="cls", normalize=False)
@@ -419,7 +421,9 @@ class TransformerEncoder(BaseEncoder):
             model_cache_dir(), key, self.quantize, bool(self.per_channel), export
         )
         threads = self.threads if self.threads is not None else onnx_backend.default_threads()
-        self._runner = onnx_backend.OnnxRunner(path, meta["inputs"], threads)
+        self._runner = onnx_backend.OnnxRunner(
+            path, meta["inputs"], threads, one_text=self.quantize is not None
+        )
         self._onnx_dim = int(meta["dim"])
 
     def _resource_id(self) -> str:

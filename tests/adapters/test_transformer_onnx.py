@@ -193,3 +193,17 @@ def test_int8_vectors_are_bit_identical_in_another_process(tiny) -> None:
                            check=True).stdout.strip()  # fmt: skip
     enc = TransformerEncoder(model=folder, backend="onnx", quantize="int8", threads=1)
     assert other == hashlib.sha256(enc.encode(TEXTS).tobytes()).hexdigest()
+
+
+def test_int8_runs_texts_concurrently_with_the_same_vectors(tiny) -> None:
+    folder = str(tiny / "st")
+    one = TransformerEncoder(model=folder, backend="onnx", quantize="int8", threads=1)
+    three = TransformerEncoder(model=folder, backend="onnx", quantize="int8", threads=3)
+    texts = TEXTS * 5  # more texts than workers, in several batches
+    expected = one.encode(texts, batch_size=4)
+    np.testing.assert_array_equal(three.encode(texts, batch_size=4), expected)
+    runner = three._runner
+    assert runner.workers == 3  # three texts at a time, each on one intra-op thread
+    fp32 = TransformerEncoder(model=folder, backend="onnx", threads=3)
+    fp32.encode(TEXTS[:1])
+    assert fp32._runner.workers == 1  # padded batches use the threads inside one run
