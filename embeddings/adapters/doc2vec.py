@@ -44,7 +44,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embeddings._checks import check_int
+from embeddings._checks import check_bool, check_int, check_number, check_optional_int
 from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
@@ -146,25 +146,15 @@ class Doc2VecEncoder(BaseEncoder):
             raise InvalidParameterError(f"mode must be 'dbow' or 'dm', got {self.mode!r}")
         for name in ("vector_size", "window", "min_count", "epochs", "negative", "workers"):
             check_int(name, getattr(self, name))
-        ie = self.infer_epochs
-        if ie is not None and (isinstance(ie, bool) or not isinstance(ie, int) or ie < 1):
-            raise InvalidParameterError(f"infer_epochs must be None or an int >= 1, got {ie!r}")
+        check_optional_int("infer_epochs", self.infer_epochs)
         for name in ("alpha", "min_alpha", "sample"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not np.isfinite(value)
-                or value < 0
-            ):
-                raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
+            check_number(name, getattr(self, name), lambda v: v >= 0, ">= 0")
         if not self.alpha > 0:
             raise InvalidParameterError(f"alpha must be > 0, got {self.alpha!r}")
         if isinstance(self.random_state, bool) or not isinstance(self.random_state, int):
             raise InvalidParameterError(f"random_state must be an int, got {self.random_state!r}")
         for name in ("dbow_words", "lowercase"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidParameterError(f"{name} must be True or False")
+            check_bool(name, getattr(self, name))
 
     def _load(self) -> None:
         self._validate()

@@ -72,7 +72,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embeddings._checks import check_bool
+from embeddings._checks import check_bool, check_optional_int
 from embeddings.adapters._tokenize import nltk_word_tokenize, tokenize
 from embeddings.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from embeddings.nn.encoder import TorchEncoder
@@ -345,11 +345,7 @@ class SkipThoughtEncoder(_ExpansionMixin, RunningTextEncoder):
                 f"mode={self.mode!r} runs two GRUs of hidden_size // 2; hidden_size must be an "
                 f"even int >= 2, got {self.hidden_size!r}"
             )
-        ds = self.decoder_size
-        if ds is not None and (
-            isinstance(ds, bool) or not isinstance(ds, (int, np.integer)) or ds < 1
-        ):
-            raise InvalidParameterError(f"decoder_size must be None or an int >= 1, got {ds!r}")
+        check_optional_int("decoder_size", self.decoder_size)
         if self.softmax not in ("batch", "full"):
             raise InvalidParameterError(
                 f"softmax must be 'batch' (the batch's target words) or 'full' (the whole "

@@ -36,7 +36,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from embeddings._checks import check_bool
+from embeddings._checks import check_bool, check_optional_int
 from embeddings._deps import require, torch_threads
 from embeddings.base import BaseEncoder, replace_surrogates
 from embeddings.errors import InvalidParameterError, ModelFormatError
@@ -323,12 +323,7 @@ class TransformerEncoder(BaseEncoder):
                 f"quantize={self.quantize!r} needs backend='onnx' (got backend={self.backend!r})"
             )
         check_bool("per_channel", self.per_channel)
-        if self.threads is not None and (
-            isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1
-        ):
-            raise InvalidParameterError(
-                f"threads must be None or an int >= 1, got {self.threads!r}"
-            )
+        check_optional_int("threads", self.threads)
         if self.backend == "onnx" and self.device != "cpu":
             raise InvalidParameterError(
                 f"backend='onnx' runs on the CPU only; got device={self.device!r} (use "

@@ -52,7 +52,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from embeddings._checks import check_bool, check_int
+from embeddings._checks import check_bool, check_int, check_optional_int
 from embeddings.adapters._tokenize import _TOKEN_RE
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays
 from embeddings.errors import InvalidParameterError, ModelFormatError, UnknownWordError
@@ -602,9 +602,7 @@ class WordVectorEncoder(BaseEncoder):
             raise InvalidParameterError(
                 f"word_freq must be 'train' or 'wordfreq', got {self.word_freq!r}"
             )
-        k = self.n_components
-        if k is not None and (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0):
-            raise InvalidParameterError(f"n_components must be None or an int >= 0, got {k!r}")
+        k = check_optional_int("n_components", self.n_components, minimum=0)
         if k and self.pooling not in ("sif", "usif"):
             raise InvalidParameterError(
                 f"n_components applies to pooling 'sif' or 'usif' only, got pooling="
@@ -1558,9 +1556,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             ("bucket", 1),
             ("workers", 1),
         ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise InvalidParameterError(f"{name} must be an int >= {low}, got {value!r}")
+            check_int(name, getattr(self, name), low)
         if self.max_n < self.min_n:
             raise InvalidParameterError(
                 f"max_n must be >= min_n, got min_n={self.min_n}, max_n={self.max_n}"

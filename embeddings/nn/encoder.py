@@ -178,9 +178,7 @@ class TorchEncoder(BaseEncoder):
     def _validate(self) -> None:
         """Check the parameters (called before loading and training)."""
         check_int("threads", self.threads)
-        rs = self.random_state
-        if isinstance(rs, bool) or not isinstance(rs, (int, np.integer)) or rs < 0:
-            raise InvalidParameterError(f"random_state must be an int >= 0, got {rs!r}")
+        check_int("random_state", self.random_state, minimum=0)
         resolve_device(self.device, check_available=False)
 
     # --------------------------------------------------------------- loading

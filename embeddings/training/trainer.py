@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_int, check_optional_int
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
 __all__ = ["Objective", "TrainConfig", "TrainResult", "Trainer", "plot_loss_curve"]
@@ -141,12 +142,7 @@ class TrainConfig:
         """
 
         def integer(name: str, low: int, optional: bool = False) -> None:
-            v = getattr(self, name)
-            if optional and v is None:
-                return
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-                extra = "None or " if optional else ""
-                raise InvalidParameterError(f"{name} must be {extra}an int >= {low}, got {v!r}")
+            (check_optional_int if optional else check_int)(name, getattr(self, name), low)
 
         def number(name: str, low: float, *, strict: bool, optional: bool = False) -> None:
             v = getattr(self, name)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from embeddings._checks import check_int
+from embeddings._checks import check_int, check_optional_int
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
 __all__ = ["Vocabulary", "PAD", "UNK"]
@@ -76,10 +76,7 @@ class Vocabulary:
             ['y']
         """
         check_int("min_count", min_count)
-        if max_size is not None and (
-            isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1
-        ):
-            raise InvalidParameterError(f"max_size must be None or an int >= 1, got {max_size!r}")
+        check_optional_int("max_size", max_size)
         counter: Counter[str] = Counter()
         for tokens in sentences:
             counter.update(tokens)
