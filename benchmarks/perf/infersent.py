@@ -22,17 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.perf.run import run_child
+from benchmarks.perf.run import print_throughput, run_child, timed_encode
 
 __all__ = ["main", "measure"]
-
-WARMUP = 100
 
 
 def _encoder(which: str, model: str | None, threads: int) -> Any:
@@ -50,31 +46,11 @@ def _encoder(which: str, model: str | None, threads: int) -> Any:
 
 
 def measure(which: str, n: int, model: str | None = None, threads: int = 1) -> dict[str, Any]:
-    """Load one encoder, warm it up, time one ``encode`` of ``n`` MR sentences.
-
-    Run it in a fresh process (``main`` does): the peak memory is the process's.
-    """
-    from benchmarks.perf.run import read_sentences
-
-    texts = read_sentences(n)
-    warm = read_sentences(WARMUP, offset=n) if n + WARMUP <= 10662 else texts[:WARMUP]
-    t0 = time.perf_counter()
-    enc = _encoder(which, model, threads)
-    enc.encode(warm, batch_size=64)
-    load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    vectors = enc.encode(texts, batch_size=64)
-    seconds = time.perf_counter() - t0
-    return {
-        "encoder": which if which == "glove-6b-50d" else (model or "infersent-sick (1 step)"),
-        "n": len(texts),
-        "dim": int(vectors.shape[1]),
-        "seconds": round(seconds, 3),
-        "sentences_per_s": round(len(texts) / seconds, 1),
-        "load_s": round(load_s, 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "threads": threads,
-    }
+    """Time one encoder (:func:`benchmarks.perf.run.timed_encode`); run it in a fresh
+    process (``main`` does)."""
+    _, row = timed_encode(lambda: _encoder(which, model, threads), n)
+    label = which if which == "glove-6b-50d" else (model or "infersent-sick (1 step)")
+    return {"encoder": label, **row, "threads": threads}
 
 
 def _child(which: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -102,11 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     rows = [_child("infersent", args), _child("glove-6b-50d", args)]
     ratio = rows[1]["sentences_per_s"] / rows[0]["sentences_per_s"]
-    print("| encoder | dim | sentences/s | seconds | load s | peak RSS MiB |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['encoder']} | {r['dim']} | {r['sentences_per_s']:,.0f} | {r['seconds']} | "
-              f"{r['load_s']} | {r['peak_rss_mib']:,.0f} |")  # fmt: skip
+    print_throughput(rows)
     print(f"\naveraged GloVe is {ratio:,.0f}x faster than InferSent on the same {args.n} "
           f"sentences (InferSent: {args.threads} torch thread(s), float64 inference)")  # fmt: skip
     if args.json:

@@ -91,6 +91,59 @@ def run_child(cmd: Sequence[str], what: str, env: dict[str, str] | None = None) 
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
+def timed_encode(make: Callable[[], Any], n: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Build an encoder with ``make``, warm it up, time one ``encode(batch_size=64)`` of
+    the first ``n`` MR sentences; returns the vectors and the row of numbers.
+
+    The warm-up encodes :data:`WARMUP` other sentences (the first ones when MR has no
+    others left) and counts into ``load_s``.  Run it in a fresh process: ``peak_rss_mib``
+    is the process's high-water mark, and with one thread ``cpu_s`` hardly depends on
+    what else the machine runs.
+
+    Example:
+        >>> from embeddings import load
+        >>> vectors, row = timed_encode(lambda: load("glove-6b-50d"), 50)  # doctest: +SKIP
+        >>> row["n"], row["dim"]  # doctest: +SKIP
+        (50, 50)
+    """
+    texts = read_sentences(n)
+    warm = read_sentences(WARMUP, offset=n) if n + WARMUP <= 10662 else texts[:WARMUP]
+    t0 = time.perf_counter()
+    enc = make()
+    enc.encode(warm, batch_size=64)
+    load_s = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    vectors = np.asarray(enc.encode(texts, batch_size=64))
+    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    return vectors, {
+        "n": len(texts),
+        "dim": int(vectors.shape[1]),
+        "seconds": round(seconds, 3),
+        "sentences_per_s": round(len(texts) / seconds, 1),
+        "cpu_s": round(cpu_s, 3),
+        "sentences_per_cpu_s": round(len(texts) / cpu_s, 1),
+        "load_s": round(load_s, 2),
+        "peak_rss_mib": round(_peak_rss_mib(), 1),
+    }
+
+
+def print_throughput(rows: Sequence[dict[str, Any]]) -> None:
+    """Print rows of :func:`timed_encode` (with an ``encoder`` label) as a table.
+
+    Example:
+        >>> print_throughput([{"encoder": "e", "dim": 2, "sentences_per_s": 1234.5,
+        ...                    "seconds": 0.8, "load_s": 1.0, "peak_rss_mib": 300.0}])
+        | encoder | dim | sentences/s | seconds | load s | peak RSS MiB |
+        |---|---:|---:|---:|---:|---:|
+        | e | 2 | 1,234 | 0.8 | 1.0 | 300 |
+    """
+    print("| encoder | dim | sentences/s | seconds | load s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['encoder']} | {r['dim']} | {r['sentences_per_s']:,.0f} | {r['seconds']} | "
+              f"{r['load_s']} | {r['peak_rss_mib']:,.0f} |")  # fmt: skip
+
+
 def _data_dir() -> Path:
     env = os.environ.get("TRANSFERKIT_DATA")
     if env:

@@ -30,23 +30,21 @@ Example:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
-import resource
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.perf.run import run_child
+from benchmarks.perf.run import run_child, timed_encode
 
 __all__ = ["main", "measure", "VARIANTS", "EXTRA_VARIANTS"]
 
-WARMUP = 100
 VARIANTS = ("sentence-transformers", "torch", "onnx", "int8")
 #: measured only when named in ``--variants``
 EXTRA_VARIANTS = ("onnx-fused",)
@@ -101,31 +99,11 @@ def measure(
     """
     import torch
 
-    from benchmarks.perf.run import read_sentences
-
     torch.set_num_threads(int(threads))
-    texts = read_sentences(n)
-    warm = read_sentences(WARMUP, offset=n) if n + WARMUP <= 10662 else texts[:WARMUP]
-    t0 = time.perf_counter()
-    enc = _encoder(variant, model, threads, per_channel, str(Path(out).parent))
-    enc.encode(warm, batch_size=64)
-    load_s = time.perf_counter() - t0
-    t0, c0 = time.perf_counter(), time.process_time()
-    vectors = enc.encode(texts, batch_size=64)
-    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    make = functools.partial(_encoder, variant, model, threads, per_channel, str(Path(out).parent))
+    vectors, row = timed_encode(make, n)
     np.save(out, vectors)
-    return {
-        "variant": variant,
-        "n": len(texts),
-        "dim": int(vectors.shape[1]),
-        "seconds": round(seconds, 3),
-        "sentences_per_s": round(len(texts) / seconds, 1),
-        "cpu_s": round(cpu_s, 3),
-        "sentences_per_cpu_s": round(len(texts) / cpu_s, 1),
-        "load_s": round(load_s, 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "threads": threads,
-    }
+    return {"variant": variant, **row, "threads": threads}
 
 
 def _child(variant: str, args: argparse.Namespace, out: Path) -> dict[str, Any]:

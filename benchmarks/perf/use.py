@@ -27,20 +27,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.perf.run import run_child
+from benchmarks.perf.run import run_child, timed_encode
 
 __all__ = ["build_dan_standin", "main", "measure"]
 
-WARMUP = 100
 STANDIN = "DAN-shaped stand-in SavedModel (random weights), not a TF-Hub module"
 
 
@@ -106,31 +103,10 @@ def _encoder(which: str, model: str | None, threads: int) -> Any:
 
 
 def measure(which: str, n: int, model: str | None = None, threads: int = 1) -> dict[str, Any]:
-    """Load one encoder, warm it up, time one ``encode`` of ``n`` MR sentences.
-
-    Run it in a fresh process (``main`` does): the peak memory is the process's.
-    """
-    from benchmarks.perf.run import read_sentences
-
-    texts = read_sentences(n)
-    warm = read_sentences(WARMUP, offset=n) if n + WARMUP <= 10662 else texts[:WARMUP]
-    t0 = time.perf_counter()
-    enc = _encoder(which, model, threads)
-    enc.encode(warm, batch_size=64)
-    load_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    vectors = enc.encode(texts, batch_size=64)
-    seconds = time.perf_counter() - t0
-    return {
-        "encoder": which,
-        "n": len(texts),
-        "dim": int(vectors.shape[1]),
-        "seconds": round(seconds, 3),
-        "sentences_per_s": round(len(texts) / seconds, 1),
-        "load_s": round(load_s, 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "threads": threads,
-    }
+    """Time one encoder (:func:`benchmarks.perf.run.timed_encode`); run it in a fresh
+    process (``main`` does)."""
+    _, row = timed_encode(lambda: _encoder(which, model, threads), n)
+    return {"encoder": which, **row, "threads": threads}
 
 
 def _child(which: str, args: argparse.Namespace, model: str | None) -> dict[str, Any]:
