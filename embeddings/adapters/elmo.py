@@ -713,18 +713,6 @@ class ElmoEncoder(_ElmoBase):
     def _objective(self, data: _Data) -> _LMObjective:
         return _LMObjective(data, int(self.batch_size))
 
-    def _train_config(self) -> Any:
-        from embeddings.training.trainer import TrainConfig
-
-        return TrainConfig(
-            epochs=int(self.epochs),
-            lr=float(self.learning_rate),
-            optimizer="adam",
-            max_grad_norm=float(self.max_grad_norm),
-            random_state=int(self.random_state),
-            threads=int(self.threads),
-        )
-
     def fit(self, texts: Any, y: Any = None, **kwargs: Any) -> ElmoEncoder:
         """Train the biLM on sentences in document order, or on a corpus file/folder.
 

@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings._checks import is_int
 from embeddings.adapters._tokenize import tokenize
 from embeddings.errors import InvalidParameterError
 from embeddings.nn.running_text import RunningTextEncoder
@@ -246,7 +247,7 @@ class QuickThoughtEncoder(RunningTextEncoder):
             bools=("bidirectional", "lowercase"),
         )
         bs = self.batch_size
-        if isinstance(bs, bool) or not isinstance(bs, (int, np.integer)) or bs < 2:
+        if not is_int(bs) or bs < 2:
             raise InvalidParameterError(
                 f"batch_size must be an int >= 2 (the sentences of a batch are each "
                 f"other's candidates), got {bs!r}"

@@ -152,8 +152,22 @@ class TorchEncoder(BaseEncoder):
         raise NotImplementedError
 
     def _train_config(self) -> Any:
-        """The :class:`~embeddings.training.trainer.TrainConfig` from the parameters."""
-        raise NotImplementedError
+        """The :class:`~embeddings.training.trainer.TrainConfig` from the parameters.
+
+        The default trains with Adam from the parameters ``epochs``, ``learning_rate``,
+        ``max_grad_norm``, ``random_state`` and ``threads`` (Quick-Thought, Skip-Thought,
+        ELMo); a family that trains otherwise overrides it.
+        """
+        from embeddings.training.trainer import TrainConfig
+
+        return TrainConfig(
+            epochs=int(self.epochs),
+            lr=float(self.learning_rate),
+            optimizer="adam",
+            max_grad_norm=float(self.max_grad_norm),
+            random_state=int(self.random_state),
+            threads=int(self.threads),
+        )
 
     def _fit_source(self, texts: Any, y: Any) -> Any:
         """What ``fit`` was given -> the source for :meth:`_training_data`.

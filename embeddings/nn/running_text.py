@@ -102,18 +102,6 @@ class RunningTextEncoder(TorchEncoder):
         }
         return data
 
-    def _train_config(self) -> Any:
-        from embeddings.training.trainer import TrainConfig
-
-        return TrainConfig(
-            epochs=int(self.epochs),
-            lr=float(self.learning_rate),
-            optimizer="adam",
-            max_grad_norm=float(self.max_grad_norm),
-            random_state=int(self.random_state),
-            threads=int(self.threads),
-        )
-
     def fit(self, texts: Any, y: Any = None, **kwargs: Any) -> Any:
         """Train on sentences in document order, or on a corpus file/folder.
 
