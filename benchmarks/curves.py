@@ -196,13 +196,8 @@ def load_encoder(name: str, max_seq_length: int | None) -> Any:
         32
     """
     import embeddings
-    from benchmarks.specs import parse_encoder_spec, saved_folder
 
-    if saved_folder(name) is not None:
-        encoder = embeddings.load(name)
-    else:
-        preset, overrides = parse_encoder_spec(name)
-        encoder = embeddings.load(preset, **overrides)
+    encoder = embeddings.load(name)  # a preset, a "name:key=value" spec or a saved folder
     if max_seq_length is not None and "max_seq_length" in encoder.get_params(deep=False):
         encoder.set_params(max_seq_length=max_seq_length)
     return encoder

@@ -76,12 +76,10 @@ def missing_data(suite: str = "quick") -> str:
 
 def _frozen(encoders: Sequence[str]) -> list[str]:
     import embeddings
-    from benchmarks.runner import parse_encoder_spec
 
     out = []
     for spec in encoders:
-        name, overrides = parse_encoder_spec(spec)
-        enc = embeddings.load(name, **overrides)
+        enc = embeddings.load(spec)
         if not (getattr(enc, "requires_fit", False) or getattr(enc, "trainable", False)):
             out.append(spec)
     return out
@@ -90,7 +88,6 @@ def _frozen(encoders: Sequence[str]) -> list[str]:
 def show_similarities(encoders: Sequence[str]) -> None:
     """Embed a few sentence pairs with each frozen encoder and print their cosine."""
     import embeddings
-    from benchmarks.runner import parse_encoder_spec
 
     names = _frozen(encoders)
     print("\nCosine similarity of sentence pairs:")
@@ -98,8 +95,7 @@ def show_similarities(encoders: Sequence[str]) -> None:
     print("|---|---|" + "---:|" * len(names))
     sims = []
     for spec in names:
-        name, overrides = parse_encoder_spec(spec)
-        enc = embeddings.load(name, **overrides)
+        enc = embeddings.load(spec)
         a = enc.encode([p[0] for p in PAIRS])
         b = enc.encode([p[1] for p in PAIRS])
         num = (a * b).sum(axis=1)

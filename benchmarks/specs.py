@@ -18,29 +18,18 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 from typing import Any
 
 from benchmarks.results import EncoderInfo
-from embeddings.errors import InvalidParameterError
+from embeddings.specs import parse_spec
 
 __all__ = ["build_encoder", "encoder_info", "parse_encoder_spec", "saved_folder"]
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def parse_encoder_spec(spec: str) -> tuple[str, dict[str, Any]]:
-    """Split ``"name:key=value:key=value"`` into a preset name and overrides.
-
-    Values are read as JSON where they parse (numbers, ``true``, ``null``), else kept
-    as strings.  This is how a variant without a preset of its own is named on the
-    command line, e.g. ``glove-6b-50d:pooling=sif``.
+    """Split ``"name:key=value:key=value"`` into a preset name and overrides
+    (:func:`embeddings.specs.parse_spec`, the one parser of specs).
 
     Raises:
         InvalidParameterError: an empty name or an override without ``=``.
@@ -49,21 +38,7 @@ def parse_encoder_spec(spec: str) -> tuple[str, dict[str, Any]]:
         >>> parse_encoder_spec("tfidf:max_features=2000")
         ('tfidf', {'max_features': 2000})
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise InvalidParameterError(f"encoder spec must be a non-empty str, got {spec!r}")
-    name, *parts = spec.strip().split(":")
-    overrides: dict[str, Any] = {}
-    for part in parts:
-        key, sep, value = part.partition("=")
-        if not sep or not key:
-            raise InvalidParameterError(
-                f"encoder spec {spec!r}: {part!r} is not key=value; write e.g. "
-                "'glove-6b-50d:pooling=sif'"
-            )
-        overrides[key.strip()] = _parse_value(value.strip())
-    if not name:
-        raise InvalidParameterError(f"encoder spec {spec!r} has no encoder name")
-    return name, overrides
+    return parse_spec(spec)
 
 
 def saved_folder(spec: str) -> Path | None:
@@ -102,8 +77,8 @@ def build_encoder(spec: Any) -> tuple[Any, str, str]:
             encoder = BaseEncoder.load(folder)
             encoder.__dict__["_pretrained_from"] = str(folder)
             return encoder, f"saved:{folder.resolve().name}", spec.strip()
-        name, overrides = parse_encoder_spec(spec)
-        encoder = embeddings.load(name, **overrides)
+        parse_encoder_spec(spec)  # a malformed spec fails here, with its own message
+        encoder = embeddings.load(spec.strip())  # never sets a caller-only parameter
         return encoder, spec.strip(), spec.strip()
     from sklearn.base import clone
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import inspect
 import json
 import math
 import os
@@ -47,6 +46,7 @@ from sklearn.base import BaseEstimator
 
 from embeddings._atomic import write_folder_atomically
 from embeddings._checks import check_bool, check_int
+from embeddings._saved import CONFIG_NAME, SAVE_FORMAT, SAVE_FORMAT_VERSION, WEIGHTS_NAME
 from embeddings.errors import (
     EncodingError,
     InvalidInputError,
@@ -65,11 +65,6 @@ __all__ = [
     "SAVE_FORMAT",
     "SAVE_FORMAT_VERSION",
 ]
-
-SAVE_FORMAT = "transferkit-encoder"
-SAVE_FORMAT_VERSION = 1
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "weights.safetensors"
 
 
 @runtime_checkable
@@ -118,6 +113,42 @@ def replace_surrogates(texts: list[str]) -> list[str]:
     return [_SURROGATES.sub(REPLACEMENT_CHARACTER, t) if search(t) else t for t in texts]
 
 
+def _one_column(texts: object, *, what: str) -> object:
+    """The texts of a table-like input: a one-column pandas/polars DataFrame gives its
+    column; a wider one, or a Series/column of a non-text dtype, is refused.  Other
+    inputs are returned unchanged."""
+    kind = type(texts).__name__
+    module = type(texts).__module__.split(".", 1)[0]
+    if module not in ("pandas", "polars", "pyarrow"):
+        return texts
+    shape = getattr(texts, "shape", None)
+    if kind == "DataFrame" or kind == "Table":
+        n_cols = shape[1] if shape is not None and len(shape) == 2 else None
+        if n_cols != 1:
+            columns = [str(c) for c in getattr(texts, "columns", [])][:10]
+            raise InvalidInputError(
+                f"{what} must be a sequence of strings, got a {kind} with {n_cols} columns "
+                f"{columns}; pass the text column, e.g. df['text']"
+            )
+        if module == "pandas":
+            texts = texts.iloc[:, 0]  # type: ignore[attr-defined]
+        elif module == "polars":
+            texts = texts.to_series(0)  # type: ignore[attr-defined]
+        else:
+            texts = texts.column(0).to_pylist()  # type: ignore[attr-defined]
+        kind = f"one-column {kind}"
+    dtype = getattr(texts, "dtype", None)
+    if dtype is not None and module in ("pandas", "polars"):
+        text_dtype = str(dtype).lower() in ("object", "string", "str", "utf8", "string[python]")
+        text_dtype = text_dtype or str(dtype).lower().startswith(("string", "large_string"))
+        if not text_dtype:
+            raise InvalidInputError(
+                f"{what} must hold strings, got a {kind} of dtype {dtype}; convert it first, "
+                "e.g. s.astype(str)"
+            )
+    return texts
+
+
 def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
     """Check that ``texts`` is a sequence of ``str`` and return it as a list.
 
@@ -127,8 +158,10 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
     Raises:
         InvalidInputError: for a bare ``str``/``bytes``, a mapping (iterating a dict
             gives its keys only), a set (no order, so rows could not be matched to
-            texts), a non-iterable, or an item that is not a ``str`` (the message
-            names the first bad index).
+            texts), a DataFrame with more than one column (a one-column pandas or
+            polars DataFrame is taken as its column), a Series of a non-text dtype,
+            a non-iterable, or an item that is not a ``str`` (the message names the
+            first bad index).
 
     Example:
         >>> validate_texts(("a", "b"))
@@ -152,6 +185,7 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
             "which has no order (row i of the output could not be matched to a text); "
             "pass sorted(texts) or list(texts)"
         )
+    texts = _one_column(texts, what=what)
     if isinstance(texts, np.ndarray) and texts.ndim != 1:
         raise InvalidInputError(
             f"{what} must be one-dimensional, got an array of shape {texts.shape}"
@@ -374,6 +408,19 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             it do (``trust_pickle``).  Only the caller sets them, in Python: ``save``
             never writes them, and ``load`` refuses a folder whose config sets one
             to anything but its default.
+        path_params: parameters that may name a file or folder (``source``,
+            ``model``, ``cache_dir``, ...).  In a saved folder's ``config.json`` such
+            a path must lie inside the folder (see :mod:`embeddings._saved`); names
+            such as a preset or an embedded vector set are not paths.
+        nests_encoders: ``True`` for encoders built from other encoders (concat):
+            :meth:`load` builds them at once, so that the nesting limit and the
+            path rules apply to the whole tree before anything is encoded.
+        max_input_length: the longest input the encoder encodes whole, counted in
+            ``max_input_unit`` (``"tokens"`` or ``"characters"``); the rest of a longer
+            text is cut off before encoding, as sentence-transformers cuts at
+            ``max_seq_length``.  It bounds the time and memory one text can take, and
+            :func:`embeddings.list_encoders` reports it.  A family whose limit is a
+            parameter overrides :meth:`input_limit` instead.
         encode_time_params: parameters that change only how a fitted encoder
             encodes, not what ``fit`` learns (Skip-Thought's vocabulary expansion):
             ``set_params`` on one keeps the encoder fitted.  They are still part of
@@ -396,7 +443,23 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
     min_batch_size: ClassVar[int] = 1
     caller_only_params: ClassVar[tuple[str, ...]] = ()
     encode_time_params: ClassVar[tuple[str, ...]] = ()
+    path_params: ClassVar[tuple[str, ...]] = ()
+    nests_encoders: ClassVar[bool] = False
+    max_input_length: ClassVar[int | None] = None
+    max_input_unit: ClassVar[str] = "tokens"
     _state_digest: str | None
+
+    def input_limit(self) -> tuple[int, str] | None:
+        """``(length, unit)``: the longest input encoded whole, or ``None`` when unbounded.
+
+        Example:
+            >>> import embeddings
+            >>> embeddings.load("minilm-l6").input_limit()
+            (256, 'tokens')
+        """
+        if self.max_input_length is None:
+            return None
+        return int(self.max_input_length), str(self.max_input_unit)
 
     # ------------------------------------------------------------------ hooks
     def _load(self) -> None:
@@ -438,6 +501,28 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         (see :func:`check_state_arrays` and :func:`check_meta`).  The default checks
         nothing more.
         """
+
+    def _named_paths(self) -> list[tuple[str, str | os.PathLike[str]]]:
+        """``(parameter, path)`` for every file or folder that the parameters name.
+
+        The default reads :attr:`path_params`; a string that is a name rather than
+        a path (``glove-6b-50d``) is left out.  Encoders that hold others (concat)
+        add their parts' paths.
+        """
+        from embeddings._saved import looks_like_path
+
+        out: list[tuple[str, str | os.PathLike[str]]] = []
+        for param in self.path_params:
+            value = getattr(self, param, None)
+            if looks_like_path(value):
+                out.append((param, value))
+        for param, value in self.get_params(deep=False).items():
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for i, item in enumerate(items):
+                if isinstance(item, BaseEncoder):
+                    at = f"{param}[{i}]" if isinstance(value, (list, tuple)) else param
+                    out.extend((f"{at}.{name}", path) for name, path in item._named_paths())
+        return out
 
     def _resource_id(self) -> str:
         """An identifier of the external weights (e.g. a package version)."""
@@ -639,7 +724,12 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         return write_folder_atomically(target, fill, kind="saved encoder", keep=("training",))
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> BaseEncoder:
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        paths: Mapping[str, Any] | None = None,
+        allow_paths: Sequence[str | os.PathLike[str]] = (),
+    ) -> BaseEncoder:
         """Rebuild an encoder written by :meth:`save` (any subclass).
 
         The whole folder is checked before use, and a file never decides what code
@@ -648,6 +738,17 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         parameter is checked against the class's constructor and its own
         validation, caller-only switches (``trust_pickle``) are refused, and every
         array is checked (finite values; names, dtypes and shapes per family).
+        ``config.json`` and ``weights.safetensors`` must be regular files (not
+        links, FIFOs or devices), and a file or folder that a parameter names
+        (``path_params``) must lie inside the folder, unless the caller passes it in
+        ``paths`` (``embeddings.load(folder, source=PATH)`` does) or allows its
+        folder in ``allow_paths``.  See :mod:`embeddings._saved`.
+
+        Args:
+            path: the folder.
+            paths: values for the class's ``path_params`` that replace the saved ones.
+            allow_paths: folders outside ``path`` whose files the saved parameters may
+                name (the caller's decision; a file never sets it).
 
         Raises:
             ModelFormatError: a missing or invalid ``config.json`` (not UTF-8, not
@@ -664,38 +765,9 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
             ...     BaseEncoder.load(d + "/tfidf").dim
             3
         """
-        from embeddings._atomic import recover_folder
+        from embeddings._saved import load_folder
 
-        folder = Path(path)
-        recover_folder(folder)
-        cfg_path = folder / CONFIG_NAME
-        config = _read_config(folder)
-        klass = _check_config(config, cfg_path)
-        if cls is not BaseEncoder and not issubclass(klass, cls):
-            raise ModelFormatError(f"{cfg_path}: holds a {klass.__name__}, not a {cls.__name__}")
-        try:
-            encoder = _build_encoder(klass, config["params"], where=f"{cfg_path}: params")
-        except RecursionError:
-            raise ModelFormatError(f"{cfg_path}: params are nested too deeply") from None
-        if config["preset"]:
-            encoder._preset_name = config["preset"]
-        if config["fitted"]:
-            arrays = _read_weights(folder / WEIGHTS_NAME)
-            meta = dict(config["state"])
-            encoder._ensure_loaded()
-            try:
-                encoder._check_state(arrays, meta)
-                encoder._set_state(arrays, meta)
-            except ModelFormatError as err:
-                raise ModelFormatError(f"{folder}: {err}") from err
-            except (KeyError, TypeError, ValueError, IndexError, UnicodeDecodeError) as err:
-                raise ModelFormatError(
-                    f"{folder}: the saved state does not fit {klass.__name__} "
-                    f"({type(err).__name__}: {err})"
-                ) from err
-            encoder._fitted_for = encoder._fit_key()
-            encoder._state_digest = None
-        return encoder
+        return load_folder(cls, path, paths, allow_paths)
 
     # --------------------------------------------------------------- helpers
     def _class_path(self) -> str:
@@ -752,201 +824,3 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         for attr in (*self.transient, "_loaded_for"):
             state.pop(attr, None)
         return state
-
-
-#: config.json fields written by ``save`` and the JSON types each must have
-_CONFIG_FIELDS: dict[str, tuple[type, ...]] = {
-    "format": (str,),
-    "format_version": (int,),
-    "class": (str,),
-    "adapter_version": (str,),
-    "preset": (str, type(None)),
-    "params": (dict,),
-    "fitted": (bool,),
-    "state": (dict,),
-    "fingerprint": (str,),
-}
-
-
-_JSON_NAMES: dict[type, str] = {
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "a boolean",
-    type(None): "null",
-    dict: "an object",
-    list: "an array",
-}
-
-
-def _read_config(folder: Path) -> dict[str, Any]:
-    """The parsed ``config.json`` of a saved folder (UTF-8 JSON object)."""
-    cfg_path = folder / CONFIG_NAME
-    try:
-        raw = cfg_path.read_bytes()
-    except FileNotFoundError:
-        raise ModelFormatError(
-            f"{folder} is not a saved encoder: {CONFIG_NAME} is missing"
-        ) from None
-    except OSError as err:
-        raise ModelFormatError(f"{cfg_path}: cannot read: {err}") from err
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ModelFormatError(
-            f"{cfg_path}: not UTF-8 text (invalid byte {raw[err.start : err.start + 1]!r} at "
-            f"offset {err.start}); {CONFIG_NAME} must be UTF-8 JSON as written by save()"
-        ) from None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ModelFormatError(f"{cfg_path}: invalid JSON at line {err.lineno}: {err.msg}") from err
-    except RecursionError:
-        raise ModelFormatError(f"{cfg_path}: JSON nested too deeply") from None
-    if not isinstance(config, dict):
-        raise ModelFormatError(
-            f"{cfg_path}: expected a JSON object, got a JSON {type(config).__name__}"
-        )
-    return config
-
-
-def _check_config(config: dict[str, Any], cfg_path: Path) -> type[BaseEncoder]:
-    """Check the fields of ``config.json`` and return the registered encoder class."""
-    from embeddings.registry import resolve_encoder_class
-
-    if config.get("format") != SAVE_FORMAT:
-        raise ModelFormatError(
-            f"{cfg_path}: 'format' must be {SAVE_FORMAT!r}, got {config.get('format')!r:.60}"
-        )
-    version = config.get("format_version")
-    if isinstance(version, bool) or version != SAVE_FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{cfg_path}: format_version {version!r:.60} is not supported (this transferkit "
-            f"reads version {SAVE_FORMAT_VERSION})"
-        )
-    if "class" not in config:
-        raise ModelFormatError(f"{cfg_path}: field 'class' is missing")
-    try:
-        klass = resolve_encoder_class(config["class"])
-    except ModelFormatError as err:
-        raise ModelFormatError(f"{cfg_path}: {err}") from None
-    missing = [k for k in _CONFIG_FIELDS if k not in config]
-    if missing:
-        raise ModelFormatError(f"{cfg_path}: missing field(s) {missing}")
-    unknown = sorted(k for k in config if k not in _CONFIG_FIELDS)
-    if unknown:
-        raise ModelFormatError(
-            f"{cfg_path}: unknown field(s) {unknown}; a saved encoder has {list(_CONFIG_FIELDS)}"
-        )
-    for key, types in _CONFIG_FIELDS.items():
-        value = config[key]
-        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-            allowed = " or ".join(_JSON_NAMES[t] for t in types)
-            raise ModelFormatError(
-                f"{cfg_path}: field {key!r} must be {allowed}, got "
-                f"{_JSON_NAMES.get(type(value), type(value).__name__)} ({value!r:.60})"
-            )
-    saved_version = config["adapter_version"]
-    if saved_version != klass.adapter_version and saved_version not in klass.loads_versions:
-        raise ModelFormatError(
-            f"{cfg_path}: saved with adapter version {saved_version!r}, this transferkit has "
-            f"{klass.adapter_version!r}; re-create and re-fit the encoder"
-        )
-    return klass
-
-
-def _read_weights(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of ``weights.safetensors``, each checked to be finite."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    try:
-        arrays = load_file(str(path))
-    except FileNotFoundError:
-        raise ModelFormatError(
-            f"{path}: missing; config.json says the encoder is fitted, so its state must be "
-            "stored there"
-        ) from None
-    except (SafetensorError, OSError, ValueError, TypeError) as err:
-        raise ModelFormatError(f"{path}: cannot read weights: {err}") from err
-    for name, arr in arrays.items():
-        if arr.dtype.kind == "f":
-            finite = np.isfinite(arr)
-            if not finite.all():
-                n_bad = int(finite.size - np.count_nonzero(finite))
-                raise ModelFormatError(
-                    f"{path}: array {name!r} holds {n_bad} NaN or infinite value(s); "
-                    "saved weights must be finite"
-                )
-    return arrays
-
-
-def _constructor_params(klass: type) -> tuple[dict[str, inspect.Parameter], list[str]]:
-    """The keyword parameters of ``klass``'s constructor, and those without a default."""
-    params = {
-        name: p
-        for name, p in inspect.signature(klass).parameters.items()
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-    required = [name for name, p in params.items() if p.default is p.empty]
-    return params, required
-
-
-def _build_encoder(klass: type[BaseEncoder], params: Any, *, where: str) -> BaseEncoder:
-    """Construct ``klass`` from saved parameters, each checked (names, caller-only, values)."""
-    if not isinstance(params, dict):
-        raise ModelFormatError(f"{where} must be a JSON object, got {type(params).__name__}")
-    signature, required = _constructor_params(klass)
-    unknown = sorted(k for k in params if k not in signature)
-    if unknown:
-        raise ModelFormatError(
-            f"{where}: unknown parameter(s) {unknown} for {klass.__name__}; "
-            f"allowed: {sorted(signature)}"
-        )
-    missing = [k for k in required if k not in params]
-    if missing:
-        raise ModelFormatError(f"{where}: {klass.__name__} needs parameter(s) {missing}")
-    kwargs = {}
-    for key, value in params.items():
-        if key in klass.caller_only_params:
-            default = signature[key].default
-            if not (type(value) is type(default) and value == default):
-                raise ModelFormatError(
-                    f"{where}: {key!r} is set to {value!r:.40} in the file; {key} is a decision "
-                    f"of the caller and is never read from a saved folder. Remove it from "
-                    f"{CONFIG_NAME}, and if you trust what it allows, set it in Python after "
-                    f"loading: encoder.set_params({key}=...)"
-                )
-            continue  # the default, which the constructor gives anyway
-        kwargs[key] = _from_json_param(value, where=f"{where}.{key}")
-    try:
-        encoder = klass(**kwargs)
-    except TypeError as err:
-        raise ModelFormatError(f"{where}: cannot construct {klass.__name__}: {err}") from err
-    try:
-        encoder._validate()
-    except (TypeError, ValueError) as err:
-        raise ModelFormatError(f"{where}: {err}") from err
-    return encoder
-
-
-def _from_json_param(value: Any, *, where: str) -> Any:
-    """A parameter read from JSON; ``{"__encoder__": ..., "params": ...}`` becomes an encoder."""
-    from embeddings.registry import resolve_encoder_class
-
-    if isinstance(value, list):
-        return [_from_json_param(v, where=f"{where}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, dict) and "__encoder__" in value:
-        if set(value) != {"__encoder__", "params"}:
-            raise ModelFormatError(
-                f"{where}: a nested encoder must have exactly the keys '__encoder__' and "
-                f"'params', got {sorted(value)}"
-            )
-        try:
-            klass = resolve_encoder_class(value["__encoder__"])
-        except ModelFormatError as err:
-            raise ModelFormatError(f"{where}: {err}") from None
-        return _build_encoder(klass, value["params"], where=f"{where}.params")
-    if isinstance(value, dict):
-        return {k: _from_json_param(v, where=f"{where}.{k}") for k, v in value.items()}
-    return value

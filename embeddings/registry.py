@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from embeddings.errors import InvalidParameterError, ModelFormatError, UnknownEncoderError
+from embeddings.specs import check_spec_overrides, is_spec, parse_spec
 
 if TYPE_CHECKING:
     from embeddings.base import BaseEncoder
@@ -112,13 +113,18 @@ class EncoderInfo(TypedDict):
     """What :func:`list_encoders` reports for each preset.
 
     ``dim`` is ``None`` when the dimension depends on ``fit``; ``max_dim`` is then its
-    cap when it has one (TF-IDF's vocabulary, LSA's components).
+    cap when it has one (TF-IDF's vocabulary, LSA's components).  ``max_input`` is
+    the longest input encoded whole, such as ``"512 tokens"`` or ``"10000
+    characters"`` (the rest of a longer text is cut off; see
+    :meth:`~embeddings.base.BaseEncoder.input_limit`), or ``None`` when the preset
+    declares none.
     """
 
     name: str
     family: str
     dim: int | None
     max_dim: int | None
+    max_input: str | None
     available: bool
     trainable: bool
     description: str
@@ -654,23 +660,61 @@ def _available(preset: Preset) -> bool:
     return True
 
 
+#: The input limit of each built-in preset, ``(length, unit)`` as
+#: ``load(name).input_limit()`` gives it (its class's ``max_input_length``, or the
+#: length parameter that the preset or the class's default sets).  Kept here so that
+#: listing presets imports no adapter; the tests check every entry against its
+#: encoder.  Presets added with :func:`register_encoder` report ``None``.
+_MAX_INPUT: dict[str, tuple[int, str]] = {
+    **dict.fromkeys(
+        ("glove-6b-50d", "glove-6b-50d-tfidf", "glove-6b-50d-sif", "glove-6b-50d-usif",
+         "glove-6b-50d-max", "glove-6b-50d-pmean", "word-vectors", "word2vec-corpus",
+         "word2vec-cbow-corpus", "fasttext-corpus", "tfidf", "lsa", "random-glove"),
+        (1_000_000, "characters"),
+    ),
+    "doc2vec-dbow": (10_000, "tokens"),
+    "doc2vec-dm": (10_000, "tokens"),
+    "use-multilingual-v3": (512, "tokens"),
+    "use-tf": (10_000, "characters"),
+    **dict.fromkeys(("minilm-l6", "minilm-l6-onnx", "minilm-l6-int8"), (256, "tokens")),
+    "mpnet-base": (384, "tokens"),
+    "quick-thought-corpus": (50, "tokens"),
+    "quick-thought": (40, "tokens"),
+    **dict.fromkeys(
+        ("skip-thought-uni", "skip-thought-bi", "skip-thought-combine"), (30, "tokens")
+    ),
+    "skip-thought": (512, "tokens"),
+    "infersent-sick": (512, "tokens"),
+    "infersent": (512, "tokens"),
+    "elmo-small": (512, "tokens"),
+    "elmo": (512, "tokens"),
+}  # fmt: skip
+
+
 def list_encoders(*, family: str | None = None) -> list[EncoderInfo]:
-    """List presets with family, dimension and offline availability of their weights.
+    """List presets with family, dimension, input limit and offline availability.
 
     Args:
         family: only presets of this family.
 
     Example:
         >>> infos = list_encoders(family="use")
-        >>> infos[0]["name"], infos[0]["dim"]
-        ('use-multilingual-v3', 512)
+        >>> infos[0]["name"], infos[0]["dim"], infos[0]["max_input"]
+        ('use-multilingual-v3', 512, '512 tokens')
     """
+    builtin = {p.name: p for p in _BUILTIN}  # a preset replaced by register_encoder: None
+    limits = {
+        name: f"{length} {unit}"
+        for name, (length, unit) in _MAX_INPUT.items()
+        if _PRESETS.get(name) is builtin.get(name)
+    }
     return [
         EncoderInfo(
             name=p.name,
             family=p.family,
             dim=p.dim,
             max_dim=p.dim if p.dim is not None else p.max_dim,
+            max_input=limits.get(p.name),
             available=_available(p),
             trainable=p.trainable,
             description=p.description,
@@ -696,7 +740,7 @@ def get_preset(name: str) -> Preset:
 
 def _is_saved_folder(path: Path) -> bool:
     """Whether ``path`` holds a saved encoder (after recovering an interrupted replace)."""
-    if (path / "config.json").is_file():
+    if os.path.lexists(path / "config.json"):  # the loader refuses anything but a file
         return True
     if os.path.lexists(path):
         return False
@@ -717,8 +761,15 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
     Nothing heavy is loaded here: weights load on the first ``encode``.
 
     Args:
-        name_or_path: a preset name (see :func:`list_encoders`) or a saved-encoder folder.
-        **overrides: constructor parameters that replace the preset's.
+        name_or_path: a preset name (see :func:`list_encoders`), a spec with
+            overrides (``"glove-6b-50d:pooling=sif"``, see :mod:`embeddings.specs`;
+            a spec never sets a caller-only parameter such as ``trust_pickle``), or a
+            saved-encoder folder.
+        **overrides: constructor parameters that replace the preset's.  With a saved
+            folder, only its file and folder parameters (``path_params``, e.g.
+            ``source``) may be given: that is how the caller confirms a file outside
+            the folder that its ``config.json`` names.  ``allow_paths=[FOLDER, ...]``
+            (saved folders only) allows the files under those folders instead.
 
     An encoder built on vectors of your own (a ``source=`` override) is named after
     them: ``load("word-vectors", source="my_w2v.txt").name == "word-vectors:my_w2v"``.
@@ -727,8 +778,9 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         UnknownEncoderError: an unknown name (with a did-you-mean suggestion).
         InvalidParameterError: an override that the encoder does not accept, a
             parameter that the preset requires and was not given (``source`` of
-            ``word-vectors``), or any override with a saved folder (set parameters on
-            the loaded encoder).
+            ``word-vectors``), a caller-only parameter in a spec string, or an
+            override other than a file parameter with a saved folder (set parameters
+            on the loaded encoder).
         ModelFormatError: a saved folder that fails validation (see
             :meth:`embeddings.base.BaseEncoder.load`).
 
@@ -742,14 +794,29 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         and name_or_path not in _PRESETS
         and _is_saved_folder(Path(name_or_path))
     ):
-        if overrides:
-            raise InvalidParameterError(
-                "overrides are not accepted when loading a saved encoder folder; "
-                "use encoder.set_params(...) after loading"
-            )
         from embeddings.base import BaseEncoder
 
-        return BaseEncoder.load(name_or_path)
+        allow_paths = overrides.pop("allow_paths", ())
+        return BaseEncoder.load(name_or_path, paths=overrides, allow_paths=allow_paths)
+    if (
+        isinstance(name_or_path, str)
+        and name_or_path not in _PRESETS
+        and (is_spec(name_or_path) or name_or_path.split(":", 1)[0].strip() in _PRESETS)
+    ):
+        name, spec_overrides = parse_spec(name_or_path)
+        klass_path = get_preset(name).target  # an unknown name fails here
+        check_spec_overrides(
+            name_or_path, spec_overrides, resolve_encoder_class(klass_path).caller_only_params
+        )
+        both = sorted(set(spec_overrides) & set(overrides))
+        if both:
+            raise InvalidParameterError(
+                f"{name_or_path!r:.120} and the keyword arguments both set {both}; set each "
+                "parameter once"
+            )
+        encoder = load(name, **spec_overrides, **overrides)
+        encoder._preset_name = name_or_path.strip()
+        return encoder
     preset = get_preset(str(name_or_path))  # an unknown name fails here, before any import
     from embeddings.base import BaseEncoder
 

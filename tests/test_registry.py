@@ -93,7 +93,7 @@ def test_word_vectors_preset_needs_a_source_and_takes_its_name(tmp_path: Path) -
     assert enc.name == "word-vectors:my_w2v"
     assert enc.encode(["cat dog"]).shape == (1, 2)
     enc.save(tmp_path / "saved")
-    assert embeddings.load(tmp_path / "saved").name == "word-vectors:my_w2v"
+    assert embeddings.load(tmp_path / "saved", source=str(vectors)).name == "word-vectors:my_w2v"
     # any word-vector preset given your vectors is named after them, not after GloVe
     assert embeddings.load("glove-6b-50d", source=str(vectors)).name == "glove-6b-50d:my_w2v"
     assert embeddings.load("glove-6b-50d", source="glove-6b-50d").name == "glove-6b-50d"

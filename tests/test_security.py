@@ -107,7 +107,7 @@ def test_a_pickle_source_without_trust_is_refused_at_encode(tmp_path: Path) -> N
     assert enc.get_params()["trust_pickle"] is False
     with pytest.raises(InvalidParameterError, match="trust_pickle=True"):
         enc.encode(["a cat"])
-    with pytest.raises(InvalidParameterError, match="overrides are not accepted"):
+    with pytest.raises(InvalidParameterError, match="only its file and folder parameters"):
         embeddings.load(str(folder), trust_pickle=True)
     assert not marker.exists()
 
@@ -121,7 +121,7 @@ def test_trust_pickle_is_never_saved(tmp_path: Path) -> None:
     assert embeddings.load(str(tmp_path / "enc")).get_params()["trust_pickle"] is False
 
     folder, marker = _pickle_folder(tmp_path, fitted=False)
-    reads_pickle = WordVectorEncoder(str(folder / "vectors.kv"), trust_pickle=True)
+    reads_pickle = WordVectorEncoder(str(folder / "vectors.kv"), format="gensim", trust_pickle=True)
     with pytest.raises(InvalidParameterError, match="cannot be saved.*never makes its loader"):
         reads_pickle.save(tmp_path / "pickled")
     assert not (tmp_path / "pickled").exists() and not marker.exists()
@@ -471,8 +471,8 @@ def _config_a_folder(folder: Path) -> None:
 FILE_DAMAGE = [
     ("weights garbage", _garbage_weights, "cannot read weights"),
     ("weights truncated", _truncated_weights, "cannot read weights"),
-    ("weights a folder", _weights_a_folder, "cannot read weights"),
-    ("config a folder", _config_a_folder, "config.json: cannot read"),
+    ("weights a folder", _weights_a_folder, "must be a regular file, got a folder"),
+    ("config a folder", _config_a_folder, "config.json must be a regular file, got a folder"),
 ]
 
 

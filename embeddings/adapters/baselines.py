@@ -309,6 +309,7 @@ class RandomProjectionEncoder(BaseEncoder):
     """
 
     family = "baseline"
+    path_params = ("base",)
     transient = ("_base", "_matrix")
 
     def __init__(

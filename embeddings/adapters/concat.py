@@ -40,8 +40,10 @@ from typing import Any
 import numpy as np
 
 from embeddings._checks import check_bool
+from embeddings._saved import MAX_NESTING, looks_like_path, restore_state
 from embeddings.base import BaseEncoder, check_meta
 from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.specs import check_spec_overrides, parse_spec
 
 __all__ = ["ConcatEncoder", "parse_parts"]
 
@@ -60,35 +62,36 @@ def parse_parts(encoders: str | Sequence[PartSpec]) -> list[PartSpec]:
     return list(encoders)
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _build_part(spec: PartSpec) -> BaseEncoder:
-    """An encoder from a part spec: an object, a saved folder, or ``name[:key=value...]``."""
+    """An encoder from a part spec: an object, a saved folder, or ``name[:key=value...]``.
+
+    A spec string never sets a caller-only parameter (``trust_pickle``): a part that
+    needs one is built in Python and passed as an object.
+    """
     import embeddings
+    from embeddings.registry import resolve_encoder_class
 
     if isinstance(spec, BaseEncoder):
         return spec
     folder = Path(spec).expanduser()
-    if (folder / "config.json").is_file():
+    if looks_like_path(spec) and (folder / "config.json").is_file():
         encoder = BaseEncoder.load(folder)
         encoder.__dict__["_pretrained_from"] = str(folder)
         return encoder
-    name, *parts = spec.split(":")
-    overrides: dict[str, Any] = {}
-    for part in parts:
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip():
-            raise InvalidParameterError(
-                f"encoder part {spec!r}: {part!r} is not key=value; write e.g. "
-                "'glove-6b-50d:pooling=sif'"
-            )
-        overrides[key.strip()] = _parse_value(value.strip())
-    return embeddings.load(name.strip(), **overrides)
+    name, overrides = parse_spec(str(spec))
+    preset = embeddings.get_preset(name)  # an unknown name fails here
+    check_spec_overrides(
+        str(spec), overrides, resolve_encoder_class(preset.target).caller_only_params
+    )
+    return embeddings.load(name, **overrides)
+
+
+def _depth(encoders: object) -> int:
+    """How deep concat objects nest inside ``encoders`` (1: no concat part)."""
+    if isinstance(encoders, str) or not isinstance(encoders, (list, tuple)):
+        return 1
+    inner = [_depth(p.encoders) for p in encoders if isinstance(p, ConcatEncoder)]
+    return 1 + max(inner, default=0)
 
 
 def _learns(part: BaseEncoder) -> bool:
@@ -124,6 +127,10 @@ class ConcatEncoder(BaseEncoder):
     family = "concat"
     adapter_version = "1"
     transient = ("_cached",)
+    path_params = ("encoders", "cache_dir")
+    nests_encoders = True
+    #: the most parts one concatenation may have
+    max_parts = 64
 
     def __init__(
         self,
@@ -162,6 +169,18 @@ class ConcatEncoder(BaseEncoder):
         parts = parse_parts(enc)
         if not parts or (isinstance(enc, str) and not enc.strip()):
             raise InvalidParameterError("encoders must name at least one encoder, got none")
+        if len(parts) > self.max_parts:
+            raise InvalidParameterError(
+                f"encoders names {len(parts)} parts; a concatenation has at most {self.max_parts}"
+            )
+        try:
+            depth = _depth(enc)
+        except RecursionError:
+            depth = MAX_NESTING + 1
+        if depth > MAX_NESTING:
+            raise InvalidParameterError(
+                f"concatenations are nested {depth} deep; at most {MAX_NESTING} levels are allowed"
+            )
         for i, part in enumerate(parts):
             if isinstance(part, BaseEncoder):
                 continue
@@ -201,6 +220,10 @@ class ConcatEncoder(BaseEncoder):
         key = self._params_key()
         if self.__dict__.get("_parts_for") != key:
             parts = [_build_part(spec) for spec in parse_parts(self.encoders)]
+            if any(_depth([p]) + 1 > MAX_NESTING for p in parts):
+                raise InvalidParameterError(
+                    f"concatenations are nested more than {MAX_NESTING} deep"
+                )
             self.parts_ = parts
             #: the parts that this encoder fits (unfitted learners when built)
             self.own_ = [i for i, p in enumerate(parts) if _learns(p) and not p.is_fitted]
@@ -317,19 +340,34 @@ class ConcatEncoder(BaseEncoder):
         return states
 
     def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-        for i, (part_arrays, part_meta) in self._split_state(arrays, meta).items():
-            part = self.parts_[i]
-            part._ensure_loaded()
-            try:
-                part._check_state(part_arrays, part_meta)
-            except ModelFormatError as err:
-                raise ModelFormatError(f"part {i} ({part.name}): {err}") from err
+        self._split_state(arrays, meta)  # each part's state is checked as it is restored
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         for i, (part_arrays, part_meta) in self._split_state(arrays, meta).items():
             part = self.parts_[i]
-            part._ensure_loaded()
-            part._set_state(part_arrays, part_meta)
-            part._fitted_for = part._params_key()
-            part._state_digest = None
+            restore_state(part, part_arrays, part_meta, where=f"part {i} ({part.name})")
         self.own_ = list(meta["own"])
+
+    # ----------------------------------------------------------------- paths
+    def _named_paths(self) -> list[tuple[str, str | os.PathLike[str]]]:
+        """The cache folder, the saved-folder parts, and the files the parts name."""
+        out: list[tuple[str, str | os.PathLike[str]]] = []
+        if self.cache_dir is not None:
+            out.append(("cache_dir", self.cache_dir))
+        for i, spec in enumerate(parse_parts(self.encoders)):
+            if isinstance(spec, BaseEncoder):
+                part = spec
+            elif looks_like_path(spec) and not _is_preset_spec(str(spec)):
+                out.append((f"encoders[{i}]", spec))  # the folder checks its own files
+                continue
+            else:
+                part = _build_part(spec)
+            out.extend((f"encoders[{i}].{name}", path) for name, path in part._named_paths())
+        return out
+
+
+def _is_preset_spec(spec: str) -> bool:
+    """Whether ``spec`` starts with a preset name (``word-vectors:source=...``)."""
+    from embeddings.registry import _PRESETS
+
+    return spec.split(":", 1)[0].strip() in _PRESETS

@@ -309,6 +309,7 @@ class ElmoFileEncoder(_ElmoBase):
     """
 
     adapter_version = "1"
+    path_params = ("options_file", "weight_file")
     requires_fit = False
     trainable = False
     transient = (*_ElmoBase.transient, "_files_id")

@@ -206,6 +206,7 @@ class _InferSentBase(TorchEncoder):
     """Word-vector lookup, sentence preparation and the BiLSTM forward of both classes."""
 
     family = "infersent"
+    path_params = ("word_vectors",)
     transient = ("_module", "_infer", "_vectors", "_index", "_vectors_id")
     _vectors: Any
     _index: dict[str, int]
@@ -717,6 +718,7 @@ class InferSentCheckpointEncoder(_InferSentBase):
     """
 
     adapter_version = "1"
+    path_params = ("checkpoint", "word_vectors")
     requires_fit = False
     trainable = False
     transient = (*_InferSentBase.transient, "_checkpoint_id", "_ckpt_shape")

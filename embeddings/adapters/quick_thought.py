@@ -199,6 +199,7 @@ class QuickThoughtEncoder(RunningTextEncoder):
     """
 
     family = "quick_thought"
+    path_params = ("init_vectors",)
     adapter_version = "3"  # 3: surrogates reach the vocabulary as U+FFFD (input policy)
     loads_versions = ("2",)  # same saved state
 

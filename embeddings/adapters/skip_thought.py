@@ -283,6 +283,7 @@ class SkipThoughtEncoder(_ExpansionMixin, RunningTextEncoder):
     """
 
     family = "skip_thought"
+    path_params = ("init_vectors", "expand_vocab")
     adapter_version = "1"
     encode_time_params = ("expand_vocab",)
     transient = (*TorchEncoder.transient, "_expansion_source", "_expansion_maps")
@@ -584,6 +585,7 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
     """
 
     family = "skip_thought"
+    path_params = ("path",)
     adapter_version = "1"
     requires_fit = False
     trainable = False

@@ -186,6 +186,7 @@ class TransformerEncoder(BaseEncoder):
     """
 
     family = "transformer"
+    path_params = ("model",)
     adapter_version = "1"
     transient = (
         "_tokenizer", "_model", "_dense", "_modes", "_normalize", "_max_len", "_lower",

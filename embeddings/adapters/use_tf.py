@@ -285,6 +285,7 @@ class TFHubUSEEncoder(BaseEncoder):
     """
 
     family = "use"
+    path_params = ("path",)
     adapter_version = "1"
     transient = ("_fn", "_model", "_dim", "_input_key", "_folder_id")
 

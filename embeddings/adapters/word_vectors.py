@@ -522,6 +522,7 @@ class WordVectorEncoder(BaseEncoder):
     adapter_version = "4"
     loads_versions = ("2", "3")  # same saved state
     caller_only_params = ("trust_pickle",)
+    path_params = ("source",)
     transient = (
         "_table",
         "_lookup",

@@ -487,6 +487,7 @@ class FineTunedEncoder(BaseEncoder):
     """
 
     family = "finetuned"
+    path_params = ("base",)
     adapter_version = "1"
     requires_fit = True
     trainable = True
@@ -849,20 +850,22 @@ class FineTunedEncoder(BaseEncoder):
         """The fine-tuned encoder copy and the head, from the stored state."""
         import torch
 
-        from embeddings.base import _from_json_param
+        from embeddings._saved import check_named_paths, from_json_param, restore_state
 
         meta = self._meta
-        enc = _from_json_param(dict(meta["base"]), where="state.base")
+        enc = from_json_param(dict(meta["base"]), where="state.base")
         if not isinstance(enc, BaseEncoder):
             raise ModelFormatError(f"state.base must name an encoder, got {meta['base']!r:.80}")
+        roots = self.__dict__.get("_config_roots")
+        if roots:  # read from a saved folder: its files stay inside it
+            check_named_paths(
+                enc, Path(roots[0]), allow_paths=roots[1:], where=f"{roots[0]}: state.base"
+            )
         if meta.get("base_preset"):
             enc._preset_name = meta["base_preset"]
         if "base_state" in meta:
             base_arrays = {k[5:]: v for k, v in self._weights.items() if k.startswith("base.")}
-            enc._ensure_loaded()
-            enc._check_state(base_arrays, meta["base_state"])
-            enc._set_state(base_arrays, dict(meta["base_state"]))
-            enc._fitted_for = enc._fit_key()
+            restore_state(enc, base_arrays, dict(meta["base_state"]), where="state.base")
         _check_encoder(enc)
         modules = list(enc.trainable_layers()["modules"])
         weight = self._weights["head.weight"]

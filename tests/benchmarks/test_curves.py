@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -49,6 +50,11 @@ def saved_encoder(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("curve")
     _tiny_bert(root / "hf")
     TransformerEncoder(model=str(root / "hf"), max_seq_length=16).save(root / "enc")
+    # the saved folder carries its model folder (a folder may only name files inside it)
+    shutil.copytree(root / "hf", root / "enc" / "hf")
+    config = json.loads((root / "enc" / "config.json").read_text(encoding="utf-8"))
+    config["params"]["model"] = str(root / "enc" / "hf")
+    (root / "enc" / "config.json").write_text(json.dumps(config), encoding="utf-8")
     return str(root / "enc")
 
 

@@ -17,7 +17,7 @@ import pytest
 from sklearn.base import clone
 
 import embeddings
-from embeddings.errors import InvalidInputError
+from embeddings.errors import InvalidInputError, ModelFormatError
 
 FIT_TEXTS = [
     "the movie was wonderful and moving",
@@ -251,7 +251,13 @@ def test_deterministic_repeat(name: str) -> None:
 def test_save_load_identical(name: str, tmp_path) -> None:
     enc = get(name)
     enc.save(tmp_path / "enc")
-    loaded = embeddings.load(tmp_path / "enc")
+    # files outside the saved folder (published weights, a model folder) load when the
+    # caller names them again; a folder alone never makes the loader read outside it
+    outside = {p: v for p, v in enc._named_paths() if p.isidentifier()}
+    if outside:
+        with pytest.raises(ModelFormatError, match="outside the saved folder"):
+            embeddings.load(tmp_path / "enc")
+    loaded = embeddings.load(tmp_path / "enc", **outside)
     assert type(loaded) is type(enc)
     assert loaded.fingerprint() == enc.fingerprint()
     assert loaded.name == enc.name

@@ -168,7 +168,10 @@ def test_string_labels_save_and_load_roundtrip(encoder, tmp_path) -> None:
     clf = fine_tune(encoder, TEXTS, labels, unfreeze=1, random_state=0, **FAST)
     path = clf.save(tmp_path / "ft")
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "weights.safetensors"]
-    back = embeddings.load(str(path))
+    # the base model folder lies outside the saved folder: the caller allows it
+    with pytest.raises(ModelFormatError, match="outside the saved folder"):
+        embeddings.load(str(path))
+    back = embeddings.load(str(path), allow_paths=[encoder.model])
     assert type(back) is FineTunedEncoder
     assert back.classes_.tolist() == ["neg", "pos"]
     np.testing.assert_array_equal(back.predict_proba(POS), clf.predict_proba(POS))
@@ -358,7 +361,7 @@ def test_a_fresh_process_loads_the_saved_folder(encoder, tmp_path) -> None:
     np.save(tmp_path / "want.npy", clf.predict_proba(POS))
     code = (
         "import sys, numpy as np, embeddings\n"
-        f"clf = embeddings.load({str(tmp_path / 'ft')!r})\n"
+        f"clf = embeddings.load({str(tmp_path / 'ft')!r}, allow_paths=[{encoder.model!r}])\n"
         f"want = np.load({str(tmp_path / 'want.npy')!r})\n"
         f"assert np.array_equal(clf.predict_proba({POS!r}), want)\n"
     )
