@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embeddings import _classes
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
 if TYPE_CHECKING:
@@ -182,8 +183,6 @@ def _no_follow(path: str, flags: int) -> int:
 
 def check_config(config: dict[str, Any], cfg_path: Path) -> type[BaseEncoder]:
     """Check the fields of ``config.json`` and return the registered encoder class."""
-    from embeddings.registry import resolve_encoder_class
-
     if config.get("format") != SAVE_FORMAT:
         raise ModelFormatError(
             f"{cfg_path}: 'format' must be {SAVE_FORMAT!r}, got {config.get('format')!r:.60}"
@@ -197,7 +196,7 @@ def check_config(config: dict[str, Any], cfg_path: Path) -> type[BaseEncoder]:
     if "class" not in config:
         raise ModelFormatError(f"{cfg_path}: field 'class' is missing")
     try:
-        klass = resolve_encoder_class(config["class"])
+        klass = _classes.resolve(config["class"])
     except ModelFormatError as err:
         raise ModelFormatError(f"{cfg_path}: {err}") from None
     missing = [k for k in _CONFIG_FIELDS if k not in config]
@@ -305,8 +304,6 @@ def build_encoder(klass: type[BaseEncoder], params: Any, *, where: str) -> BaseE
 
 def from_json_param(value: Any, *, where: str) -> Any:
     """A parameter read from JSON; ``{"__encoder__": ..., "params": ...}`` becomes an encoder."""
-    from embeddings.registry import resolve_encoder_class
-
     if isinstance(value, list):
         return [from_json_param(v, where=f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict) and "__encoder__" in value:
@@ -316,7 +313,7 @@ def from_json_param(value: Any, *, where: str) -> Any:
                 f"'params', got {sorted(value)}"
             )
         try:
-            klass = resolve_encoder_class(value["__encoder__"])
+            klass = _classes.resolve(value["__encoder__"])
         except ModelFormatError as err:
             raise ModelFormatError(f"{where}: {err}") from None
         with nesting(where):
@@ -414,7 +411,6 @@ def load_folder(
 ) -> BaseEncoder:
     """Rebuild the encoder of a saved folder (see :meth:`BaseEncoder.load`)."""
     from embeddings._atomic import recover_folder
-    from embeddings.base import BaseEncoder
 
     folder = Path(path)
     recover_folder(folder)
@@ -422,7 +418,7 @@ def load_folder(
     with nesting(folder):
         config = read_config(folder)
         klass = check_config(config, cfg_path)
-        if cls is not BaseEncoder and not issubclass(klass, cls):
+        if not issubclass(klass, cls):
             raise ModelFormatError(f"{cfg_path}: holds a {klass.__name__}, not a {cls.__name__}")
         params = dict(config["params"])
         given = dict(paths or {})

@@ -44,6 +44,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from embeddings import _classes
 from embeddings._atomic import write_folder_atomically
 from embeddings._checks import check_bool, check_int
 from embeddings._saved import CONFIG_NAME, SAVE_FORMAT, SAVE_FORMAT_VERSION, WEIGHTS_NAME
@@ -824,3 +825,6 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         for attr in (*self.transient, "_loaded_for"):
             state.pop(attr, None)
         return state
+
+
+_classes.set_root(BaseEncoder)  # saved folders may only name its subclasses

@@ -29,13 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from embeddings.errors import InvalidParameterError, ModelFormatError, UnknownEncoderError
+from embeddings import _classes
+from embeddings._classes import BUILTIN_ENCODER_CLASSES
+from embeddings.errors import InvalidParameterError, UnknownEncoderError
 from embeddings.specs import check_spec_overrides, is_spec, parse_spec
 
 if TYPE_CHECKING:
     from embeddings.base import BaseEncoder
 
 __all__ = [
+    "BUILTIN_ENCODER_CLASSES",
     "Preset",
     "EncoderInfo",
     "register_encoder",
@@ -47,34 +50,6 @@ __all__ = [
     "get_preset",
     "source_label",
 ]
-
-#: The encoder classes of transferkit that a saved folder may name ("module:QualName").
-#: Resolving one imports its module, and only modules listed here (or added through
-#: register_encoder / register_encoder_class) are ever imported for a saved folder.
-#: A new encoder family adds its class here.
-BUILTIN_ENCODER_CLASSES: tuple[str, ...] = (
-    "embeddings.adapters.word_vectors:WordVectorEncoder",
-    "embeddings.adapters.word_vectors:TrainedWordVectorEncoder",
-    "embeddings.adapters.doc2vec:Doc2VecEncoder",
-    "embeddings.adapters.use:UniversalSentenceEncoder",
-    "embeddings.adapters.use_tf:TFHubUSEEncoder",
-    "embeddings.adapters.transformer:TransformerEncoder",
-    "embeddings.adapters.baselines:TfidfEncoder",
-    "embeddings.adapters.baselines:LsaEncoder",
-    "embeddings.adapters.baselines:RandomProjectionEncoder",
-    "embeddings.adapters.quick_thought:QuickThoughtEncoder",
-    "embeddings.adapters.skip_thought:SkipThoughtEncoder",
-    "embeddings.adapters.skip_thought:SkipThoughtReleaseEncoder",
-    "embeddings.adapters.infersent:InferSentEncoder",
-    "embeddings.adapters.infersent:InferSentCheckpointEncoder",
-    "embeddings.adapters.elmo:ElmoEncoder",
-    "embeddings.adapters.elmo:ElmoFileEncoder",
-    "embeddings.training.finetune:FineTunedEncoder",
-    "embeddings.adapters.concat:ConcatEncoder",
-)
-
-#: class path -> the class, or None until first resolved (resolution is lazy)
-_ENCODER_CLASSES: dict[str, type[BaseEncoder] | None] = dict.fromkeys(BUILTIN_ENCODER_CLASSES)
 
 
 @dataclass(frozen=True)
@@ -538,7 +513,7 @@ def register_encoder(
         raise InvalidParameterError(
             f"an encoder preset named {name!r} exists already; pass overwrite=True to replace it"
         )
-    _ENCODER_CLASSES.setdefault(target, None)
+    _classes.allow(target)
     preset = Preset(
         name,
         target,
@@ -555,7 +530,7 @@ def register_encoder(
 
 for _p in _BUILTIN:
     _PRESETS[_p.name] = _p
-    _ENCODER_CLASSES.setdefault(_p.target, None)
+    _classes.allow(_p.target)
 
 
 def register_encoder_class(cls: type[BaseEncoder]) -> type[BaseEncoder]:
@@ -593,7 +568,7 @@ def register_encoder_class(cls: type[BaseEncoder]) -> type[BaseEncoder]:
         raise InvalidParameterError(
             f"register_encoder_class expects a BaseEncoder subclass, got {cls!r}"
         )
-    _ENCODER_CLASSES[f"{cls.__module__}:{cls.__qualname__}"] = cls
+    _classes.add(f"{cls.__module__}:{cls.__qualname__}", cls)
     return cls
 
 
@@ -604,7 +579,7 @@ def encoder_class_paths() -> list[str]:
         >>> "embeddings.adapters.baselines:TfidfEncoder" in encoder_class_paths()
         True
     """
-    return sorted(_ENCODER_CLASSES)
+    return _classes.class_paths()
 
 
 def resolve_encoder_class(path: object) -> type[BaseEncoder]:
@@ -626,28 +601,7 @@ def resolve_encoder_class(path: object) -> type[BaseEncoder]:
         ...     print("not a transferkit encoder class registered" in str(err))
         True
     """
-    if not isinstance(path, str) or path not in _ENCODER_CLASSES:
-        raise ModelFormatError(
-            f"class {path!r} is not a transferkit encoder class registered for loading. "
-            f"Registered: {', '.join(sorted(_ENCODER_CLASSES))}. A class of your own must be "
-            "registered with embeddings.register_encoder_class(YourEncoder) before loading "
-            "its folders"
-        )
-    cls = _ENCODER_CLASSES[path]
-    if cls is not None:
-        return cls
-    import importlib
-
-    from embeddings.base import BaseEncoder
-
-    module_name, _, qualname = path.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part, None)
-    if not (isinstance(obj, type) and issubclass(obj, BaseEncoder)):
-        raise ModelFormatError(f"registered class {path!r} is not a BaseEncoder subclass")
-    _ENCODER_CLASSES[path] = obj
-    return obj
+    return _classes.resolve(path)
 
 
 def _available(preset: Preset) -> bool:
