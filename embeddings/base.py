@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator
 
 from embeddings import _classes
 from embeddings._atomic import write_folder_atomically
-from embeddings._checks import check_bool, check_int
+from embeddings._encode_args import EncodeMixin
 from embeddings._saved import CONFIG_NAME, SAVE_FORMAT, SAVE_FORMAT_VERSION, WEIGHTS_NAME
 from embeddings.errors import (
     EncodingError,
@@ -375,7 +375,7 @@ def import_class(path: str) -> type:
     return obj
 
 
-class BaseEncoder(BaseEstimator):  # type: ignore[misc]
+class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
     """Template for every encoder: validation, lazy load, batching, persistence.
 
     Subclasses define ``__init__`` with keyword parameters that are only stored
@@ -581,39 +581,11 @@ class BaseEncoder(BaseEstimator):  # type: ignore[misc]
         self._fitted_for = self._fit_key()
         return self
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        /,
-        *,
-        batch_size: int = 64,
-        show_progress: bool = False,
-        normalize: bool = False,
+    def _encode(
+        self, texts: Any, batch_size: int, show_progress: bool, normalize: bool
     ) -> np.ndarray:
-        """Encode texts into a float32 array of shape ``(len(texts), dim)``.
-
-        Texts are sorted by length into batches (less padding), encoded, and put
-        back in input order.
-
-        Args:
-            texts: a sequence of strings (not a bare string).
-            batch_size: texts per batch; does not change the result.
-            show_progress: show progress (a bar in a terminal or notebook, else one line
-                when done; see :mod:`embeddings._progress`).
-            normalize: scale each row to unit length (a zero row stays zero), so that
-                dot products are cosine similarities; the type and shape are unchanged.
-
-        Returns:
-            C-contiguous float32 array, row ``i`` for ``texts[i]``.
-
-        Example:
-            >>> import embeddings
-            >>> embeddings.load("glove-6b-50d").encode([]).shape
-            (0, 50)
-        """
+        """The ``encode`` template: checked texts in, ``(n, dim)`` float32 out."""
         texts_list = validate_texts(texts)
-        check_int("batch_size", batch_size)
-        check_bool("normalize", normalize)
         self._ensure_loaded()
         if self.requires_fit:
             self._check_fitted()

@@ -87,7 +87,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from embeddings._atomic import atomic_write_bytes, atomic_write_text, remove_dead_temporaries_in
-from embeddings._checks import check_bool, check_int
+from embeddings._encode_args import EncodeMixin
 from embeddings.base import validate_texts
 from embeddings.errors import EncodingError, InvalidParameterError
 
@@ -478,7 +478,7 @@ class _Store:
 
 
 # ------------------------------------------------------------- the encoder
-class CachedEncoder:
+class CachedEncoder(EncodeMixin):
     """An encoder whose vectors are stored on disk and computed once per text.
 
     Keys are ``(encoder.fingerprint(), sha256(text))``: the fingerprint covers the
@@ -588,31 +588,17 @@ class CachedEncoder:
             "transferkit_version": __version__,
         }
 
-    def encode(
-        self,
-        texts: Sequence[str],
-        /,
-        *,
-        batch_size: int = 64,
-        show_progress: bool = False,
-        normalize: bool = False,
+    def _encode(
+        self, texts: Any, batch_size: int, show_progress: bool, normalize: bool
     ) -> np.ndarray:
-        """Encode texts, reading cached vectors and computing only the missing ones.
+        """Encode texts, reading cached vectors and computing only the missing ones
+        (the ``encode`` template of :class:`~embeddings._encode_args.EncodeMixin`).
 
-        Args:
-            texts: a sequence of strings (not a bare string).
-            batch_size: passed to the wrapped encoder for the missing texts.
-            show_progress: passed to the wrapped encoder for the missing texts.
-            normalize: scale the returned rows to unit length (zero rows stay zero).
-                The cache always stores the encoder's own vectors, so one entry
-                serves both settings.
-
-        Returns:
-            C-contiguous float32 array of shape ``(len(texts), dim)``, input order.
+        The cache always stores the encoder's own vectors, so one entry serves both
+        ``normalize`` settings.
 
         Raises:
-            InvalidInputError: ``texts`` is a bare string or holds a non-string.
-            InvalidParameterError: a bad ``batch_size`` or ``cache_dir``.
+            InvalidInputError: ``texts`` holds a non-string.
             EncodingError: the wrapped encoder returned an unusable array.
 
         Example:
@@ -622,8 +608,6 @@ class CachedEncoder:
             (0, 50)
         """
         texts_list = validate_texts(texts)
-        check_int("batch_size", batch_size)
-        check_bool("normalize", normalize)
         if getattr(self.encoder, "requires_fit", False) and not getattr(
             self.encoder, "is_fitted", True
         ):

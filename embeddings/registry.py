@@ -678,17 +678,33 @@ def list_encoders(*, family: str | None = None) -> list[EncoderInfo]:
     ]
 
 
+#: other names of presets: the Hugging Face ids that sentence-transformers users type
+ALIASES: dict[str, str] = {
+    "all-MiniLM-L6-v2": "minilm-l6",
+    "sentence-transformers/all-MiniLM-L6-v2": "minilm-l6",
+    "all-mpnet-base-v2": "mpnet-base",
+    "sentence-transformers/all-mpnet-base-v2": "mpnet-base",
+}
+
+
 def get_preset(name: str) -> Preset:
-    """Return the preset ``name`` or raise :class:`UnknownEncoderError` with suggestions."""
+    """Return the preset ``name`` (or one of its :data:`ALIASES`) or raise
+    :class:`UnknownEncoderError` with suggestions.
+
+    Example:
+        >>> get_preset("sentence-transformers/all-MiniLM-L6-v2").name
+        'minilm-l6'
+    """
     try:
-        return _PRESETS[name]
+        return _PRESETS[ALIASES.get(name, name)]
     except (KeyError, TypeError):
         pass
-    close = difflib.get_close_matches(str(name), list(_PRESETS), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(str(name), [*_PRESETS, *ALIASES], n=3, cutoff=0.5)
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownEncoderError(
         f"unknown encoder {name!r}{hint} Known presets: {', '.join(sorted(_PRESETS))}. "
-        "A path to a folder written by encoder.save() also works."
+        "A path to a folder written by encoder.save(), or to a sentence-transformers or "
+        "Hugging Face model folder, also works."
     )
 
 
@@ -707,6 +723,26 @@ def _is_saved_folder(path: Path) -> bool:
     from embeddings._atomic import recover_folder
 
     return recover_folder(path) and (path / "config.json").is_file()
+
+
+def _model_folder(path: Path) -> Path | None:
+    """``path`` when it is a sentence-transformers or Hugging Face model folder (not a
+    transferkit saved folder), else ``None``."""
+    try:
+        if not path.is_dir():
+            return None
+        if (path / "modules.json").is_file() or (
+            path / "config_sentence_transformers.json"
+        ).is_file():
+            return path
+        config = path / "config.json"
+        if config.is_file() and config.stat().st_size < 1_000_000:
+            head = config.read_text(encoding="utf-8", errors="replace")
+            if '"model_type"' in head and '"transferkit-encoder"' not in head:
+                return path
+    except OSError:
+        return None
+    return None
 
 
 def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncoder:
@@ -744,6 +780,14 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         'glove-6b-50d'
     """
     if isinstance(name_or_path, os.PathLike) or (
+        isinstance(name_or_path, str) and name_or_path not in _PRESETS
+    ):
+        model_folder = _model_folder(Path(name_or_path))
+        if model_folder is not None:  # a sentence-transformers / Hugging Face folder
+            encoder = load("minilm-l6", model=str(model_folder), **overrides)
+            encoder._preset_name = f"transformer:{model_folder.resolve().name}"
+            return encoder
+    if isinstance(name_or_path, os.PathLike) or (
         isinstance(name_or_path, str)
         and name_or_path not in _PRESETS
         and _is_saved_folder(Path(name_or_path))
@@ -772,6 +816,7 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         encoder._preset_name = name_or_path.strip()
         return encoder
     preset = get_preset(str(name_or_path))  # an unknown name fails here, before any import
+    name_or_path = preset.name  # an alias loads its preset, under the preset's name
     from embeddings.base import BaseEncoder
 
     klass = resolve_encoder_class(preset.target)

@@ -24,13 +24,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from embeddings._checks import check_int
-from embeddings.errors import InvalidInputError
+from embeddings.errors import InvalidInputError, InvalidParameterError
 
 __all__ = ["SearchHit", "normalize_rows", "semantic_search", "similarity"]
 
@@ -138,6 +139,7 @@ def semantic_search(
     *,
     query_chunk_size: int = 100,
     corpus_chunk_size: int = 100_000,
+    score_function: str | Callable[[np.ndarray, np.ndarray], Any] = "cosine",
 ) -> list[list[SearchHit]]:
     """The ``top_k`` most similar corpus rows (cosine) for each query row.
 
@@ -151,6 +153,11 @@ def semantic_search(
         top_k: hits per query (fewer when the corpus is smaller).
         query_chunk_size: queries scored at once.
         corpus_chunk_size: corpus rows scored at once.
+        score_function: ``"cosine"`` (the default), ``"dot"`` (the dot product of the
+            vectors as given, for vectors trained for it), or a function of a
+            ``(q, dim)`` and a ``(c, dim)`` float32 array returning ``(q, c)`` scores
+            (a numpy array, or anything ``np.asarray`` takes, e.g. a torch tensor), as
+            sentence-transformers' ``score_function``.
 
     Returns:
         One list per query of ``{"corpus_id", "score"}`` dicts, best first; equal
@@ -159,7 +166,9 @@ def semantic_search(
     Raises:
         InvalidInputError: arrays that are not finite, numeric, 2-D, or of different
             dimensions.
-        InvalidParameterError: ``top_k`` or a chunk size that is not an int >= 1.
+        InvalidParameterError: ``top_k`` or a chunk size that is not an int >= 1, an
+            unknown ``score_function``, or one that returns scores of the wrong shape
+            or with NaN.
 
     Example:
         >>> import embeddings
@@ -170,6 +179,11 @@ def semantic_search(
         'the cat sat on the mat'
     """
     k = check_int("top_k", top_k)
+    if not callable(score_function) and score_function not in ("cosine", "dot"):
+        raise InvalidParameterError(
+            f"score_function must be 'cosine', 'dot' or a function, got {score_function!r:.60}"
+        )
+    cosine = score_function == "cosine"
     q_step = check_int("query_chunk_size", query_chunk_size)
     c_step = check_int("corpus_chunk_size", corpus_chunk_size)
     queries = _as_matrix(query_vectors, "query_vectors")
@@ -184,19 +198,19 @@ def semantic_search(
     results: list[list[SearchHit]] = []
     if k == 0:
         return [[] for _ in range(queries.shape[0])]
+    prepare = _normalize_inplace if cosine else (lambda x: x)
     corpus_chunks = [
-        _normalize_inplace(np.array(corpus[s : s + c_step], dtype=np.float32, copy=True))
+        prepare(np.array(corpus[s : s + c_step], dtype=np.float32, copy=True))
         for s in range(0, n_corpus, c_step)
     ]
     for q_start in range(0, queries.shape[0], q_step):
-        q = _normalize_inplace(
-            np.array(queries[q_start : q_start + q_step], dtype=np.float32, copy=True)
-        )
+        q = prepare(np.array(queries[q_start : q_start + q_step], dtype=np.float32, copy=True))
         kept: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(q.shape[0])]
         offset = 0
         for chunk in corpus_chunks:
-            scores = q @ chunk.T
-            np.clip(scores, -1.0, 1.0, out=scores)
+            scores = _scores(score_function, q, chunk)
+            if cosine:
+                np.clip(scores, -1.0, 1.0, out=scores)
             n_chunk = chunk.shape[0]
             kk = min(k, n_chunk)
             # the kk-th best score of each row; every row at or above it is a candidate,
@@ -216,3 +230,21 @@ def semantic_search(
                 [SearchHit(corpus_id=int(row_ids[j]), score=float(row_scores[j])) for j in order]
             )
     return results
+
+
+def _scores(score_function: Any, q: np.ndarray, chunk: np.ndarray) -> np.ndarray:
+    """The ``(len(q), len(chunk))`` scores of one query chunk against one corpus chunk."""
+    if not callable(score_function):
+        return q @ chunk.T
+    raw = score_function(q, chunk)
+    if hasattr(raw, "detach"):  # a torch tensor
+        raw = raw.detach().cpu().numpy()
+    scores = np.array(raw, dtype=np.float32)
+    if scores.shape != (q.shape[0], chunk.shape[0]):
+        raise InvalidParameterError(
+            f"score_function returned shape {scores.shape}, expected "
+            f"{(q.shape[0], chunk.shape[0])} (queries x corpus rows)"
+        )
+    if not np.isfinite(scores).all():
+        raise InvalidParameterError("score_function returned NaN or infinite scores")
+    return scores

@@ -149,8 +149,6 @@ def test_duplicates_and_empty_input(tmp_path):
 
 def test_validation_matches_base_encoder(tmp_path):
     cached = CachedEncoder(CountingEncoder(), cache_dir=tmp_path)
-    with pytest.raises(InvalidInputError, match="single str"):
-        cached.encode("one text")
     with pytest.raises(InvalidInputError, match=r"texts\[1\]"):
         cached.encode(["ok", None])
     for bad in (0, 1.5, True):
@@ -161,6 +159,9 @@ def test_validation_matches_base_encoder(tmp_path):
     with pytest.raises(InvalidParameterError, match="cache_dir"):
         CachedEncoder(CountingEncoder(), cache_dir=3).encode(["x"])
     assert list(tmp_path.iterdir()) == []
+    one = cached.encode("one text")  # one string gives one vector, as in the base class
+    assert one.shape == (cached.dim,)
+    np.testing.assert_array_equal(one, cached.encode(["one text"])[0])
 
 
 def test_constructor_stores_only_and_default_dir(tmp_path, monkeypatch):

@@ -190,7 +190,7 @@ def get(name: str) -> embeddings.BaseEncoder:
     return _CACHE[name]
 
 
-def encode(enc: embeddings.BaseEncoder, texts: list[str], **kw: object) -> np.ndarray:
+def encode(enc: embeddings.BaseEncoder, texts: list[str] | str, **kw: object) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-OOV notices
         return enc.encode(texts, **kw)
@@ -283,10 +283,11 @@ def test_clone_and_fingerprint(name: str) -> None:
     assert twin.fingerprint() == enc.fingerprint()
 
 
-def test_rejects_bare_string_and_non_str_items(name: str) -> None:
+def test_one_string_gives_one_vector_and_non_str_items_are_refused(name: str) -> None:
     enc = get(name)
-    with pytest.raises(InvalidInputError, match="single str"):
-        enc.encode("a text")
+    one = encode(enc, "a text")
+    assert one.shape == (enc.dim,) and one.dtype == np.float32
+    np.testing.assert_array_equal(one, encode(enc, ["a text"])[0])
     with pytest.raises(InvalidInputError, match=r"texts\[1\]"):
         enc.encode(["ok", None])  # type: ignore[list-item]
 
