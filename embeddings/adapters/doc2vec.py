@@ -52,8 +52,6 @@ from embeddings.errors import InvalidParameterError, ModelFormatError, NotFitted
 
 __all__ = ["Doc2VecEncoder", "inference_seed"]
 
-_MAX_WORDS = 10_000  # gensim's kernels read at most this many words per document
-
 
 def inference_seed(tokens: Sequence[str], random_state: int) -> int:
     """The 64-bit seed of a text's inference: sha256 of ``random_state`` and its tokens.
@@ -73,6 +71,10 @@ def inference_seed(tokens: Sequence[str], random_state: int) -> int:
 
 class Doc2VecEncoder(BaseEncoder):
     """Doc2Vec paragraph vectors (gensim training, reproducible inference).
+
+    Input limit: ``encode`` infers from the first 10,000 tokens of a text (the most
+    gensim's Doc2Vec kernels read of one document, ``MAX_DOCUMENT_LEN``), read from
+    its first 640,000 characters; the rest is cut off.
 
     Args:
         mode: ``"dbow"`` (PV-DBOW, distributed bag of words) or ``"dm"`` (PV-DM,
@@ -106,6 +108,8 @@ class Doc2VecEncoder(BaseEncoder):
     requires_fit = True
     trainable = True
     transient = ("_model", "_n_empty")
+    max_input_length = 10_000  # gensim's doc2vec kernels read at most this many words
+    max_input_unit = "tokens"
 
     def __init__(
         self,
@@ -315,7 +319,7 @@ class Doc2VecEncoder(BaseEncoder):
     def _infer(self, tokens: list[str]) -> np.ndarray | None:
         """Infer one text's vector; ``None`` when no token is in the vocabulary."""
         model = self._model
-        words = tokens[:_MAX_WORDS]
+        words = tokens[: int(self.max_input_length)]
         if not any(w in model.wv.key_to_index for w in words):
             return None
         from gensim.models.doc2vec_inner import train_document_dbow, train_document_dm
@@ -351,9 +355,9 @@ class Doc2VecEncoder(BaseEncoder):
         if self.__dict__.get("_model") is None:
             raise NotFittedError(f"{self.name} must be fitted before encoding")
         out = np.zeros((len(texts), int(self.vector_size)), dtype=np.float32)
-        lowercase = bool(self.lowercase)
+        lowercase, limit = bool(self.lowercase), int(self.max_input_length)
         for i, text in enumerate(texts):
-            vec = self._infer(tokenize(text, lowercase=lowercase))
+            vec = self._infer(tokenize(text, lowercase=lowercase, max_tokens=limit))
             if vec is None:
                 self._n_empty += 1
             else:

@@ -23,7 +23,9 @@ the biLM reads characters and is case-sensitive); :class:`ElmoFileEncoder` also
 takes ``tokenizer="split"`` for text that is already tokenized as the published
 model's training data was (whitespace between tokens).  A text without tokens is
 pooled over its two boundary tokens instead (a finite vector, the same for every
-such text).
+such text).  The input limit is 512 tokens per text (``max_length`` sets another,
+up to 10,000): later tokens are cut off, and only the first ``64 * limit``
+characters of a text are tokenized; it bounds the time and memory of one text.
 
 Two encoders:
 
@@ -75,11 +77,12 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
-from embeddings.adapters._tokenize import tokenize
+from embeddings.adapters._tokenize import head_chars, split_words, tokenize
 from embeddings.base import validate_texts
 from embeddings.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from embeddings.formats.elmo import ElmoOptions
 from embeddings.nn.encoder import NET_PREFIX, TorchEncoder
+from embeddings.nn.running_text import MAX_LENGTH_LIMIT
 from embeddings.training.trainer import Objective
 
 __all__ = ["ElmoEncoder", "ElmoFileEncoder", "parse_filters"]
@@ -141,6 +144,8 @@ class _ElmoBase(TorchEncoder):
 
     family = "elmo"
     transient = (*TorchEncoder.transient, "_options")
+    max_input_length = 512  # the input limit when max_length is None
+    max_input_unit = "tokens"
     _options: ElmoOptions
 
     layers: str
@@ -157,19 +162,38 @@ class _ElmoBase(TorchEncoder):
             )
         if self.pooling not in ("mean", "max"):
             raise InvalidParameterError(f"pooling must be 'mean' or 'max', got {self.pooling!r}")
-        check_optional_int("max_length", self.max_length)
+        self._limit()
         check_bool("lowercase", self.lowercase)
 
     def _output_dim(self) -> int:
         return 2 * int(self._options.projection_dim)
 
     # ---------------------------------------------------------------- tokens
+    def input_limit(self) -> tuple[int, str] | None:
+        """``(max_length, "tokens")``, or the default 512 tokens when ``max_length`` is None.
+
+        Example:
+            >>> ElmoEncoder().input_limit(), ElmoEncoder(max_length=40).input_limit()
+            ((512, 'tokens'), (40, 'tokens'))
+        """
+        return self._limit(), "tokens"
+
+    def _limit(self) -> int:
+        """The tokens kept per text: ``max_length``, checked, or 512 when it is None."""
+        value = check_optional_int("max_length", self.max_length)
+        if value is not None and value > MAX_LENGTH_LIMIT:
+            raise InvalidParameterError(
+                f"max_length must be None or an int <= {MAX_LENGTH_LIMIT:,} (tokens kept per "
+                f"text), got {value!r}"
+            )
+        return int(self.max_input_length) if value is None else value
+
     def _tokens(self, text: str) -> list[str]:
+        limit = self._limit()
         if getattr(self, "tokenizer", "words") == "split":
-            toks = (text.lower() if self.lowercase else text).split()
-        else:
-            toks = tokenize(text, lowercase=bool(self.lowercase))
-        return toks if self.max_length is None else toks[: int(self.max_length)]
+            head = head_chars(text, limit)
+            return split_words(head.lower() if self.lowercase else head, max_tokens=limit)
+        return tokenize(text, lowercase=bool(self.lowercase), max_tokens=limit)
 
     def _batch_of_tokens(self, token_lists: Sequence[Sequence[str]]) -> dict[str, Any]:
         """Token lists -> character rows of the distinct tokens, positions, lengths."""
@@ -292,7 +316,9 @@ class ElmoFileEncoder(_ElmoBase):
         layers: ``"average"`` (fixed average of the layers), ``"top"`` or
             ``"learned"`` (a scalar mix that fine-tuning learns; average before).
         pooling: ``"mean"`` or ``"max"`` over the tokens.
-        max_length: tokens kept per text (``None``: all).
+        max_length: tokens kept per text, at most 10,000 (``None``: 512); the input
+            limit (:meth:`input_limit`): later tokens are cut off, and only the first
+            ``max_length * 64`` characters of a text are tokenized.
         lowercase: lowercase before tokenizing (the published models read cased text).
         tokenizer: ``"words"`` (transferkit's tokenizer) or ``"split"`` (whitespace:
             pre-tokenized text).
@@ -523,7 +549,9 @@ class ElmoEncoder(_ElmoBase):
         holdout_max: held-out sentences the perplexity is measured on.
         layers: ``"average"``, ``"top"`` or ``"learned"`` (see the module docstring).
         pooling: ``"mean"`` or ``"max"`` over the tokens.
-        max_length: tokens kept per text when encoding (``None``: all).
+        max_length: tokens kept per text when encoding, at most 10,000 (``None``:
+            512); the input limit (:meth:`input_limit`): later tokens are cut off, and
+            only the first ``max_length * 64`` characters of a text are tokenized.
         lowercase: lowercase before tokenizing (training and encoding).
         random_state: seed of initialisation and batch order.
         threads: torch threads during ``fit`` and ``encode``.

@@ -24,6 +24,11 @@ training loop (checkpoints, resume, time budget) from
   read as one step whose word vector is all zeros; its vector is the LSTM's
   response to that step: finite, the same for every such text.
 * **Pooling**: ``"max"`` (InferSent), ``"mean"`` or ``"last"`` over the valid steps.
+* **Input limit**: the first 512 tokens of a text (before the sentence markers are
+  added and words without a vector dropped), read from its first ``512 * 64``
+  characters; the rest is cut off, in training and encoding.  NLI sentences are far
+  shorter; the limit bounds the time and memory of one text (the BiLSTM reads one
+  token per step).
 * **Training** (:class:`InferSentEncoder`): by default SGD with the paper's schedule
   (learning rate 0.1, times 0.99 after every epoch, divided by 5 whenever the dev
   accuracy is not a new best, stop once it is below 1e-5 or after ``epochs``; the
@@ -75,7 +80,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
-from embeddings.adapters._tokenize import nltk_word_tokenize, tokenize
+from embeddings.adapters._tokenize import head_chars, nltk_word_tokenize, split_words, tokenize
 from embeddings.base import BaseEncoder, validate_texts
 from embeddings.errors import (
     InvalidInputError,
@@ -207,6 +212,8 @@ class _InferSentBase(TorchEncoder):
 
     family = "infersent"
     path_params = ("word_vectors",)
+    max_input_length = 512
+    max_input_unit = "tokens"
     transient = ("_module", "_infer", "_vectors", "_index", "_vectors_id")
     _vectors: Any
     _index: dict[str, int]
@@ -280,16 +287,18 @@ class _InferSentBase(TorchEncoder):
 
     # ------------------------------------------------------- preparation
     def _tokens(self, text: str) -> list[str]:
-        low = bool(self.lowercase)
+        low, limit = bool(self.lowercase), int(self.max_input_length)
         if self.tokenizer == "words":
-            return tokenize(text, lowercase=low)
+            return tokenize(text, lowercase=low, max_tokens=limit)
+        text = head_chars(text, limit)
         text = text.lower() if low else text
         if self.tokenizer == "split":
-            return text.split()
-        toks = nltk_word_tokenize(text)
+            return split_words(text, max_tokens=limit)
+        # one token more, so that a kept "n't" is followed by a token as in the whole text
+        toks = nltk_word_tokenize(text, max_tokens=limit + 1)
         if self._version() == 2:
-            return " ".join(toks).replace(" n't ", "n 't ").split()
-        return toks
+            toks = " ".join(toks).replace(" n't ", "n 't ").split()
+        return toks[:limit]
 
     def _rows(self, text: str) -> np.ndarray:
         """Word-vector rows of a text: markers, tokens with a vector, the fallback."""

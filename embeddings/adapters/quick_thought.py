@@ -178,7 +178,8 @@ class QuickThoughtEncoder(RunningTextEncoder):
             classifier).
         learning_rate: Adam learning rate.
         max_grad_norm: gradient norm clipping threshold.
-        max_length: tokens kept per sentence (training and encoding).
+        max_length: tokens kept per sentence (training and encoding), at most
+            10,000; the input limit (:meth:`input_limit`): later tokens are cut off.
         min_count: ignore words rarer than this (they become ``<unk>``).
         max_vocab: keep at most this many words (most frequent first); ``None``: all.
         init_vectors: a word-vector source (embedded preset name such as
@@ -309,10 +310,10 @@ class QuickThoughtEncoder(RunningTextEncoder):
     def _prepare(self, texts: list[str]) -> dict[str, Any]:
         from embeddings.nn.modules import pad_ids
 
-        ml, low = int(self.max_length), bool(self.lowercase)
+        ml, low = self._max_length(), bool(self.lowercase)
         seqs = []
         for t in texts:
-            toks = tokenize(t, lowercase=low)[:ml]
+            toks = tokenize(t, lowercase=low, max_tokens=ml)
             seqs.append(self._vocab.ids(toks) if toks else np.array([UNK_ID], dtype=np.int64))
         ids, lengths = pad_ids(seqs)
         return {"ids": ids, "lengths": lengths}

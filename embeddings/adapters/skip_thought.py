@@ -73,7 +73,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_optional_int
-from embeddings.adapters._tokenize import nltk_word_tokenize, tokenize
+from embeddings.adapters._tokenize import head_chars, nltk_word_tokenize, split_words, tokenize
 from embeddings.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from embeddings.nn.encoder import TorchEncoder
 from embeddings.nn.running_text import RunningTextEncoder
@@ -260,7 +260,8 @@ class SkipThoughtEncoder(_ExpansionMixin, RunningTextEncoder):
         batch_size: sentences per batch (each with its two neighbours).
         learning_rate: Adam learning rate.
         max_grad_norm: gradient norm clipping threshold.
-        max_length: tokens kept per sentence (training and encoding).
+        max_length: tokens kept per sentence (training and encoding), at most
+            10,000; the input limit (:meth:`input_limit`): later tokens are cut off.
         min_count: ignore words rarer than this (they become ``<unk>``).
         max_vocab: keep at most this many words (most frequent first); ``None``: all.
         init_vectors: a word-vector source that initialises the rows of known
@@ -453,7 +454,7 @@ class SkipThoughtEncoder(_ExpansionMixin, RunningTextEncoder):
         return f"expand:{_file_digest(ev)}"
 
     def _tokens(self, text: str) -> list[str]:
-        return tokenize(text, lowercase=bool(self.lowercase))[: int(self.max_length)]
+        return tokenize(text, lowercase=bool(self.lowercase), max_tokens=self._max_length())
 
     def _expansion(self) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
         """``{part: (coef (src_dim, emb), intercept (emb,))}`` fitted on shared words."""
@@ -560,6 +561,11 @@ class SkipThoughtEncoder(_ExpansionMixin, RunningTextEncoder):
 class SkipThoughtReleaseEncoder(TorchEncoder):
     """The published Skip-Thought encoders (uni-skip, bi-skip, combine-skip), frozen.
 
+    Input limit: the first 512 tokens of a text (``<eos>`` is appended after them
+    with ``use_eos=True``), read from its first ``512 * 64`` characters; the rest is
+    cut off.  The release was trained on sentences of at most 30 words; the limit
+    bounds the time and memory of one text (the GRUs read one token per step).
+
     Args:
         path: the release folder (``dictionary.txt``, ``utable.npy`` / ``btable.npy``,
             ``uni_skip.npz`` / ``bi_skip.npz`` and their ``.pkl`` options).
@@ -590,6 +596,8 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
     requires_fit = False
     trainable = False
     transient = (*TorchEncoder.transient, "_release", "_release_id")
+    max_input_length = 512
+    max_input_unit = "tokens"
     random_state = 0  # nothing is random here
 
     def __init__(
@@ -721,12 +729,14 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
         return {}, {}  # the release is referenced by the parameters
 
     def _tokens(self, text: str) -> list[str]:
-        t = text.lower() if self.lowercase else text
+        limit = int(self.max_input_length)
+        t = head_chars(text, limit)
+        t = t.lower() if self.lowercase else t
         if self.tokenizer == "nltk":
-            return nltk_word_tokenize(t)
+            return nltk_word_tokenize(t, max_tokens=limit)
         if self.tokenizer == "split":
-            return t.split()
-        return tokenize(t, lowercase=False)
+            return split_words(t, max_tokens=limit)
+        return tokenize(t, lowercase=False, max_tokens=limit)
 
     def _prepare(self, texts: list[str]) -> dict[str, Any]:
         import torch

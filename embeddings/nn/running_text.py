@@ -24,7 +24,10 @@ from embeddings._checks import check_bool, check_int, check_number, check_option
 from embeddings.errors import InvalidInputError, InvalidParameterError
 from embeddings.nn.encoder import TorchEncoder
 
-__all__ = ["RunningTextEncoder", "check_vector_source"]
+__all__ = ["MAX_LENGTH_LIMIT", "RunningTextEncoder", "check_vector_source"]
+
+#: the largest ``max_length`` (tokens kept per sentence, in training and encoding)
+MAX_LENGTH_LIMIT = 10_000
 
 
 def check_vector_source(name: str, value: Any) -> None:
@@ -55,8 +58,32 @@ class RunningTextEncoder(TorchEncoder):
 
     Subclasses have the parameters ``lowercase``, ``min_count``, ``max_vocab``,
     ``max_length``, ``epochs``, ``learning_rate``, ``max_grad_norm``,
-    ``random_state`` and ``threads``.
+    ``random_state`` and ``threads``.  ``max_length`` (at most
+    :data:`MAX_LENGTH_LIMIT`) is the input limit: the tokens of a text after the
+    first ``max_length`` are cut off (in training and encoding), and encoding
+    tokenizes only the first ``max_length * 64`` characters of a text
+    (:func:`~embeddings.adapters._tokenize.tokenize`).
     """
+
+    def input_limit(self) -> tuple[int, str] | None:
+        """``(max_length, "tokens")``: the tokens of a text that are encoded.
+
+        Example:
+            >>> from embeddings.adapters.quick_thought import QuickThoughtEncoder
+            >>> QuickThoughtEncoder(max_length=40).input_limit()
+            (40, 'tokens')
+        """
+        return self._max_length(), "tokens"
+
+    def _max_length(self) -> int:
+        """``max_length`` as an int, checked (1 .. :data:`MAX_LENGTH_LIMIT`)."""
+        value = check_int("max_length", self.max_length)
+        if value > MAX_LENGTH_LIMIT:
+            raise InvalidParameterError(
+                f"max_length must be an int <= {MAX_LENGTH_LIMIT:,} (tokens kept per "
+                f"sentence), got {value!r}"
+            )
+        return value
 
     def _check_params(
         self,
@@ -66,8 +93,9 @@ class RunningTextEncoder(TorchEncoder):
         sources: Sequence[str] = ("init_vectors",),
     ) -> None:
         """Check the shared parameters, ``ints`` (each >= 1), ``bools`` and ``sources``."""
-        for name in (*ints, "epochs", "max_length", "min_count"):
+        for name in (*ints, "epochs", "min_count"):
             check_int(name, getattr(self, name))
+        self._max_length()
         check_optional_int("max_vocab", self.max_vocab)
         for name in ("learning_rate", "max_grad_norm"):
             check_number(name, getattr(self, name))

@@ -110,7 +110,7 @@ def test_save_load_pickle_clone(vectors, tmp_path):
     enc = small(vectors).fit(pairs, labels)
     texts = ["a man runs .", "the dog no sleeps"]
     enc.save(tmp_path / "m")
-    again = embeddings.load(tmp_path / "m")
+    again = embeddings.load(tmp_path / "m", word_vectors=vectors)  # outside: named again
     assert type(again) is InferSentEncoder and again.fingerprint() == enc.fingerprint()
     np.testing.assert_array_equal(again.encode(texts), enc.encode(texts))
     np.testing.assert_array_equal(again.predict_pairs(["a man"], ["the man yes"]),
@@ -294,7 +294,7 @@ def test_train_command_with_nli(vectors, tmp_path, capsys):
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "trained infersent" in text and "80 sentences" in text
-    enc = embeddings.load(str(out))
+    enc = embeddings.load(str(out), allow_paths=[vectors])  # its vectors lie outside
     assert isinstance(enc, InferSentEncoder) and enc.dim == 8
     run = json.loads((out / "training" / "run.json").read_text())
     assert run["corpus"] == str(data.resolve()) and run["params"]["hidden_size"] == 4

@@ -142,7 +142,7 @@ def test_release_save_refers_to_files(tmp_path):
     build_release(tmp_path / "rel")
     enc = embeddings.load("skip-thought", path=str(tmp_path / "rel"), mode="bi", tokenizer="split")
     enc.save(tmp_path / "saved")
-    again = embeddings.load(str(tmp_path / "saved"))
+    again = embeddings.load(str(tmp_path / "saved"), allow_paths=[tmp_path / "rel"])
     np.testing.assert_array_equal(again.encode(SENTENCES), enc.encode(SENTENCES))
     assert again.fingerprint() == enc.fingerprint()
 
