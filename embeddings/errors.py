@@ -16,7 +16,15 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import inspect
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 __all__ = [
+    "TransferkitDeprecationWarning",
+    "renamed_parameters",
     "TransferkitError",
     "UnknownEncoderError",
     "UnknownWordError",
@@ -79,3 +87,63 @@ class DataNotFoundError(TransferkitError, FileNotFoundError):
 
 class ChecksumError(TransferkitError, ValueError):
     """A downloaded or cached file whose sha256 does not match the pinned value."""
+
+
+class TransferkitDeprecationWarning(FutureWarning):
+    """An old name that still works but will go: the message names the new one."""
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+#: (function, old name) pairs already warned about: each warns once per process
+_WARNED: set[tuple[str, str]] = set()
+
+
+def renamed_parameters(**renames: str) -> Callable[[_F], _F]:
+    """Accept old keyword names as aliases of new ones, warning once per name.
+
+    ``@renamed_parameters(seed="random_state")`` lets callers still pass ``seed=``:
+    the value goes to ``random_state``, with one
+    :class:`TransferkitDeprecationWarning` per process.  Passing both names raises
+    :class:`InvalidParameterError`.
+
+    Example:
+        >>> @renamed_parameters(seed="random_state")
+        ... def f(*, random_state=0):
+        ...     return random_state
+        >>> import warnings
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")
+        ...     f(seed=3)
+        3
+    """
+
+    def wrap(func: _F) -> _F:
+        params = inspect.signature(func).parameters
+        missing = [new for new in renames.values() if new not in params]
+        if missing:
+            raise TypeError(f"{func.__qualname__} has no parameter(s) {missing}")
+
+        @functools.wraps(func)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise InvalidParameterError(
+                        f"{func.__name__}: pass {new}= only ({old}= is its old name)"
+                    )
+                kwargs[new] = kwargs.pop(old)
+                key = (func.__qualname__, old)
+                if key not in _WARNED:
+                    _WARNED.add(key)
+                    warnings.warn(
+                        f"{func.__name__}: {old}= is renamed {new}=; the old name will be "
+                        "removed in a future version",
+                        TransferkitDeprecationWarning,
+                        stacklevel=2,
+                    )
+            return func(*args, **kwargs)
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
