@@ -267,6 +267,10 @@ def build_encoder(klass: type[BaseEncoder], params: Any, *, where: str) -> BaseE
     if not isinstance(params, dict):
         raise ModelFormatError(f"{where} must be a JSON object, got {type(params).__name__}")
     signature, required = _constructor_params(klass)
+    params = {
+        (klass.renamed_params.get(k, k) if klass.renamed_params.get(k, k) not in params else k): v
+        for k, v in params.items()
+    }  # a config written under an older parameter name
     unknown = sorted(k for k in params if k not in signature)
     if unknown:
         raise ModelFormatError(

@@ -409,6 +409,9 @@ class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
             it do (``trust_pickle``).  Only the caller sets them, in Python: ``save``
             never writes them, and ``load`` refuses a folder whose config sets one
             to anything but its default.
+        renamed_params: old parameter name -> new name; a saved ``config.json`` that
+            uses an old name loads under the new one (the constructor takes the old
+            name too, with a warning).
         path_params: parameters that may name a file or folder (``source``,
             ``model``, ``cache_dir``, ...).  In a saved folder's ``config.json`` such
             a path must lie inside the folder (see :mod:`embeddings._saved`); names
@@ -445,6 +448,7 @@ class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
     caller_only_params: ClassVar[tuple[str, ...]] = ()
     encode_time_params: ClassVar[tuple[str, ...]] = ()
     path_params: ClassVar[tuple[str, ...]] = ()
+    renamed_params: ClassVar[Mapping[str, str]] = {}
     nests_encoders: ClassVar[bool] = False
     max_input_length: ClassVar[int | None] = None
     max_input_unit: ClassVar[str] = "tokens"

@@ -123,6 +123,8 @@ def renamed_parameters(**renames: str) -> Callable[[_F], _F]:
         if missing:
             raise TypeError(f"{func.__qualname__} has no parameter(s) {missing}")
 
+        owner = func.__qualname__.removesuffix(".__init__")
+
         @functools.wraps(func)
         def inner(*args: Any, **kwargs: Any) -> Any:
             for old, new in renames.items():
@@ -130,14 +132,14 @@ def renamed_parameters(**renames: str) -> Callable[[_F], _F]:
                     continue
                 if new in kwargs:
                     raise InvalidParameterError(
-                        f"{func.__name__}: pass {new}= only ({old}= is its old name)"
+                        f"{owner}: pass {new}= only ({old}= is its old name)"
                     )
                 kwargs[new] = kwargs.pop(old)
                 key = (func.__qualname__, old)
                 if key not in _WARNED:
                     _WARNED.add(key)
                     warnings.warn(
-                        f"{func.__name__}: {old}= is renamed {new}=; the old name will be "
+                        f"{owner}: {old}= is renamed {new}=; the old name will be "
                         "removed in a future version",
                         TransferkitDeprecationWarning,
                         stacklevel=2,

@@ -21,8 +21,8 @@ fixed features, which are computed once.  ``unfreeze="all"`` is full fine-tuning
 (``AutoModel.from_config`` for Hugging Face models, ``reset_parameters`` otherwise)
 before training: the "no transfer" control of the learning curve.
 
-The loop is the shared :class:`~embeddings.training.trainer.Trainer`: AdamW (``lr``
-for the encoder, ``head_lr`` for the head, no weight decay on biases and norms),
+The loop is the shared :class:`~embeddings.training.trainer.Trainer`: AdamW (``learning_rate``
+for the encoder, ``head_learning_rate`` for the head, no weight decay on biases and norms),
 cross-entropy over shuffled batches of similar length, gradient clipping, early
 stopping on validation accuracy (ties broken by the lower validation loss) with
 ``patience`` epochs, and the best epoch's weights restored.  With a ``workdir`` it
@@ -45,7 +45,7 @@ Example:
     >>> qt = QuickThoughtEncoder(hidden_size=4, embedding_dim=4, epochs=1, min_count=1)
     >>> qt = qt.fit(texts)
     >>> labelled = ["a fine film", "a good film", "stocks fell", "banks sank"] * 3
-    >>> clf = fine_tune(qt, labelled, [1, 1, 0, 0] * 3, unfreeze=1, max_epochs=2)
+    >>> clf = fine_tune(qt, labelled, [1, 1, 0, 0] * 3, unfreeze=1, epochs=2)
     >>> clf.predict(["a fine film"]).shape, clf.encode(["a fine film"]).shape
     ((1,), (1, 8))
 """
@@ -58,14 +58,19 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, ClassVar, Literal, TypedDict
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from embeddings._checks import check_int
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
-from embeddings.errors import InvalidInputError, InvalidParameterError, ModelFormatError
+from embeddings.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    ModelFormatError,
+    renamed_parameters,
+)
 from embeddings.training.trainer import Objective, TrainConfig, Trainer
 
 __all__ = [
@@ -457,11 +462,11 @@ class FineTunedEncoder(BaseEncoder):
             (seeded), trained like the pretrained one (needs ``unfreeze="all"``).
         validation_fraction: share of the training texts held out for early stopping
             when :meth:`fit` gets no dev set.
-        max_epochs: passes over the training texts at most.
+        epochs: passes over the training texts at most.
         patience: stop after this many epochs without a better validation score.
         batch_size: training batch size.
-        lr: AdamW learning rate of the encoder's trainable parameters.
-        head_lr: AdamW learning rate of the head.
+        learning_rate: AdamW learning rate of the encoder's trainable parameters.
+        head_learning_rate: AdamW learning rate of the head.
         weight_decay: AdamW weight decay (weight matrices of the encoder and head).
         max_grad_norm: gradient-norm clipping; ``None`` or ``inf`` does not clip.
         eval_batch_size: batch size of validation and feature passes.
@@ -487,6 +492,11 @@ class FineTunedEncoder(BaseEncoder):
     """
 
     family = "finetuned"
+    renamed_params: ClassVar[dict[str, str]] = {
+        "max_epochs": "epochs",
+        "lr": "learning_rate",
+        "head_lr": "head_learning_rate",
+    }
     path_params = ("base",)
     adapter_version = "1"
     requires_fit = True
@@ -495,6 +505,7 @@ class FineTunedEncoder(BaseEncoder):
     _weights: dict[str, np.ndarray]
     _meta: dict[str, Any]
 
+    @renamed_parameters(max_epochs="epochs", lr="learning_rate", head_lr="head_learning_rate")
     def __init__(
         self,
         base: BaseEncoder | str = "minilm-l6",
@@ -503,11 +514,11 @@ class FineTunedEncoder(BaseEncoder):
         unfreeze: Unfreeze = 0,
         init: Init = "pretrained",
         validation_fraction: float = 0.1,
-        max_epochs: int = 10,
+        epochs: int = 10,
         patience: int = 3,
         batch_size: int = 16,
-        lr: float = 5e-5,
-        head_lr: float = 1e-3,
+        learning_rate: float = 5e-5,
+        head_learning_rate: float = 1e-3,
         weight_decay: float = 0.01,
         max_grad_norm: float | None = 1.0,
         eval_batch_size: int = 64,
@@ -519,11 +530,11 @@ class FineTunedEncoder(BaseEncoder):
         self.unfreeze = unfreeze
         self.init = init
         self.validation_fraction = validation_fraction
-        self.max_epochs = max_epochs
+        self.epochs = epochs
         self.patience = patience
         self.batch_size = batch_size
-        self.lr = lr
-        self.head_lr = head_lr
+        self.learning_rate = learning_rate
+        self.head_learning_rate = head_learning_rate
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
         self.eval_batch_size = eval_batch_size
@@ -542,13 +553,13 @@ class FineTunedEncoder(BaseEncoder):
             isinstance(u, bool) or not isinstance(u, (int, np.integer)) or u < 0
         ):
             raise InvalidParameterError(f"unfreeze must be an int >= 0 or 'all', got {u!r}")
-        for name in ("max_epochs", "patience", "batch_size", "eval_batch_size"):
+        for name in ("epochs", "patience", "batch_size", "eval_batch_size"):
             check_int(name, getattr(self, name), 1)
         check_int("random_state", self.random_state, 0)
         if self.threads is not None:
             check_int("threads", self.threads, 1)
-        _check_float("lr", self.lr, low=0.0)
-        _check_float("head_lr", self.head_lr, low=0.0)
+        _check_float("learning_rate", self.learning_rate, low=0.0)
+        _check_float("head_learning_rate", self.head_learning_rate, low=0.0)
         _check_float("weight_decay", self.weight_decay, low=0.0, low_ok=True)
         _check_float("validation_fraction", self.validation_fraction, low=0.0, high=1.0)
         g = self.max_grad_norm
@@ -689,18 +700,22 @@ class FineTunedEncoder(BaseEncoder):
         return modules, trained, [p for p in params if id(p) in trained_ids]
 
     def _param_groups(self, head: Any, enc_params: list[Any]) -> list[dict[str, Any]]:
-        """AdamW groups: ``head_lr`` for the head, ``lr`` for the encoder; no decay on 1-D."""
+        """AdamW groups: ``head_learning_rate`` for the head, ``learning_rate`` for the
+        encoder; no decay on 1-D parameters."""
         wd = float(self.weight_decay)
         groups = [
-            {"params": [head.weight], "lr": float(self.head_lr), "weight_decay": wd},
-            {"params": [head.bias], "lr": float(self.head_lr), "weight_decay": 0.0},
+            {"params": [head.weight], "lr": float(self.head_learning_rate), "weight_decay": wd},
+            {"params": [head.bias], "lr": float(self.head_learning_rate), "weight_decay": 0.0},
         ]
         decay = [p for p in enc_params if p.ndim >= 2]
         no_decay = [p for p in enc_params if p.ndim < 2]
         if decay:
-            groups.append({"params": decay, "lr": float(self.lr), "weight_decay": wd})
+            lr = float(self.learning_rate)
+            groups.append({"params": decay, "lr": lr, "weight_decay": wd})
         if no_decay:
-            groups.append({"params": no_decay, "lr": float(self.lr), "weight_decay": 0.0})
+            groups.append(
+                {"params": no_decay, "lr": float(self.learning_rate), "weight_decay": 0.0}
+            )
         return groups
 
     def _train_config(
@@ -708,7 +723,7 @@ class FineTunedEncoder(BaseEncoder):
     ) -> TrainConfig:
         clip = self.max_grad_norm
         return TrainConfig(
-            epochs=int(self.max_epochs), lr=float(self.lr), optimizer="adamw",
+            epochs=int(self.epochs), lr=float(self.learning_rate), optimizer="adamw",
             weight_decay=float(self.weight_decay),
             max_grad_norm=None if clip is None or math.isinf(clip) else float(clip),
             patience=int(self.patience), max_minutes=max_minutes,
@@ -986,6 +1001,7 @@ def _classes_from_json(values: Any, dtype: Any) -> NDArray[Any]:
 
 
 # ---------------------------------------------------------------- function
+@renamed_parameters(max_epochs="epochs", lr="learning_rate", head_lr="head_learning_rate")
 def fine_tune(
     encoder: BaseEncoder | str,
     texts: Sequence[str],
@@ -997,11 +1013,11 @@ def fine_tune(
     dev_texts: Sequence[str] | None = None,
     dev_labels: ArrayLike | None = None,
     validation_fraction: float = 0.1,
-    max_epochs: int = 10,
+    epochs: int = 10,
     patience: int = 3,
     batch_size: int = 16,
-    lr: float = 5e-5,
-    head_lr: float = 1e-3,
+    learning_rate: float = 5e-5,
+    head_learning_rate: float = 1e-3,
     weight_decay: float = 0.01,
     max_grad_norm: float | None = 1.0,
     eval_batch_size: int = 64,
@@ -1038,8 +1054,9 @@ def fine_tune(
     _check_encoder(encoder)
     model = FineTunedEncoder(
         encoder, head=head, unfreeze=unfreeze, init=init,
-        validation_fraction=validation_fraction, max_epochs=max_epochs, patience=patience,
-        batch_size=batch_size, lr=lr, head_lr=head_lr, weight_decay=weight_decay,
+        validation_fraction=validation_fraction, epochs=epochs, patience=patience,
+        batch_size=batch_size, learning_rate=learning_rate,
+        head_learning_rate=head_learning_rate, weight_decay=weight_decay,
         max_grad_norm=max_grad_norm, eval_batch_size=eval_batch_size,
         random_state=random_state, threads=threads,
     )  # fmt: skip

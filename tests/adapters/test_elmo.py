@@ -200,7 +200,7 @@ def test_fine_tuning_learns_the_scalar_mix(files: tuple[str, str]) -> None:
 
     enc = ElmoFileEncoder(options_file=files[0], weight_file=files[1], layers="learned")
     texts = ["good film", "bad film", "great movie", "awful movie"] * 4
-    tuned = fine_tune(enc, texts, [1, 0, 1, 0] * 4, unfreeze=1, max_epochs=2)
+    tuned = fine_tune(enc, texts, [1, 0, 1, 0] * 4, unfreeze=1, epochs=2)
     mix = tuned._encoder.module.mix
     assert not torch.equal(mix.scalars.detach(), torch.zeros(3))  # the mix moved
     assert torch.equal(enc.module.mix.scalars.detach(), torch.zeros(3))  # the original did not

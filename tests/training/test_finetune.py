@@ -49,7 +49,13 @@ NEG = [
 ]
 TEXTS = (POS + NEG) * 3
 LABELS = np.array(([1] * 5 + [0] * 5) * 3)
-FAST = {"max_epochs": 3, "patience": 3, "batch_size": 8, "lr": 1e-3, "head_lr": 1e-2}
+FAST = {
+    "epochs": 3,
+    "patience": 3,
+    "batch_size": 8,
+    "learning_rate": 1e-3,
+    "head_learning_rate": 1e-2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +154,7 @@ def test_same_seed_is_bit_identical_other_seed_differs(encoder) -> None:
 def test_predict_encode_and_dev_set(encoder) -> None:
     clf = fine_tune(
         encoder, TEXTS, LABELS, unfreeze=2, dev_texts=POS + NEG,
-        dev_labels=[1] * 5 + [0] * 5, random_state=0, **{**FAST, "max_epochs": 6},
+        dev_labels=[1] * 5 + [0] * 5, random_state=0, **{**FAST, "epochs": 6},
     )  # fmt: skip
     assert clf.params_["validation"] == "dev" and clf.params_["n_val"] == 10
     proba = clf.predict_proba(POS + NEG)
@@ -205,7 +211,7 @@ def test_pickle_and_clone(encoder) -> None:
 
 def test_random_init_reinitialises_the_architecture(encoder) -> None:
     before = _pretrained(encoder)
-    kw = {**FAST, "lr": 1e-12, "max_epochs": 1}
+    kw = {**FAST, "learning_rate": 1e-12, "epochs": 1}
     # (seed 0 would rebuild the very weights _tiny_bert saved: it seeds BertModel with 0)
     a = fine_tune(encoder, TEXTS, LABELS, unfreeze="all", init="random", random_state=5, **kw)
     b = fine_tune(encoder, TEXTS, LABELS, unfreeze="all", init="random", random_state=5, **kw)
@@ -249,8 +255,8 @@ def test_bad_arguments(encoder) -> None:
         fine_tune(encoder, TEXTS, LABELS, dev_texts=["x"])
     with pytest.raises(InvalidParameterError, match="unfreeze='all'"):
         fine_tune(encoder, TEXTS, LABELS, init="random", unfreeze=1)
-    with pytest.raises(InvalidParameterError, match="lr"):
-        fine_tune(encoder, TEXTS, LABELS, lr=0)
+    with pytest.raises(InvalidParameterError, match="learning_rate"):
+        fine_tune(encoder, TEXTS, LABELS, learning_rate=0)
     with pytest.raises(InvalidParameterError, match="head must be"):
         fine_tune(encoder, TEXTS, LABELS, head="svm")  # type: ignore[arg-type]
     with pytest.raises(InvalidParameterError, match="max_grad_norm"):
@@ -312,7 +318,13 @@ def _qt_net(enc) -> dict[str, np.ndarray]:
     return {k: v.detach().numpy().copy() for k, v in enc.module.state_dict().items()}
 
 
-QT_FAST = {"max_epochs": 3, "patience": 3, "batch_size": 8, "lr": 1e-2, "head_lr": 1e-2}
+QT_FAST = {
+    "epochs": 3,
+    "patience": 3,
+    "batch_size": 8,
+    "learning_rate": 1e-2,
+    "head_learning_rate": 1e-2,
+}
 
 
 def test_quick_thought_unfreeze_top_1_trains_the_grus_not_the_table(quick_thought) -> None:
@@ -393,3 +405,28 @@ def test_fine_tune_defaults_match_the_encoder_parameters() -> None:
     shared = [name for name in encoder if name != "base"]
     assert set(shared) <= set(function)
     assert {n: function[n].default for n in shared} == {n: encoder[n].default for n in shared}
+
+
+def test_old_parameter_names_still_work_and_warn(tmp_path) -> None:
+    import json
+
+    from embeddings import errors
+
+    errors._WARNED.clear()
+    with pytest.warns(errors.TransferkitDeprecationWarning, match="lr= is renamed"):
+        old = FineTunedEncoder("minilm-l6", lr=1e-3, max_epochs=2, head_lr=1e-2)
+    new = FineTunedEncoder("minilm-l6", learning_rate=1e-3, epochs=2, head_learning_rate=1e-2)
+    assert old.get_params() == new.get_params()
+    with pytest.raises(InvalidParameterError, match="pass learning_rate= only"):
+        FineTunedEncoder("minilm-l6", lr=1e-3, learning_rate=1e-3)
+    # a config written under the old names loads under the new ones
+    params = {"base": "minilm-l6", "lr": 0.5, "max_epochs": 4, "head_lr": 0.25}
+    config = {
+        "format": "transferkit-encoder", "format_version": 1,
+        "class": CLASS_PATH, "adapter_version": FineTunedEncoder.adapter_version,
+        "preset": None, "params": params, "fitted": False, "state": {}, "fingerprint": "",
+    }  # fmt: skip
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    loaded = embeddings.load(tmp_path / "old")
+    assert (loaded.learning_rate, loaded.epochs, loaded.head_learning_rate) == (0.5, 4, 0.25)
