@@ -95,7 +95,7 @@ class TransferkitDeprecationWarning(FutureWarning):
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 #: (function, old name) pairs already warned about: each warns once per process
-_WARNED: set[tuple[str, str]] = set()
+_WARNED: set[tuple[str, str]] = set()  # (module.function, old name)
 
 
 def renamed_parameters(**renames: str) -> Callable[[_F], _F]:
@@ -135,7 +135,7 @@ def renamed_parameters(**renames: str) -> Callable[[_F], _F]:
                         f"{owner}: pass {new}= only ({old}= is its old name)"
                     )
                 kwargs[new] = kwargs.pop(old)
-                key = (func.__qualname__, old)
+                key = (f"{func.__module__}.{func.__qualname__}", old)
                 if key not in _WARNED:
                     _WARNED.add(key)
                     warnings.warn(

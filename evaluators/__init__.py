@@ -17,7 +17,7 @@ Example:
     >>> import evaluators
     >>> from sklearn.datasets import make_classification
     >>> X, y = make_classification(n_samples=100, n_features=6, random_state=0)
-    >>> s = evaluators.evaluate_classification_cv(X, y, n_folds=3, seed=0)
+    >>> s = evaluators.evaluate_classification_cv(X, y, n_folds=3, random_state=0)
     >>> 0.5 < s["main_score"] <= 1.0
     True
 """

@@ -6,27 +6,27 @@ logistic regression:
 
 ``evaluate_classification_cv(X, y)`` -- SentEval's ``InnerKFoldClassifier``, used for
     MR, CR, SUBJ and MPQA (datasets without a split). Outer
-    ``StratifiedKFold(n_folds, shuffle=True, random_state=seed)``; inside each outer
-    training part an inner ``StratifiedKFold(n_folds, shuffle=True,
-    random_state=seed)`` scores every C in ``2**t for t in range(-2, 4)``
+    ``StratifiedKFold(n_folds, shuffle=True, random_state=random_state)``; inside
+    each outer training part an inner ``StratifiedKFold(n_folds, shuffle=True,
+    random_state=random_state)`` scores every C in ``2**t for t in range(-2, 4)``
     (0.25 ... 8); the C with the best mean inner accuracy (rounded, as a percentage,
     to 2 decimals; ties go to the smaller C) is refitted on the whole outer training
     part and scored on the outer test fold. The result is the mean of the outer-fold
     accuracies. SentEval seeds both splitters with the same number (it hard-codes
-    1111, its default seed; here it is ``seed``, default 1111, so the defaults give the
-    same folds). SentEval's ``SE`` engine defaults to ``kfold=5`` but its examples and
-    the paper use 10; ``n_folds`` defaults to 10.
+    1111, its default seed; here it is ``random_state``, default 1111, so the
+    defaults give the same folds). SentEval's ``SE`` engine defaults to ``kfold=5``
+    but its examples and the paper use 10; ``n_folds`` defaults to 10.
 ``evaluate_classification_split(X_train, y_train, X_dev, y_dev, X_test, y_test)`` --
     SentEval's ``SplitClassifier`` (SST, SICK-E, SNLI): each C of the same grid is fit
     on train and scored on dev; the best (same rounding and tie rule) is refitted on
     train and scored on test.
 ``evaluate_classification_train_test(X_train, y_train, X_test, y_test)`` -- SentEval's
     ``KFoldClassifier`` (TREC, MRPC): C in ``2**t for t in range(-1, 6)`` is chosen by
-    ``StratifiedKFold(n_folds, shuffle=True, random_state=seed)`` on train, refitted on
-    all of train, scored on test.
+    ``StratifiedKFold(n_folds, shuffle=True, random_state=random_state)`` on train,
+    refitted on all of train, scored on test.
 
 Details checked against SentEval's code: the classifier is
-``LogisticRegression(C=C, random_state=seed)`` with scikit-learn's defaults for
+``LogisticRegression(C=C, random_state=random_state)`` with scikit-learn's defaults for
 everything else (``max_iter=100``; the solver is today's default ``lbfgs`` -- SentEval
 ran on scikit-learn < 0.22 whose default was ``liblinear``, which you get with
 ``estimator=LogisticRegression(solver="liblinear")``); features are **not**
@@ -40,7 +40,7 @@ MRPC does; macro F1 otherwise), the chosen parameters and the sizes.
 Example:
     >>> from sklearn.datasets import make_classification
     >>> X, y = make_classification(n_samples=120, n_features=8, random_state=0)
-    >>> scores = evaluate_classification_cv(X, y, n_folds=3, seed=0)
+    >>> scores = evaluate_classification_cv(X, y, n_folds=3, random_state=0)
     >>> scores["main_score"] == scores["accuracy"] and len(scores["C"]) == 3
     True
 """
@@ -55,7 +55,7 @@ from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import StratifiedKFold
 
-from embeddings.errors import InvalidInputError
+from embeddings.errors import InvalidInputError, renamed_parameters
 from evaluators.heads import (
     HeadName,
     HeadSpec,
@@ -153,22 +153,25 @@ def _outer_fold(
     train_idx: NDArray[Any],
     test_idx: NDArray[Any],
     n_folds: int,
-    seed: int,
+    random_state: int,
     classes: NDArray[Any],
 ) -> tuple[float, float, dict[str, Any], float | None]:
     X_train, y_train = X[train_idx], y[train_idx]
-    params, dev_acc = select_by_cv(spec, X_train, y_train, n_folds=n_folds, seed=seed)
+    params, dev_acc = select_by_cv(
+        spec, X_train, y_train, n_folds=n_folds, random_state=random_state
+    )
     acc, pred = fit_and_score(spec, params, X_train, y_train, X[test_idx], y[test_idx])
     f1, _ = f1_for(y[test_idx], pred, classes)
     return acc, f1, params, dev_acc
 
 
+@renamed_parameters(seed="random_state")
 def evaluate_classification_cv(
     X: ArrayLike,
     y: ArrayLike,
     *,
     n_folds: int = 10,
-    seed: int = 1111,
+    random_state: int = 1111,
     head: HeadName = "logreg",
     estimator: BaseEstimator | None = None,
     param_grid: Mapping[str, Sequence[Any]] | None = None,
@@ -181,7 +184,7 @@ def evaluate_classification_cv(
         y: Class labels, shape ``(n_samples,)``, at least two classes, each with at
             least ``n_folds`` members.
         n_folds: Folds of both the outer evaluation and the inner C selection.
-        seed: Seeds both fold splitters and the estimator.
+        random_state: Seeds both fold splitters and the estimator.
         head: ``"logreg"`` (SentEval's) or ``"mlp"``; see :mod:`evaluators.heads`.
         estimator: Your own unfitted scikit-learn classifier; it is cloned for every
             fit and never changed.
@@ -196,31 +199,37 @@ def evaluate_classification_cv(
     Raises:
         InvalidInputError: Bad arrays, mismatched lengths, a single class, or a class
             with fewer members than the folds need.
-        InvalidParameterError: Bad ``n_folds``, ``seed``, ``head``, ``estimator``,
-            ``param_grid`` or ``n_jobs``.
+        InvalidParameterError: Bad ``n_folds``, ``random_state``, ``head``,
+            ``estimator``, ``param_grid`` or ``n_jobs``.
 
     Example:
         >>> from sklearn.datasets import make_classification
         >>> X, y = make_classification(n_samples=100, n_features=5, random_state=1)
-        >>> s = evaluate_classification_cv(X, y, n_folds=3, seed=7)
+        >>> s = evaluate_classification_cv(X, y, n_folds=3, random_state=7)
         >>> 0.5 < s["accuracy"] <= 1.0, s["n_folds"], s["seed"]
         (True, 3, 7)
     """
     X_arr = check_embeddings(X, name="X", allow_sparse=True)
     y_arr = check_labels(y, n_samples=X_arr.shape[0], name="y")
     n_folds = check_n_folds(n_folds, y_arr)
-    seed = check_seed(seed)
+    random_state = check_seed(random_state)
     n_jobs = check_n_jobs(n_jobs)
     spec = resolve_head(
-        head, estimator=estimator, param_grid=param_grid, seed=seed, protocol="inner_cv"
+        head,
+        estimator=estimator,
+        param_grid=param_grid,
+        random_state=random_state,
+        protocol="inner_cv",
     )
     classes = np.unique(y_arr)
     outer = list(
-        StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X_arr, y_arr)
+        StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state).split(
+            X_arr, y_arr
+        )
     )
     if spec.tuned:
         _check_inner_folds(y_arr, outer, n_folds)
-    jobs = [(spec, X_arr, y_arr, tr, te, n_folds, seed, classes) for tr, te in outer]
+    jobs = [(spec, X_arr, y_arr, tr, te, n_folds, random_state, classes) for tr, te in outer]
     results = run_parallel(_outer_fold, jobs, n_jobs)
     accs = [r[0] for r in results]
     dev_accs = [r[3] for r in results]
@@ -242,7 +251,7 @@ def evaluate_classification_cv(
         "n_folds": n_folds,
         "n_classes": int(classes.size),
         "head": spec.name,
-        "seed": seed,
+        "seed": random_state,
     }
 
 
@@ -258,7 +267,7 @@ def _test_scores(
     selection: Literal["dev", "cv", "none"],
     n_folds: int | None,
     n_dev: int,
-    seed: int,
+    random_state: int,
 ) -> ClassificationScores:
     acc, pred = fit_and_score(spec, params, X_train, y_train, X_test, y_test)
     classes = np.unique(np.concatenate([y_train, y_test]))
@@ -278,10 +287,11 @@ def _test_scores(
         "n_test": int(X_test.shape[0]),
         "n_classes": int(np.unique(y_train).size),
         "head": spec.name,
-        "seed": seed,
+        "seed": random_state,
     }
 
 
+@renamed_parameters(seed="random_state")
 def evaluate_classification_split(
     X_train: ArrayLike,
     y_train: ArrayLike,
@@ -290,7 +300,7 @@ def evaluate_classification_split(
     X_test: ArrayLike,
     y_test: ArrayLike,
     *,
-    seed: int = 1111,
+    random_state: int = 1111,
     head: HeadName = "logreg",
     estimator: BaseEstimator | None = None,
     param_grid: Mapping[str, Sequence[Any]] | None = None,
@@ -309,7 +319,7 @@ def evaluate_classification_split(
         y_dev: Development labels.
         X_test: Test embeddings ``(n_test, dim)``.
         y_test: Test labels.
-        seed: Seeds the estimator.
+        random_state: Seeds the estimator.
         head: ``"logreg"`` or ``"mlp"``.
         estimator: Your own unfitted classifier (cloned, never changed).
         param_grid: Candidates; ``None`` is the head's grid, ``{}`` no selection.
@@ -320,14 +330,14 @@ def evaluate_classification_split(
 
     Raises:
         InvalidInputError: Bad arrays, mismatched lengths or dims, a single class.
-        InvalidParameterError: Bad ``seed``, ``head``, ``estimator``, ``param_grid``,
-            ``n_jobs``.
+        InvalidParameterError: Bad ``random_state``, ``head``, ``estimator``,
+            ``param_grid``, ``n_jobs``.
 
     Example:
         >>> from sklearn.datasets import make_classification
         >>> X, y = make_classification(n_samples=90, n_features=5, random_state=2)
         >>> s = evaluate_classification_split(X[:50], y[:50], X[50:70], y[50:70],
-        ...                                   X[70:], y[70:], seed=0)
+        ...                                   X[70:], y[70:], random_state=0)
         >>> s["selection"], s["n_train"], s["n_dev"], s["n_test"]
         ('dev', 50, 20, 20)
     """
@@ -338,19 +348,24 @@ def evaluate_classification_split(
     Xte = check_embeddings(X_test, name="X_test", allow_sparse=True)
     yte = check_labels(y_test, n_samples=Xte.shape[0], name="y_test", min_classes=1)
     _check_same_dim([("X_train", Xtr), ("X_dev", Xdv), ("X_test", Xte)])
-    seed = check_seed(seed)
+    random_state = check_seed(random_state)
     n_jobs = check_n_jobs(n_jobs)
     spec = resolve_head(
-        head, estimator=estimator, param_grid=param_grid, seed=seed, protocol="split"
+        head,
+        estimator=estimator,
+        param_grid=param_grid,
+        random_state=random_state,
+        protocol="split",
     )
     params, dev_acc = select_on_dev(spec, Xtr, ytr, Xdv, ydv, n_jobs=n_jobs)
     return _test_scores(
         spec, params, dev_acc, Xtr, ytr, Xte, yte,
         selection="dev" if spec.tuned else "none", n_folds=None,
-        n_dev=int(Xdv.shape[0]), seed=seed,
+        n_dev=int(Xdv.shape[0]), random_state=random_state,
     )  # fmt: skip
 
 
+@renamed_parameters(seed="random_state")
 def evaluate_classification_train_test(
     X_train: ArrayLike,
     y_train: ArrayLike,
@@ -358,7 +373,7 @@ def evaluate_classification_train_test(
     y_test: ArrayLike,
     *,
     n_folds: int = 10,
-    seed: int = 1111,
+    random_state: int = 1111,
     head: HeadName = "logreg",
     estimator: BaseEstimator | None = None,
     param_grid: Mapping[str, Sequence[Any]] | None = None,
@@ -368,8 +383,8 @@ def evaluate_classification_train_test(
 
     For tasks with a test set but no dev set (TREC, MRPC): each candidate (C in
     0.5 ... 32 for ``"logreg"``, SentEval's grid for this protocol) is scored by
-    ``StratifiedKFold(n_folds, shuffle=True, random_state=seed)`` on train; the best
-    is refitted on all of train and scored on test.
+    ``StratifiedKFold(n_folds, shuffle=True, random_state=random_state)`` on train; the
+    best is refitted on all of train and scored on test.
 
     Args:
         X_train: Training embeddings ``(n_train, dim)``.
@@ -377,7 +392,7 @@ def evaluate_classification_train_test(
         X_test: Test embeddings ``(n_test, dim)``.
         y_test: Test labels.
         n_folds: Folds of the selection.
-        seed: Seeds the fold splitter and the estimator.
+        random_state: Seeds the fold splitter and the estimator.
         head: ``"logreg"`` or ``"mlp"``.
         estimator: Your own unfitted classifier (cloned, never changed).
         param_grid: Candidates; ``None`` is the head's grid, ``{}`` no selection.
@@ -388,8 +403,8 @@ def evaluate_classification_train_test(
 
     Raises:
         InvalidInputError: Bad arrays, mismatched lengths or dims, a single class.
-        InvalidParameterError: Bad ``n_folds``, ``seed``, ``head``, ``estimator``,
-            ``param_grid``, ``n_jobs``.
+        InvalidParameterError: Bad ``n_folds``, ``random_state``, ``head``,
+            ``estimator``, ``param_grid``, ``n_jobs``.
 
     Example:
         >>> from sklearn.datasets import make_classification
@@ -404,14 +419,20 @@ def evaluate_classification_train_test(
     yte = check_labels(y_test, n_samples=Xte.shape[0], name="y_test", min_classes=1)
     _check_same_dim([("X_train", Xtr), ("X_test", Xte)])
     n_folds = check_n_folds(n_folds, ytr)
-    seed = check_seed(seed)
+    random_state = check_seed(random_state)
     n_jobs = check_n_jobs(n_jobs)
     spec = resolve_head(
-        head, estimator=estimator, param_grid=param_grid, seed=seed, protocol="kfold"
+        head,
+        estimator=estimator,
+        param_grid=param_grid,
+        random_state=random_state,
+        protocol="kfold",
     )
-    params, dev_acc = select_by_cv(spec, Xtr, ytr, n_folds=n_folds, seed=seed, n_jobs=n_jobs)
+    params, dev_acc = select_by_cv(
+        spec, Xtr, ytr, n_folds=n_folds, random_state=random_state, n_jobs=n_jobs
+    )
     return _test_scores(
         spec, params, dev_acc, Xtr, ytr, Xte, yte,
         selection="cv" if spec.tuned else "none", n_folds=n_folds if spec.tuned else None,
-        n_dev=0, seed=seed,
+        n_dev=0, random_state=random_state,
     )  # fmt: skip

@@ -4,7 +4,7 @@ For each run seed, a k-means model with ``k`` = the number of distinct gold labe
 is fit on the embeddings, and its clusters are compared with the gold labels with
 V-measure, the adjusted Rand index and normalized mutual information
 (``sklearn.metrics``). Scores are reported as the mean and the (population) standard
-deviation over the runs. Run ``i`` uses ``random_state = seed + i``.
+deviation over the runs. Run ``i`` uses the seed ``random_state + i``.
 
 ``algorithm="minibatch"`` (default) is ``MiniBatchKMeans(n_clusters=k,
 batch_size=500, n_init=3)``, close to MTEB's clustering evaluator; ``"kmeans"`` is
@@ -15,7 +15,7 @@ and ``random_state`` are set when it has them.
 Example:
     >>> from sklearn.datasets import make_blobs
     >>> X, y = make_blobs(n_samples=90, centers=3, cluster_std=0.2, random_state=0)
-    >>> s = evaluate_clustering(X, y, n_runs=2, seed=0)
+    >>> s = evaluate_clustering(X, y, n_runs=2, random_state=0)
     >>> round(s["v_measure"], 6), s["n_clusters"]
     (1.0, 3)
 """
@@ -34,7 +34,7 @@ from sklearn.metrics import (
     v_measure_score,
 )
 
-from embeddings.errors import InvalidInputError, InvalidParameterError
+from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
 from evaluators.metrics import check_embeddings, check_labels, check_positive_int, check_seed
 
 __all__ = ["ClusteringRun", "ClusteringScores", "evaluate_clustering"]
@@ -71,7 +71,7 @@ def _make_clusterer(
     algorithm: Literal["minibatch", "kmeans"],
     estimator: BaseEstimator | None,
     n_clusters: int,
-    seed: int,
+    random_state: int,
     batch_size: int,
 ) -> BaseEstimator:
     if estimator is not None:
@@ -81,12 +81,12 @@ def _make_clusterer(
         if "n_clusters" in params:
             updates["n_clusters"] = n_clusters
         if "random_state" in params:
-            updates["random_state"] = seed
+            updates["random_state"] = random_state
         return model.set_params(**updates) if updates else model
     if algorithm == "kmeans":
-        return KMeans(n_clusters=n_clusters, n_init=10, random_state=seed)
+        return KMeans(n_clusters=n_clusters, n_init=10, random_state=random_state)
     return MiniBatchKMeans(
-        n_clusters=n_clusters, batch_size=batch_size, n_init=3, random_state=seed
+        n_clusters=n_clusters, batch_size=batch_size, n_init=3, random_state=random_state
     )
 
 
@@ -97,12 +97,13 @@ def _cluster_labels(model: BaseEstimator, X: NDArray[Any]) -> NDArray[Any]:
     return np.asarray(model.labels_)
 
 
+@renamed_parameters(seed="random_state")
 def evaluate_clustering(
     X: ArrayLike,
     labels: ArrayLike,
     *,
     n_runs: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     algorithm: Literal["minibatch", "kmeans"] = "minibatch",
     batch_size: int = 500,
     estimator: BaseEstimator | None = None,
@@ -113,8 +114,9 @@ def evaluate_clustering(
         X: Embeddings ``(n_samples, dim)``, finite.
         labels: Gold labels ``(n_samples,)``, at least two distinct, fewer distinct
             labels than samples.
-        n_runs: Number of seeds (``seed``, ``seed + 1``, ...) to average over.
-        seed: The first run's seed.
+        n_runs: Number of seeds (``random_state``, ``random_state + 1``, ...) to
+            average over.
+        random_state: The first run's seed.
         algorithm: ``"minibatch"`` (MiniBatchKMeans) or ``"kmeans"`` (KMeans).
         batch_size: MiniBatchKMeans's batch size.
         estimator: Your own unfitted clusterer, cloned per run (never changed);
@@ -126,20 +128,20 @@ def evaluate_clustering(
     Raises:
         InvalidInputError: Bad arrays, mismatched lengths, a single label, or as
             many labels as samples.
-        InvalidParameterError: Bad ``n_runs``, ``seed``, ``algorithm``,
+        InvalidParameterError: Bad ``n_runs``, ``random_state``, ``algorithm``,
             ``batch_size`` or ``estimator``.
 
     Example:
         >>> from sklearn.datasets import make_blobs
         >>> X, y = make_blobs(n_samples=60, centers=4, random_state=1)
-        >>> s = evaluate_clustering(X, y, n_runs=3, seed=5, algorithm="kmeans")
+        >>> s = evaluate_clustering(X, y, n_runs=3, random_state=5, algorithm="kmeans")
         >>> [r["seed"] for r in s["runs"]]
         [5, 6, 7]
     """
     X_arr = check_embeddings(X, name="X")
     y_arr = check_labels(labels, n_samples=X_arr.shape[0], name="labels")
     n_runs = check_positive_int(n_runs, name="n_runs")
-    seed = check_seed(seed)
+    random_state = check_seed(random_state)
     batch_size = check_positive_int(batch_size, name="batch_size")
     if algorithm not in ("minibatch", "kmeans"):
         raise InvalidParameterError(
@@ -158,10 +160,11 @@ def evaluate_clustering(
             f"labels has {n_clusters} distinct values for {X_arr.shape[0]} samples; "
             "clustering needs fewer clusters than samples."
         )
-    check_seed(seed + n_runs - 1)  # every run seed must be valid
+    # every run seed must be valid
+    check_seed(random_state + n_runs - 1, name="random_state + n_runs - 1 (the last run's seed)")
     runs: list[ClusteringRun] = []
     for i in range(n_runs):
-        run_seed = seed + i
+        run_seed = random_state + i
         model = _make_clusterer(algorithm, estimator, n_clusters, run_seed, batch_size)
         pred = _cluster_labels(model, X_arr)
         runs.append(
@@ -193,5 +196,5 @@ def evaluate_clustering(
         "n_samples": int(X_arr.shape[0]),
         "n_runs": n_runs,
         "algorithm": algorithm if estimator is None else f"custom:{type(estimator).__name__}",
-        "seed": seed,
+        "seed": random_state,
     }

@@ -7,7 +7,7 @@ folds.
 
 Built-in heads (``head=``):
 
-* ``"logreg"``: ``LogisticRegression(C=C, random_state=seed)`` with every other
+* ``"logreg"``: ``LogisticRegression(C=C, random_state=random_state)`` with every other
   parameter at scikit-learn's default, exactly the call in SentEval's
   ``senteval/tools/validation.py``. No feature standardization (SentEval feeds the raw
   embeddings). ``C`` is tuned over ``2**t for t in range(-2, 4)`` (SentEval's grid for
@@ -16,12 +16,12 @@ Built-in heads (``head=``):
 * ``"mlp"``: scikit-learn's ``MLPClassifier`` with one hidden layer of 50 sigmoid units
   (SentEval's MLP uses ``nn.Sigmoid``), Adam, batch size 64, and early stopping on a
   stratified 10 % validation split of the training data, seeded with
-  ``random_state=seed``. SentEval checks dev accuracy every ``epoch_size=4`` passes and
-  stops after ``tenacity=5`` checks without improvement, for at most ``max_epoch=200``
-  checks; in passes that is a patience of 20 (``n_iter_no_change=20``) and at most 800
-  passes (``max_iter=800``). (A patience of 5 passes stops the sigmoid MLP before it
-  has learned anything on small data.) The L2 strength
-  ``alpha`` is tuned over SentEval's PyTorch grid ``10**t for t in range(-5, -1)``.
+  ``random_state=random_state``. SentEval checks dev accuracy every ``epoch_size=4``
+  passes and stops after ``tenacity=5`` checks without improvement, for at most
+  ``max_epoch=200`` checks; in passes that is a patience of 20 (``n_iter_no_change=20``)
+  and at most 800 passes (``max_iter=800``). (A patience of 5 passes stops the sigmoid
+  MLP before it has learned anything on small data.) The L2 strength ``alpha`` is tuned
+  over SentEval's PyTorch grid ``10**t for t in range(-5, -1)``.
   Why scikit-learn rather than a torch MLP: it is a real estimator (``clone``,
   ``get_params`` and the ``estimator=`` override work the same as for logistic
   regression), it is deterministic given ``random_state`` without touching torch's
@@ -36,7 +36,7 @@ runs, where liblinear was scikit-learn's default solver); if the estimator lacks
 head's parameter an :class:`~embeddings.errors.InvalidParameterError` says so. Pass
 ``param_grid={}`` to fit the estimator as it is, or your own grid such as
 ``{"C": [0.1, 1, 10]}``. When the estimator has a ``random_state`` parameter left at
-``None``, the clone gets ``random_state=seed`` so that results are reproducible.
+``None``, the clone gets ``random_state=random_state`` so that results are reproducible.
 
 Model selection follows SentEval: each candidate's mean accuracy is converted to a
 percentage rounded to 2 decimals, and the first candidate with the best rounded
@@ -45,10 +45,10 @@ score wins (``np.argmax``), so ties go to the candidate listed first.
 Example:
     >>> from sklearn.datasets import make_classification
     >>> X, y = make_classification(n_samples=60, random_state=0)
-    >>> spec = resolve_head("logreg", seed=0)
+    >>> spec = resolve_head("logreg", random_state=0)
     >>> [p["C"] for p in spec.candidates]
     [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
-    >>> params, dev_acc = select_by_cv(spec, X, y, n_folds=3, seed=0)
+    >>> params, dev_acc = select_by_cv(spec, X, y, n_folds=3, random_state=0)
     >>> params["C"] in [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
     True
 """
@@ -69,7 +69,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import ParameterGrid, StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidParameterError, renamed_parameters
 
 __all__ = [
     "HeadName",
@@ -121,9 +121,9 @@ class HeadSpec:
         return len(self.candidates) > 1 or bool(self.candidates[0])
 
 
-def _default_estimator(head: str, seed: int) -> BaseEstimator:
+def _default_estimator(head: str, random_state: int) -> BaseEstimator:
     if head == "logreg":
-        return LogisticRegression(random_state=seed)
+        return LogisticRegression(random_state=random_state)
     return MLPClassifier(
         hidden_layer_sizes=(50,),
         activation="logistic",
@@ -133,7 +133,7 @@ def _default_estimator(head: str, seed: int) -> BaseEstimator:
         validation_fraction=0.1,
         n_iter_no_change=20,
         max_iter=800,
-        random_state=seed,
+        random_state=random_state,
     )
 
 
@@ -167,12 +167,13 @@ def _candidates(grid: Mapping[str, Sequence[Any]]) -> tuple[dict[str, Any], ...]
     return tuple(dict(p) for p in ParameterGrid(lists))
 
 
+@renamed_parameters(seed="random_state")
 def resolve_head(
     head: HeadName = "logreg",
     *,
     estimator: BaseEstimator | None = None,
     param_grid: Mapping[str, Sequence[Any]] | None = None,
-    seed: int = 1111,
+    random_state: int = 1111,
     protocol: Protocol = "inner_cv",
 ) -> HeadSpec:
     """Build the head's estimator prototype and its candidate parameters.
@@ -183,7 +184,7 @@ def resolve_head(
             It is cloned here and later; the object passed in is never changed.
         param_grid: Parameters to select from; ``None`` uses the head's grid,
             ``{}`` disables the search.
-        seed: Seed for the default estimators, and for a user estimator whose
+        random_state: Seed for the default estimators, and for a user estimator whose
             ``random_state`` is ``None``.
         protocol: ``"kfold"`` picks SentEval's wider C grid for train/test tasks.
 
@@ -195,7 +196,7 @@ def resolve_head(
             scikit-learn estimator, or a grid naming a parameter the estimator lacks.
 
     Example:
-        >>> spec = resolve_head("mlp", seed=3)
+        >>> spec = resolve_head("mlp", random_state=3)
         >>> spec.estimator.random_state, len(spec.candidates)
         (3, 4)
     """
@@ -203,7 +204,7 @@ def resolve_head(
         raise InvalidParameterError(f"head must be one of {list(_HEADS)}; received {head!r}.")
     name: str = head
     if estimator is None:
-        proto = _default_estimator(head, seed)
+        proto = _default_estimator(head, random_state)
     else:
         if not (hasattr(estimator, "get_params") and hasattr(estimator, "fit")):
             raise InvalidParameterError(
@@ -224,7 +225,7 @@ def resolve_head(
             )
         params = proto.get_params()
         if "random_state" in params and params["random_state"] is None:
-            proto.set_params(random_state=seed)
+            proto.set_params(random_state=random_state)
         name = f"custom:{type(estimator).__name__}"
     grid_given = param_grid is not None
     grid = param_grid if param_grid is not None else _default_grid(head, protocol)
@@ -248,7 +249,7 @@ def make_estimator(spec: HeadSpec, params: Mapping[str, Any]) -> BaseEstimator:
     """Return a fresh clone of the head's prototype with ``params`` set.
 
     Example:
-        >>> make_estimator(resolve_head(seed=0), {"C": 2.0}).C
+        >>> make_estimator(resolve_head(random_state=0), {"C": 2.0}).C
         2.0
     """
     est = clone(spec.estimator)
@@ -295,7 +296,7 @@ def fit_and_score(
     Example:
         >>> from sklearn.datasets import make_classification
         >>> X, y = make_classification(n_samples=40, random_state=0)
-        >>> acc, _ = fit_and_score(resolve_head(seed=0), {"C": 1.0}, X, y, X, y)
+        >>> acc, _ = fit_and_score(resolve_head(random_state=0), {"C": 1.0}, X, y, X, y)
         >>> 0.5 < acc <= 1.0
         True
     """
@@ -311,18 +312,19 @@ def _senteval_pick(mean_accuracies: Sequence[float]) -> int:
     return int(np.argmax(rounded))
 
 
+@renamed_parameters(seed="random_state")
 def select_by_cv(
     spec: HeadSpec,
     X: NDArray[Any],
     y: NDArray[Any],
     *,
     n_folds: int,
-    seed: int,
+    random_state: int,
     n_jobs: int | None = None,
 ) -> tuple[dict[str, Any], float | None]:
     """Pick the candidate with the best mean accuracy over stratified k folds of (X, y).
 
-    The folds are ``StratifiedKFold(n_folds, shuffle=True, random_state=seed)``.
+    The folds are ``StratifiedKFold(n_folds, shuffle=True, random_state=random_state)``.
     Without a search (a single candidate) nothing is fitted and the accuracy is
     ``None``.
 
@@ -332,13 +334,16 @@ def select_by_cv(
     Example:
         >>> from sklearn.datasets import make_classification
         >>> X, y = make_classification(n_samples=60, random_state=0)
-        >>> params, acc = select_by_cv(resolve_head(seed=0), X, y, n_folds=3, seed=0)
+        >>> spec = resolve_head(random_state=0)
+        >>> params, acc = select_by_cv(spec, X, y, n_folds=3, random_state=0)
         >>> sorted(params)
         ['C']
     """
     if not spec.tuned:
         return dict(spec.candidates[0]), None
-    folds = list(StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(X, y))
+    folds = list(
+        StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=random_state).split(X, y)
+    )
     jobs = [
         (spec, params, X[tr], y[tr], X[te], y[te]) for params in spec.candidates for tr, te in folds
     ]
@@ -369,7 +374,8 @@ def select_on_dev(
     Example:
         >>> from sklearn.datasets import make_classification
         >>> X, y = make_classification(n_samples=60, random_state=0)
-        >>> params, acc = select_on_dev(resolve_head(seed=0), X[:40], y[:40], X[40:], y[40:])
+        >>> spec = resolve_head(random_state=0)
+        >>> params, acc = select_on_dev(spec, X[:40], y[:40], X[40:], y[40:])
         >>> 0.0 <= acc <= 1.0
         True
     """

@@ -2,7 +2,7 @@
 
 The evaluators take plain arrays, so every public entry point validates them the
 same way, here: embeddings must be finite 2-D numeric arrays, labels and scores
-1-D arrays of the same length, and parameters such as ``n_folds`` or ``seed``
+1-D arrays of the same length, and parameters such as ``n_folds`` or ``random_state``
 ints in range.  Bad input raises :class:`~embeddings.errors.InvalidInputError`
 (arrays) or :class:`~embeddings.errors.InvalidParameterError` (parameters) with
 a message that says what was received and what is allowed.
@@ -35,7 +35,7 @@ import scipy.sparse
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from embeddings.errors import InvalidInputError, InvalidParameterError
+from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
 
 __all__ = [
     "CorrelationScores",
@@ -250,19 +250,24 @@ def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_seed(seed: Any) -> int:
-    """Validate a random seed: an int in ``[0, 2**32 - 1]``.
+@renamed_parameters(seed="random_state")
+def check_seed(random_state: Any, *, name: str = "random_state") -> int:
+    """Validate a random seed (``random_state``): an int in ``[0, 2**32 - 1]``.
+
+    Args:
+        random_state: The value to check.
+        name: How the message names the value.
 
     Example:
         >>> check_seed(1111)
         1111
     """
-    if not _is_int(seed) or not 0 <= seed < 2**32:
+    if not _is_int(random_state) or not 0 <= random_state < 2**32:
         raise InvalidParameterError(
-            f"seed must be an int in [0, 2**32 - 1]; received {_describe(seed)}. "
+            f"{name} must be an int in [0, 2**32 - 1]; received {_describe(random_state)}. "
             "Pass a fixed int such as 1111 (SentEval's default)."
         )
-    return int(seed)
+    return int(random_state)
 
 
 def check_n_folds(n_folds: Any, y: NDArray[Any]) -> int:

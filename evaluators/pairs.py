@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator
 
-from embeddings.errors import InvalidInputError, InvalidParameterError
+from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
 from evaluators.classification import (
     ClassificationScores,
     evaluate_classification_split,
@@ -104,6 +104,7 @@ def pair_features(
     return np.ascontiguousarray(np.concatenate(parts, axis=1))
 
 
+@renamed_parameters(seed="random_state")
 def evaluate_pairs_split(
     U_train: ArrayLike,
     V_train: ArrayLike,
@@ -116,7 +117,7 @@ def evaluate_pairs_split(
     y_test: ArrayLike,
     *,
     features: PairFeatures = "infersent",
-    seed: int = 1111,
+    random_state: int = 1111,
     head: HeadName = "logreg",
     estimator: BaseEstimator | None = None,
     param_grid: Mapping[str, Sequence[Any]] | None = None,
@@ -139,7 +140,7 @@ def evaluate_pairs_split(
         V_test: Second-sentence embeddings of the test pairs.
         y_test: Test labels.
         features: ``"infersent"`` or ``"senteval"``; see :func:`pair_features`.
-        seed: Seeds the estimator.
+        random_state: Seeds the estimator.
         head: ``"logreg"`` or ``"mlp"``.
         estimator: Your own unfitted classifier (cloned, never changed).
         param_grid: Candidates; ``None`` is the head's grid, ``{}`` no selection.
@@ -151,14 +152,14 @@ def evaluate_pairs_split(
 
     Raises:
         InvalidInputError: Bad arrays or mismatched shapes/lengths.
-        InvalidParameterError: Bad ``features``, ``seed``, ``head`` and so on.
+        InvalidParameterError: Bad ``features``, ``random_state``, ``head`` and so on.
 
     Example:
         >>> rng = np.random.default_rng(0)
         >>> U = rng.normal(size=(90, 4)); V = U + rng.normal(scale=0.5, size=(90, 4))
         >>> y = (np.abs(U - V).sum(axis=1) > 1.6).astype(int)
         >>> s = evaluate_pairs_split(U[:50], V[:50], y[:50], U[50:70], V[50:70], y[50:70],
-        ...                          U[70:], V[70:], y[70:], seed=0)
+        ...                          U[70:], V[70:], y[70:], random_state=0)
         >>> s["n_train"], s["n_test"]
         (50, 20)
     """
@@ -166,10 +167,12 @@ def evaluate_pairs_split(
         _features(U_train, V_train, features, "train"), y_train,
         _features(U_dev, V_dev, features, "dev"), y_dev,
         _features(U_test, V_test, features, "test"), y_test,
-        seed=seed, head=head, estimator=estimator, param_grid=param_grid, n_jobs=n_jobs,
+        random_state=random_state, head=head, estimator=estimator, param_grid=param_grid,
+        n_jobs=n_jobs,
     )  # fmt: skip
 
 
+@renamed_parameters(seed="random_state")
 def evaluate_pairs_train_test(
     U_train: ArrayLike,
     V_train: ArrayLike,
@@ -180,7 +183,7 @@ def evaluate_pairs_train_test(
     *,
     features: PairFeatures = "infersent",
     n_folds: int = 10,
-    seed: int = 1111,
+    random_state: int = 1111,
     head: HeadName = "logreg",
     estimator: BaseEstimator | None = None,
     param_grid: Mapping[str, Sequence[Any]] | None = None,
@@ -202,7 +205,7 @@ def evaluate_pairs_train_test(
         y_test: Test labels.
         features: ``"infersent"`` or ``"senteval"``; see :func:`pair_features`.
         n_folds: Folds of the selection on train.
-        seed: Seeds the folds and the estimator.
+        random_state: Seeds the folds and the estimator.
         head: ``"logreg"`` or ``"mlp"``.
         estimator: Your own unfitted classifier (cloned, never changed).
         param_grid: Candidates; ``None`` is the head's grid, ``{}`` no selection.
@@ -213,22 +216,23 @@ def evaluate_pairs_train_test(
 
     Raises:
         InvalidInputError: Bad arrays or mismatched shapes/lengths.
-        InvalidParameterError: Bad ``features``, ``n_folds``, ``seed`` and so on.
+        InvalidParameterError: Bad ``features``, ``n_folds``, ``random_state`` and so
+            on.
 
     Example:
         >>> rng = np.random.default_rng(0)
         >>> U = rng.normal(size=(80, 4)); V = U + rng.normal(scale=0.5, size=(80, 4))
         >>> y = (np.abs(U - V).sum(axis=1) > 1.6).astype(int)
         >>> s = evaluate_pairs_train_test(U[:60], V[:60], y[:60], U[60:], V[60:], y[60:],
-        ...                               n_folds=3, seed=0)
+        ...                               n_folds=3, random_state=0)
         >>> sorted(k for k in ("accuracy", "f1") if 0.0 <= s[k] <= 1.0)
         ['accuracy', 'f1']
     """
     return evaluate_classification_train_test(
         _features(U_train, V_train, features, "train"), y_train,
         _features(U_test, V_test, features, "test"), y_test,
-        n_folds=n_folds, seed=seed, head=head, estimator=estimator, param_grid=param_grid,
-        n_jobs=n_jobs,
+        n_folds=n_folds, random_state=random_state, head=head, estimator=estimator,
+        param_grid=param_grid, n_jobs=n_jobs,
     )  # fmt: skip
 
 

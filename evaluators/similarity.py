@@ -30,8 +30,9 @@ of ``senteval/sick.py`` (``encode_labels``, from Tai, Socher and Manning, 2015):
 * training runs in chunks of 50 epochs; after each chunk the Pearson correlation
   on dev is computed; the best model so far is kept; training stops at the 4th
   chunk that does not improve it (SentEval's ``early_stop_count >= 3`` check; the
-  count is never reset on an improvement, as in SentEval) or after ``max_epochs``
-  (SentEval: 1000, checked as ``nepoch <= maxepoch``, so at most 1050 epochs);
+  count is never reset on an improvement, as in SentEval) or after ``epochs``
+  epochs (SentEval's ``maxepoch``: 1000, checked as ``nepoch <= maxepoch``, so at
+  most 1050 epochs);
 * Pearson, Spearman and MSE of the kept model on test are reported.
 
 SentEval uses ``nclasses=5`` and scores 1..5 for both SICK-R and STS-B, although
@@ -61,7 +62,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 from sklearn.base import BaseEstimator, clone
 
-from embeddings.errors import InvalidInputError, InvalidParameterError
+from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
 from evaluators.metrics import (
     CorrelationScores,
     check_positive_int,
@@ -329,22 +330,22 @@ def _train_softmax_loop(
     X_test: NDArray[np.float32],
     classes: NDArray[np.float64],
     *,
-    seed: int,
+    random_state: int,
     batch_size: int,
     epochs_per_check: int,
-    max_epochs: int,
+    epochs: int,
     patience: int,
     learning_rate: float,
     l2: float,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], float, int]:
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(random_state)
         model = torch.nn.Sequential(
             torch.nn.Linear(X_train.shape[1], classes.size), torch.nn.Softmax(dim=1)
         )
     loss_fn = torch.nn.MSELoss(reduction="sum")
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=l2)
-    rng = np.random.RandomState(seed)
+    rng = np.random.RandomState(random_state)
     xt = torch.from_numpy(X_train)
     pt = torch.from_numpy(P_train)
     r = torch.from_numpy(classes)
@@ -359,7 +360,7 @@ def _train_softmax_loop(
     best_state = copy.deepcopy(model.state_dict())
     n_epoch = 0
     stale = 0
-    while n_epoch <= max_epochs:
+    while n_epoch <= epochs:
         model.train()
         for _ in range(epochs_per_check):
             order = rng.permutation(X_train.shape[0])
@@ -382,6 +383,7 @@ def _train_softmax_loop(
     return predict(X_dev), predict(X_test), best_pr, n_epoch
 
 
+@renamed_parameters(seed="random_state", max_epochs="epochs")
 def evaluate_relatedness(
     U_train: ArrayLike,
     V_train: ArrayLike,
@@ -396,10 +398,10 @@ def evaluate_relatedness(
     min_score: int = 1,
     max_score: int = 5,
     features: PairFeatures = "senteval",
-    seed: int = 1111,
+    random_state: int = 1111,
     batch_size: int = 64,
     epochs_per_check: int = 50,
-    max_epochs: int = 1000,
+    epochs: int = 1000,
     patience: int = 3,
     learning_rate: float = 1e-3,
     l2: float = 0.0,
@@ -423,10 +425,10 @@ def evaluate_relatedness(
         min_score: Lowest integer score (1 for SICK-R; 0 for STS-B).
         max_score: Highest integer score (5 for both).
         features: ``"senteval"`` (``[|u-v|, u*v]``, SentEval's) or ``"infersent"``.
-        seed: Seeds the initial weights and the batch order.
+        random_state: Seeds the initial weights and the batch order.
         batch_size: Minibatch size (SentEval: 64).
         epochs_per_check: Epochs between dev checks (SentEval: 50).
-        max_epochs: Epoch budget (SentEval: 1000).
+        epochs: Epoch budget (SentEval: 1000).
         patience: Non-improving checks tolerated before stopping (SentEval: 3).
         learning_rate: Adam's learning rate (SentEval: torch's default, 1e-3).
         l2: Adam's weight decay (SentEval: 0).
@@ -450,15 +452,15 @@ def evaluate_relatedness(
         >>> tr, dv, te = slice(0, 200), slice(200, 250), slice(250, 300)
         >>> s = evaluate_relatedness(U[tr], V[tr], y[tr], U[dv], V[dv], y[dv],
         ...                          U[te], V[te], y[te], epochs_per_check=20,
-        ...                          max_epochs=200, seed=0)
+        ...                          epochs=200, random_state=0)
         >>> s["main_score"] > 0.7, s["head"]
         (True, 'senteval-softmax')
     """
     lo, hi = _check_score_range(min_score, max_score)
-    seed = check_seed(seed)
+    random_state = check_seed(random_state)
     batch_size = check_positive_int(batch_size, name="batch_size")
     epochs_per_check = check_positive_int(epochs_per_check, name="epochs_per_check")
-    max_epochs = check_positive_int(max_epochs, name="max_epochs", minimum=0)
+    epochs = check_positive_int(epochs, name="epochs", minimum=0)
     patience = check_positive_int(patience, name="patience", minimum=0)
     for name, value in (("learning_rate", learning_rate), ("l2", l2)):
         if (
@@ -514,9 +516,9 @@ def evaluate_relatedness(
         try:
             _, test_pred, dev_pr, n_epochs = _train_softmax_loop(
                 torch, feats["train"], P_train, feats["dev"], golds["dev"], feats["test"],
-                classes, seed=seed, batch_size=batch_size, epochs_per_check=epochs_per_check,
-                max_epochs=max_epochs, patience=patience, learning_rate=float(learning_rate),
-                l2=float(l2),
+                classes, random_state=random_state, batch_size=batch_size,
+                epochs_per_check=epochs_per_check, epochs=epochs, patience=patience,
+                learning_rate=float(learning_rate), l2=float(l2),
             )  # fmt: skip
         finally:
             torch.set_num_threads(threads_before)
@@ -530,7 +532,7 @@ def evaluate_relatedness(
             )
         model = clone(estimator)
         if model.get_params().get("random_state", 0) is None:
-            model.set_params(random_state=seed)
+            model.set_params(random_state=random_state)
         model.fit(feats["train"], golds["train"])
         dev_pr = _pearson_or_zero(np.asarray(model.predict(feats["dev"]), float), golds["dev"])
         test_pred = np.asarray(model.predict(feats["test"]), dtype=np.float64)
@@ -556,5 +558,5 @@ def evaluate_relatedness(
         "min_score": lo,
         "max_score": hi,
         "head": head,
-        "seed": seed,
+        "seed": random_state,
     }

@@ -58,7 +58,7 @@ def test_grids_are_sentevals() -> None:
 def test_cv_matches_direct_sklearn(binary_data) -> None:
     X, y = binary_data
     seed, k = 7, 4
-    result = evaluate_classification_cv(X, y, n_folds=k, seed=seed)
+    result = evaluate_classification_cv(X, y, n_folds=k, random_state=seed)
 
     outer = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     accs, cs, devs, f1s = [], [], [], []
@@ -87,7 +87,7 @@ def test_cv_matches_direct_sklearn(binary_data) -> None:
 def test_split_matches_direct_sklearn(multiclass_data) -> None:
     X, y = multiclass_data
     Xtr, ytr, Xdv, ydv, Xte, yte = X[:80], y[:80], X[80:110], y[80:110], X[110:], y[110:]
-    result = evaluate_classification_split(Xtr, ytr, Xdv, ydv, Xte, yte, seed=3)
+    result = evaluate_classification_split(Xtr, ytr, Xdv, ydv, Xte, yte, random_state=3)
 
     dev = [
         LogisticRegression(C=C, random_state=3).fit(Xtr, ytr).score(Xdv, ydv) for C in SENTEVAL_GRID
@@ -107,7 +107,7 @@ def test_split_matches_direct_sklearn(multiclass_data) -> None:
 def test_train_test_matches_direct_sklearn(binary_data) -> None:
     X, y = binary_data
     Xtr, ytr, Xte, yte = X[:120], y[:120], X[120:], y[120:]
-    result = evaluate_classification_train_test(Xtr, ytr, Xte, yte, n_folds=5, seed=11)
+    result = evaluate_classification_train_test(Xtr, ytr, Xte, yte, n_folds=5, random_state=11)
     C, dev = _inner_select(Xtr, ytr, SENTEVAL_KFOLD_GRID, 5, 11)
     pred = LogisticRegression(C=C, random_state=11).fit(Xtr, ytr).predict(Xte)
     assert result["C"] == C
@@ -127,8 +127,8 @@ def test_senteval_rounding_breaks_ties_towards_first() -> None:
 def test_selection_never_sees_test_labels(binary_data) -> None:
     X, y = binary_data
     args = (X[:80], y[:80], X[80:120], y[80:120], X[120:])
-    a = evaluate_classification_split(*args, y[120:], seed=0)
-    b = evaluate_classification_split(*args, 1 - y[120:], seed=0)
+    a = evaluate_classification_split(*args, y[120:], random_state=0)
+    b = evaluate_classification_split(*args, 1 - y[120:], random_state=0)
     assert a["C"] == b["C"] and a["dev_accuracy"] == b["dev_accuracy"]
     assert a["accuracy"] == pytest.approx(1 - b["accuracy"])
 
@@ -137,13 +137,15 @@ def test_user_estimator_is_cloned_not_mutated(binary_data) -> None:
     X, y = binary_data
     user = LogisticRegression(C=3.0, max_iter=500)
     before = user.get_params()
-    result = evaluate_classification_cv(X, y, n_folds=3, seed=0, estimator=user)
+    result = evaluate_classification_cv(X, y, n_folds=3, random_state=0, estimator=user)
     assert user.get_params() == before  # random_state stays None on the user's object
     assert not hasattr(user, "coef_")
     assert set(result["C"]) <= set(SENTEVAL_GRID)  # the head's grid still applies
     assert result["head"] == "custom:LogisticRegression"
 
-    fixed = evaluate_classification_cv(X, y, n_folds=3, seed=0, estimator=user, param_grid={})
+    fixed = evaluate_classification_cv(
+        X, y, n_folds=3, random_state=0, estimator=user, param_grid={}
+    )
     assert fixed["C"] == [3.0, 3.0, 3.0]
     assert fixed["dev_accuracy"] is None
     assert not hasattr(user, "coef_")
@@ -182,10 +184,10 @@ def test_estimator_without_head_parameter_needs_a_grid(binary_data) -> None:
 
 def test_random_state_injected_into_clone_only() -> None:
     user = LogisticRegression()
-    spec = resolve_head("logreg", estimator=user, seed=42)
+    spec = resolve_head("logreg", estimator=user, random_state=42)
     assert spec.estimator.random_state == 42
     assert user.random_state is None
-    pinned = resolve_head("logreg", estimator=LogisticRegression(random_state=5), seed=42)
+    pinned = resolve_head("logreg", estimator=LogisticRegression(random_state=5), random_state=42)
     assert pinned.estimator.random_state == 5
 
 
@@ -201,7 +203,7 @@ def test_multi_parameter_grid_tries_every_combination(binary_data) -> None:
     combos = [(p["C"], p["fit_intercept"]) for p in spec.candidates]
     assert sorted(combos) == [(0.01, False), (0.01, True), (2.0, False), (2.0, True)]
     split = (X[:80], y[:80], X[80:120], y[80:120], X[120:], y[120:])
-    result = evaluate_classification_split(*split, param_grid=grid, seed=0)
+    result = evaluate_classification_split(*split, param_grid=grid, random_state=0)
     dev = [
         LogisticRegression(C=c, fit_intercept=f, random_state=0)
         .fit(X[:80], y[:80])
@@ -213,25 +215,25 @@ def test_multi_parameter_grid_tries_every_combination(binary_data) -> None:
 
 def test_deterministic_and_independent_of_n_jobs(binary_data) -> None:
     X, y = binary_data
-    a = evaluate_classification_cv(X, y, n_folds=3, seed=5)
-    b = evaluate_classification_cv(X, y, n_folds=3, seed=5)
+    a = evaluate_classification_cv(X, y, n_folds=3, random_state=5)
+    b = evaluate_classification_cv(X, y, n_folds=3, random_state=5)
     with joblib.parallel_config(backend="threading"):  # no process start-up in the test
-        c = evaluate_classification_cv(X, y, n_folds=3, seed=5, n_jobs=2)
+        c = evaluate_classification_cv(X, y, n_folds=3, random_state=5, n_jobs=2)
     assert a == b == c
-    d = evaluate_classification_cv(X, y, n_folds=3, seed=6)
+    d = evaluate_classification_cv(X, y, n_folds=3, random_state=6)
     assert d["fold_accuracies"] != a["fold_accuracies"]  # the seed does move the folds
 
 
 def test_mlp_head_is_seeded_and_early_stopping(multiclass_data) -> None:
     X, y = multiclass_data
-    spec = resolve_head("mlp", seed=9)
+    spec = resolve_head("mlp", random_state=9)
     est = spec.estimator
     assert isinstance(est, MLPClassifier)
     assert est.early_stopping and est.validation_fraction == 0.1 and est.random_state == 9
     assert [p["alpha"] for p in spec.candidates] == [1e-5, 1e-4, 1e-3, 1e-2]
     split = (X[:90], y[:90], X[90:120], y[90:120], X[120:], y[120:])
-    a = evaluate_classification_split(*split, head="mlp", seed=9)
-    b = evaluate_classification_split(*split, head="mlp", seed=9)
+    a = evaluate_classification_split(*split, head="mlp", random_state=9)
+    b = evaluate_classification_split(*split, head="mlp", random_state=9)
     assert a == b and a["head"] == "mlp" and a["C"] is None
     alpha = a["params"]["alpha"]
     direct = clone(est).set_params(alpha=alpha).fit(X[:90], y[:90])
@@ -242,8 +244,8 @@ def test_mlp_head_is_seeded_and_early_stopping(multiclass_data) -> None:
 def test_string_labels(binary_data) -> None:
     X, y = binary_data
     labels = np.where(y == 1, "pos", "neg")
-    a = evaluate_classification_cv(X, labels, n_folds=3, seed=0)
-    b = evaluate_classification_cv(X, y, n_folds=3, seed=0)
+    a = evaluate_classification_cv(X, labels, n_folds=3, random_state=0)
+    b = evaluate_classification_cv(X, y, n_folds=3, random_state=0)
     # "neg" < "pos" sorts like 0 < 1, so the folds, fits and binary F1 are the same
     assert a["fold_accuracies"] == b["fold_accuracies"]
     assert a["f1"] == b["f1"]
@@ -257,8 +259,8 @@ def test_sparse_features_give_the_dense_result():
 
     X = sp.random(240, 300, density=0.03, random_state=0, format="csr", dtype=np.float32)
     y = (np.asarray(X @ np.random.default_rng(0).normal(size=300)).ravel() > 0).astype(int)
-    a = evaluate_classification_cv(X, y, n_folds=3, seed=1)
-    b = evaluate_classification_cv(X.toarray(), y, n_folds=3, seed=1)
+    a = evaluate_classification_cv(X, y, n_folds=3, random_state=1)
+    b = evaluate_classification_cv(X.toarray(), y, n_folds=3, random_state=1)
     assert a["fold_accuracies"] == b["fold_accuracies"] and a["C"] == b["C"]
     U, V = X[:120], X[120:]
     for kind in ("infersent", "senteval"):

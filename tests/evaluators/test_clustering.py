@@ -19,7 +19,7 @@ def blobs() -> tuple[np.ndarray, np.ndarray]:
 
 def test_minibatch_matches_direct_sklearn(blobs) -> None:
     X, y = blobs
-    result = evaluate_clustering(X, y, n_runs=3, seed=10)
+    result = evaluate_clustering(X, y, n_runs=3, random_state=10)
     v, a, n = [], [], []
     for s in (10, 11, 12):
         model = MiniBatchKMeans(n_clusters=4, batch_size=500, n_init=3, random_state=s)
@@ -48,7 +48,7 @@ def test_kmeans_and_separable_blobs() -> None:
 def test_user_estimator_cloned_and_given_k(blobs) -> None:
     X, y = blobs
     user = KMeans(n_clusters=9, n_init=2)
-    result = evaluate_clustering(X, y, n_runs=2, seed=1, estimator=user)
+    result = evaluate_clustering(X, y, n_runs=2, random_state=1, estimator=user)
     assert user.n_clusters == 9 and user.random_state is None
     assert not hasattr(user, "labels_")
     pred = KMeans(n_clusters=4, n_init=2, random_state=1).fit_predict(X)
@@ -62,7 +62,9 @@ def test_user_estimator_cloned_and_given_k(blobs) -> None:
 def test_deterministic_with_string_labels(blobs) -> None:
     X, y = blobs
     names = np.array(["a", "b", "c", "d"])[y]
-    assert evaluate_clustering(X, names, seed=3) == evaluate_clustering(X, names, seed=3)
-    r1 = evaluate_clustering(X, y, seed=3)
-    r2 = evaluate_clustering(X, names, seed=3)
+    assert evaluate_clustering(X, names, random_state=3) == evaluate_clustering(
+        X, names, random_state=3
+    )
+    r1 = evaluate_clustering(X, y, random_state=3)
+    r2 = evaluate_clustering(X, names, random_state=3)
     assert r1["v_measure"] == r2["v_measure"]

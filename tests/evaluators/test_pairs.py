@@ -62,10 +62,12 @@ def test_mrpc_protocol_f1_matches_sklearn() -> None:
     U, V, y = _pairs(160, 2)
     result = evaluate_pairs_train_test(
         U[:110], V[:110], y[:110], U[110:], V[110:], y[110:], features="senteval", n_folds=5,
-        seed=4,
+        random_state=4,
     )  # fmt: skip
     F = pair_features(U, V, features="senteval")
-    same = evaluate_classification_train_test(F[:110], y[:110], F[110:], y[110:], n_folds=5, seed=4)
+    same = evaluate_classification_train_test(
+        F[:110], y[:110], F[110:], y[110:], n_folds=5, random_state=4
+    )
     assert result == same
     clf = LogisticRegression(C=result["C"], random_state=4).fit(F[:110], y[:110])
     pred = clf.predict(F[110:])

@@ -144,16 +144,16 @@ def test_relatedness_learns_is_deterministic_and_leaves_torch_alone() -> None:
     data = _relatedness_data(600, 0)
     rng_before = torch.random.get_rng_state().clone()
     threads_before = torch.get_num_threads()
-    a = evaluate_relatedness(*data, epochs_per_check=25, max_epochs=300, seed=3)
+    a = evaluate_relatedness(*data, epochs_per_check=25, epochs=300, random_state=3)
     assert torch.equal(torch.random.get_rng_state(), rng_before)
     assert torch.get_num_threads() == threads_before
-    b = evaluate_relatedness(*data, epochs_per_check=25, max_epochs=300, seed=3)
+    b = evaluate_relatedness(*data, epochs_per_check=25, epochs=300, random_state=3)
     assert a == b
     assert a["pearson"] > 0.8 and a["main_score"] == a["pearson"]
     assert 0 < a["dev_pearson"] <= 1 and a["spearman"] > 0.7
     assert a["n_epochs"] % 25 == 0 and a["n_epochs"] <= 325
     assert (a["n_train"], a["n_dev"], a["n_test"]) == (300, 150, 150)
-    c = evaluate_relatedness(*data, epochs_per_check=25, max_epochs=300, seed=4)
+    c = evaluate_relatedness(*data, epochs_per_check=25, epochs=300, random_state=4)
     assert c["pearson"] != a["pearson"]  # the seed matters
 
 
@@ -175,7 +175,7 @@ def test_relatedness_rejects_bad_input() -> None:
     bad = list(data)
     bad[2] = data[2] - 1.0  # train scores below 1
     with pytest.raises(InvalidInputError, match="scores must lie in"):
-        evaluate_relatedness(*bad, max_epochs=1, epochs_per_check=1)
+        evaluate_relatedness(*bad, epochs=1, epochs_per_check=1)
     bad = list(data)
     bad[5] = np.full(10, 3.0)  # constant dev scores
     with pytest.raises(InvalidInputError, match="y_dev needs at least 2 pairs with different"):
@@ -192,9 +192,9 @@ def test_relatedness_rejects_bad_input() -> None:
 
 def test_relatedness_epoch_budget_follows_senteval_loop() -> None:
     # SentEval loops `while nepoch <= maxepoch`, training a whole chunk each time:
-    # max_epochs=0 still trains one chunk, max_epochs=10 with chunks of 5 allows 3.
+    # epochs=0 still trains one chunk, epochs=10 with chunks of 5 allows 3.
     data = _relatedness_data(80, 4)
-    one = evaluate_relatedness(*data, epochs_per_check=5, max_epochs=0, seed=0)
+    one = evaluate_relatedness(*data, epochs_per_check=5, epochs=0, random_state=0)
     assert one["n_epochs"] == 5
-    three = evaluate_relatedness(*data, epochs_per_check=5, max_epochs=10, seed=0, patience=99)
+    three = evaluate_relatedness(*data, epochs_per_check=5, epochs=10, random_state=0, patience=99)
     assert three["n_epochs"] == 15

@@ -50,9 +50,12 @@ def test_bad_arrays_raise_invalid_input(X_bad, y_bad, pattern) -> None:
         ({"n_folds": 2.5}, "n_folds must be an int >= 2; received 2.5"),
         ({"n_folds": True}, "n_folds must be an int >= 2; received True"),
         ({"n_folds": "10"}, "n_folds must be an int >= 2"),
-        ({"seed": -1}, "seed must be an int in \\[0, 2\\*\\*32 - 1\\]; received -1"),
-        ({"seed": 1.5}, "seed must be an int"),
-        ({"seed": None}, "seed must be an int"),
+        (
+            {"random_state": -1},
+            "random_state must be an int in \\[0, 2\\*\\*32 - 1\\]; received -1",
+        ),
+        ({"random_state": 1.5}, "random_state must be an int"),
+        ({"random_state": None}, "random_state must be an int"),
         ({"head": "svm"}, "head must be one of \\['logreg', 'mlp'\\]; received 'svm'"),
         ({"n_jobs": 0}, "n_jobs must be None or a non-zero int"),
         ({"estimator": object()}, "scikit-learn estimator.*received object"),
@@ -125,8 +128,8 @@ def test_clustering_errors() -> None:
         evaluate_clustering(X, y, n_runs=0)
     with pytest.raises(InvalidParameterError, match="algorithm must be"):
         evaluate_clustering(X, y, algorithm="dbscan")  # type: ignore[arg-type]
-    with pytest.raises(InvalidParameterError, match="seed must be an int"):
-        evaluate_clustering(X, y, seed=2**32 - 1, n_runs=2)
+    with pytest.raises(InvalidParameterError, match="the last run's seed.* received 4294967296"):
+        evaluate_clustering(X, y, random_state=2**32 - 1, n_runs=2)
 
 
 def test_errors_are_also_builtin_exceptions() -> None:
