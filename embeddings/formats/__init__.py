@@ -15,6 +15,12 @@ format             files                                            reader
 :func:`load_vectors` is the entry point used by the encoders: it detects the format,
 converts a file once into a native store, and memory-maps that store afterwards.
 
+Format detection (``format="auto"``) only ever picks a format that cannot run code:
+a file that looks like a gensim pickle (by its name or its first byte) is refused
+with the advice to pass ``format="gensim", trust_pickle=True`` if the caller trusts
+it.  Every reader opens regular files only (:func:`check_regular_file`), so a FIFO
+or a device is refused before it is opened.
+
 Example:
     >>> import numpy as np, os, tempfile
     >>> d = tempfile.mkdtemp()
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.formats._files import MAX_DIM, MAX_WORDS, check_regular_file
 from embeddings.formats.binary import read_word2vec_binary, write_word2vec_binary
 from embeddings.formats.fasttext import FASTTEXT_MAGIC, read_fasttext_bin
 from embeddings.formats.gensim_kv import (
@@ -62,6 +69,10 @@ from embeddings.formats.text import (
 __all__ = [
     "VectorFormat",
     "FORMATS",
+    "MAX_WORDS",
+    "MAX_DIM",
+    "check_regular_file",
+    "looks_like_pickle",
     "VectorTable",
     "Subwords",
     "detect_format",
@@ -110,11 +121,50 @@ def _looks_binary(sample: bytes) -> bool:
     return False
 
 
+def _head(p: Path) -> bytes:
+    """The first 4096 bytes of a regular file (decompressed for ``.gz``)."""
+    with open_binary(p) as fh:
+        return fh.read(4096)
+
+
+def _pickle_reason(p: Path, head: bytes | None) -> str | None:
+    name = p.name.lower()
+    base = name[:-3] if name.endswith(".gz") else name
+    if base.endswith(_GENSIM_SUFFIXES):
+        return f"its name ends in {Path(base).suffix!r}, gensim's"
+    if head is not None and head[:1] == b"\x80":
+        return "it starts with a pickle's first byte"
+    return None
+
+
+def looks_like_pickle(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` looks like a gensim native file (a pickle) by its name or first byte.
+
+    Such a file is read only with ``format="gensim"`` and ``trust_pickle=True``.
+
+    Example:
+        >>> looks_like_pickle("vectors.kv")
+        True
+    """
+    p = Path(path)
+    if _pickle_reason(p, None) is not None:
+        return True
+    try:
+        return _pickle_reason(p, _head(check_regular_file(p))) is not None
+    except ModelFormatError:
+        return False
+
+
 def detect_format(path: str | os.PathLike[str]) -> str:
     """Guess the format of a vector file or folder from its name and first bytes.
 
+    Only formats that cannot run code are detected: a file that looks like a gensim
+    native file (a pickle) is refused, so that reading it is always the caller's
+    explicit decision (``format="gensim", trust_pickle=True``).
+
     Raises:
-        ModelFormatError: the path does not exist, or is a folder that is not a store.
+        ModelFormatError: the path does not exist, is a folder that is not a store,
+            is not a regular file (a FIFO, a device), or looks like a pickle.
 
     Example:
         >>> import tempfile, os
@@ -131,21 +181,23 @@ def detect_format(path: str | os.PathLike[str]) -> str:
             f"{p}: a folder, but not a transferkit vector store (no config.json with format "
             "'transferkit-vectors')"
         )
-    if not p.is_file():
+    if not os.path.lexists(p):
         raise ModelFormatError(f"{p}: no such vector file or store folder")
+    check_regular_file(p)
     name = p.name.lower()
     base = name[:-3] if name.endswith(".gz") else name
-    if base.endswith(_GENSIM_SUFFIXES):
-        return "gensim"
-    with open_binary(p) as fh:
-        try:
-            head = fh.read(4096)
-        except (OSError, EOFError) as err:
-            raise ModelFormatError(f"{p}: cannot read: {err}") from err
+    reason = _pickle_reason(p, None)
+    head = b"" if reason is not None else _head(p)
+    reason = reason or _pickle_reason(p, head)
+    if reason is not None:
+        raise ModelFormatError(
+            f"{p}: looks like a gensim native file, which is a Python pickle ({reason}); "
+            "format='auto' never reads pickles, since loading one can run arbitrary code. If "
+            "you trust this file, pass format='gensim' and trust_pickle=True; otherwise "
+            "convert it to word2vec format (KeyedVectors.save_word2vec_format)"
+        )
     if len(head) >= 4 and struct.unpack("<i", head[:4])[0] == FASTTEXT_MAGIC:
         return "fasttext-bin"
-    if head[:1] == b"\x80":
-        return "gensim"
     if base.endswith(".vec"):
         return "fasttext-vec"
     if base.endswith(".bin"):

@@ -38,9 +38,25 @@ Readers check everything before use: a missing or unknown field of
 ``options.json``, a missing dataset, a dataset of the wrong shape or a non-finite
 value raises :class:`~embeddings.errors.ModelFormatError` naming it.  Datasets the
 network does not read (the published files have none; training tools may add
-some) are ignored.  :func:`write_elmo` writes both files atomically in the same
-layout, so a biLM trained by transferkit and a published one load through the
-same code.
+some) are ignored.
+
+Every size in ``options.json`` has a maximum (:data:`MAX_SIZES`), several times
+that of the largest published biLM (the "original 5.5B"; in brackets):
+``char_cnn.embedding.dim`` 256 (16); ``char_cnn.filters`` 64 entries (7) whose
+counts sum to at most 16384 (2048); ``char_cnn.n_highway`` 16 (2);
+``char_cnn.n_characters`` 1024 (262); ``char_cnn.max_characters_per_token`` 256
+(50); ``lstm.dim`` 16384 (4096); ``lstm.projection_dim`` 4096 (512);
+``lstm.n_layers`` 16 (2); the clips 10000 (3); 500 million parameters in all
+(93.6 million); and the file 1 MiB.  Both files must be regular files (a path
+the caller gives may be a symbolic link to one).  Every dataset the network
+reads must be stored in ``weights.hdf5`` itself and completely: reached through
+hard links only, contiguous, chunked or compact (no external storage, no virtual
+dataset), filtered by HDF5's built-in filters only and with every chunk written.
+All of this is checked from the file's metadata before any dataset is read, and
+the datasets may declare at most 64 MiB plus 8 times the file's size.
+
+:func:`write_elmo` writes both files atomically in the same layout, so a biLM
+trained by transferkit and a published one load through the same code.
 
 Example:
     >>> opts = ElmoOptions(char_dim=4, filters=((1, 4), (2, 4)), n_highway=1,
@@ -59,11 +75,12 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
 from embeddings.errors import DataNotFoundError, MissingDependencyError, ModelFormatError
+from embeddings.formats._files import open_regular_file
 
 __all__ = [
     "N_CHAR_ROWS",
@@ -78,6 +95,28 @@ __all__ = [
 
 #: rows of ``char_embed``: the 256 bytes and 5 special characters (ids 0..260)
 N_CHAR_ROWS = 261
+#: the largest value of each size field of ``options.json`` (see the module docstring)
+MAX_SIZES: dict[str, int] = {
+    "char_cnn.embedding.dim": 256,
+    "char_cnn.filters": 64,
+    "char_cnn.filters counts": 16384,
+    "char_cnn.n_highway": 16,
+    "char_cnn.n_characters": 1024,
+    "char_cnn.max_characters_per_token": 256,
+    "lstm.dim": 16384,
+    "lstm.projection_dim": 4096,
+    "lstm.n_layers": 16,
+}
+#: the largest ``lstm.cell_clip`` / ``lstm.proj_clip``
+MAX_CLIP = 10000.0
+#: the most parameters (all datasets together) a biLM may have
+MAX_PARAMETERS = 500_000_000
+#: the largest ``options.json`` in bytes
+MAX_OPTIONS_BYTES = 1 << 20
+#: the datasets may declare at most ``_DECLARED_SLACK`` + ``_MAX_EXPANSION`` * file size bytes
+_DECLARED_SLACK, _MAX_EXPANSION = 64 << 20, 8
+#: HDF5's built-in filters: deflate, shuffle, fletcher32, szip, nbit, scaleoffset, lzf
+_BUILTIN_FILTERS = frozenset({1, 2, 3, 4, 5, 6, 32000})
 
 
 def lstm_prefix(direction: int, layer: int) -> str:
@@ -163,9 +202,16 @@ class ElmoOptions:
             return obj[key]
 
         def integer(obj: dict[str, Any], key: str, path: str, low: int = 1) -> int:
-            v = obj.get(key)
-            if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise ModelFormatError(f"{where}: '{path}' must be an int >= {low}, got {v!r}")
+            high = MAX_SIZES[path]
+            if key not in obj:
+                raise ModelFormatError(
+                    f"{where}: '{path}' is missing (an int from {low} to {high})"
+                )
+            v = obj[key]
+            if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+                raise ModelFormatError(
+                    f"{where}: '{path}' must be an int from {low} to {high}, got {_short(v)}"
+                )
             return v
 
         def clip(obj: dict[str, Any], key: str, path: str) -> float | None:
@@ -173,29 +219,47 @@ class ElmoOptions:
             if v is None:
                 return None
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise ModelFormatError(f"{where}: '{path}' must be a number or null, got {v!r}")
-            if v <= 0:
-                raise ModelFormatError(f"{where}: '{path}' must be > 0 (or null), got {v!r}")
+                raise ModelFormatError(
+                    f"{where}: '{path}' must be a number or null, got {_short(v)}"
+                )
+            if not 0 < v <= MAX_CLIP:
+                raise ModelFormatError(
+                    f"{where}: '{path}' must be > 0 and <= {MAX_CLIP:g} (or null), got {_short(v)}"
+                )
             return float(v)
 
         lstm = section(data, "lstm", "lstm")
         cnn = section(data, "char_cnn", "char_cnn")
         emb = section(cnn, "embedding", "char_cnn.embedding")
         raw_filters = cnn.get("filters")
-        if not isinstance(raw_filters, list) or not raw_filters:
+        most = MAX_SIZES["char_cnn.filters"]
+        if not isinstance(raw_filters, list) or not 1 <= len(raw_filters) <= most:
+            got = (
+                f"a list of {len(raw_filters)}"
+                if isinstance(raw_filters, list)
+                else _short(raw_filters)
+            )
             raise ModelFormatError(
-                f"{where}: 'char_cnn.filters' must be a non-empty list of [width, count], "
-                f"got {raw_filters!r}"
+                f"{where}: 'char_cnn.filters' must be a list of 1 to {most} [width, count], "
+                f"got {got}"
             )
         filters = []
+        top = MAX_SIZES["char_cnn.filters counts"]
         for i, f in enumerate(raw_filters):
             ok = isinstance(f, list) and len(f) == 2
             ok = ok and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in f)
-            if not ok:
+            if not ok or f[1] > top:
                 raise ModelFormatError(
-                    f"{where}: 'char_cnn.filters[{i}]' must be [width >= 1, count >= 1], got {f!r}"
+                    f"{where}: 'char_cnn.filters[{i}]' must be [width >= 1, count from 1 to "
+                    f"{top}], got {_short(f)}"
                 )
             filters.append((int(f[0]), int(f[1])))
+        n_filters = sum(n for _, n in filters)
+        if n_filters > top:
+            raise ModelFormatError(
+                f"{where}: 'char_cnn.filters' counts sum to {n_filters}; at most {top} are "
+                "supported"
+            )
         activation = cnn.get("activation")
         if activation not in ("relu", "tanh"):
             raise ModelFormatError(
@@ -213,12 +277,10 @@ class ElmoOptions:
                 f"{where}: a filter of width {widest} is wider than "
                 f"'char_cnn.max_characters_per_token' = {max_chars}"
             )
-        n_chars = cnn.get("n_characters", N_CHAR_ROWS + 1)
-        if isinstance(n_chars, bool) or not isinstance(n_chars, int) or n_chars < N_CHAR_ROWS:
-            raise ModelFormatError(
-                f"{where}: 'char_cnn.n_characters' must be an int >= {N_CHAR_ROWS}, got {n_chars!r}"
-            )
-        return cls(
+        if "n_characters" not in cnn:
+            cnn = {**cnn, "n_characters": N_CHAR_ROWS + 1}
+        n_chars = integer(cnn, "n_characters", "char_cnn.n_characters", N_CHAR_ROWS)
+        options = cls(
             char_dim=integer(emb, "dim", "char_cnn.embedding.dim"),
             filters=tuple(filters),
             n_highway=integer(cnn, "n_highway", "char_cnn.n_highway", 0),
@@ -232,6 +294,22 @@ class ElmoOptions:
             max_characters_per_token=max_chars,
             n_characters=n_chars,
         )
+        n_params = sum(math.prod(shape) for shape in weight_layout(options).values())
+        if n_params > MAX_PARAMETERS:
+            raise ModelFormatError(
+                f"{where}: these options make a biLM of {n_params:,} parameters; at most "
+                f"{MAX_PARAMETERS:,} are supported (the published 5.5B biLM has 93,600,848)"
+            )
+        return options
+
+
+def _short(value: Any) -> str:
+    """A short repr of a value read from a file, for messages."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return f"a {type(value).__name__} too long to print"
+    return text if len(text) <= 60 else f"{text[:50]}... ({type(value).__name__})"
 
 
 def weight_layout(options: ElmoOptions) -> dict[str, tuple[int, ...]]:
@@ -272,25 +350,145 @@ def _h5py() -> Any:
     return h5py
 
 
-def read_options(path: str | os.PathLike[str]) -> ElmoOptions:
-    """Read and check an ``options.json``.
+def _open_regular(path: str | os.PathLike[str], what: str) -> tuple[Path, BinaryIO]:
+    """``(resolved path, open binary file)`` of a regular file (a link is followed).
 
     Raises:
         DataNotFoundError: no such file.
-        ModelFormatError: not UTF-8 JSON, or a missing / invalid field (named).
+        ModelFormatError: a folder, FIFO, device or socket (refused before it is opened).
     """
     p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError(f"ELMo options file {str(p)!r} does not exist")
+    if not os.path.exists(p):
+        raise DataNotFoundError(f"ELMo {what} {str(p)!r} does not exist")
+    return p.resolve(), open_regular_file(p, what=f"biLM {what}")
+
+
+def read_options(path: str | os.PathLike[str]) -> ElmoOptions:
+    """Read and check an ``options.json`` (a regular file of at most 1 MiB).
+
+    Raises:
+        DataNotFoundError: no such file.
+        ModelFormatError: not a regular file, too large, not UTF-8 JSON, or a missing /
+            invalid field (named).
+    """
+    p, fh = _open_regular(path, "options file")
+    with fh:
+        raw = fh.read(MAX_OPTIONS_BYTES + 1)
+    if len(raw) > MAX_OPTIONS_BYTES:
+        raise ModelFormatError(
+            f"{p}: the ELMo options file has more than {MAX_OPTIONS_BYTES} bytes; "
+            "an options.json is a few hundred"
+        )
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ModelFormatError(f"{p}: not a UTF-8 JSON options file ({err})") from err
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ModelFormatError(f"{p}: not a UTF-8 JSON options file ({err.reason})") from err
+    except json.JSONDecodeError as err:
+        raise ModelFormatError(
+            f"{p}: not a JSON options file ({err.msg} at line {err.lineno} column {err.colno})"
+        ) from err
+    except (ValueError, RecursionError) as err:  # an over-long number, too deep nesting
+        reason = "nested too deeply" if isinstance(err, RecursionError) else "a number too long"
+        raise ModelFormatError(f"{p}: not a usable JSON options file ({reason})") from err
     return ElmoOptions.from_json(data, where=str(p))
+
+
+def _walk(h5py: Any, fh: Any, name: str, p: Path) -> Any:
+    """The object at ``name``, reached through hard links only; ``None`` when missing."""
+    node = fh
+    parts = name.split("/")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, h5py.Group):
+            above = "/".join(parts[:depth])
+            raise ModelFormatError(f"{p}: {above!r} is not a group, expected a group of datasets")
+        here = "/".join(parts[: depth + 1])
+        link = node.get(part, getlink=True)
+        if link is None:
+            return None
+        if isinstance(link, h5py.SoftLink):
+            raise ModelFormatError(
+                f"{p}: {here!r} is a soft link; the biLM's datasets must be stored in place"
+            )
+        if not isinstance(link, h5py.HardLink):  # an external or user-defined link
+            raise ModelFormatError(
+                f"{p}: {here!r} is a link to another file; the biLM's datasets must be "
+                "stored in this file"
+            )
+        node = node[part]
+    return node
+
+
+def _check_dataset(h5py: Any, node: Any, name: str, shape: tuple[int, ...], p: Path) -> int:
+    """Check a dataset from its metadata alone; returns the bytes it declares."""
+    if not isinstance(node, h5py.Dataset):
+        kind = "a group" if isinstance(node, h5py.Group) else "not a dataset"
+        raise ModelFormatError(f"{p}: {name!r} is {kind}, expected a dataset {shape}")
+    got = None if node.shape is None else tuple(int(n) for n in node.shape)
+    if got != shape:
+        raise ModelFormatError(
+            f"{p}: dataset {name!r} has shape {got}, expected {shape} for these options"
+        )
+    dtype = node.dtype
+    if dtype.kind != "f" or dtype.itemsize not in (2, 4, 8):
+        raise ModelFormatError(
+            f"{p}: dataset {name!r} has dtype {dtype}, expected float16, float32 or float64"
+        )
+    if node.is_virtual or node.external:
+        kind = (
+            "a virtual dataset (it maps other files)"
+            if node.is_virtual
+            else "kept in external files"
+        )
+        raise ModelFormatError(
+            f"{p}: dataset {name!r} is {kind}; the biLM's datasets must be stored in this file"
+        )
+    plist = node.id.get_create_plist()
+    for i in range(plist.get_nfilters()):
+        code = int(plist.get_filter(i)[0])
+        if code not in _BUILTIN_FILTERS:
+            raise ModelFormatError(
+                f"{p}: dataset {name!r} uses the HDF5 filter {code}; only HDF5's built-in "
+                f"filters {sorted(_BUILTIN_FILTERS)} are read"
+            )
+    declared = math.prod(shape) * dtype.itemsize
+    layout = plist.get_layout()
+    if layout == h5py.h5d.CHUNKED:
+        chunks = node.chunks
+        expected = math.prod(-(-n // c) for n, c in zip(shape, chunks, strict=True))
+        stored = int(node.id.get_num_chunks())
+        if stored != expected:
+            raise ModelFormatError(
+                f"{p}: dataset {name!r} has {stored} of its {expected} chunks written; "
+                "the biLM's datasets must be complete"
+            )
+    elif layout in (h5py.h5d.CONTIGUOUS, h5py.h5d.COMPACT):
+        stored = int(node.id.get_storage_size())
+        if stored != declared:
+            raise ModelFormatError(
+                f"{p}: dataset {name!r} stores {stored} bytes of its {declared}; "
+                "the biLM's datasets must be complete"
+            )
+    else:
+        raise ModelFormatError(f"{p}: dataset {name!r} has an unsupported storage layout")
+    return declared
+
+
+def _has_hdf5_signature(fh: BinaryIO) -> bool:
+    """Whether the HDF5 signature is at offset 0, 512, 1024, 2048 ... of an open file."""
+    size, offset = os.fstat(fh.fileno()).st_size, 0
+    while offset + 8 <= size:
+        fh.seek(offset)
+        if fh.read(8) == b"\x89HDF\r\n\x1a\n":
+            return True
+        offset = 512 if offset == 0 else offset * 2
+    return False
 
 
 def read_weights(path: str | os.PathLike[str], options: ElmoOptions) -> dict[str, np.ndarray]:
     """Read the biLM datasets of ``weights.hdf5`` as float32 arrays, checked.
+
+    Every dataset is checked from the file's metadata (see the module docstring)
+    before any is read.
 
     Args:
         path: the hdf5 file.
@@ -301,41 +499,52 @@ def read_weights(path: str | os.PathLike[str], options: ElmoOptions) -> dict[str
 
     Raises:
         DataNotFoundError: no such file.
-        ModelFormatError: not an hdf5 file; a missing dataset, a group where a
-            dataset belongs, a wrong shape, a non-numeric dtype or a non-finite
-            value (the message names the dataset).
+        ModelFormatError: not a regular file or not an hdf5 file; a missing
+            dataset, a group where a dataset belongs, a link, a dataset stored
+            outside the file or not fully written, an unknown filter, a wrong shape,
+            a non-float dtype or a non-finite value (the message names the dataset).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError(f"ELMo weight file {str(p)!r} does not exist")
+    p, fh = _open_regular(path, "weight file")
+    with fh:
+        signed, size = _has_hdf5_signature(fh), os.fstat(fh.fileno()).st_size
+    if not signed:  # refused here: HDF5 would try every plugin it finds on such a file
+        raise ModelFormatError(f"{p}: not a readable hdf5 file (no HDF5 signature)")
     h5py = _h5py()
     try:
-        fh = h5py.File(p, "r")
+        hf = h5py.File(p, "r")
     except OSError as err:
         raise ModelFormatError(f"{p}: not a readable hdf5 file ({err})") from err
+    layout = weight_layout(options)
     out: dict[str, np.ndarray] = {}
-    with fh:
-        for name, shape in weight_layout(options).items():
-            node = fh.get(name)
-            if node is None:
+    name = ""
+    try:
+        with hf:
+            nodes, declared = {}, 0
+            for name, shape in layout.items():
+                node = _walk(h5py, hf, name, p)
+                if node is None:
+                    raise ModelFormatError(
+                        f"{p}: dataset {name!r} is missing (expected shape {shape} for these "
+                        "options)"
+                    )
+                declared += _check_dataset(h5py, node, name, shape, p)
+                nodes[name] = node
+            allowed = _DECLARED_SLACK + _MAX_EXPANSION * size
+            if declared > allowed:
                 raise ModelFormatError(
-                    f"{p}: dataset {name!r} is missing (expected shape {shape} for these options)"
+                    f"{p}: the datasets declare {declared} bytes, more than a file of "
+                    f"{size} bytes can hold (at most {allowed})"
                 )
-            if not isinstance(node, h5py.Dataset):
-                raise ModelFormatError(f"{p}: {name!r} is a group, expected a dataset {shape}")
-            if tuple(node.shape) != shape:
-                raise ModelFormatError(
-                    f"{p}: dataset {name!r} has shape {tuple(node.shape)}, expected {shape} "
-                    "for these options"
-                )
-            if node.dtype.kind != "f":
-                raise ModelFormatError(
-                    f"{p}: dataset {name!r} has dtype {node.dtype}, expected floating point"
-                )
-            arr = np.asarray(node[...], dtype=np.float32)
-            if not np.isfinite(arr).all():
-                raise ModelFormatError(f"{p}: dataset {name!r} contains NaN or infinite values")
-            out[name] = np.ascontiguousarray(arr)
+            for name, node in nodes.items():
+                arr = np.asarray(node[...], dtype=np.float32)
+                if not np.isfinite(arr).all():
+                    raise ModelFormatError(f"{p}: dataset {name!r} contains NaN or infinite values")
+                out[name] = np.ascontiguousarray(arr)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as err:
+        if isinstance(err, ModelFormatError):
+            raise
+        where = f" at {name!r}" if name else ""
+        raise ModelFormatError(f"{p}: unreadable hdf5 structure{where} ({err})") from err
     return out
 
 

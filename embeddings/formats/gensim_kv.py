@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 
 from embeddings._deps import require
 from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.formats._files import check_regular_file
 from embeddings.formats.table import VectorTable
 
 __all__ = ["read_gensim", "table_from_keyed_vectors", "table_to_keyed_vectors"]
@@ -89,7 +91,8 @@ def read_gensim(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> 
 
     Raises:
         InvalidParameterError: ``trust_pickle`` is not ``True``.
-        ModelFormatError: the file is missing, corrupt, or holds no word vectors.
+        ModelFormatError: the file (or a side file) is missing, not a regular file,
+            corrupt, or holds no word vectors.
     """
     p = Path(path)
     if trust_pickle is not True:
@@ -98,8 +101,9 @@ def read_gensim(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> 
             "arbitrary code. Pass trust_pickle=True if you trust this file, or convert it "
             "to word2vec format (KeyedVectors.save_word2vec_format) and load that instead"
         )
-    if not p.is_file():
-        raise ModelFormatError(f"{p}: no such file")
+    check_regular_file(p, what="gensim file")
+    for side in p.parent.glob(f"{glob_escape(p.name)}.*.npy"):  # arrays saved next to it
+        check_regular_file(side, what="gensim side file", inside=p.parent)
     require("gensim", extra="models")
     from gensim.utils import SaveLoad
 
@@ -107,11 +111,11 @@ def read_gensim(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> 
         obj = SaveLoad.load(str(p), mmap="r")
     except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as err:
         raise ModelFormatError(
-            f"{p}: cannot unpickle a gensim object ({type(err).__name__}: {err}); expected a "
+            f"{p}: cannot unpickle a gensim object ({type(err).__name__}); expected a "
             "file written by KeyedVectors.save()"
         ) from err
     except OSError as err:
-        raise ModelFormatError(f"{p}: cannot read: {err}") from err
+        raise ModelFormatError(f"{p}: cannot read: {err.strerror or type(err).__name__}") from err
     try:
         return table_from_keyed_vectors(obj, source=str(p))
     except InvalidParameterError:

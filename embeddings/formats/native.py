@@ -22,7 +22,10 @@ the store's structure against ``config.json`` before mapping anything (field typ
 each ``.npy`` header's dtype and shape, each file's exact size, the word count);
 :func:`verify_store` (``transferkit store verify PATH``) also hashes the content and
 compares it with the recorded sha256, which a conversion does once right after
-writing the store.
+writing the store.  Every file of a store must be a regular file inside the store
+folder (a link that leads out of it, a FIFO or a device is refused), ``config.json``
+is at most :data:`MAX_CONFIG_BYTES`, and ``vocab.txt`` is read in bounded pieces that
+stop at the first word beyond the recorded count.
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -46,7 +49,8 @@ import numpy as np
 
 from embeddings._atomic import remove_dead_temporaries_in, write_folder_atomically
 from embeddings.errors import ModelFormatError
-from embeddings.formats.table import Subwords, VectorTable
+from embeddings.formats._files import check_regular_file, open_regular_file, reading_errors
+from embeddings.formats.table import MAX_SUBWORD_N, Subwords, VectorTable
 
 __all__ = [
     "STORE_FORMAT",
@@ -67,6 +71,11 @@ _CONFIG = "config.json"
 _VECTORS = "vectors.npy"
 _VOCAB = "vocab.txt"
 _NGRAMS = "ngrams.npy"
+#: the largest ``config.json`` a store may have
+MAX_CONFIG_BYTES = 1 << 20
+#: the longest word (in UTF-8 bytes) a store's ``vocab.txt`` may hold
+MAX_STORE_WORD_BYTES = 1 << 24
+_VOCAB_CHUNK = 1 << 24
 
 
 def store_root() -> Path:
@@ -94,13 +103,32 @@ def store_path_for(path: str | os.PathLike[str], fmt: str) -> Path:
 
 def is_store(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a complete native store folder."""
-    cfg = Path(path) / _CONFIG
-    if not cfg.is_file():
-        return False
     try:
-        return json.loads(cfg.read_text(encoding="utf-8")).get("format") == STORE_FORMAT
-    except (OSError, ValueError, AttributeError):
+        raw = _read_config(Path(path))
+        return json.loads(raw.decode("utf-8")).get("format") == STORE_FORMAT
+    except (ModelFormatError, OSError, ValueError, AttributeError):
         return False
+
+
+def _member(folder: Path, name: str) -> Path:
+    """A store file, checked to be a regular file inside the store folder."""
+    return check_regular_file(folder / name, what="store file", inside=folder)
+
+
+def _read_config(folder: Path) -> bytes:
+    """The bytes of a store's ``config.json`` (a regular file of bounded size)."""
+    cfg_path = folder / _CONFIG
+    if not os.path.exists(cfg_path):
+        raise FileNotFoundError(cfg_path)
+    _member(folder, _CONFIG)
+    with open_regular_file(cfg_path, what="store file") as fh, reading_errors(cfg_path):
+        raw = fh.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ModelFormatError(
+            f"{cfg_path}: larger than {MAX_CONFIG_BYTES} bytes; a store's config.json is a few "
+            "hundred bytes"
+        )
+    return raw
 
 
 def content_sha256(table: VectorTable) -> str:
@@ -113,11 +141,17 @@ def _content_sha256(vocab_bytes: bytes, vectors: np.ndarray, ngrams: np.ndarray 
     h = hashlib.sha256()
     h.update(vocab_bytes)
     h.update(str(vectors.shape).encode())
-    h.update(memoryview(np.ascontiguousarray(vectors, dtype="<f4")).cast("B"))
+    h.update(_raw_bytes(vectors))
     if ngrams is not None:
         h.update(str(ngrams.shape).encode())
-        h.update(memoryview(np.ascontiguousarray(ngrams, dtype="<f4")).cast("B"))
+        h.update(_raw_bytes(ngrams))
     return h.hexdigest()
+
+
+def _raw_bytes(array: np.ndarray) -> memoryview:
+    """The little-endian float32 bytes of ``array`` without a copy (also for 0 rows)."""
+    flat = np.ascontiguousarray(array, dtype="<f4").reshape(-1)
+    return memoryview(flat).cast("B")
 
 
 def _write_file(path: Path, payload: bytes) -> None:
@@ -157,7 +191,7 @@ def write_store(
     for i, w in enumerate(table.vocab):
         if "\n" in w:
             raise ModelFormatError(
-                f"{table.source or 'vector table'}: word {i} ({w!r:.40}) contains a newline; "
+                f"{table.source or 'vector table'}: word {i} contains a newline; "
                 "the native store keeps one word per line"
             )
     vocab_bytes = "\n".join(table.vocab).encode("utf-8")
@@ -227,12 +261,14 @@ def store_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     folder = Path(folder)
     cfg_path = folder / _CONFIG
     try:
-        config = json.loads(cfg_path.read_bytes().decode("utf-8"))
+        config = json.loads(_read_config(folder).decode("utf-8"))
     except FileNotFoundError:
         raise ModelFormatError(
             f"{folder}: not a native vector store ({_CONFIG} is missing; an interrupted "
             "conversion leaves no store, convert again)"
         ) from None
+    except ModelFormatError:
+        raise
     except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError included
         raise ModelFormatError(f"{cfg_path}: not a UTF-8 JSON file: {err}") from err
     if not isinstance(config, dict) or config.get("format") != STORE_FORMAT:
@@ -270,15 +306,24 @@ def store_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
                     f"{cfg_path}: field 'subwords.{name}' must be an integer >= {minimum}, "
                     f"got {sw[name]!r:.60}"
                 )
+        for name in ("min_n", "max_n"):
+            if sw[name] > MAX_SUBWORD_N:
+                raise ModelFormatError(
+                    f"{cfg_path}: field 'subwords.{name}' must be at most {MAX_SUBWORD_N}, "
+                    f"got {sw[name]}"
+                )
     return config
 
 
 def _load_npy(path: Path, shape: tuple[int, int], *, mmap: bool) -> np.ndarray:
     """A float32 ``.npy`` array of ``shape``, its header and size checked before loading."""
     want = f"a .npy file of float32 {shape} (C order), as config.json records"
+    if not os.path.exists(path):
+        raise ModelFormatError(f"{path}: missing; expected {want}; {_DAMAGED}")
+    _member(path.parent, path.name)
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as fh:
+        with open_regular_file(path, what="store file") as fh:
+            size = os.fstat(fh.fileno()).st_size
             if size == 0:
                 raise ModelFormatError(f"{path}: empty file (0 bytes); expected {want}; {_DAMAGED}")
             version = np.lib.format.read_magic(fh)
@@ -287,10 +332,14 @@ def _load_npy(path: Path, shape: tuple[int, int], *, mmap: bool) -> np.ndarray:
             else:
                 got_shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
             offset = fh.tell()
+    except ModelFormatError:
+        raise
     except FileNotFoundError:
         raise ModelFormatError(f"{path}: missing; expected {want}; {_DAMAGED}") from None
-    except (OSError, ValueError, EOFError) as err:
-        raise ModelFormatError(f"{path}: not a readable .npy file ({err}); {_DAMAGED}") from err
+    except (OSError, ValueError, EOFError, SyntaxError) as err:
+        raise ModelFormatError(
+            f"{path}: not a readable .npy file (a bad {type(err).__name__} header); {_DAMAGED}"
+        ) from None
     if dtype != np.dtype("<f4") or fortran or tuple(got_shape) != shape:
         order = " (Fortran order)" if fortran else ""
         raise ModelFormatError(
@@ -305,7 +354,59 @@ def _load_npy(path: Path, shape: tuple[int, int], *, mmap: bool) -> np.ndarray:
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as err:
-        raise ModelFormatError(f"{path}: cannot read: {err}; {_DAMAGED}") from err
+        raise ModelFormatError(f"{path}: cannot read ({type(err).__name__}); {_DAMAGED}") from None
+
+
+def _read_vocab(folder: Path, count: int) -> list[str]:
+    """The ``count`` words of ``vocab.txt``, read in pieces; too many or too long words stop it."""
+    path = folder / _VOCAB
+    if not os.path.exists(path):
+        raise ModelFormatError(f"{path}: missing; expected {count} words; {_DAMAGED}")
+    _member(folder, _VOCAB)
+    words: list[str] = []
+    pending = b""
+    done = 0  # bytes decoded so far, for messages
+    with open_regular_file(path, what="store file") as fh, reading_errors(path):
+        while True:
+            chunk = fh.read(_VOCAB_CHUNK)
+            if not chunk:
+                break
+            pending += chunk
+            cut = pending.rfind(b"\n")
+            if cut >= 0:
+                try:
+                    words += pending[:cut].decode("utf-8").split("\n")
+                except UnicodeDecodeError as err:
+                    raise ModelFormatError(
+                        f"{path}: not valid UTF-8 at byte {done + err.start} ({err.reason}); "
+                        f"{_DAMAGED}"
+                    ) from None
+                done += cut + 1
+                pending = pending[cut + 1 :]
+            if len(words) >= count:  # the last line is still to come
+                raise ModelFormatError(
+                    f"{path}: more than the {count} words (one per line) that config.json "
+                    f"records; {_DAMAGED}"
+                )
+            if len(pending) > MAX_STORE_WORD_BYTES:
+                raise ModelFormatError(
+                    f"{path}: line {len(words) + 1} is longer than {MAX_STORE_WORD_BYTES} bytes; "
+                    f"{_DAMAGED}"
+                )
+    try:
+        last = pending.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ModelFormatError(
+            f"{path}: not valid UTF-8 at byte {done + err.start} ({err.reason}); {_DAMAGED}"
+        ) from None
+    if count == 0:
+        return []  # nothing was read: any byte is refused above
+    words.append(last)
+    if len(words) != count:
+        raise ModelFormatError(
+            f"{path}: expected {count} words (one per line), found {len(words)}; {_DAMAGED}"
+        )
+    return words
 
 
 def read_store(folder: str | os.PathLike[str], *, mmap: bool = True) -> VectorTable:
@@ -332,15 +433,7 @@ def read_store(folder: str | os.PathLike[str], *, mmap: bool = True) -> VectorTa
     config = store_config(folder)
     count, dim = int(config["count"]), int(config["dim"])
     vectors = _load_npy(folder / _VECTORS, (count, dim), mmap=mmap)
-    try:
-        text = (folder / _VOCAB).read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ModelFormatError(f"{folder / _VOCAB}: cannot read: {err}; {_DAMAGED}") from err
-    vocab = text.split("\n") if count else []
-    if len(vocab) != count:
-        raise ModelFormatError(
-            f"{folder / _VOCAB}: expected {count} words (one per line), found {len(vocab)}"
-        )
+    vocab = _read_vocab(folder, count)
     subwords = None
     sw = config.get("subwords")
     if sw:
@@ -378,10 +471,7 @@ def verify_store(folder: str | os.PathLike[str]) -> str:
     folder = Path(folder)
     table = read_store(folder)
     recorded = str(store_config(folder)["sha256"])
-    try:
-        vocab_bytes = (folder / _VOCAB).read_bytes()
-    except OSError as err:
-        raise ModelFormatError(f"{folder / _VOCAB}: cannot read: {err}; {_DAMAGED}") from err
+    vocab_bytes = "\n".join(table.vocab).encode("utf-8")  # the bytes of vocab.txt, as read
     ngrams = table.subwords.vectors if table.subwords is not None else None
     actual = _content_sha256(vocab_bytes, table.vectors, ngrams)
     if actual != recorded:

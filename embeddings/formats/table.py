@@ -21,7 +21,12 @@ import numpy as np
 
 from embeddings.errors import ModelFormatError
 
-__all__ = ["Subwords", "VectorTable"]
+__all__ = ["MAX_SUBWORD_N", "Subwords", "VectorTable"]
+
+#: the longest character n-gram a subword table may use (fastText's default is 6, and
+#: the trainers accept up to the same 32); it bounds the work of building the vector
+#: of an unknown word to ``MAX_SUBWORD_N`` hashes per character
+MAX_SUBWORD_N = 32
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,21 @@ class Subwords:
     vectors: np.ndarray
     min_n: int
     max_n: int
+
+    def __post_init__(self) -> None:
+        for name in ("min_n", "max_n"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise ModelFormatError(f"subwords: {name} must be an integer, got {value!r:.40}")
+            if not 0 <= value <= MAX_SUBWORD_N:
+                raise ModelFormatError(
+                    f"subwords: {name} must be between 0 and {MAX_SUBWORD_N}, got {value}"
+                )
+        if self.vectors.ndim != 2 or self.vectors.shape[0] < 1:
+            raise ModelFormatError(
+                "subwords: the n-gram vectors must be 2-D with at least one bucket, got shape "
+                f"{self.vectors.shape}"
+            )
 
     @property
     def bucket(self) -> int:

@@ -9,9 +9,12 @@ Both are UTF-8 with single spaces.  Files ending in ``.gz`` are decompressed on 
 fly.  Words that contain spaces (a known quirk of GloVe 840B) are recovered by
 splitting the last ``DIM`` fields off the right end of the line.  A malformed or
 truncated file raises :class:`~embeddings.errors.ModelFormatError` naming the file,
-the line and what was expected.  Header numbers are ASCII digits only, and no line
-longer than :data:`MAX_LINE_BYTES` is read into memory, so memory stays proportional
-to the vectors actually present in the file.
+the line and what was expected; messages never quote the file's content.  Header
+numbers are ASCII digits only, no line longer than :data:`MAX_LINE_BYTES` is read
+into memory, and a ``.gz`` file may expand only a bounded number of times its size
+(:mod:`embeddings.formats._files`), so memory stays proportional to the vectors
+actually present in the file.  Only regular files are read (never a FIFO or a
+device).
 
 Numbers are parsed in bulk (``numpy.fromstring`` on blocks of lines) as float64 and
 rounded once to float32, the same values as gensim's ``load_word2vec_format``.
@@ -40,6 +43,7 @@ import numpy as np
 
 from embeddings._atomic import atomic_open
 from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.formats._files import VectorFile, open_vector_file, reading_errors
 from embeddings.formats.table import VectorTable
 
 __all__ = [
@@ -76,17 +80,14 @@ def parse_count(field: str | bytes) -> int | None:
     return int(text)
 
 
-def open_binary(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open ``path`` for binary reading, decompressing ``.gz`` files."""
-    p = Path(path)
-    try:
-        if p.suffix == ".gz":
-            return gzip.open(p, "rb")  # type: ignore[return-value]
-        return open(p, "rb")
-    except FileNotFoundError:
-        raise ModelFormatError(f"{p}: no such vector file") from None
-    except IsADirectoryError:
-        raise ModelFormatError(f"{p}: is a directory, expected a vector file") from None
+def open_binary(path: str | os.PathLike[str]) -> VectorFile:
+    """Open a regular vector file for binary reading, decompressing ``.gz`` files.
+
+    See :func:`embeddings.formats._files.open_vector_file`: FIFOs and devices are
+    refused before reading, a ``.gz`` file's expansion is bounded, and reading
+    errors are :class:`~embeddings.errors.ModelFormatError`.
+    """
+    return open_vector_file(path)
 
 
 def _decode(raw: bytes, path: Path, lineno: int) -> str:
@@ -94,29 +95,26 @@ def _decode(raw: bytes, path: Path, lineno: int) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise ModelFormatError(
-            f"{path}: line {lineno}: not valid UTF-8 (byte {err.start} of the line: "
-            f"{raw[max(0, err.start - 10) : err.start + 10]!r}); expected a UTF-8 text file"
+            f"{path}: line {lineno}: not valid UTF-8 at byte {err.start} of the line "
+            f"({err.reason}); expected a UTF-8 text file"
         ) from None
 
 
-def _numbered_lines(fh: BinaryIO, path: Path, start: int) -> Iterator[tuple[int, str]]:
+def _numbered_lines(fh: VectorFile, path: Path, start: int) -> Iterator[tuple[int, str]]:
     lineno = start
-    try:
-        while True:
-            raw = fh.readline(MAX_LINE_BYTES + 1)
-            if not raw:
-                return
-            if len(raw) > MAX_LINE_BYTES:
-                raise ModelFormatError(
-                    f"{path}: line {lineno} is longer than {MAX_LINE_BYTES} bytes; expected one "
-                    "word vector per line (is this a text vector file?)"
-                )
-            line = _decode(raw, path, lineno).rstrip()
-            if line:
-                yield lineno, line
-            lineno += 1
-    except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise ModelFormatError(f"{path}: cannot read the file: {err}") from err
+    while True:
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            raise ModelFormatError(
+                f"{path}: line {lineno} is longer than {MAX_LINE_BYTES} bytes; expected one "
+                "word vector per line (is this a text vector file?)"
+            )
+        line = _decode(raw, path, lineno).rstrip()
+        if line:
+            yield lineno, line
+        lineno += 1
 
 
 def _split_line(line: str, dim: int, path: Path, lineno: int) -> tuple[str, str]:
@@ -131,10 +129,9 @@ def _split_line(line: str, dim: int, path: Path, lineno: int) -> tuple[str, str]
         parts = line.rsplit(None, dim)
         if len(parts) == dim + 1:
             return parts[0], " ".join(parts[1:])
-    n = max(len(fields) - 1, 0)
     raise ModelFormatError(
-        f"{path}: line {lineno}: expected a word followed by {dim} numbers, got {n} "
-        f"field(s) after {fields[0] if fields else ''!r:.40} (truncated or mixed-dimension file?)"
+        f"{path}: line {lineno}: expected a word followed by {dim} numbers, found "
+        f"{len(fields)} field(s) in all (truncated or mixed-dimension file?)"
     )
 
 
@@ -147,12 +144,12 @@ def _parse_block(rests: list[str], linenos: list[int], dim: int, path: Path) -> 
             flat = np.empty(0)
     if flat.size != len(rests) * dim:
         for text, lineno in zip(rests, linenos):
-            for tok in text.split():
+            for column, tok in enumerate(text.split(), start=2):
                 try:
                     float(tok)
                 except ValueError:
                     raise ModelFormatError(
-                        f"{path}: line {lineno}: {tok!r:.40} is not a number; expected "
+                        f"{path}: line {lineno}: field {column} is not a number; expected "
                         f"{dim} decimal numbers after the word"
                     ) from None
         raise ModelFormatError(f"{path}: lines {linenos[0]}-{linenos[-1]}: cannot parse numbers")
@@ -240,7 +237,7 @@ def read_word2vec_text(path: str | os.PathLike[str], *, limit: int | None = None
         2
     """
     p = Path(path)
-    with open_binary(p) as fh:
+    with open_binary(p) as fh, reading_errors(p):
         lines = _numbered_lines(fh, p, 1)
         header = next(lines, None)
         if header is None:
@@ -249,9 +246,14 @@ def read_word2vec_text(path: str | os.PathLike[str], *, limit: int | None = None
         fields = text.split()
         numbers = [parse_count(f) for f in fields]
         if len(fields) != 2 or None in numbers:
+            got = (
+                f"{len(fields)} field(s)"
+                if len(fields) != 2
+                else "a field that is not ASCII digits"
+            )
             raise ModelFormatError(
                 f"{p}: line {lineno}: expected the word2vec header 'COUNT DIM' (two "
-                f"integers of ASCII digits 0-9), got {text!r:.60}; for GloVe files without "
+                f"integers of ASCII digits 0-9), got {got}; for GloVe files without "
                 "a header use format='glove-text'"
             )
         count, dim = int(fields[0]), int(fields[1])
@@ -297,7 +299,7 @@ def read_glove_text(path: str | os.PathLike[str], *, limit: int | None = None) -
         (2, 2)
     """
     p = Path(path)
-    with open_binary(p) as fh:
+    with open_binary(p) as fh, reading_errors(p):
         lines = _numbered_lines(fh, p, 1)
         first = next(lines, None)
         if first is None:
@@ -305,13 +307,14 @@ def read_glove_text(path: str | os.PathLike[str], *, limit: int | None = None) -
         fields = first[1].split()
         if len(fields) == 2 and all(parse_count(f) is not None for f in fields):
             raise ModelFormatError(
-                f"{p}: line {first[0]}: looks like a word2vec header {first[1]!r}; "
+                f"{p}: line {first[0]} looks like a word2vec header 'COUNT DIM'; "
                 "use format='word2vec-text'"
             )
         dim = len(fields) - 1
         if dim < 1:
             raise ModelFormatError(
-                f"{p}: line {first[0]}: expected a word followed by numbers, got {first[1]!r:.60}"
+                f"{p}: line {first[0]} has {len(fields)} field(s); a GloVe/word2vec text line "
+                "is a word followed by DIM numbers (is this a vector file?)"
             )
         vocab, vectors, _ = _read_body(lines, dim, p, first=first, limit=limit)
     vocab, vectors = _dedupe(vocab, vectors, p)

@@ -110,11 +110,15 @@ def test_gensim_native_needs_trust_pickle(tmp_path, small_table):
     kv = KeyedVectors(4)
     kv.add_vectors(vocab, vecs)
     kv.save(str(tmp_path / "v.kv"))
-    assert fm.detect_format(tmp_path / "v.kv") == "gensim"
+    # format="auto" never picks the pickle reader, whatever the name says
+    with pytest.raises(ModelFormatError, match="format='gensim' and trust_pickle=True"):
+        fm.detect_format(tmp_path / "v.kv")
     with pytest.raises(InvalidParameterError, match="trust_pickle=True"):
         read_gensim(tmp_path / "v.kv")
-    with pytest.raises(InvalidParameterError, match="trust_pickle=True"):
+    with pytest.raises(ModelFormatError, match="format='gensim' and trust_pickle=True"):
         load_vectors(tmp_path / "v.kv")
+    with pytest.raises(InvalidParameterError, match="trust_pickle=True"):
+        load_vectors(tmp_path / "v.kv", format="gensim")
     t = read_gensim(tmp_path / "v.kv", trust_pickle=True)
     assert t.vocab == vocab
     np.testing.assert_array_equal(t.vectors, vecs)

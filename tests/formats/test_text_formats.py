@@ -109,7 +109,7 @@ def test_short_line_names_line_and_expected_count(tmp_path):
 def test_non_number_names_the_line_and_token(tmp_path):
     p = tmp_path / "g.txt"
     p.write_text("a 1 2\nb 3 x4\n", encoding="utf-8")
-    with pytest.raises(ModelFormatError, match=r"line 2: 'x4' is not a number"):
+    with pytest.raises(ModelFormatError, match=r"line 2: field 3 is not a number"):
         read_glove_text(p)
 
 
