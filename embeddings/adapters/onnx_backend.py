@@ -47,12 +47,16 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._atomic import atomic_write_bytes, atomic_write_text
+from embeddings._checks import is_int
 from embeddings._deps import require
-from embeddings.errors import ModelFormatError
+from embeddings.errors import InvalidParameterError, ModelFormatError
 
 __all__ = [
     "OnnxRunner",
+    "MAX_THREADS",
     "cached_graph",
+    "default_threads",
+    "effective_threads",
     "export_graph",
     "quantize_graph",
     "graph_file_name",
@@ -64,6 +68,9 @@ __all__ = [
 ONNX_FORMAT_VERSION = 1
 OPSET = 17
 META_NAME = "meta.json"
+#: the most threads an encoder may ask for (``threads``); a thread pool larger than
+#: the machine only adds start-up and contention
+MAX_THREADS = 64
 Quantize = Literal["int8"] | None
 
 
@@ -246,14 +253,33 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def effective_threads(threads: int | None) -> int:
+    """The intra-op threads to run with: ``threads`` (1 to :data:`MAX_THREADS`) clamped to
+    the CPUs this process may use, or all of those CPUs for ``None``.  The clamp
+    changes no vector: it only leaves out threads that would share a CPU.
+
+    Example:
+        >>> effective_threads(1), effective_threads(64) == default_threads()
+        (1, True)
+    """
+    if threads is None:
+        return default_threads()
+    if not is_int(threads) or not 1 <= threads <= MAX_THREADS:
+        raise InvalidParameterError(
+            f"threads must be None or an int in [1, {MAX_THREADS}], got {threads!r}"
+        )
+    return min(int(threads), default_threads())
+
+
 class OnnxRunner:
     """An onnxruntime session over a sentence graph (padded batches, or one text at a time).
 
     Args:
         path: the ``.onnx`` file.
         inputs: the graph's input names (tokenizer keys).
-        threads: threads of :meth:`run_batch` (onnxruntime intra-op threads; inter-op:
-            1, sequential execution).
+        threads: 1 to :data:`MAX_THREADS`: threads of :meth:`run_batch` (onnxruntime
+            intra-op threads, at most the CPUs this process may use,
+            :func:`effective_threads`; inter-op: 1, sequential execution).
         one_text: the runner is for :meth:`run` (one text at a time): its session gets
             one intra-op thread and :meth:`run` runs ``threads`` texts at once.
 
@@ -265,10 +291,11 @@ class OnnxRunner:
     def __init__(
         self, path: Path, inputs: Sequence[str], threads: int, *, one_text: bool = False
     ) -> None:
+        intra = effective_threads(threads)  # checks 1 <= threads <= MAX_THREADS
         _, ort = _require_onnx()
         self.workers = int(threads) if one_text else 1
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1 if one_text else int(threads)
+        options.intra_op_num_threads = 1 if one_text else intra
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

@@ -8,6 +8,16 @@ modules and an optional ``Normalize`` module; ``sentence_bert_config.json`` give
 (``config.json`` + weights + tokenizer, no ``modules.json``) also loads, with the
 pooling given by ``pooling=`` (default ``mean``).
 
+Loading checks the folder before any weights: every path that ``modules.json`` (or
+a shard index) names, and every link, must stay inside the model folder (a Hugging
+Face hub snapshot may also link into its ``blobs``); only regular files are read; the
+module list, the Pooling, Dense and ``sentence_bert_config.json`` fields and the sizes
+in ``config.json`` are checked against their schema and bounds; the declared model
+must fit its weight files, and no tensor it declares may be missing (none is made at
+random).  Weights load as safetensors or as weights-only PyTorch checkpoints (never
+unpickled otherwise), and ``max_seq_length`` may not exceed the position embeddings.
+No code named by the folder runs (``trust_remote_code=False``).
+
 The forward pass uses ``transformers`` directly (``AutoTokenizer``/``AutoModel``) and
 :mod:`embeddings.pooling`; its output equals sentence-transformers' own
 ``encode`` on the same weights (tested to 1e-5).
@@ -31,15 +41,21 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import re
+import stat
+import zipfile
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 
-from embeddings._checks import check_bool, check_optional_int
+from embeddings._checks import check_bool, check_optional_int, is_int
 from embeddings._deps import require, torch_threads
+from embeddings.adapters.onnx_backend import MAX_THREADS, effective_threads
 from embeddings.base import BaseEncoder, replace_surrogates
-from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.errors import InvalidParameterError, ModelFormatError, TransferkitError
+from embeddings.formats._files import check_regular_file, open_regular_file
 from embeddings.pooling import POOLING_MODES
 
 __all__ = ["TransformerEncoder", "EMBEDDED_MODELS", "resolve_model_dir", "model_cache_dir"]
@@ -69,14 +85,21 @@ def _pooling_modes(cfg: dict[str, Any], where: Path) -> list[str]:
     """Pooling modes from a Pooling config, legacy (boolean keys) or current (a list)."""
     if "pooling_mode" in cfg:
         given = cfg["pooling_mode"]
-        names = [given] if isinstance(given, str) else list(given)
-        bad = [n for n in names if n not in _ST_MODE_NAMES]
-        if bad or not names:
+        names = [given] if isinstance(given, str) else given
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
             raise ModelFormatError(
-                f"{where}: pooling mode(s) {bad or names} not supported; supported: "
+                f"{where}: field 'pooling_mode' must be a mode name or a non-empty list of names"
+            )
+        bad = [n for n in names if n not in _ST_MODE_NAMES]
+        if bad:
+            raise ModelFormatError(
+                f"{where}: pooling mode(s) {bad!r:.100} not supported; supported: "
                 f"{sorted(_ST_MODE_NAMES)}"
             )
         return [_ST_MODE_NAMES[n] for n in names]
+    for key in (*_ST_POOLING_KEYS, *_UNSUPPORTED_POOLING_KEYS):
+        if not isinstance(cfg.get(key, False), bool):
+            raise ModelFormatError(f"{where}: field {key!r} must be true or false")
     bad = [k for k in _UNSUPPORTED_POOLING_KEYS if cfg.get(k)]
     if bad:
         raise ModelFormatError(f"{where}: pooling {bad} is not supported")
@@ -144,14 +167,432 @@ def resolve_model_dir(model: str) -> Path:
     )
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+#: bounds of what a model folder may declare, checked before anything is allocated
+_MAX_JSON_BYTES = 8 << 20
+_MAX_MODULES = 64
+_MAX_FEATURES = 1 << 16
+#: config.json fields (when present) and their largest allowed value; layer counts are
+#: kept low because even an empty layer costs time to build
+_CONFIG_LIMITS = {
+    **dict.fromkeys(
+        ("num_hidden_layers", "num_layers", "n_layer", "n_layers", "encoder_layers"), 256
+    ),
+    **dict.fromkeys(("num_attention_heads", "n_head", "n_heads", "num_heads"), 4096),
+    **dict.fromkeys(("hidden_size", "d_model", "n_embd", "dim"), 1 << 17),
+    **dict.fromkeys(("intermediate_size", "d_ff", "n_inner", "hidden_dim"), 1 << 20),
+    "vocab_size": 1 << 24,
+    "max_position_embeddings": 1 << 20,
+    "type_vocab_size": 1 << 16,
+}
+#: model types whose position ids start after the padding index (``pad_token_id + 1``)
+_OFFSET_POSITIONS = frozenset(
+    "roberta xlm-roberta xlm-roberta-xl camembert mpnet longformer data2vec-text ibert "
+    "roberta-prelayernorm xmod markuplm luke esm".split()
+)
+#: weights may declare at most this many float32 bytes beyond twice their files' size
+#: (float16 files double when loaded); more would be tensors created at random
+_WEIGHT_SLACK = 64 << 20
+_DEVICE_FORM = re.compile(r"(cpu|mps|cuda(:[0-9]{1,3})?)\Z")
+
+
+def _machine_devices() -> list[str] | None:
+    """The torch devices of this machine (``None`` when torch is not installed)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        import torch
+    except ImportError:
+        return None
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += ["cuda", *(f"cuda:{i}" for i in range(torch.cuda.device_count()))]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+def _check_device(device: object, *, available: bool) -> None:
+    """Refuse a device string that is not a torch device (and, with ``available``, one
+    this machine lacks); the message lists the machine's devices."""
+    known = isinstance(device, str) and _DEVICE_FORM.match(device) is not None
+    if known and not available:
+        return
+    found = _machine_devices()
+    if known and (found is None or device in found):
+        return
+    has = f"this machine has {found}" if found is not None else "torch is not installed"
+    raise InvalidParameterError(
+        f"device must be a torch device of this machine ('cpu', 'cuda', 'cuda:N' or 'mps'; "
+        f"{has}), got {device!r:.60}"
+    )
+
+
+def _roots(folder: Path) -> tuple[Path, ...]:
+    """Where the files of ``folder`` may live: inside it, and for a Hugging Face hub
+    snapshot (``models--*/snapshots/<rev>``) also in the hub's ``blobs`` folder."""
+    root = folder.resolve()
+    if root.parent.name == "snapshots" and root.parent.parent.name.startswith("models--"):
+        return root, root.parent.parent / "blobs"
+    return (root,)
+
+
+def _inside(path: Path, roots: tuple[Path, ...], what: str) -> Path:
+    """``path`` resolved, refused unless it stays inside the model folder."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as err:  # a symbolic link loop
+        raise ModelFormatError(f"{what}: cannot be resolved ({type(err).__name__})") from err
+    if not any(resolved.is_relative_to(r) for r in roots):
+        raise ModelFormatError(
+            f"{what} leads outside the model folder {roots[0]} (by '..', an absolute path or "
+            "a symbolic link); only files inside the folder are read"
+        )
+    return resolved
+
+
+def _regular_size(path: Path, what: str) -> int:
+    """The size of ``path``, refused unless it is a regular file (checked before opening)."""
+    return check_regular_file(path, what=what).stat().st_size
+
+
+def _scan(folder: Path, roots: tuple[Path, ...]) -> None:
+    """Refuse entries of ``folder`` that the model loaders could open but must not: links
+    out of the model folder, FIFOs, devices and sockets."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError as err:
+        raise ModelFormatError(f"{folder}: cannot list the folder ({err.strerror})") from err
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_symlink():
+            _inside(path, roots, f"{path} (a symbolic link)")
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue  # a dangling link inside the folder names nothing to read
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise ModelFormatError(
+                f"{path}: not a regular file or folder; FIFOs, devices and sockets are "
+                "never read from a model folder"
+            )
+
+
+def _read_json(path: Path, roots: tuple[Path, ...], what: str = "configuration file") -> Any:
+    """The JSON value of a small configuration file (inside ``roots``, a regular file)."""
+    _inside(path, roots, str(path))
+    size = _regular_size(path, what)
+    if size > _MAX_JSON_BYTES:
+        raise ModelFormatError(
+            f"{path}: {size} bytes; a configuration file may have at most {_MAX_JSON_BYTES}"
+        )
+    with open_regular_file(path, what=what) as fh:  # not blocking on a swapped-in FIFO
+        raw = fh.read(_MAX_JSON_BYTES + 1)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ModelFormatError(f"{path}: not UTF-8 text (byte {err.start})") from err
     except json.JSONDecodeError as err:
         raise ModelFormatError(f"{path}: invalid JSON at line {err.lineno}: {err.msg}") from err
-    if not isinstance(data, (dict, list)):
-        raise ModelFormatError(f"{path}: expected a JSON object")
-    return data  # type: ignore[return-value]
+    except RecursionError:
+        raise ModelFormatError(f"{path}: JSON nested too deeply") from None
+
+
+def _object(data: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ModelFormatError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _int_field(cfg: dict[str, Any], key: str, where: Path, lo: int, hi: int) -> int | None:
+    """``cfg[key]`` as an int in ``[lo, hi]``; ``None`` when absent or null."""
+    value = cfg.get(key)
+    if value is None:
+        return None
+    if not is_int(value) or not lo <= value <= hi:
+        shown = repr(value) if is_int(value) else f"a {type(value).__name__}"
+        raise ModelFormatError(
+            f"{where}: field {key!r} must be an int in [{lo}, {hi}], got {shown}"
+        )
+    return int(value)
+
+
+def _check_hf_config(cfg: dict[str, Any], path: Path) -> int | None:
+    """Check the sizes of a Hugging Face config.json; return the longest input in tokens
+    its position embeddings allow (``None`` when it declares no limit)."""
+    for key, hi in _CONFIG_LIMITS.items():
+        _int_field(cfg, key, path, 0 if key == "type_vocab_size" else 1, hi)
+    positions = _int_field(cfg, "max_position_embeddings", path, 1, 1 << 20)
+    if positions is None:
+        return None
+    offset = 0
+    if cfg.get("model_type") in _OFFSET_POSITIONS:
+        offset = (_int_field(cfg, "pad_token_id", path, 0, positions) or 0) + 1
+    if positions - offset < 1:
+        raise ModelFormatError(
+            f"{path}: field 'max_position_embeddings' ({positions}) leaves no position "
+            f"after the padding offset {offset}"
+        )
+    return positions - offset
+
+
+def _check_dense_config(cfg: Any, path: Path) -> dict[str, Any]:
+    """The checked fields of a Dense module's config.json."""
+    cfg = _object(cfg, path)
+    found = {
+        "in": _int_field(cfg, "in_features", path, 1, _MAX_FEATURES),
+        "out": _int_field(cfg, "out_features", path, 1, _MAX_FEATURES),
+    }
+    for key, value in found.items():
+        if value is None:
+            raise ModelFormatError(f"{path}: field '{key}_features' is missing")
+    bias = cfg.get("bias", True)
+    if not isinstance(bias, bool):
+        raise ModelFormatError(f"{path}: field 'bias' must be true or false")
+    act = cfg.get("activation_function", "")
+    if not isinstance(act, str) or act not in _ACTIVATIONS:
+        shown = f"{act!r:.80}" if isinstance(act, str) else f"a {type(act).__name__}"
+        raise ModelFormatError(
+            f"{path}: field 'activation_function' is {shown}, not supported; supported: "
+            f"{sorted(_ACTIVATIONS)}"
+        )
+    return {**found, "bias": bias, "activation": _ACTIVATIONS[act]}
+
+
+class _Layout(NamedTuple):
+    """What a model folder declares, each part checked."""
+
+    tdir: Path
+    modes: list[str]
+    dense: list[tuple[Path, dict[str, Any]]]
+    normalize: bool
+    sbert: dict[str, Any]
+    config: dict[str, Any]
+    positions: int | None
+
+
+_ORDER = re.compile(r"TP?D*N?\Z")
+#: fields of a modules.json entry (``idx`` is optional)
+_ENTRY_FIELDS = (("type", str, "a string"), ("path", str, "a string"), ("idx", int, "an int"))
+
+
+def _read_layout(folder: Path) -> _Layout:
+    """Parse and check modules.json and the files it names (all inside ``folder``)."""
+    roots = _roots(folder)
+    _scan(folder, roots)
+    modules_file = folder / "modules.json"
+    tdir, modes, dense, normalize = folder, ["mean"], [], False
+    if os.path.lexists(modules_file):
+        modules = _read_json(modules_file, roots, "module list")
+        if not isinstance(modules, list) or not 1 <= len(modules) <= _MAX_MODULES:
+            raise ModelFormatError(
+                f"{modules_file}: expected a JSON list of 1 to {_MAX_MODULES} modules"
+            )
+        kinds = ""
+        for i, entry in enumerate(modules):
+            where = f"{modules_file}: module {i}"
+            if not isinstance(entry, dict):
+                raise ModelFormatError(f"{where} must be a JSON object")
+            for key, kind, noun in _ENTRY_FIELDS:
+                if (key != "idx" or key in entry) and (
+                    not isinstance(entry.get(key), kind) or isinstance(entry.get(key), bool)
+                ):
+                    raise ModelFormatError(f"{where}: field {key!r} must be {noun}")
+            cls_name = entry["type"].rsplit(".", 1)[-1]
+            if cls_name not in ("Transformer", "Pooling", "Dense", "Normalize"):
+                raise ModelFormatError(
+                    f"{where}: module type {entry['type']!r:.100} is not supported (supported: "
+                    "Transformer, Pooling, Dense, Normalize)"
+                )
+            kinds += cls_name[0]
+            sub = _inside(folder / entry["path"], roots, f"{where}: field 'path'")
+            if cls_name in ("Transformer", "Dense") and not sub.is_dir():
+                raise ModelFormatError(f"{where}: field 'path' names no folder")
+            if cls_name in ("Transformer", "Dense") and sub != roots[0]:
+                _scan(sub, roots)
+            if cls_name == "Transformer":
+                tdir = sub
+            elif cls_name == "Pooling":
+                path = sub / "config.json"
+                modes = _pooling_modes(_object(_read_json(path, roots), path), path)
+            elif cls_name == "Dense":
+                path = sub / "config.json"
+                dense.append((sub, _check_dense_config(_read_json(path, roots), path)))
+            else:
+                normalize = True
+        if not _ORDER.match(kinds):
+            raise ModelFormatError(
+                f"{modules_file}: modules must be one Transformer, then at most one Pooling, "
+                "any Dense and at most one Normalize, in this order"
+            )
+    sbert_path = tdir / "sentence_bert_config.json"
+    sbert: dict[str, Any] = {}
+    if os.path.lexists(sbert_path):
+        sbert = _object(_read_json(sbert_path, roots), sbert_path)
+        _int_field(sbert, "max_seq_length", sbert_path, 1, 1 << 20)
+        if not isinstance(sbert.get("do_lower_case", False), bool):
+            raise ModelFormatError(f"{sbert_path}: field 'do_lower_case' must be true or false")
+    config_path = tdir / "config.json"
+    config = _object(_read_json(config_path, roots, "model configuration"), config_path)
+    positions = _check_hf_config(config, config_path)
+    for name in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        index_path = tdir / name
+        if os.path.lexists(index_path):
+            index = _object(_read_json(index_path, roots), index_path)
+            shards = index.get("weight_map")
+            if not isinstance(shards, dict) or not all(isinstance(v, str) for v in shards.values()):
+                raise ModelFormatError(f"{index_path}: field 'weight_map' must map names to files")
+            for shard in set(shards.values()):
+                _inside(tdir / shard, roots, f"{index_path}: a file of field 'weight_map'")
+    return _Layout(tdir, modes, dense, normalize, sbert, config, positions)
+
+
+def _short(err: BaseException) -> str:
+    return f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"
+
+
+def _pickle_refused(where: Path, err: pickle.UnpicklingError) -> ModelFormatError:
+    """The error for a checkpoint the weights-only unpickler refused (never retried unsafely)."""
+    if "weights only" not in str(err).lower():
+        return ModelFormatError(f"{where}: not a readable checkpoint (corrupt pickle data)")
+    return ModelFormatError(
+        f"{where}: holds pickled objects other than tensors; loading them could run code, so "
+        "only weights-only checkpoints load. Convert the weights to model.safetensors"
+    )
+
+
+def _check_checkpoint(path: Path) -> None:
+    """Refuse a ``.bin`` checkpoint whose zip entries are compressed: ``torch.save`` stores
+    tensors uncompressed, and a compressed entry could expand to any size when loaded."""
+    _regular_size(path, "weights file")
+    try:
+        if not zipfile.is_zipfile(path):
+            return  # the legacy format, read by the weights-only unpickler
+        with zipfile.ZipFile(path) as archive:
+            packed = [i for i in archive.infolist() if i.compress_type != zipfile.ZIP_STORED]
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError) as err:
+        raise ModelFormatError(f"{path}: not a readable checkpoint ({_short(err)})") from err
+    if packed:
+        raise ModelFormatError(
+            f"{path}: {len(packed)} entr(y/ies) are compressed; PyTorch checkpoints store "
+            "tensors uncompressed, so this is refused (it could expand without bound)"
+        )
+
+
+def _dense_state(sub: Path) -> dict[str, Any]:
+    """The tensors of a Dense module (model.safetensors, else weights-only pytorch_model.bin)."""
+    torch = require("torch", extra="all")
+    st_path, bin_path = sub / "model.safetensors", sub / "pytorch_model.bin"
+    if os.path.lexists(st_path):
+        _regular_size(st_path, "weights file")
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(st_path))
+        except Exception as err:  # safetensors raises its own SafetensorError
+            raise ModelFormatError(f"{st_path}: truncated or corrupt ({_short(err)})") from err
+    if not os.path.lexists(bin_path):
+        raise ModelFormatError(f"{sub}: Dense module has no model.safetensors (or .bin)")
+    _check_checkpoint(bin_path)
+    try:
+        state = torch.load(bin_path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise _pickle_refused(bin_path, err) from err
+    except Exception as err:
+        raise ModelFormatError(f"{bin_path}: not a readable checkpoint ({_short(err)})") from err
+    if not isinstance(state, dict):
+        raise ModelFormatError(f"{bin_path}: expected a mapping of tensor names to tensors")
+    return state
+
+
+def _load_dense(sub: Path, spec: dict[str, Any], width: int, device: str) -> Any:
+    """A Dense module as ``Sequential(Linear, activation)``, its tensors checked first.
+
+    ``width`` is the size of the vectors it receives (``in_features`` must match).
+    """
+    torch = require("torch", extra="all")
+    where = sub / "config.json"
+    if spec["in"] != width:
+        raise ModelFormatError(
+            f"{where}: field 'in_features' is {spec['in']}, but the module before it gives "
+            f"vectors of {width} values"
+        )
+    state = {str(k).removeprefix("linear."): v for k, v in _dense_state(sub).items()}
+    shapes = {"weight": (spec["out"], spec["in"])}
+    if spec["bias"]:
+        shapes["bias"] = (spec["out"],)
+    if set(state) != set(shapes):
+        raise ModelFormatError(
+            f"{sub}: the weights must hold exactly {sorted('linear.' + k for k in shapes)}; "
+            f"they hold {len(state)} tensor(s) {sorted(state)!r:.120}"
+        )
+    for name, shape in shapes.items():
+        tensor = state[name]
+        if not (isinstance(tensor, torch.Tensor) and tensor.is_floating_point()):
+            raise ModelFormatError(f"{sub}: tensor 'linear.{name}' must be a float tensor")
+        if tuple(tensor.shape) != shape:
+            raise ModelFormatError(
+                f"{sub}: tensor 'linear.{name}' has shape {tuple(tensor.shape)}, expected {shape} "
+                f"(from {where})"
+            )
+        if not bool(torch.isfinite(tensor).all()):
+            raise ModelFormatError(f"{sub}: tensor 'linear.{name}' holds NaN or infinite values")
+    layer = torch.nn.Linear(spec["in"], spec["out"], bias=spec["bias"], device="meta")
+    layer.load_state_dict({k: v.float() for k, v in state.items()}, assign=True)
+    activation = {
+        "tanh": torch.nn.Tanh(),
+        "identity": torch.nn.Identity(),
+        "relu": torch.nn.ReLU(),
+        "gelu": torch.nn.GELU(),
+    }[spec["activation"]]
+    return torch.nn.Sequential(layer, activation).to(device).eval()
+
+
+def _load_model(tdir: Path, **kwargs: Any) -> Any:
+    """The Hugging Face model of ``tdir``: its declared size is checked against its weight
+    files first, and every tensor it declares must be in them (none is made at random)."""
+    torch = require("torch", extra="all")
+    transformers = require("transformers", extra="all")
+    try:
+        config = transformers.AutoConfig.from_pretrained(str(tdir), trust_remote_code=False)
+        with torch.device("meta"):  # shapes only, nothing allocated
+            skeleton = transformers.AutoModel.from_config(config, trust_remote_code=False)
+    except TransferkitError:
+        raise
+    except Exception as err:  # transformers raises many types for a bad config
+        raise ModelFormatError(
+            f"{tdir}/config.json: cannot build the model ({_short(err)})"
+        ) from err
+    declared = 4 * sum(p.numel() for p in skeleton.parameters())
+    files = sorted(p for p in tdir.iterdir() if p.name.endswith((".safetensors", ".bin")))
+    held = sum(_regular_size(p, "weights file") for p in files)
+    for path in files:
+        if path.suffix == ".bin":
+            _check_checkpoint(path)
+    if declared > 2 * held + _WEIGHT_SLACK:
+        raise ModelFormatError(
+            f"{tdir}/config.json declares {declared >> 20} MiB of float32 weights, but the "
+            f"weight files hold {held >> 20} MiB; the missing tensors would be made at random"
+        )
+    try:
+        model, info = transformers.AutoModel.from_pretrained(
+            str(tdir), trust_remote_code=False, output_loading_info=True, **kwargs
+        )
+    except TransferkitError:
+        raise
+    except pickle.UnpicklingError as err:
+        raise _pickle_refused(tdir / "pytorch_model.bin", err) from err
+    except Exception as err:
+        if "SafetensorError" in type(err).__name__:
+            where = f"{tdir / 'model.safetensors'}: truncated or corrupt"
+        else:
+            where = f"{tdir}: cannot load the model"
+        raise ModelFormatError(f"{where} ({_short(err)})") from err
+    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
+    if missing:
+        raise ModelFormatError(
+            f"{tdir}: the weight files lack {len(missing)} tensor(s) of the model that "
+            f"config.json declares (first: {missing[0]!r:.80}); they would be random"
+        )
+    return model
 
 
 class TransformerEncoder(BaseEncoder):
@@ -166,8 +607,8 @@ class TransformerEncoder(BaseEncoder):
             ``Normalize`` module), else ``False``.
         max_seq_length: truncate longer inputs (``None``: the folder's setting, else
             the tokenizer's limit).
-        device: torch device string (``"cpu"``, ``"cuda"``); the ONNX backend runs on
-            the CPU only.
+        device: torch device string (``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``), one
+            this machine has (checked at load); the ONNX backend runs on the CPU only.
         backend: ``"torch"`` (the Hugging Face model) or ``"onnx"`` (the exported graph
             run by ONNX Runtime; int8 graphs run one text at a time).
         quantize: ``None``, or ``"int8"`` for dynamic int8 quantization of the graph's
@@ -177,7 +618,10 @@ class TransformerEncoder(BaseEncoder):
         threads: intra-op threads of ONNX Runtime, or of torch while encoding (an int8
             graph, which runs one text at a time, runs this many texts at once instead,
             each on one thread); ``None``: the CPUs this process may use (ONNX),
-            torch's own setting (torch).
+            torch's own setting (torch).  At most 64
+            (:data:`~embeddings.adapters.onnx_backend.MAX_THREADS`); intra-op threads
+            beyond the CPUs this process may use run on those CPUs (the vectors are
+            the same either way).
 
     Example:
         >>> enc = TransformerEncoder(model="minilm-l6", pooling="cls", normalize=False)
@@ -233,74 +677,25 @@ class TransformerEncoder(BaseEncoder):
         return params
 
     # ---------------------------------------------------------------- loading
-    def _read_layout(self, folder: Path) -> tuple[Path, list[str], list[Path], bool, dict]:
-        """Parse modules.json: transformer dir, pooling modes, dense dirs, normalize, config."""
-        modules_file = folder / "modules.json"
-        if not modules_file.is_file():
-            return folder, ["mean"], [], False, {}
-        modules = _read_json(modules_file)
-        if not isinstance(modules, list):
-            raise ModelFormatError(f"{modules_file}: expected a JSON list of modules")
-        transformer_dir, modes, dense_dirs, normalize = folder, ["mean"], [], False
-        for entry in sorted(modules, key=lambda m: int(m.get("idx", 0))):
-            kind = str(entry.get("type", ""))
-            cls_name = kind.rsplit(".", 1)[-1]
-            sub = folder / str(entry.get("path", ""))
-            if cls_name == "Transformer":
-                transformer_dir = sub
-            elif cls_name == "Pooling":
-                modes = _pooling_modes(_read_json(sub / "config.json"), sub / "config.json")
-            elif cls_name == "Dense":
-                dense_dirs.append(sub)
-            elif cls_name == "Normalize":
-                normalize = True
-            else:
-                raise ModelFormatError(
-                    f"{modules_file}: module type {kind!r} is not supported (supported: "
-                    "Transformer, Pooling, Dense, Normalize)"
-                )
-        sbert = transformer_dir / "sentence_bert_config.json"
-        sbert_cfg = _read_json(sbert) if sbert.is_file() else {}
-        return transformer_dir, modes, dense_dirs, normalize, sbert_cfg
-
-    def _load_dense(self, folder: Path) -> Any:
-        torch = require("torch", extra="all")
-        cfg = _read_json(folder / "config.json")
-        act = _ACTIVATIONS.get(str(cfg.get("activation_function", "")))
-        if act is None:
-            raise ModelFormatError(
-                f"{folder}/config.json: activation {cfg.get('activation_function')!r} is not "
-                f"supported; supported: {sorted(_ACTIVATIONS)}"
+    def _load_dense_chain(self, layout: _Layout, hidden: int) -> list[Any]:
+        """The Dense modules, each checked against the width of what it receives."""
+        width, dense = hidden * len(self._modes), []
+        if layout.dense and self.pooling != "auto" and layout.dense[0][1]["in"] != width:
+            raise InvalidParameterError(
+                f"pooling={self.pooling!r} gives vectors of {width} values, but the folder's "
+                f"first Dense module takes {layout.dense[0][1]['in']}; use pooling='auto'"
             )
-        if (folder / "model.safetensors").is_file():
-            from safetensors.torch import load_file
-
-            state = load_file(str(folder / "model.safetensors"))
-        elif (folder / "pytorch_model.bin").is_file():
-            state = torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
-        else:
-            raise ModelFormatError(f"{folder}: Dense module has no model.safetensors")
-        layer = torch.nn.Linear(
-            int(cfg["in_features"]), int(cfg["out_features"]), bias=bool(cfg.get("bias", True))
-        )
-        layer.load_state_dict({k.removeprefix("linear."): v for k, v in state.items()})
-        activation = {
-            "tanh": torch.nn.Tanh(),
-            "identity": torch.nn.Identity(),
-            "relu": torch.nn.ReLU(),
-            "gelu": torch.nn.GELU(),
-        }[act]
-        return torch.nn.Sequential(layer, activation).to(self.device).eval()
+        for sub, spec in layout.dense:
+            dense.append(_load_dense(sub, spec, width, self.device))
+            width = spec["out"]
+        return dense
 
     def _validate(self) -> None:
         if not isinstance(self.model, (str, os.PathLike)) or not str(self.model):
             raise InvalidParameterError(
                 f"model must be an embedded model name or a folder path, got {self.model!r}"
             )
-        if not isinstance(self.device, str) or not self.device:
-            raise InvalidParameterError(
-                f"device must be a torch device string, got {self.device!r}"
-            )
+        _check_device(self.device, available=False)
         if self.pooling != "auto" and self.pooling not in POOLING_MODES:
             raise InvalidParameterError(
                 f"pooling must be 'auto' or one of {list(POOLING_MODES)}, got {self.pooling!r}"
@@ -309,12 +704,7 @@ class TransformerEncoder(BaseEncoder):
             raise InvalidParameterError(
                 f"normalize must be None/True/False, got {self.normalize!r}"
             )
-        if self.max_seq_length is not None and (
-            not isinstance(self.max_seq_length, int) or self.max_seq_length < 1
-        ):
-            raise InvalidParameterError(
-                f"max_seq_length must be None or an int >= 1, got {self.max_seq_length!r}"
-            )
+        check_optional_int("max_seq_length", self.max_seq_length)
         if self.backend not in ("torch", "onnx"):
             raise InvalidParameterError(f"backend must be 'torch' or 'onnx', got {self.backend!r}")
         if self.quantize not in (None, "int8"):
@@ -324,7 +714,10 @@ class TransformerEncoder(BaseEncoder):
                 f"quantize={self.quantize!r} needs backend='onnx' (got backend={self.backend!r})"
             )
         check_bool("per_channel", self.per_channel)
-        check_optional_int("threads", self.threads)
+        if check_optional_int("threads", self.threads) not in (None, *range(1, MAX_THREADS + 1)):
+            raise InvalidParameterError(
+                f"threads must be None or an int in [1, {MAX_THREADS}], got {self.threads!r}"
+            )
         if self.backend == "onnx" and self.device != "cpu":
             raise InvalidParameterError(
                 f"backend='onnx' runs on the CPU only; got device={self.device!r} (use "
@@ -340,41 +733,72 @@ class TransformerEncoder(BaseEncoder):
         require("torch", extra="all")
         transformers = require("transformers", extra="all")
         transformers.utils.logging.disable_progress_bar()
+        if self.backend == "torch":
+            _check_device(self.device, available=True)
         folder = resolve_model_dir(self.model)
-        tdir, modes, dense_dirs, normalize, sbert = self._read_layout(folder)
+        layout = _read_layout(folder)
+        tdir = layout.tdir
         try:
-            self._tokenizer = transformers.AutoTokenizer.from_pretrained(str(tdir))
-        except (OSError, ValueError) as err:
-            raise ModelFormatError(f"{tdir}: cannot load the tokenizer: {err}") from err
-        self._modes = list(modes) if self.pooling == "auto" else [self.pooling]
-        self._normalize = normalize if self.normalize is None else bool(self.normalize)
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(
+                str(tdir), trust_remote_code=False
+            )
+        except TransferkitError:
+            raise
+        except Exception as err:  # tokenizers and transformers raise many types
+            raise ModelFormatError(f"{tdir}: cannot load the tokenizer ({_short(err)})") from err
+        vocab = layout.config.get("vocab_size")
+        ids = self._tokenizer.get_vocab().values()
+        size = max(len(self._tokenizer), max(ids, default=-1) + 1)
+        if vocab is not None and size > vocab:
+            raise ModelFormatError(
+                f"{tdir}: the tokenizer uses token ids up to {size - 1}, but config.json field "
+                f"'vocab_size' embeds only {vocab} tokens"
+            )
+        if self._tokenizer.pad_token is None:
+            raise ModelFormatError(
+                f"{tdir}: the tokenizer has no padding token ('pad_token' in "
+                "tokenizer_config.json), so batches cannot be padded"
+            )
+        self._modes = list(layout.modes) if self.pooling == "auto" else [self.pooling]
+        self._normalize = layout.normalize if self.normalize is None else bool(self.normalize)
         self._model: Any = None
         self._dense: list[Any] = []
         self._runner: Any = None
+        self._max_len = self._sequence_limit(layout)
         if self.backend == "torch":
-            self._model = self._load_model(tdir).to(self.device).eval()
-            self._dense = [self._load_dense(d) for d in dense_dirs]
-            max_positions = getattr(self._model.config, "max_position_embeddings", None)
+            self._model = _load_model(tdir).to(self.device).eval()
+            self._dense = self._load_dense_chain(layout, int(self._model.config.hidden_size))
         else:
-            self._load_onnx(folder, tdir, dense_dirs)
-            max_positions = _read_json(tdir / "config.json").get("max_position_embeddings")
-        limit = self.max_seq_length or sbert.get("max_seq_length")
-        if limit is None:
-            limit = min(
-                int(getattr(self._tokenizer, "model_max_length", 512) or 512),
-                int(max_positions or 512),
-            )
-        self._max_len = int(limit)
-        self._lower = bool(sbert.get("do_lower_case", False))
+            self._load_onnx(folder, layout)
+        self._lower = bool(layout.sbert.get("do_lower_case", False))
 
-    def _load_model(self, tdir: Path, **kwargs: Any) -> Any:
-        transformers = require("transformers", extra="all")
-        try:
-            return transformers.AutoModel.from_pretrained(str(tdir), **kwargs)
-        except (OSError, ValueError) as err:
-            raise ModelFormatError(f"{tdir}: cannot load the transformer: {err}") from err
+    def _sequence_limit(self, layout: _Layout) -> int:
+        """Tokens kept per text: the caller's ``max_seq_length``, else the folder's, else
+        the tokenizer's limit; never more than the model's position embeddings allow."""
+        limit, config = layout.positions, layout.tdir / "config.json"
+        allowed = f"at most {limit} tokens ({config}: field 'max_position_embeddings')"
+        if self.max_seq_length is not None:
+            if limit is not None and self.max_seq_length > limit:
+                raise InvalidParameterError(
+                    f"max_seq_length={self.max_seq_length} is more than this model allows: "
+                    f"{allowed}"
+                )
+            return int(self.max_seq_length)
+        saved = layout.sbert.get("max_seq_length")
+        if saved is not None:
+            if limit is not None and saved > limit:
+                raise ModelFormatError(
+                    f"{layout.tdir / 'sentence_bert_config.json'}: field 'max_seq_length' is "
+                    f"{saved}, more than the model allows: {allowed}"
+                )
+            return int(saved)
+        tokenizer_max = getattr(self._tokenizer, "model_max_length", None)
+        if not (is_int(tokenizer_max) and 1 <= tokenizer_max <= 1 << 20):
+            tokenizer_max = None
+        known = [int(v) for v in (tokenizer_max, limit) if v is not None]
+        return min(known) if known else 512
 
-    def _load_onnx(self, folder: Path, tdir: Path, dense_dirs: list[Path]) -> None:
+    def _load_onnx(self, folder: Path, layout: _Layout) -> None:
         """Find (or export) the graph of this folder and setting and open a session."""
         from embeddings.adapters import onnx_backend
 
@@ -385,12 +809,15 @@ class TransformerEncoder(BaseEncoder):
         import torch
         import transformers
 
+        tdir = layout.tdir
         key = {
             "model": self._resource_id()
             if self.model in (*EMBEDDED_MODELS, *ASSEMBLED_MODELS)
             else str(folder.resolve()),
             "weights": files_id(tdir),
-            "dense": [files_id(d) for d in dense_dirs],
+            "dense": [files_id(d) for d, _ in layout.dense],
+            "config": layout.config,
+            "dense_config": [spec for _, spec in layout.dense],
             "modes": self._modes,
             "normalize": self._normalize,
             "torch": torch.__version__,
@@ -399,8 +826,8 @@ class TransformerEncoder(BaseEncoder):
         }
 
         def export() -> tuple[bytes, list[str], int]:
-            model = self._load_model(tdir, attn_implementation="eager").eval()
-            dense = [self._load_dense(d) for d in dense_dirs]
+            model = _load_model(tdir, attn_implementation="eager").eval()
+            dense = self._load_dense_chain(layout, int(model.config.hidden_size))
             example = self._tokenizer(
                 ["an example sentence to export the graph", "a short one"],
                 padding=True,
@@ -441,6 +868,17 @@ class TransformerEncoder(BaseEncoder):
             return ""
         weights = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin"))
         return ";".join(f"{w.name}:{w.stat().st_size}:{int(w.stat().st_mtime)}" for w in weights)
+
+    def input_limit(self) -> tuple[int, str] | None:
+        """``(max tokens, "tokens")``: ``max_seq_length``, else the model's limit.
+
+        Example:
+            >>> import embeddings
+            >>> embeddings.load("minilm-l6").input_limit()
+            (256, 'tokens')
+        """
+        self._ensure_loaded()
+        return int(self._max_len), "tokens"
 
     def _output_dim(self) -> int:
         if self.backend == "onnx":
@@ -508,7 +946,7 @@ class TransformerEncoder(BaseEncoder):
             with torch.inference_mode():
                 sent = self.forward(self.tokenize(texts))
         else:
-            with torch_threads(self.threads), torch.inference_mode():
+            with torch_threads(effective_threads(self.threads)), torch.inference_mode():
                 sent = self.forward(self.tokenize(texts))
         return sent.detach().to("cpu", torch.float32).numpy()
 
