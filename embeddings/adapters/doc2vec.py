@@ -159,6 +159,15 @@ class Doc2VecEncoder(BaseEncoder):
             raise InvalidParameterError(f"random_state must be an int, got {self.random_state!r}")
         for name in ("dbow_words", "lowercase"):
             check_bool(name, getattr(self, name))
+        from embeddings.training.trainers import check_training_params
+
+        check_training_params(  # the documented maxima, so a saved config is refused at load
+            **{
+                name: getattr(self, name)
+                for name in ("vector_size", "window", "min_count", "epochs", "negative",
+                             "workers", "random_state", "sample", "alpha", "min_alpha")
+            }
+        )  # fmt: skip
 
     def _load(self) -> None:
         self._validate()

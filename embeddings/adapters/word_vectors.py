@@ -86,6 +86,29 @@ _MISSING = -1  # chunk not yet in the cache
 _CACHE_LIMIT = 2_000_000  # distinct chunks kept before the cache is reset
 _PARALLEL_MIN = 4096  # texts per batch before n_jobs > 1 splits it across processes
 
+#: the characters of a text that a word-vector encoder reads (encode and fit); the
+#: rest of a longer text is cut off before tokenizing
+MAX_INPUT_CHARACTERS = 1_000_000
+#: the most entries of ``powers`` (the ``pmean`` output has ``len(powers) * dim`` columns)
+MAX_POWERS = 16
+#: the largest integer power of ``powers``
+MAX_POWER = 100
+#: the most principal components that ``sif``/``usif`` remove (``n_components``)
+MAX_COMPONENTS = 10_000
+#: the most processes of ``n_jobs`` (never more than the CPUs are started)
+MAX_JOBS = 256
+
+
+def _truncate(texts: list[str]) -> list[str]:
+    """``texts`` with each one cut to its first :data:`MAX_INPUT_CHARACTERS` characters.
+
+    The list is returned as it is when no text is longer.
+    """
+    limit = MAX_INPUT_CHARACTERS
+    if max(map(len, texts), default=0) <= limit:
+        return texts
+    return [t[:limit] if len(t) > limit else t for t in texts]
+
 
 def pack_vocab(vocab: Sequence[str]) -> np.ndarray:
     """Encode a word list as a uint8 array (UTF-8, newline-separated) for safetensors."""
@@ -165,6 +188,29 @@ def _table_from_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any])
     )
 
 
+def _check_subword_meta(
+    arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any], owner: str
+) -> None:
+    """Saved subword vectors need ``1 <= min_n <= max_n <= 32`` and at least one bucket.
+
+    ``min_n``/``max_n`` reach gensim's n-gram hashing, which takes C integers; the
+    bound is :data:`embeddings.training.trainers.MAX_SUBWORD_N`.
+    """
+    from embeddings.training.trainers import MAX_SUBWORD_N
+
+    if "ngrams" not in arrays:
+        return
+    if "min_n" not in meta or "max_n" not in meta:
+        raise ModelFormatError(f"{owner}: subword vectors need state fields min_n, max_n")
+    min_n, max_n = meta["min_n"], meta["max_n"]
+    if not 1 <= min_n <= max_n <= MAX_SUBWORD_N or arrays["ngrams"].shape[0] < 1:
+        raise ModelFormatError(
+            f"{owner}: subwords need 1 <= min_n <= max_n <= {MAX_SUBWORD_N} and at least one "
+            f"bucket, got min_n={min_n!r:.30}, max_n={max_n!r:.30}, "
+            f"{arrays['ngrams'].shape[0]} buckets"
+        )
+
+
 class _Growable:
     """An int64 array that grows by doubling (amortised O(1) appends)."""
 
@@ -217,6 +263,59 @@ def _identity(resource: str) -> str | None:
     return resource if resource and not resource.endswith(":") else None
 
 
+#: vector tables (vocabulary and read-only arrays) shared between encoders of the same
+#: vectors, keyed by content identity: fifty parts of a concatenation over one vector
+#: set hold one table; entries vanish with their last user
+_TABLES: weakref.WeakValueDictionary[str, VectorTable] = weakref.WeakValueDictionary()
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """``array`` itself when it is read-only, else a read-only view of it.
+
+    A view leaves the owner of the data (a gensim ``KeyedVectors``, say) writable.
+    """
+    if not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _frozen_table(table: VectorTable) -> VectorTable:
+    """``table`` with read-only vectors, subword vectors and counts (no copy)."""
+    subwords = table.subwords
+    if subwords is not None and subwords.vectors.flags.writeable:
+        subwords = Subwords(_read_only(subwords.vectors), subwords.min_n, subwords.max_n)
+    counts = None if table.counts is None else _read_only(table.counts)
+    if (
+        not table.vectors.flags.writeable
+        and subwords is table.subwords
+        and (counts is None or counts is table.counts)
+    ):
+        return table
+    return VectorTable(
+        table.vocab,
+        _read_only(table.vectors),
+        subwords=subwords,
+        source=table.source,
+        counts=counts,
+    )
+
+
+def _shared_table(key: str | None, make: Any) -> VectorTable:
+    """The read-only table shared under ``key``, built by ``make()`` when none is held.
+
+    Without a key (vectors that have no content identity) the table is not shared.
+    """
+    if not key:
+        return _frozen_table(make())
+    found = _TABLES.get(key)
+    if found is None:
+        found = _frozen_table(make())
+        _TABLES[key] = found
+    return found
+
+
 def _vocab_index(table: VectorTable, key: str | None) -> _VocabIndex:
     """The :class:`_VocabIndex` of ``table``, shared under ``key`` (content identity)."""
     if not key:
@@ -263,7 +362,8 @@ class _Lookup:
         self.reset()
 
     def reset(self) -> None:
-        self.chunks: dict[str, int] = dict(self._base_chunks)
+        #: codes of the chunks met so far that the shared ``_base_chunks`` lacks
+        self.chunks: dict[str, int] = {}
         self.multi_ids = _Growable()
         self.multi_off = _Growable()
         self.multi_len = _Growable()
@@ -334,7 +434,7 @@ class _Lookup:
         chunk cache.  Texts that UTF-8 cannot encode (lone surrogates) take a pure
         Python split, which gives the same result.
         """
-        if len(self.chunks) > len(self._base_chunks) + _CACHE_LIMIT:
+        if len(self.chunks) > _CACHE_LIMIT:
             self.reset()
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -364,19 +464,24 @@ class _Lookup:
         return _ChunkBatch(self._codes(flat), np.arange(len(flat)), chunk_text, len(lowered))
 
     def _codes(self, chunks: list[str]) -> np.ndarray:
-        """Cache codes of ``chunks``, adding the chunks not seen before."""
-        get = self.chunks.get
+        """Cache codes of ``chunks``, adding the chunks not seen before.
+
+        The words the tokenizer keeps whole come from the shared ``_base_chunks``
+        (never copied per encoder); other chunks from this lookup's own ``chunks``.
+        """
+        get = self._base_chunks.get
         codes = np.fromiter(
             map(get, chunks, itertools.repeat(_MISSING)), dtype=np.int64, count=len(chunks)
         )
         missing = np.flatnonzero(codes == _MISSING)
         if missing.size:
-            new = list(dict.fromkeys([chunks[i] for i in missing.tolist()]))
-            self._add_chunks(new)
+            rest = [chunks[i] for i in missing.tolist()]
+            own = self.chunks
+            new = [c for c in dict.fromkeys(rest) if c not in own]
+            if new:
+                self._add_chunks(new)
             codes[missing] = np.fromiter(
-                map(self.chunks.__getitem__, map(chunks.__getitem__, missing.tolist())),
-                dtype=np.int64,
-                count=missing.size,
+                map(own.__getitem__, rest), dtype=np.int64, count=missing.size
             )
         return codes
 
@@ -478,6 +583,12 @@ class _Worker:
 class WordVectorEncoder(BaseEncoder):
     """Pooled word vectors from an embedded set, a vector file, or a native store.
 
+    A text is read up to its first :data:`MAX_INPUT_CHARACTERS` (1,000,000)
+    characters, by ``encode`` and ``fit`` alike; the rest is cut off before
+    tokenizing (``input_limit()``).  Encoders of the same vectors (same embedded set,
+    same store, same content sha256) share one read-only vector table and one
+    vocabulary index in a process.
+
     Args:
         source: an embedded vector set (``"glove-6b-50d"``), a path to a vector
             file (word2vec text/binary, GloVe text, fastText ``.vec``/``.bin``,
@@ -497,14 +608,17 @@ class WordVectorEncoder(BaseEncoder):
             counts of the texts passed to ``fit``) or ``"wordfreq"`` (the ``wordfreq``
             package's English frequencies).
         n_components: principal components removed by ``sif``/``usif`` (``None``: 1
-            for sif, 5 for usif; ``0`` disables removal).
-        powers: the power means of ``pmean``: integers ``>= 1`` and ``"max"``/``"min"``.
+            for sif, 5 for usif; ``0`` disables removal); at most
+            :data:`MAX_COMPONENTS` (10,000).
+        powers: the power means of ``pmean``: integers from 1 to :data:`MAX_POWER`
+            (100) and ``"max"``/``"min"``, at most :data:`MAX_POWERS` (16) entries.
         trust_pickle: allow gensim native (pickle) files as ``source``.  A decision of
             the caller only: ``save`` does not write it, a saved folder that sets it is
             refused, and an encoder that reads a pickle cannot be saved.
         n_jobs: processes used for large batches (``batch_size >= 4096``; POSIX
-            ``fork`` only).  ``-1`` uses every CPU.  The output is bit-identical to
-            ``n_jobs=1``: each text's vector depends on that text only.
+            ``fork`` only).  ``-1`` uses every CPU; at most :data:`MAX_JOBS` (256), and
+            never more processes than CPUs are started.  The output is bit-identical
+            to ``n_jobs=1``: each text's vector depends on that text only.
 
     Example:
         >>> enc = WordVectorEncoder(pooling="mean")
@@ -515,6 +629,8 @@ class WordVectorEncoder(BaseEncoder):
     """
 
     family = "word_vectors"
+    max_input_length = MAX_INPUT_CHARACTERS  # linear cost: a generous cap
+    max_input_unit = "characters"
     sort_by_length = False  # no padding: batches are input-order slices
     min_batch_size = 16384  # the cost is per batch (Arrow calls, one sparse product)
     # 3: chunk-level sparse pooling (rounding differs); 4: surrogates reach the lookup
@@ -604,6 +720,10 @@ class WordVectorEncoder(BaseEncoder):
                 f"word_freq must be 'train' or 'wordfreq', got {self.word_freq!r}"
             )
         k = check_optional_int("n_components", self.n_components, minimum=0)
+        if k is not None and k > MAX_COMPONENTS:
+            raise InvalidParameterError(
+                f"n_components must be None or an int from 0 to {MAX_COMPONENTS}, got {k}"
+            )
         if k and self.pooling not in ("sif", "usif"):
             raise InvalidParameterError(
                 f"n_components applies to pooling 'sif' or 'usif' only, got pooling="
@@ -611,29 +731,43 @@ class WordVectorEncoder(BaseEncoder):
             )
         self._parsed_powers()
         nj = self.n_jobs
-        if isinstance(nj, bool) or not isinstance(nj, (int, np.integer)) or nj == 0 or nj < -1:
-            raise InvalidParameterError(f"n_jobs must be -1 or an int >= 1, got {nj!r}")
+        if (
+            isinstance(nj, bool)
+            or not isinstance(nj, (int, np.integer))
+            or nj == 0
+            or nj < -1
+            or nj > MAX_JOBS
+        ):
+            raise InvalidParameterError(
+                f"n_jobs must be -1 or an int from 1 to {MAX_JOBS}, got {nj!r}"
+            )
 
     def _parsed_powers(self) -> list[int | str]:
         powers = self.powers
         if isinstance(powers, (str, bytes)) or not isinstance(powers, Sequence) or not powers:
             raise InvalidParameterError(
-                f"powers must be a non-empty list of integers >= 1 and 'max'/'min', got {powers!r}"
+                f"powers must be a non-empty list of integers >= 1 and 'max'/'min', got "
+                f"{powers!r:.80}"
+            )
+        if len(powers) > MAX_POWERS:
+            raise InvalidParameterError(
+                f"powers may have at most {MAX_POWERS} entries, got {len(powers)}"
             )
         out: list[int | str] = []
         for p in powers:
-            if p in ("max", "min"):
-                out.append(str(p))
+            if isinstance(p, str) and p in ("max", "min"):
+                out.append(p)
             elif (
-                not isinstance(p, bool)
+                not isinstance(p, (bool, np.bool_))
                 and isinstance(p, (int, float, np.integer, np.floating))
+                and 1 <= p <= MAX_POWER
                 and float(p).is_integer()
-                and p >= 1
             ):
                 out.append(int(p))
             else:
                 raise InvalidParameterError(
-                    f"powers entries must be integers >= 1 or 'max'/'min', got {p!r} in {powers!r}"
+                    f"powers entries must be integers from 1 to {MAX_POWER} or 'max'/'min', got "
+                    f"{p!r:.40} in {powers!r:.80}"
                 )
         return out
 
@@ -651,19 +785,26 @@ class WordVectorEncoder(BaseEncoder):
         if _is_keyed_vectors(self.source):
             table, digest = self._keyed_table()
             self._resource = "sha256:" + digest
-            return table
+            return table  # a view of the caller's object: shared with its clones only
         if _is_vectors_marker(self.source):  # the vectors come from a saved state
             self._resource = "sha256:" + self.source[_VECTORS_MARKER]
-            return self.__dict__.get("_saved_vectors")
+            saved = self.__dict__.get("_saved_vectors")
+            if saved is None:
+                return None
+            # checked against that sha256 when the folder was read: a content identity
+            return _shared_table(f"saved:{self._resource}", lambda: saved)
         if not isinstance(self.source, (str, os.PathLike)) or not str(self.source):
             raise InvalidParameterError(
                 f"source must be an embedded vector set {sorted(EMBEDDED_SOURCES)} or a path, "
                 f"got {self.source!r}"
             )
         if str(self.source) in EMBEDDED_SOURCES:
-            vocab, vectors = load_embedded(str(self.source))
-            self._resource = embedded_version(str(self.source))
-            return VectorTable(vocab, vectors, source=str(self.source))
+            name = str(self.source)
+            self._resource = embedded_version(name)
+            return _shared_table(
+                f"embedded:{name}|{self._resource}",
+                lambda: VectorTable(*load_embedded(name), source=name),
+            )
         path = Path(self.source)
         if not path.exists():
             raise InvalidParameterError(
@@ -674,7 +815,10 @@ class WordVectorEncoder(BaseEncoder):
 
         table = load_vectors(path, format=self.format, trust_pickle=self.trust_pickle)
         self._resource = "sha256:" + str(store_config(table.source).get("sha256", ""))
-        return table
+        identity = _identity(self._resource)
+        # the store folder is part of the key: a store is only ever shared with itself
+        key = identity and f"store:{table.source}|{identity}|{len(table.vocab)}x{table.dim}"
+        return _shared_table(key, lambda: table)
 
     def _load(self) -> None:
         self._validate()
@@ -736,7 +880,7 @@ class WordVectorEncoder(BaseEncoder):
             from embeddings.formats.gensim_kv import table_from_keyed_vectors
             from embeddings.formats.native import content_sha256
 
-            table = table_from_keyed_vectors(kv, source="KeyedVectors")
+            table = _frozen_table(table_from_keyed_vectors(kv, source="KeyedVectors"))
             cached = (key, table, content_sha256(table))
             self._kv_converted = cached
         return cached[1], cached[2]
@@ -810,8 +954,11 @@ class WordVectorEncoder(BaseEncoder):
         self._oov_weight = 1.0
         if self.pooling not in _FITTED_POOLINGS:
             return
+        texts = _truncate(texts)
         lookup = self._lookup
-        assert lookup is not None  # _require_table above guarantees it
+        if lookup is None:
+            self._require_table()  # raises: no vectors to fit on
+        assert lookup is not None
         n_vocab = lookup.n_vocab
         batch = lookup.chunk_batch(texts)
         ids, rows = lookup.tokens(batch)
@@ -984,10 +1131,7 @@ class WordVectorEncoder(BaseEncoder):
         )
         if dim < 1:
             raise ModelFormatError(f"{owner}: array 'vectors' has no columns")
-        if "ngrams" in arrays and not (
-            "min_n" in meta and "max_n" in meta and 1 <= meta["min_n"] <= meta["max_n"]
-        ):
-            raise ModelFormatError(f"{owner}: subword vectors need 1 <= min_n <= max_n")
+        _check_subword_meta(arrays, meta, owner)
         self._check_pooling_state(arrays, self._n_components() or None)
         table = _table_from_state(arrays, meta)
         digest = content_sha256(table)
@@ -1186,6 +1330,7 @@ class WordVectorEncoder(BaseEncoder):
         return self._remove_components(pooled), n_empty
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        texts = _truncate(texts)
         workers = self._start_workers() if len(texts) >= _PARALLEL_MIN else []
         if not workers:
             out, n_empty = self._encode_local(texts)
@@ -1203,7 +1348,8 @@ class WordVectorEncoder(BaseEncoder):
         workers = self.__dict__.get("_workers")
         if workers is not None:
             return workers
-        n_jobs = os.cpu_count() or 1 if self.n_jobs == -1 else int(self.n_jobs)
+        cpus = os.cpu_count() or 1
+        n_jobs = cpus if self.n_jobs == -1 else min(int(self.n_jobs), cpus)
         workers = []
         if n_jobs > 1 and "fork" in _mp_methods():
             workers = [_Worker(self) for _ in range(n_jobs - 1)]
@@ -1453,17 +1599,18 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
     Args:
         algorithm: ``"word2vec"`` or ``"fasttext"`` (subword vectors for unknown words).
         sg: skip-gram (``True``) or CBOW (``False``).
-        vector_size: dimension of the word vectors.
-        window: context window.
-        min_count: ignore words rarer than this (use 1 for tiny corpora).
-        epochs: passes over the corpus.
-        negative: negative samples.
-        sample: down-sampling threshold of frequent words.
-        min_n: shortest character n-gram (fastText).
-        max_n: longest character n-gram (fastText).
-        bucket: number of n-gram hash buckets (fastText; memory = bucket x vector_size).
-        random_state: seed of the weights and of negative sampling.
-        workers: training threads; only ``1`` is bit-reproducible.
+        vector_size: dimension of the word vectors (1 to 10,000).
+        window: context window (1 to 1,000).
+        min_count: ignore words rarer than this (use 1 for tiny corpora; at most 2**31 - 1).
+        epochs: passes over the corpus (1 to 1,000).
+        negative: negative samples (1 to 100).
+        sample: down-sampling threshold of frequent words (0 to 1).
+        min_n: shortest character n-gram (fastText; 1 to 32).
+        max_n: longest character n-gram (fastText; ``min_n`` to 32).
+        bucket: number of n-gram hash buckets (fastText; 1 to 10,000,000, and the
+            n-gram table, ``bucket x vector_size`` float32, at most 4 GiB).
+        random_state: seed of the weights and of negative sampling (0 to 2**32 - 1).
+        workers: training threads (1 to 64); only ``1`` is bit-reproducible.
         pooling: see :class:`WordVectorEncoder`.
         lowercase: lowercase texts for training and lookup.
         subwords: use fastText subwords for unknown words at encode time.
@@ -1472,6 +1619,10 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         n_components: see :class:`WordVectorEncoder`.
         powers: see :class:`WordVectorEncoder`.
         n_jobs: see :class:`WordVectorEncoder`.
+
+    The bounds are those of :mod:`embeddings.training.trainers`
+    (:func:`~embeddings.training.trainers.check_training_params`), checked by
+    ``_validate``, so also for every saved folder before anything is trained or read.
 
     Example:
         >>> enc = TrainedWordVectorEncoder(vector_size=8, min_count=1, epochs=2)
@@ -1546,26 +1697,18 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             raise InvalidParameterError(
                 f"algorithm must be 'word2vec' or 'fasttext', got {self.algorithm!r}"
             )
-        for name, low in (
-            ("vector_size", 1),
-            ("window", 1),
-            ("min_count", 1),
-            ("epochs", 1),
-            ("negative", 1),
-            ("min_n", 1),
-            ("max_n", 1),
-            ("bucket", 1),
-            ("workers", 1),
-        ):
-            check_int(name, getattr(self, name), low)
-        if self.max_n < self.min_n:
-            raise InvalidParameterError(
-                f"max_n must be >= min_n, got min_n={self.min_n}, max_n={self.max_n}"
-            )
-        if not isinstance(self.sample, (int, float)) or self.sample < 0:
-            raise InvalidParameterError(f"sample must be a number >= 0, got {self.sample!r}")
-        if isinstance(self.random_state, bool) or not isinstance(self.random_state, int):
-            raise InvalidParameterError(f"random_state must be an int, got {self.random_state!r}")
+        from embeddings.training.trainers import check_training_params
+
+        names = (
+            *("vector_size", "window", "min_count", "epochs", "negative", "min_n"),
+            *("max_n", "workers", "sample", "random_state"),
+        )
+        check_training_params(**{name: getattr(self, name) for name in names})
+        if self.algorithm == "fasttext":  # the n-gram table: bucket x vector_size
+            check_training_params(bucket=self.bucket, vector_size=self.vector_size)
+        else:  # unused by word2vec, bounded all the same
+            check_training_params(bucket=self.bucket)
+        check_bool("sg", self.sg)
 
     def _resource_id(self) -> str:
         return ""
@@ -1574,6 +1717,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         return self.__dict__.get("_trained")
 
     def _install(self, table: VectorTable) -> None:
+        table = _frozen_table(table)
         self._trained = table
         self._table = table
         self._vectors_view = None
@@ -1686,15 +1830,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             optional=("counts", "ngrams", *pooling_optional),
             owner=owner,
         )
-        if "ngrams" in arrays:
-            if "min_n" not in meta or "max_n" not in meta:
-                raise ModelFormatError(f"{owner}: subword vectors need state fields min_n, max_n")
-            if not 1 <= meta["min_n"] <= meta["max_n"] or arrays["ngrams"].shape[0] < 1:
-                raise ModelFormatError(
-                    f"{owner}: subwords need 1 <= min_n <= max_n and at least one bucket, got "
-                    f"min_n={meta['min_n']}, max_n={meta['max_n']}, "
-                    f"{arrays['ngrams'].shape[0]} buckets"
-                )
+        _check_subword_meta(arrays, meta, owner)
         if "counts" in arrays and (arrays["counts"] < 0).any():
             raise ModelFormatError(f"{owner}: array 'counts' holds negative counts")
         self._check_pooling_state(arrays, self._n_components() or None)

@@ -7,6 +7,27 @@ scheduling changes the update order.  We therefore default to ``workers=1``.  Th
 salted ``hash()``; we pass :func:`stable_hash` (sha256) so that no code path
 depends on ``PYTHONHASHSEED``.
 
+Bounds: every size parameter has a documented maximum (the ``MAX_*`` constants
+below, checked by :func:`check_training_params` before gensim allocates anything),
+so that parameters read from a saved folder's ``config.json`` cannot ask for
+unbounded memory or time:
+
+==================  =====================================================
+``vector_size``     1 to 10,000 (:data:`MAX_VECTOR_SIZE`)
+``window``          1 to 1,000 (:data:`MAX_WINDOW`)
+``epochs``          1 to 1,000 (:data:`MAX_EPOCHS`)
+``negative``        1 to 100 (:data:`MAX_NEGATIVE`)
+``min_count``       1 to 2**31 - 1 (:data:`MAX_MIN_COUNT`, gensim's C int)
+``min_n, max_n``    1 to 32 (:data:`MAX_SUBWORD_N`), ``min_n <= max_n``
+``bucket``          1 to 10,000,000 (:data:`MAX_BUCKET`), and
+                    ``bucket * vector_size * 4`` bytes at most 4 GiB
+                    (:data:`MAX_NGRAM_TABLE_BYTES`)
+``workers``         1 to 64 (:data:`MAX_WORKERS`)
+``random_state``    0 to 2**32 - 1 (:data:`MAX_RANDOM_STATE`, numpy's seed range)
+``sample``          a finite number from 0 to 1
+``alpha``           a finite number >= 0, also ``min_alpha`` (Doc2Vec)
+==================  =====================================================
+
 Example:
     >>> table, info = train_word_vectors([["a", "b"], ["b", "a"]] * 20, vector_size=4,
     ...                                  min_count=1, epochs=1)
@@ -17,18 +38,138 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_int, check_number
 from embeddings._deps import require
-from embeddings.errors import InvalidInputError
+from embeddings.errors import InvalidInputError, InvalidParameterError
 from embeddings.formats.table import Subwords, VectorTable
 
-__all__ = ["stable_hash", "train_word_vectors", "train_doc2vec", "TrainingInfo"]
+__all__ = [
+    "stable_hash",
+    "train_word_vectors",
+    "train_doc2vec",
+    "TrainingInfo",
+    "check_training_params",
+    "MAX_VECTOR_SIZE",
+    "MAX_WINDOW",
+    "MAX_EPOCHS",
+    "MAX_NEGATIVE",
+    "MAX_MIN_COUNT",
+    "MAX_SUBWORD_N",
+    "MAX_BUCKET",
+    "MAX_NGRAM_TABLE_BYTES",
+    "MAX_WORKERS",
+    "MAX_RANDOM_STATE",
+]
+
+#: largest word-vector dimension
+MAX_VECTOR_SIZE = 10_000
+#: largest context window
+MAX_WINDOW = 1_000
+#: most passes over the corpus
+MAX_EPOCHS = 1_000
+#: most negative samples per word
+MAX_NEGATIVE = 100
+#: largest ``min_count`` (a threshold; gensim keeps it in a C int)
+MAX_MIN_COUNT = 2**31 - 1
+#: longest fastText character n-gram (``min_n``/``max_n``)
+MAX_SUBWORD_N = 32
+#: most fastText n-gram hash buckets
+MAX_BUCKET = 10_000_000
+#: largest fastText n-gram table, ``bucket * vector_size`` float32 values, in bytes
+MAX_NGRAM_TABLE_BYTES = 4 * 1024**3
+#: most training threads
+MAX_WORKERS = 64
+#: largest ``random_state`` (numpy's ``RandomState`` seed range, used by gensim)
+MAX_RANDOM_STATE = 2**32 - 1
+
+#: name -> (minimum, maximum) of the integer parameters
+_INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "vector_size": (1, MAX_VECTOR_SIZE),
+    "window": (1, MAX_WINDOW),
+    "epochs": (1, MAX_EPOCHS),
+    "negative": (1, MAX_NEGATIVE),
+    "min_count": (1, MAX_MIN_COUNT),
+    "min_n": (1, MAX_SUBWORD_N),
+    "max_n": (1, MAX_SUBWORD_N),
+    "bucket": (1, MAX_BUCKET),
+    "workers": (1, MAX_WORKERS),
+    "random_state": (0, MAX_RANDOM_STATE),
+}
+#: name -> (minimum, maximum) of the real-valued parameters
+_NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
+    "sample": (0.0, 1.0),
+    "alpha": (0.0, math.inf),
+    "min_alpha": (0.0, math.inf),
+}
+
+
+def _within(low: float, high: float) -> Callable[[float], bool]:
+    """A test of ``low <= v <= high``."""
+    return lambda v: low <= v <= high
+
+
+def check_training_params(**params: Any) -> dict[str, Any]:
+    """Check the trainers' parameters against their documented bounds.
+
+    Takes any of ``vector_size``, ``window``, ``epochs``, ``negative``,
+    ``min_count``, ``min_n``, ``max_n``, ``bucket``, ``workers``, ``random_state``
+    (ints), ``sample``, ``alpha`` and ``min_alpha`` (finite numbers), and returns
+    them as plain Python values.
+
+    Raises:
+        InvalidParameterError: a value of the wrong type or outside its bounds (the
+            message names the parameter, the value and the allowed range), an
+            unknown name, ``min_n > max_n``, or a fastText n-gram table
+            (``bucket * vector_size * 4`` bytes) over :data:`MAX_NGRAM_TABLE_BYTES`.
+
+    Example:
+        >>> check_training_params(vector_size=100, bucket=200_000)
+        {'vector_size': 100, 'bucket': 200000}
+        >>> check_training_params(max_n=10**6)
+        Traceback (most recent call last):
+        ...
+        embeddings.errors.InvalidParameterError: max_n must be an int from 1 to 32, got 1000000
+    """
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if name in _INT_BOUNDS:
+            low, high = _INT_BOUNDS[name]
+            number = check_int(name, value, low)
+            if number > high:
+                raise InvalidParameterError(
+                    f"{name} must be an int from {low} to {high}, got {number!r:.40}"
+                )
+            out[name] = number
+        elif name in _NUMBER_BOUNDS:
+            low_f, high_f = _NUMBER_BOUNDS[name]
+            allowed = f"from {low_f:g} to {high_f:g}" if high_f < math.inf else f">= {low_f:g}"
+            out[name] = check_number(name, value, _within(low_f, high_f), allowed)
+        else:
+            raise InvalidParameterError(
+                f"unknown training parameter {name!r}; known: "
+                f"{sorted([*_INT_BOUNDS, *_NUMBER_BOUNDS])}"
+            )
+    if "min_n" in out and "max_n" in out and out["min_n"] > out["max_n"]:
+        raise InvalidParameterError(
+            f"max_n must be >= min_n, got min_n={out['min_n']}, max_n={out['max_n']}"
+        )
+    if "bucket" in out and "vector_size" in out:
+        size = out["bucket"] * out["vector_size"] * 4
+        if size > MAX_NGRAM_TABLE_BYTES:
+            raise InvalidParameterError(
+                f"bucket={out['bucket']} x vector_size={out['vector_size']} float32 n-gram "
+                f"vectors take {size / 2**30:.1f} GiB, more than the "
+                f"{MAX_NGRAM_TABLE_BYTES // 2**30} GiB allowed; lower bucket or vector_size"
+            )
+    return out
 
 
 def stable_hash(text: str) -> int:
@@ -118,8 +259,27 @@ def train_word_vectors(
         The vectors (with counts; with subwords for fastText) and a :class:`TrainingInfo`.
 
     Raises:
+        InvalidParameterError: a parameter outside its bounds (see the module
+            docstring); ``min_n``, ``max_n`` and ``bucket`` are checked for fastText.
         InvalidInputError: the corpus leaves an empty vocabulary at ``min_count``.
     """
+    sizes: dict[str, Any] = dict(
+        vector_size=vector_size,
+        window=window,
+        min_count=min_count,
+        epochs=epochs,
+        negative=negative,
+        sample=sample,
+        random_state=random_state,
+        workers=workers,
+    )
+    if algorithm == "fasttext":
+        sizes.update(min_n=min_n, max_n=max_n, bucket=bucket)
+    elif algorithm != "word2vec":
+        raise InvalidParameterError(
+            f"algorithm must be 'word2vec' or 'fasttext', got {algorithm!r:.40}"
+        )
+    check_training_params(**sizes)
     require("gensim", extra="models")
     from gensim.models import FastText, Word2Vec
 
@@ -191,7 +351,22 @@ def train_doc2vec(
 
     Returns:
         The trained gensim model (used only to read its weights) and a TrainingInfo.
+
+    Raises:
+        InvalidParameterError: a parameter outside its bounds (see the module docstring).
     """
+    check_training_params(
+        vector_size=vector_size,
+        window=window,
+        min_count=min_count,
+        epochs=epochs,
+        negative=negative,
+        sample=sample,
+        alpha=alpha,
+        min_alpha=min_alpha,
+        random_state=random_state,
+        workers=workers,
+    )
     require("gensim", extra="models")
     from gensim.models.doc2vec import Doc2Vec, TaggedDocument
 
