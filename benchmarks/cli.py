@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,8 +50,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_os_error(err: OSError) -> str:
+    """One line for a failed file operation: what failed, and the path(s) it names.
+
+    Example:
+        >>> describe_os_error(FileNotFoundError(2, "No such file or directory", "/x/o.npy"))
+        'No such file or directory: /x/o.npy'
+    """
+    what = err.strerror or str(err) or type(err).__name__
+    paths = [os.fsdecode(p) for p in (err.filename, err.filename2) if p is not None]
+    text = f"{what}: {' -> '.join(paths)}" if paths else what
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with its line breaks turned into spaces (a path or value may hold some)."""
+    return " ".join(text.splitlines())
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the exit flush does not fail on a closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # stdout is not a real file (captured in tests)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (errors print one clear line, exit 2)."""
+    """Run the CLI; returns the exit code.
+
+    Errors print one line ``transferkit COMMAND: error: ...`` to stderr: transferkit's
+    own errors exit with 2, failed file operations (``OSError``: a missing folder,
+    no permission, a file where a folder is needed) with 1, naming the path.  Ctrl-C
+    exits with 130, a closed output pipe (``transferkit models | head -1``) with 141.
+    Any other exception is a bug and keeps its traceback.
+    """
     from benchmarks.console import user_warnings
 
     parser = build_parser()
@@ -59,11 +94,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         with user_warnings():  # one plain line per warning, no source path or code line
             return int(args.func(args) or 0)
     except TransferkitError as err:
-        print(f"transferkit {args.command}: error: {err}", file=sys.stderr)
+        print(f"transferkit {args.command}: error: {_one_line(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"transferkit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
+    except OSError as err:
+        print(f"transferkit {args.command}: error: {describe_os_error(err)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import os
 import warnings
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
+from embeddings._atomic import atomic_write_bytes, atomic_write_text
 from embeddings.errors import DataNotFoundError, InvalidParameterError, ModelFormatError
 
 __all__ = [
@@ -148,8 +148,11 @@ class ResultTable:
 def load_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read every result JSON in a folder (recursively); other JSON files are ignored.
 
-    A file that is not valid JSON is skipped with a warning (e.g. a copy truncated by
-    hand; the runner itself writes atomically).
+    A file that cannot be used is skipped with one warning that names it and why:
+    not valid JSON (e.g. a copy truncated by hand; the runner itself writes
+    atomically), not a JSON object, a result lacking a field the report needs
+    (:func:`benchmarks.results.result_problem`), a symbolic link (never followed out
+    of the folder), a special file or one over 16 MiB.
 
     Raises:
         DataNotFoundError: the folder does not exist.
@@ -159,20 +162,14 @@ def load_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         >>> load_results(tempfile.mkdtemp())
         []
     """
+    from benchmarks.results import read_result_folder
+
     root = Path(path)
     if not root.is_dir():
         raise DataNotFoundError(f"results folder {root} does not exist; run `transferkit bench`")
-    records = []
-    for file in sorted(root.rglob("*.json")):
-        if file.name.startswith("."):
-            continue
-        try:
-            record = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as err:
-            warnings.warn(f"skipping unreadable result {file}: {err}", RuntimeWarning, stacklevel=2)
-            continue
-        if isinstance(record, dict) and record.get("format") == _RESULT_FORMAT:
-            records.append(record)
+    records, skipped = read_result_folder(root, _RESULT_FORMAT)
+    for why in skipped:
+        warnings.warn(f"skipping {why}", RuntimeWarning, stacklevel=2)
     return records
 
 
@@ -208,13 +205,23 @@ def load_reference(name_or_path: str | os.PathLike[str]) -> ReferenceSet:
                 f"unknown reference set {str(name_or_path)!r}; bundled: {list_references()}, "
                 "or give the path of a JSON file"
             )
-    data = json.loads(path.read_text(encoding="utf-8"))
+    from benchmarks.results import read_json_file
+
+    data = read_json_file(path, what="reference", follow_link=True)
     if not isinstance(data, dict) or not isinstance(data.get("models"), list):
         raise ModelFormatError(f"{path}: a reference file needs a 'models' list")
     sources = data.get("sources") or {}
+    if not isinstance(sources, dict):
+        raise ModelFormatError(f"{path}: 'sources' must be an object of citations")
     for i, model in enumerate(data["models"]):
         if not isinstance(model, dict) or not isinstance(model.get("scores"), dict):
             raise ModelFormatError(f"{path}: models[{i}] needs a 'scores' object")
+        for score in model["scores"].values():
+            value = score.get("value") if isinstance(score, dict) else None
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise ModelFormatError(f"{path}: each score of models[{i}] needs a numeric 'value'")
+        if not isinstance(model.get("source"), str):
+            raise ModelFormatError(f"{path}: models[{i}].source must be a string")
         source = sources.get(model.get("source"))
         if not isinstance(source, dict) or not str(source.get("citation", "")).strip():
             raise ModelFormatError(
@@ -539,6 +546,16 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save_figure(plt: Any, fig: Any, out: Path) -> Path:
+    """Render ``fig`` and write it to ``out`` atomically (a link there is replaced)."""
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format=out.suffix.lstrip(".").lower() or "png", dpi=120)
+    finally:
+        plt.close(fig)
+    return atomic_write_bytes(out, buffer.getvalue())
+
+
 def plot_bars(table: ResultTable, path: str | os.PathLike[str]) -> Path:
     """Grouped bars: one group per task, one bar per encoder; saved as an image.
 
@@ -567,10 +584,7 @@ def plot_bars(table: ResultTable, path: str | os.PathLike[str]) -> Path:
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize="small", ncols=min(n_e, 4))
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save_figure(plt, fig, Path(path))
 
 
 def plot_heatmap(table: ResultTable, path: str | os.PathLike[str]) -> Path:
@@ -609,10 +623,7 @@ def plot_heatmap(table: ResultTable, path: str | os.PathLike[str]) -> Path:
                 )
     fig.colorbar(image, ax=ax, label="main score (x100)")
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    return _save_figure(plt, fig, Path(path))
 
 
 def write_report(
@@ -656,8 +667,8 @@ def write_report(
     out = Path(out_dir) if out_dir is not None else Path(results_dir)
     out.mkdir(parents=True, exist_ok=True)
     md_path, csv_path = out / "report.md", out / "report.csv"
-    md_path.write_text(text, encoding="utf-8")
-    csv_path.write_text(to_csv(table, ref), encoding="utf-8")
+    atomic_write_text(md_path, text)  # a link at the path is replaced, not written through
+    atomic_write_text(csv_path, to_csv(table, ref))
     files: ReportFiles = {
         "markdown": str(md_path),
         "csv": str(csv_path),

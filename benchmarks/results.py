@@ -4,7 +4,9 @@ One JSON file per (suite entry, encoder) pair, named
 ``<task label>__v<task version>__<config hash>__<encoder>__<fingerprint>.json``
 (:func:`result_path`).  Its fields are :class:`ResultRecord`; a file with another
 :data:`RESULT_FORMAT`, :data:`SCHEMA_VERSION` or toolkit version is not current
-(:func:`is_current`) and is recomputed by the runner.
+(:func:`is_current`) and is recomputed by the runner.  :func:`read_json_file` reads a
+result (or reference) file within bounds, and :func:`result_problem` names the field
+that keeps a record out of a report.
 
 Example:
     >>> from benchmarks.suites import SuiteTask
@@ -14,16 +16,21 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import platform
 import re
+import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 
 from embeddings._atomic import atomic_write_text
+from embeddings.errors import ModelFormatError
 
 if TYPE_CHECKING:
     from benchmarks.suites import SuiteTask
@@ -42,7 +49,10 @@ __all__ = [
     "Timings",
     "environment",
     "is_current",
+    "read_json_file",
+    "read_result_folder",
     "result_path",
+    "result_problem",
     "task_info",
     "to_jsonable",
     "toolkit_version",
@@ -52,6 +62,9 @@ __all__ = [
 RESULT_FORMAT = "transferkit-benchmark-result"
 SCHEMA_VERSION = 1
 """Bump when the layout of :class:`ResultRecord` changes."""
+MAX_JSON_BYTES = 16 << 20
+"""A result or reference file is a few KiB; a bigger one is not read."""
+MAX_LABEL_CHARS = 200
 
 FitPolicy = Literal["none", "train", "per_fold", "unlabeled", "pretrained"]
 """What a trainable encoder was fitted on: nothing (frozen encoder), the train split,
@@ -289,3 +302,179 @@ def task_info(task: Task[Any], entry: SuiteTask) -> TaskInfo:
         "config": entry.config(),
         "config_hash": entry.config_hash(),
     }
+
+
+def read_json_file(path: str | os.PathLike[str], *, what: str, follow_link: bool = False) -> Any:
+    """Parse a JSON file of at most :data:`MAX_JSON_BYTES`, checked before it is read.
+
+    Args:
+        path: the file.
+        what: what the file is, for messages (``"result"``).
+        follow_link: read through a symbolic link at ``path`` (a path the caller
+            named); otherwise a link is refused, so a folder's files never lead
+            outside it.
+
+    Raises:
+        ModelFormatError: a link, a special file (FIFO, device), a file that is too
+            big, not UTF-8 or not JSON; the message names the file, never its content.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "r.json"
+        >>> _ = p.write_text('{"a": 1}')
+        >>> read_json_file(p, what="result")
+        {'a': 1}
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_link:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise ModelFormatError(
+                f"{path}: a symbolic link; {what} files are read only from inside the folder"
+            ) from None
+        raise ModelFormatError(f"{path}: cannot read the {what} ({err.strerror})") from None
+    with open(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFormatError(f"{path}: not a regular file, so not a {what}")
+        data = fh.read(MAX_JSON_BYTES + 1) if info.st_size <= MAX_JSON_BYTES else b""
+    if info.st_size > MAX_JSON_BYTES or len(data) > MAX_JSON_BYTES:
+        raise ModelFormatError(
+            f"{path}: more than {MAX_JSON_BYTES >> 20} MiB, too big for a {what} file"
+        )
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ModelFormatError(f"{path}: not UTF-8 (at byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise ModelFormatError(
+            f"{path}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})"
+        ) from None
+    except (ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else "a number too long"
+        raise ModelFormatError(f"{path}: not usable JSON ({reason})") from None
+
+
+_MISSING = object()
+
+
+def _kind(value: Any) -> str:
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+             int: "an integer", float: "a number"}  # fmt: skip
+    return kinds.get(type(value), "null" if value is None else f"a {type(value).__name__}")
+
+
+def _label_problem(name: str, value: Any) -> str | None:
+    if value is _MISSING:
+        return f"field {name!r} is missing"
+    if not isinstance(value, str):
+        return f"field {name!r} must be a string, got {_kind(value)}"
+    if not 0 < len(value) <= MAX_LABEL_CHARS or not value.isprintable():
+        return (
+            f"field {name!r} must be 1 to {MAX_LABEL_CHARS} printable characters (got "
+            f"{len(value)} characters{'' if value.isprintable() else ', some of them control'})"
+        )
+    return None
+
+
+def result_problem(record: Mapping[str, Any]) -> str | None:
+    """What keeps a result record out of a report: its first missing or mistyped field.
+
+    A report needs ``task.label`` and ``encoder.label`` (printable strings of at most
+    200 characters) and ``main_score`` (a number; ``NaN`` shows as a missing cell);
+    the optional fields it reads must have their types.
+
+    Returns:
+        ``None`` for a usable record, else e.g. ``"field 'task' is missing"``.
+
+    Example:
+        >>> result_problem({"task": {"label": "MR"}, "encoder": {"label": "g"}, "main_score": 1})
+        >>> result_problem({"encoder": {"label": "g"}, "main_score": 1})
+        "field 'task' is missing"
+    """
+    for part in ("task", "encoder"):
+        value = record.get(part, _MISSING)
+        if not isinstance(value, dict):
+            if value is _MISSING:
+                return f"field {part!r} is missing"
+            return f"field {part!r} must be an object, got {_kind(value)}"
+        problem = _label_problem(f"{part}.label", value.get("label", _MISSING))
+        if problem:
+            return problem
+    task = record["task"]
+    score = record.get("main_score", _MISSING)
+    if score is _MISSING:
+        return "field 'main_score' is missing"
+    if not isinstance(score, (int, float)) or isinstance(score, bool):
+        return f"field 'main_score' must be a number, got {_kind(score)}"
+    if not (isinstance(score, float) and math.isnan(score)) and not -1e9 <= score <= 1e9:
+        return "field 'main_score' must be a number between -1e9 and 1e9 (or NaN)"
+    config = task.get("config")
+    checks: list[tuple[str, Any, tuple[type, ...], str]] = [
+        ("created", record.get("created"), (str,), "a string"),
+        ("task.name", task.get("name"), (str,), "a string"),
+        ("task.main_score", task.get("main_score"), (str,), "a string"),
+        ("task.version", task.get("version"), (str, int), "a string or an integer"),
+        ("task.params", task.get("params"), (dict,), "an object"),
+        ("task.config", config, (dict,), "an object"),
+    ]
+    if isinstance(config, dict):
+        checks += [
+            ("task.config.max_samples", config.get("max_samples"), (dict,), "an object"),
+            ("task.config.n_folds", config.get("n_folds"), (int,), "an integer"),
+        ]
+    for name, value, types, expected in checks:
+        if value is not None and (not isinstance(value, types) or isinstance(value, bool)):
+            return f"field {name!r} must be {expected}, got {_kind(value)}"
+    sizes = (config or {}).get("max_samples") or {}
+    for n in sizes.values():
+        if not isinstance(n, int) or isinstance(n, bool):
+            return f"the values of field 'task.config.max_samples' must be integers, got {_kind(n)}"
+    return None
+
+
+def read_result_folder(root: Path, result_format: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The usable result records under ``root`` (recursively), and why others were skipped.
+
+    JSON objects of another ``format`` are other files, ignored without a word.
+    Linked folders and files are never followed out of ``root``.
+
+    Returns:
+        The records in file-name order, and one line per skipped file naming it and
+        the reason (``"r.json: field 'task' is missing"``).
+
+    Example:
+        >>> import tempfile
+        >>> read_result_folder(Path(tempfile.mkdtemp()), RESULT_FORMAT)
+        ([], [])
+    """
+    files: list[Path] = []
+    skipped: list[str] = []
+    for folder, dirs, names in os.walk(root):  # never descends into a linked folder
+        skipped += [
+            f"{Path(folder, d)}: a symbolic link (not followed)"
+            for d in sorted(dirs)
+            if os.path.islink(os.path.join(folder, d))
+        ]
+        files += [Path(folder, n) for n in names if n.endswith(".json") and n[:1] != "."]
+    records = []
+    for file in sorted(files):
+        try:
+            record = read_json_file(file, what="result")
+        except ModelFormatError as err:
+            skipped.append(str(err))
+            continue
+        if not isinstance(record, dict):
+            skipped.append(f"{file}: the JSON holds {_kind(record)}, not a result object")
+            continue
+        if record.get("format") != result_format:
+            continue
+        problem = result_problem(record)
+        if problem is not None:
+            skipped.append(f"{file}: {problem}")
+            continue
+        records.append(record)
+    return records, skipped

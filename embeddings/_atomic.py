@@ -18,6 +18,11 @@ aside to ``.NAME.old-…`` and the new one renamed into place; a crash between t
 renames leaves no folder at the target, and :func:`recover_folder` (called by every
 loader) moves the old folder back.
 
+Links are never written through: a file or folder is put in place by a rename, which
+replaces a symbolic link at the target itself and leaves what it points to alone, and
+the entries an existing folder hands on to its replacement (``keep=``) are carried
+over only as regular files and folders, never through a link.
+
 Temporary names carry the writer's host and process id
 (``.NAME.tmp-HOST-PID-RANDOM``), so the leftovers of a killed writer are recognised
 and removed by the next writer (:func:`remove_dead_temporaries`), while the
@@ -45,8 +50,10 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -63,6 +70,7 @@ __all__ = [
     "remove_dead_temporaries_in",
     "fsync_dir",
     "temporary_name",
+    "check_writable",
 ]
 
 #: leftovers whose name shows no writer (written by older versions) are removed
@@ -378,23 +386,133 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _replace_folder(tmp: Path, target: Path) -> None:
-    """Put the complete folder ``tmp`` at ``target``, which exists; remove the old one."""
+    """Put the complete folder ``tmp`` at ``target``, which exists; remove the old one.
+
+    The old entry may be a folder or a symbolic link (removed as a link)."""
     if _exchange(tmp, target):
         fsync_dir(target.parent)
-        shutil.rmtree(tmp, ignore_errors=True)  # ``tmp`` now holds the old folder
+        _remove(tmp)  # ``tmp`` now holds the old folder (or link)
         return
     old = target.with_name(temporary_name(target.name, "old"))
     os.replace(target, old)
     os.replace(tmp, target)
     fsync_dir(target.parent)
-    shutil.rmtree(old, ignore_errors=True)
+    _remove(old)
 
 
 def _link_or_copy(src: str, dst: str) -> None:
     try:
-        os.link(src, dst)
+        os.link(src, dst)  # link() never follows a link at ``src`` (Linux, macOS)
     except OSError:
-        shutil.copy2(src, dst)
+        shutil.copy2(src, dst, follow_symlinks=False)
+
+
+def _carry_over(src: Path, dst: Path) -> list[str]:
+    """Copy the regular files and folders under ``src`` to ``dst`` (hard links where possible).
+
+    Nothing is read through a link: symbolic links (at any depth) and special files
+    (FIFOs, sockets, devices) are left out.  The walk is iterative, so a deep tree
+    cannot exhaust the stack.
+
+    Returns:
+        The left-out entries, relative to ``src.parent``.
+    """
+    skipped: list[str] = []
+    pending = [(src, dst)]
+    while pending:
+        folder, out = pending.pop()
+        os.mkdir(out)
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISDIR(mode):
+                    pending.append((Path(entry.path), out / entry.name))
+                elif stat.S_ISREG(mode):
+                    _link_or_copy(entry.path, str(out / entry.name))
+                else:
+                    skipped.append(os.path.relpath(entry.path, src.parent))
+    return skipped
+
+
+def _keep_entries(target: Path, tmp: Path, keep: tuple[str, ...]) -> None:
+    """Carry the folders named in ``keep`` from ``target`` into ``tmp`` (see ``keep=``)."""
+    skipped: list[str] = []
+    for name in keep:
+        entry = target / name
+        try:
+            mode = entry.lstat().st_mode
+        except FileNotFoundError:
+            continue
+        if os.path.lexists(tmp / name):
+            continue
+        if stat.S_ISDIR(mode):
+            skipped += _carry_over(entry, tmp / name)
+        else:
+            skipped.append(name)
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (
+            f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        )
+        warnings.warn(
+            f"{target}: {shown} not carried over to the new folder (only regular files and "
+            "folders are; symbolic links and special files are left out)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def check_writable(path: str | os.PathLike[str], *, what: str, folder: bool = False) -> Path:
+    """Check, before any long work, that a file (or folder) can be written at ``path``.
+
+    The nearest existing ancestor must be a folder in which a file can be created
+    (tried with a temporary name that is removed at once); an existing ``path``
+    must be a file (``folder=False``) or a folder (``folder=True``).  Nothing is
+    created that is not removed again.
+
+    Args:
+        path: where the output will be written.
+        what: how the caller names the path in messages (``"--output"``).
+        folder: whether the output is a folder.
+
+    Raises:
+        InvalidParameterError: naming the path and why it cannot be written.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> check_writable(pathlib.Path(tempfile.mkdtemp()) / "new" / "v.npy", what="out").name
+        'v.npy'
+    """
+    path = Path(path)
+    if "\0" in str(path):
+        raise InvalidParameterError(f"{what} {str(path)!r}: not a usable path (a NUL character)")
+    try:
+        is_dir = path.is_dir()
+        exists = os.path.lexists(path)
+    except (OSError, ValueError) as err:
+        raise InvalidParameterError(f"{what} {path}: not a usable path ({err})") from None
+    if exists and folder and not is_dir:
+        raise InvalidParameterError(f"{what} {path} exists and is not a folder")
+    if exists and not folder and is_dir:
+        raise InvalidParameterError(f"{what} {path} is a folder; give the path of a file to write")
+    parent = path if folder and is_dir else path.parent
+    probe = parent
+    while not os.path.lexists(probe) and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InvalidParameterError(
+            f"{what} {path}: {probe} is not a folder, so nothing can be written under it"
+        )
+    trial = probe / temporary_name("write-check")
+    try:
+        os.mkdir(trial)
+    except OSError as err:
+        if probe == parent:
+            why = f"cannot write in {parent} ({err.strerror})"
+        else:
+            why = f"cannot create {parent} ({err.strerror} in {probe})"
+        raise InvalidParameterError(f"{what} {path}: {why}") from None
+    os.rmdir(trial)
+    return path
 
 
 def write_folder_atomically(
@@ -418,9 +536,17 @@ def write_folder_atomically(
         kind: what the folder is, for messages (``"saved encoder"``).
         replace: ``False`` keeps an existing ``target`` (e.g. a store another process
             wrote first) and discards the new folder.
-        keep: names of entries of an existing ``target`` that the new folder keeps
+        keep: names of folders of an existing ``target`` that the new folder keeps
             (hard links into the new folder before the swap, so they survive a
             crash too); a ``target`` holding only such entries may be replaced.
+            Only regular files and folders are carried over: a kept entry that is
+            a symbolic link, and links or special files at any depth inside one,
+            are left out with a ``RuntimeWarning``, so nothing outside ``target``
+            is ever linked into the new folder.
+
+    A ``target`` that is a symbolic link is replaced as a link: the new folder takes
+    its place, and nothing is read or written through it (with ``replace=False`` the
+    link is kept).
 
     Raises:
         InvalidParameterError: ``target`` exists and is not a previous save.
@@ -436,7 +562,15 @@ def write_folder_atomically(
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_folder(target)
-    if replace and target.exists() and not (target.is_dir() and not any(target.iterdir())):
+    is_link = target.is_symlink()
+    if is_link and not replace:
+        return target
+    if (
+        replace
+        and not is_link
+        and target.exists()
+        and not (target.is_dir() and not any(target.iterdir()))
+    ):
         only_kept = target.is_dir() and not (set(os.listdir(target)) - set(keep))
         if not (target / "config.json").is_file() and not only_kept:
             raise InvalidParameterError(
@@ -447,11 +581,12 @@ def write_folder_atomically(
     tmp.mkdir()
     try:
         fill(tmp)
-        if replace:
-            for name in keep:
-                if (target / name).is_dir() and not (tmp / name).exists():
-                    shutil.copytree(target / name, tmp / name, copy_function=_link_or_copy)
+        if replace and not is_link:
+            _keep_entries(target, tmp, keep)
         _fsync_tree(tmp)
+        if is_link:
+            _replace_folder(tmp, target)
+            return target
         try:
             os.replace(tmp, target)  # succeeds when target is missing or an empty folder
             fsync_dir(target.parent)
@@ -461,6 +596,6 @@ def write_folder_atomically(
             if replace:
                 _replace_folder(tmp, target)
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        if os.path.lexists(tmp):
+            _remove(tmp)
     return target

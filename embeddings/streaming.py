@@ -9,7 +9,10 @@ stays bounded by the chunk size whatever the corpus size.  Sources (by extension
 * ``.csv`` / ``.tsv``: a header line, then one row per text; ``column`` names the text
   column (default ``text``).  CSV follows RFC 4180 quoting (a quoted value may hold
   commas and line breaks); TSV has no quoting (a TAB always separates values).
-  Read with pyarrow's streaming CSV reader;
+  Read with pyarrow's streaming CSV reader.  A quoted value that is never closed
+  (which would swallow the rest of the file into one text) is an error naming the
+  line where it opens, and so is a header line over 1 MiB or a row over 4 MiB;
+  error messages never quote the file's content;
 * ``.jsonl``: one JSON object per line, ``column`` names the key; blank lines are
   skipped;
 * ``.parquet``: ``column`` names a string column; read one row group at a time.
@@ -52,11 +55,13 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 import warnings
@@ -108,6 +113,10 @@ PROGRESS_VERSION = 1
 #: bytes of the input hashed into its identity
 _HEAD_BYTES = 1 << 20
 _READ_BLOCK = 1 << 22
+#: the longest CSV/TSV header line read
+_HEADER_BYTES = 1 << 20
+#: a header is listed in messages only when it looks like column names
+_SHOWN_COLUMNS, _SHOWN_NAME_CHARS = 50, 64
 _PARQUET_BATCH = 1 << 16
 #: vectors rarely repeat: dictionary encoding would cost 8x the write time for nothing
 _PARQUET_WRITE: dict[str, Any] = {"use_dictionary": False, "compression": "snappy"}
@@ -215,7 +224,7 @@ class TextSource:
                 return sum(1 for line in fh if line.strip())
         if self.kind == "parquet":
             return int(self._parquet_file().metadata.num_rows)
-        return sum(batch.num_rows for batch in self._csv_reader())
+        return sum(batch.num_rows for batch in self._csv_record_batches())
 
     # ------------------------------------------------------------ reading
     def chunks(
@@ -328,21 +337,39 @@ class TextSource:
         return parse, read
 
     def _check_csv_header(self) -> None:
-        with open(self.path, encoding="utf-8", errors="replace", newline="") as fh:
-            if self.kind == "tsv":
-                reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-            else:
-                reader = csv.reader(fh)
-            header = next(reader, None)
-        if header is None:
+        """Check the header line (read within 1 MiB) names ``self.column``."""
+        with open(self.path, "rb") as fh:
+            head = fh.read(_HEADER_BYTES + 1)
+        whole = len(head) <= _HEADER_BYTES
+        start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+        if len(head) == start:
             raise InvalidInputError(
                 f"{self.path}: empty file; a .{self.kind} input needs a header line "
                 f"naming its columns (one of them {self.column!r})"
             )
-        if self.column not in header:
+        end, unclosed = _first_record_end(head, start, whole=whole, quoted=self.kind == "csv")
+        if unclosed:
+            raise InvalidInputError(f"{self.path}:1: {_UNCLOSED}")
+        if end is None:
             raise InvalidInputError(
-                f"{self.path}: no column {self.column!r}; columns are {header}; "
-                "pass column= (--column)"
+                f"{self.path}: the header line is longer than {_HEADER_BYTES >> 20} MiB; a "
+                f".{self.kind} input starts with one line naming its columns"
+            )
+        text = head[start:end].decode("utf-8", "replace")
+        try:
+            if self.kind == "tsv":
+                header = next(csv.reader([text], delimiter="\t", quoting=csv.QUOTE_NONE), [])
+            else:
+                header = next(csv.reader([text]), [])
+        except csv.Error as err:
+            raise InvalidInputError(f"{self.path}: cannot read the header line ({err})") from None
+        if self.column not in header:
+            shown = len(header) <= _SHOWN_COLUMNS and all(
+                len(c) <= _SHOWN_NAME_CHARS and c.isprintable() for c in header
+            )
+            names = f"columns are {header}" if shown else f"the header has {len(header)} columns"
+            raise InvalidInputError(
+                f"{self.path}: no column {self.column!r}; {names}; pass column= (--column)"
             )
 
     def _csv_reader(self) -> Any:
@@ -361,9 +388,17 @@ class TextSource:
                 self.path, read_options=read, parse_options=parse, convert_options=convert
             )
         except (pa.ArrowInvalid, pa.ArrowKeyError) as err:
-            raise InvalidInputError(f"{self.path}: cannot read as .{self.kind}: {err}") from None
+            raise self._read_error(err) from None
 
-    def _csv_batches(self) -> Iterator[list[str]]:
+    def _read_error(self, err: Exception) -> InvalidInputError:
+        """The error for a file pyarrow cannot parse: an unclosed quote, else its reason."""
+        line = _unclosed_quote_line(self.path) if self.kind == "csv" else None
+        if line is not None:
+            return InvalidInputError(f"{self.path}:{line}: {_UNCLOSED}")
+        return InvalidInputError(f"{self.path}: cannot read as .{self.kind}: {_arrow_reason(err)}")
+
+    def _csv_record_batches(self) -> Iterator[Any]:
+        """pyarrow record batches of the text column; a quote left open at the end raises."""
         import pyarrow as pa
 
         reader = self._csv_reader()
@@ -371,11 +406,16 @@ class TextSource:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
-                return
+                break
             except pa.ArrowInvalid as err:
-                raise InvalidInputError(
-                    f"{self.path}: cannot read as .{self.kind}: {err}"
-                ) from None
+                raise self._read_error(err) from None
+            yield batch
+        line = _unclosed_quote_line(self.path) if self.kind == "csv" else None
+        if line is not None:
+            raise InvalidInputError(f"{self.path}:{line}: {_UNCLOSED}")
+
+    def _csv_batches(self) -> Iterator[list[str]]:
+        for batch in self._csv_record_batches():
             yield batch.column(0).to_pylist()
 
     # ---------------------------------------------------------- parquet
@@ -441,6 +481,115 @@ class TextSource:
                 skip -= drop
             if texts:
                 yield texts
+
+
+_UNCLOSED = (
+    "a quoted value opens here and is never closed, so the rest of the file would become "
+    'one text; close it (a quote inside a quoted value is written twice: "")'
+)
+
+
+def _arrow_reason(err: Exception) -> str:
+    """pyarrow's parse error without the row content it quotes."""
+    text = str(err).split("\n", 1)[0]
+    if "straddl" in text:  # a row that does not fit in one read block
+        return f"a row is longer than {_READ_BLOCK >> 20} MiB"
+    found = re.search(r"Expected \d+ columns, got \d+", text)
+    return text[: found.end()] if found else text[:200]
+
+
+def _first_break(data: bytes, start: int, stop: int) -> int:
+    """The first line break (``\\n`` or ``\\r``) in ``data[start:stop]``, or -1."""
+    found = [i for i in (data.find(b"\n", start, stop), data.find(b"\r", start, stop)) if i >= 0]
+    return min(found, default=-1)
+
+
+def _first_record_end(
+    data: bytes, start: int, *, whole: bool, quoted: bool
+) -> tuple[int | None, bool]:
+    """Where the first CSV record of ``data[start:]`` ends, read as pyarrow reads it.
+
+    Returns:
+        ``(offset of its line break, False)``; ``(len(data), False)`` when ``whole``
+        (``data`` is the entire file) holds one record without a line break;
+        ``(None, True)`` when the entire file ends inside a quoted value; and
+        ``(None, False)`` when ``data`` ends before the record does.
+    """
+    pos, in_quote = start, False
+    while quoted:
+        if in_quote:
+            i = data.find(b'"', pos)
+            if i < 0 or (i + 1 == len(data) and not whole):
+                return None, whole and i < 0
+            if data[i + 1 : i + 2] == b'"':
+                pos = i + 2
+            else:
+                in_quote, pos = False, i + 1
+            continue
+        q = data.find(b'"', pos)
+        stop = len(data) if q < 0 else q
+        end = _first_break(data, pos, stop)
+        if end >= 0:
+            return end, False
+        if q < 0:
+            break
+        in_quote = q == start or data[q - 1] in b",\r\n"
+        pos = q + 1
+    end = _first_break(data, pos, len(data))
+    if end >= 0:
+        return end, False
+    return (len(data), False) if whole else (None, False)
+
+
+def _count_lines(data: bytes, start: int, end: int, after_cr: bool) -> tuple[int, bool]:
+    """Line breaks (``\\n``, ``\\r\\n`` or ``\\r``) in ``data[start:end]``, and whether it
+    ends with ``\\r``; ``after_cr``: the bytes before ended with ``\\r``."""
+    if start >= end:
+        return 0, after_cr
+    n = data.count(b"\n", start, end) + data.count(b"\r", start, end)
+    n -= data.count(b"\r\n", start, end) + (after_cr and data[start] == 0x0A)
+    return n, data[end - 1] == 0x0D
+
+
+def _unclosed_quote_line(path: Path) -> int | None:
+    """The line where a quoted CSV value opens that the file never closes, or ``None``.
+
+    The file is read as pyarrow reads it: a quote opens a value only as the first
+    character of a field (at the start of the file, after a UTF-8 BOM, or after a
+    comma or a line break); inside, two quotes are a literal quote and one quote
+    closes the value.  One pass of ``bytes.find`` calls over 4 MiB blocks.
+    """
+    line, after_cr, in_quote, open_line = 1, False, False, 0
+    prev = b"\n"  # the byte before ``buf``; the start of the file counts as a line break
+    with open(path, "rb") as fh:
+        buf = fh.read(len(codecs.BOM_UTF8))
+        buf = (b"" if buf == codecs.BOM_UTF8 else buf) + fh.read(_READ_BLOCK)
+        pos = counted = 0
+        while True:
+            i = buf.find(b'"', pos)
+            if i < 0 or (in_quote and i + 1 == len(buf)):  # need the next block
+                more = fh.read(_READ_BLOCK)
+                if not more:
+                    in_quote = in_quote and i < 0  # a quote as the last byte closes
+                    break
+                keep = len(buf) if i < 0 else i
+                n, after_cr = _count_lines(buf, counted, keep, after_cr)
+                line += n
+                prev = buf[keep - 1 : keep] or prev
+                buf, pos, counted = buf[keep:] + more, 0, 0
+                continue
+            if in_quote:
+                if buf[i + 1] == 0x22:
+                    pos = i + 2
+                else:
+                    in_quote, pos = False, i + 1
+                continue
+            if (buf[i - 1 : i] if i else prev) in (b",", b"\n", b"\r"):
+                n, after_cr = _count_lines(buf, counted, i, after_cr)
+                line, counted = line + n, i
+                in_quote, open_line = True, line
+            pos = i + 1
+    return open_line if in_quote else None
 
 
 def _json_text(line: str, key: str | None) -> str:

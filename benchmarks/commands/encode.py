@@ -8,7 +8,9 @@ may be bigger than memory (:func:`embeddings.streaming.encode_corpus`).  The out
 is a float32 ``(n, dim)`` ``.npy`` in input order, or a ``.parquet`` file with an
 ``id`` column (the row number) and a ``vector`` column; it appears under its name
 only once complete.  A run that was killed continues where it stopped when the
-same command is run again (``--no-resume`` starts over).
+same command is run again (``--no-resume`` starts over).  An output that already
+exists is refused unless ``--overwrite`` (or ``--no-resume``, which starts over) is
+given, and the output's folder is checked to be writable before the model is loaded.
 
 Example:
     $ transferkit encode --model minilm-l6 --input texts.txt --output vecs.npy
@@ -21,16 +23,19 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
+from embeddings._atomic import check_writable
 from embeddings.errors import InvalidParameterError
 from embeddings.streaming import (
     DEFAULT_CHUNK_SIZE,
     OUTPUT_FORMATS,
     SOURCE_KINDS,
     TextSource,
+    _side_paths,
     encode_corpus,
 )
 
@@ -55,6 +60,21 @@ def read_texts(path: Path, column: str | None = None) -> list[str]:
     return [text for chunk, _ in chunks for text in chunk]
 
 
+def _check_output(out: Path, *, overwrite: bool) -> None:
+    """Refuse an ``--output`` that cannot be written, or that exists without ``--overwrite``.
+
+    An existing output with a progress file next to it is left to
+    :func:`~embeddings.streaming.encode_corpus` (a run cut short during its clean-up).
+    """
+    check_writable(out, what="--output")
+    progress = _side_paths(out)[0]  # encode_corpus's progress file
+    if os.path.lexists(out) and not overwrite and not progress.is_file():
+        raise InvalidParameterError(
+            f"--output {out} already exists; pass --overwrite to encode again and replace "
+            "it, or choose another output"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``transferkit encode``."""
     import embeddings
@@ -64,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidParameterError(
             f"--output must end in {' or '.join(OUTPUT_FORMATS)}, got {out.name!r}"
         )
+    _check_output(out, overwrite=args.overwrite or not args.resume)
     TextSource(args.input, args.column)  # check the input before loading the model
     encoder = embeddings.load(args.model)
     if encoder.requires_fit and not encoder.is_fitted:
@@ -133,6 +154,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="continue a killed run into the same --output (default); --no-resume starts over",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="encode again and replace an existing --output (without it, or --no-resume, an "
+        "existing output is refused)",
     )
     p.add_argument("--cache-dir", default=None, help="reuse/store vectors in this cache")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -12,8 +12,11 @@ Example:
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 from typing import Any
+
+from embeddings.errors import InvalidParameterError
 
 
 def _dim(info: Any) -> str:
@@ -27,6 +30,14 @@ def run(args: argparse.Namespace) -> int:
     """Print the presets as a table (or JSON)."""
     import embeddings
 
+    if args.family is not None:
+        known = sorted({i["family"] for i in embeddings.list_encoders()})
+        if args.family not in known:
+            close = difflib.get_close_matches(args.family, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else "."
+            raise InvalidParameterError(
+                f"unknown family {args.family!r}{hint} Known families: {', '.join(known)}"
+            )
     infos = embeddings.list_encoders(family=args.family)
     if args.json:
         print(json.dumps(infos, indent=2))

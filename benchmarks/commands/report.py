@@ -20,7 +20,10 @@ def _split(value: str | None) -> list[str] | None:
 
 def _run(args: argparse.Namespace) -> int:
     from benchmarks.report import write_report
+    from embeddings._atomic import check_writable
 
+    if args.out is not None:  # checked before any result is read
+        check_writable(args.out, what="--out", folder=True)
     text, files = write_report(
         args.results,
         args.out,

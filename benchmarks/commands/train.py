@@ -24,6 +24,7 @@ import argparse
 import difflib
 import json
 import math
+import os
 import re
 import shlex
 import shutil
@@ -34,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from embeddings._atomic import check_writable
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
 __all__ = ["register", "run", "RUN_FILE", "RUN_FORMAT"]
@@ -364,6 +366,43 @@ def _write_run(out: Path, family: Any, params: Mapping[str, Any], corpus: str) -
     atomic_write_text(path, json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
 
+def _out_folder(given: str) -> Path:
+    """``--out`` as a path, checked to be writable before any training.
+
+    An ``--out`` that is itself a symbolic link names the folder it points to (the
+    caller chose it); links inside ``OUT`` are refused (:func:`_refuse_links`).
+    """
+    out = Path(given)
+    if out.is_symlink():
+        out = Path(os.path.realpath(out))
+    return check_writable(out, what="--out", folder=True)
+
+
+def _refuse_links(out: Path) -> None:
+    """Refuse an ``OUT/training`` that holds a symbolic link or a special file.
+
+    A resumed run reads and writes only inside ``OUT``: a link there could make it
+    overwrite, or read checkpoints from, files elsewhere; a FIFO would block a read.
+    """
+    training = out / "training"
+    found: Path | None = training if training.is_symlink() else None
+    if found is None and training.is_dir():
+        for folder, dirs, files in os.walk(training):  # never descends into links
+            for name in [*dirs, *files]:
+                path = Path(folder) / name
+                if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                    found = path
+                    break
+            if found is not None:
+                break
+    if found is not None:
+        kind = "a symbolic link" if found.is_symlink() else "not a regular file or folder"
+        raise InvalidParameterError(
+            f"--resume: {found} is {kind}; a run reads and writes only regular files inside "
+            f"--out {out}: remove it, or start over with --force"
+        )
+
+
 def _prepare_out(out: Path, force: bool) -> None:
     """Refuse a non-empty ``out`` unless ``force``; with ``force``, delete it."""
     if not out.exists():
@@ -565,9 +604,12 @@ def run(args: argparse.Namespace) -> int:
     if ns.json is None and args.json not in (None, "-"):
         ns.json = args.json
     _check_run_options(family, ns)
-    out = Path(ns.out)
+    out = _out_folder(ns.out)
+    if ns.json not in (None, "-"):
+        check_writable(ns.json, what="--json")
 
     if ns.resume:
+        _refuse_links(out)
         stored = _read_run(out, family)
         params = {**family.defaults(), **stored["params"]}
         changed = {k: v for k, v in explicit.items() if k in params and params[k] != v}
@@ -610,9 +652,11 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             hint = _continue_command(family, corpus_shown, str(out), ns.max_minutes)
             print(
-                f"interrupted; the last checkpoint is kept: continue with: {hint}", file=sys.stderr
+                f"transferkit train: interrupted; the last checkpoint is kept: continue with: "
+                f"{hint}",
+                file=sys.stderr,
             )
-            raise
+            return 130
         encoder.save(out)
     else:
         encoder.fit_corpus(corpus, progress=not ns.no_progress)

@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -252,46 +253,76 @@ def _lr_factor(config: TrainConfig, step: int, total: int, epoch: int) -> float:
     return f * float(config.epoch_decay) ** epoch
 
 
+def _read_log(path: Path) -> list[str]:
+    """The lines of a ``log.jsonl``; empty when it is missing, a link or not a regular file."""
+    try:
+        fd = os.open(
+            path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        )
+    except OSError:
+        return []
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return []
+        return fh.read().decode("utf-8", "replace").splitlines()
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def plot_loss_curve(log_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> Path | None:
     """Plot the step losses (and epoch dev metrics) of a ``log.jsonl`` to a PNG.
+
+    Records that are not JSON objects with finite numbers are skipped.  The PNG is
+    written to a temporary file and renamed over ``out``, so a symbolic link at
+    ``out`` is replaced, never written through.
 
     Returns:
         the PNG path, or ``None`` when the log has no step record.
     """
     steps, losses, epochs, metrics = [], [], [], []
-    for line in Path(log_path).read_text(encoding="utf-8").splitlines():
+    for line in _read_log(Path(log_path)):
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             continue
-        if rec.get("kind") == "step":
+        if not isinstance(rec, dict) or not _number(rec.get("step")):
+            continue
+        if rec.get("kind") == "step" and _number(rec.get("loss")):
             steps.append(rec["step"])
             losses.append(rec["loss"])
-        elif rec.get("kind") == "epoch" and rec.get("dev_metric") is not None:
+        elif rec.get("kind") == "epoch" and _number(rec.get("dev_metric")):
             epochs.append(rec["step"])
             metrics.append(rec["dev_metric"])
     if not steps:
         return None
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from embeddings._atomic import atomic_write_bytes
+
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.plot(steps, losses, lw=1, label="training loss (mean since last record)")
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("loss")
-    ax.grid(alpha=0.3)
-    if metrics:
-        ax2 = ax.twinx()
-        ax2.plot(epochs, metrics, "o-", color="tab:orange", label="dev metric")
-        ax2.set_ylabel("dev metric")
-    ax.legend(loc="upper right")
-    fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    try:
+        ax.plot(steps, losses, lw=1, label="training loss (mean since last record)")
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel("loss")
+        ax.grid(alpha=0.3)
+        if metrics:
+            ax2 = ax.twinx()
+            ax2.plot(epochs, metrics, "o-", color="tab:orange", label="dev metric")
+            ax2.set_ylabel("dev metric")
+        ax.legend(loc="upper right")
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
+    finally:
+        plt.close(fig)
+    return atomic_write_bytes(Path(out), buffer.getvalue())
 
 
 class Trainer:
@@ -360,21 +391,23 @@ class Trainer:
     def _log(self, record: dict[str, Any]) -> None:
         if self.workdir is None:
             return
-        with open(self.workdir / "log.jsonl", "a", encoding="utf-8") as fh:
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.workdir / "log.jsonl", flags, 0o644)  # never through a link
+        with open(fd, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
 
     def _truncate_log(self, step: int) -> None:
         """Drop log records written after the checkpoint a resumed run starts from."""
         path = self.workdir / "log.jsonl" if self.workdir else None
-        if path is None or not path.is_file():
+        if path is None or not os.path.lexists(path):
             return
         kept = []
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in _read_log(path):  # a link or special file reads as an empty log
             try:
                 rec = json.loads(line)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 continue  # a line cut by a kill
-            if int(rec.get("step", 0)) <= step:
+            if isinstance(rec, dict) and _number(rec.get("step", 0)) and rec.get("step", 0) <= step:
                 kept.append(line)
         from embeddings._atomic import atomic_write_text
 
@@ -392,7 +425,8 @@ class Trainer:
             a :class:`TrainResult`; the model holds the final (or best) weights.
 
         Raises:
-            InvalidParameterError: ``resume`` without a ``workdir``.
+            InvalidParameterError: ``resume`` without a ``workdir``, or a
+                ``checkpoints`` entry of the workdir that is a symbolic link.
             ModelFormatError: a checkpoint that does not fit the model.
         """
         import torch
@@ -402,6 +436,11 @@ class Trainer:
         c = self.config
         if self.workdir is not None:
             self.workdir.mkdir(parents=True, exist_ok=True)
+            if (self.workdir / "checkpoints").is_symlink():
+                raise InvalidParameterError(
+                    f"{self.workdir / 'checkpoints'} is a symbolic link; the trainer writes "
+                    "only inside its workdir: remove the link or choose another workdir"
+                )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(c.random_state))
             from embeddings._deps import torch_threads
