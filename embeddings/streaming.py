@@ -63,6 +63,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import time
 import warnings
 from collections.abc import Iterator
@@ -689,6 +690,12 @@ class _NpyPartial:
                 self.offset = int(mm.offset)
                 del mm
         else:
+            st = os.lstat(path)
+            if not stat.S_ISREG(st.st_mode):  # a link or special file is never written through
+                raise InvalidParameterError(
+                    f"{path}: the partial output of an interrupted run is not a regular file "
+                    "(a link, FIFO or device); remove it to start over"
+                )
             self.offset = self._read_header()
 
     def _read_header(self) -> int:
@@ -775,7 +782,15 @@ def _exclusive(lock_path: Path, out: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - Windows: no advisory lock
         yield
         return
-    fh: IO[bytes] = open(lock_path, "ab")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(lock_path, flags | getattr(os, "O_NONBLOCK", 0), 0o644)
+    except OSError as err:
+        raise InvalidParameterError(
+            f"{lock_path}: cannot open the lock file of {out} ({err.strerror}); a link or "
+            "special file at that name is never followed"
+        ) from None
+    fh: IO[bytes] = os.fdopen(fd, "ab")
     try:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

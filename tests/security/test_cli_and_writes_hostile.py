@@ -564,3 +564,31 @@ def test_encode_corpus_checks_an_unclosed_quote_before_encoding(tmp_path: Path) 
     with pytest.raises(InvalidInputError, match=":52: a quoted value"):
         encode_corpus(Counting(), src, tmp_path / "v.npy", chunk_size=10, show_progress=False)
     assert Counting.calls == 0 and not (tmp_path / "v.npy").exists()
+
+
+def test_encode_corpus_never_writes_through_a_linked_lock_or_partial(tmp_path: Path) -> None:
+    from embeddings.errors import InvalidParameterError
+    from embeddings.streaming import _side_paths, encode_corpus
+
+    import embeddings
+
+    glove = embeddings.load("glove-6b-50d")
+    src = tmp_path / "t.txt"
+    src.write_text("a cat\nstocks fell\n", encoding="utf-8")
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(b"KEEP")
+    out = tmp_path / "v.npy"
+    lock = _side_paths(out)[3]
+    lock.symlink_to(outside)
+    with pytest.raises(InvalidParameterError, match="never followed"):
+        encode_corpus(glove, src, out, show_progress=False)
+    assert outside.read_bytes() == b"KEEP"
+    lock.unlink(missing_ok=True)  # the failed call removes the link itself, never its target
+    # a partial output left as a link (by an "interrupted run") is refused on resume
+    from embeddings.streaming import _NpyPartial
+
+    partial = _side_paths(out)[1]
+    partial.symlink_to(outside)
+    with pytest.raises(InvalidParameterError, match="not a regular file"):
+        _NpyPartial(partial, 2, 50, create=False)
+    assert outside.read_bytes() == b"KEEP"
