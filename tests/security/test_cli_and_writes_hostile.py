@@ -567,10 +567,9 @@ def test_encode_corpus_checks_an_unclosed_quote_before_encoding(tmp_path: Path) 
 
 
 def test_encode_corpus_never_writes_through_a_linked_lock_or_partial(tmp_path: Path) -> None:
+    import embeddings
     from embeddings.errors import InvalidParameterError
     from embeddings.streaming import _side_paths, encode_corpus
-
-    import embeddings
 
     glove = embeddings.load("glove-6b-50d")
     src = tmp_path / "t.txt"
