@@ -93,6 +93,12 @@ def _read(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
     import torch
     from safetensors.torch import load_file
 
+    from embeddings.formats._files import check_regular_file
+
+    if folder.is_symlink():
+        raise ModelFormatError(f"{folder}: a checkpoint folder that is a link is not read")
+    for name in ("tensors.safetensors", "optim.pt", "state.json"):  # no FIFO, device or link out
+        check_regular_file(folder / name, what="checkpoint file", inside=folder)
     tensors = load_file(str(folder / "tensors.safetensors"))
     torch_state = torch.load(folder / "optim.pt", weights_only=True, map_location="cpu")
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
@@ -112,8 +118,8 @@ def read_latest(
     root = Path(root)
     candidates: list[Path] = []
     pointer = root / _LATEST
-    if pointer.is_file():
-        name = pointer.read_text(encoding="utf-8").strip()
+    if pointer.is_file() and not pointer.is_symlink() and pointer.stat().st_size < 4096:
+        name = pointer.read_text(encoding="utf-8", errors="replace").strip()
         if _NAME.match(name) and (root / name).is_dir():
             candidates.append(root / name)
     candidates += [p for p in reversed(list_checkpoints(root)) if p not in candidates]

@@ -591,3 +591,20 @@ def test_encode_corpus_never_writes_through_a_linked_lock_or_partial(tmp_path: P
     with pytest.raises(InvalidParameterError, match="not a regular file"):
         _NpyPartial(partial, 2, 50, create=False)
     assert outside.read_bytes() == b"KEEP"
+
+
+def test_a_fifo_inside_a_checkpoint_is_skipped_not_waited_on(tmp_path: Path) -> None:
+    from tests.security.limits import assert_bounded, run_limited
+
+    root = tmp_path / "checkpoints"
+    folder = root / "ckpt-000000001"
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "state.json")
+    (folder / "tensors.safetensors").write_bytes(b"")
+    (folder / "optim.pt").write_bytes(b"")
+    result = run_limited(
+        f"print(read_latest({str(root)!r}))",
+        imports="from embeddings.training.checkpoint import read_latest",
+    )
+    assert_bounded(result, allowed=("None",))
+    assert "None" in result.output
