@@ -1,7 +1,7 @@
 """What a task needs to evaluate an encoder: cached encoding, fitting, protocol records.
 
-Each task family evaluates itself (``Task.evaluate``, see
-:mod:`benchmarks.tasks.base`); this module holds the pieces they share:
+Each task family has its protocol (``Task.evaluate``, see :mod:`benchmarks.protocols`);
+this module holds the pieces they share:
 
 * :class:`EncoderSession`: one encoder during a run.  It fits trainable encoders,
   encodes through the embedding cache (:class:`~embeddings.cache.CachedEncoder`),
@@ -49,9 +49,9 @@ from benchmarks.results import ProtocolInfo, to_jsonable
 from embeddings.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from benchmarks.suites import SuiteTask
     from benchmarks.tasks.base import Task
     from benchmarks.tasks.metadata import TaskMetadata
+    from benchmarks.tasks.settings import SuiteTask
 
 __all__ = [
     "UNLABELED_FIT_TEXTS",
@@ -100,7 +100,7 @@ def unlabeled_texts(
         >>> source                                                # doctest: +SKIP
         'unlabeled/brown[:3] sha256=...'
     """
-    from benchmarks.tasks import data_dir as default_data_dir
+    from benchmarks.tasks.paths import data_dir as default_data_dir
 
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     folder = root / "unlabeled" / "brown"
@@ -368,7 +368,7 @@ def cv_per_fold(
                     X_test,
                     y[test_idx],
                     n_folds=n_folds,
-                    seed=entry.seed,
+                    random_state=entry.seed,
                     head=entry.head,
                     param_grid=grid,
                     n_jobs=n_jobs,

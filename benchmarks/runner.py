@@ -1,9 +1,10 @@
 """Run a suite: every (encoder, task) pair becomes one JSON result file.
 
 For each encoder and each :class:`~benchmarks.suites.SuiteTask` the runner builds the
-task, lets it evaluate the encoder (``Task.evaluate``: each task family loads its
-splits, fits trainable encoders on training texts only, encodes through the embedding
-cache and runs its head from :mod:`evaluators`) and writes the result atomically to
+task, lets it evaluate the encoder (``Task.evaluate``: the family's protocol in
+:mod:`benchmarks.protocols` loads its splits, fits trainable encoders on training texts
+only, encodes through the embedding cache and runs its head from :mod:`evaluators`)
+and writes the result atomically to
 ``<out_dir>/<task label>__v<task version>__<config hash>__<encoder>__<fingerprint>.json``
 (layout: :mod:`benchmarks.results`; encoder specs: :mod:`benchmarks.specs`; what is
 fitted on what: :mod:`benchmarks.evaluation`).

@@ -1,7 +1,8 @@
 """Benchmark suites: named, versioned lists of tasks with their evaluation settings.
 
 A suite is plain data (MTEB's benchmark lists, not SentEval's ``if/elif`` chain):
-each :class:`SuiteTask` names a registered task, the constructor parameters of the
+each :class:`SuiteTask` (defined with the tasks, in :mod:`benchmarks.tasks.settings`,
+and re-exported here) names a registered task, the constructor parameters of the
 task, how many rows of each split to keep and the protocol settings.  The runner
 (:mod:`benchmarks.runner`) turns one entry and one encoder into one result file;
 the entry's :meth:`SuiteTask.config_hash` is part of that file's key, so two suites
@@ -30,15 +31,14 @@ Example:
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
 
+from benchmarks.tasks.own_rows import FILE_SUFFIXES
+from benchmarks.tasks.settings import SUITE_FORMAT_VERSION, PairFeatureName, SuiteTask
 from embeddings.errors import InvalidParameterError
 
 __all__ = [
+    "SUITE_FORMAT_VERSION",
     "PairFeatureName",
     "Suite",
     "SuiteTask",
@@ -48,100 +48,6 @@ __all__ = [
     "register_suite",
     "suites_with",
 ]
-
-PairFeatureName = Literal["senteval", "infersent"]
-"""Pair features of the trained pair heads; ``"senteval"`` is ``[|u-v|, u*v]``."""
-
-SUITE_FORMAT_VERSION = 1
-"""Bump when the meaning of a :class:`SuiteTask` field changes (it is hashed)."""
-
-
-@dataclass(frozen=True)
-class SuiteTask:
-    """One task of a suite and how it is evaluated.
-
-    Attributes:
-        task: A registered task name (see :func:`benchmarks.tasks.list_tasks`).
-        label: The row name in reports; defaults to the task name.  Entries that
-            subsample or change the protocol should say so (``"SST2 (quick)"``).
-        task_params: Constructor parameters of the task (``{"train_file":
-            "sentences"}`` for SST2).
-        max_samples: Rows to keep per split (seeded, stratified subsample); a split
-            that is not listed is kept whole.
-        n_folds: Folds of the cross-validation (CV tasks, and the C selection of
-            train/test tasks); ``None`` is the task's ``cv_folds``, else 10.
-        seed: Seeds the folds, the classifier and the subsampling.
-        head: ``"logreg"`` (SentEval's logistic regression) or ``"mlp"``.
-        pair_features: Features of the pair-classification heads.
-        min_score: Lowest integer score of the relatedness head (SICK-R: 1,
-            STS-B: 0); ``None`` lets the runner use the task's default.
-        clustering_runs: k-means restarts (seeds) averaged by clustering tasks.
-        clustering_split: Which split a clustering task clusters.
-
-    Example:
-        >>> SuiteTask("TREC", max_samples={"train": 500}).label
-        'TREC'
-    """
-
-    task: str
-    label: str = ""
-    task_params: Mapping[str, Any] = field(default_factory=dict)
-    max_samples: Mapping[str, int] = field(default_factory=dict)
-    n_folds: int | None = None
-    seed: int = 1111
-    head: Literal["logreg", "mlp"] = "logreg"
-    pair_features: PairFeatureName = "senteval"
-    min_score: int | None = None
-    clustering_runs: int = 5
-    clustering_split: str = "test"
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.task, str) or not self.task:
-            raise InvalidParameterError(f"SuiteTask.task must be a task name, got {self.task!r}")
-        if not self.label:
-            object.__setattr__(self, "label", self.task)
-        for split, n in self.max_samples.items():
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise InvalidParameterError(
-                    f"{self.label}: max_samples[{split!r}] must be an int >= 1, got {n!r}"
-                )
-        if self.n_folds is not None and (
-            isinstance(self.n_folds, bool) or not isinstance(self.n_folds, int) or self.n_folds < 2
-        ):
-            raise InvalidParameterError(
-                f"{self.label}: n_folds must be None or an int >= 2, got {self.n_folds!r}"
-            )
-
-    def config(self) -> dict[str, Any]:
-        """Everything that changes the score, as JSON-compatible data (label excluded).
-
-        Example:
-            >>> SuiteTask("TREC").config()["n_folds"] is None
-            True
-        """
-        return {
-            "format": SUITE_FORMAT_VERSION,
-            "task": self.task,
-            "task_params": dict(sorted(self.task_params.items())),
-            "max_samples": dict(sorted(self.max_samples.items())),
-            "n_folds": self.n_folds,
-            "seed": self.seed,
-            "head": self.head,
-            "pair_features": self.pair_features,
-            "min_score": self.min_score,
-            "clustering_runs": self.clustering_runs,
-            "clustering_split": self.clustering_split,
-        }
-
-    def config_hash(self) -> str:
-        """sha256 (hex) of :meth:`config`: equal settings give equal hashes.
-
-        Example:
-            >>> SuiteTask("MR").config_hash() == SuiteTask("MR", label="x").config_hash()
-            True
-        """
-        blob = json.dumps(self.config(), sort_keys=True, ensure_ascii=False).encode()
-        return hashlib.sha256(blob).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -305,12 +211,9 @@ def suites_with(name: str) -> list[str]:
     return [suite_name for suite_name, suite in _SUITES.items() if suite.has(name)]
 
 
-_FILE_SUFFIXES = (".tsv", ".tab", ".csv", ".parquet", ".pq")
-
-
 def _where_is(name: str) -> str:
     """Where a task that a suite lacks can be found (for error messages)."""
-    if name.strip().lower().endswith(_FILE_SUFFIXES):
+    if name.strip().lower().endswith(FILE_SUFFIXES):
         return (
             f"{name!r} is a file: run your own rows with Task.from_file "
             "(transferkit bench --task-file PATH --type ...)"

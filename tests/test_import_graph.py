@@ -19,19 +19,6 @@ PACKAGES = ("embeddings", "evaluators", "benchmarks")
 
 #: circles still to be broken up (each a set of modules)
 KNOWN_CIRCLES: list[frozenset[str]] = [
-    frozenset(
-        {
-            "benchmarks.evaluation",
-            "benchmarks.suites",
-            "benchmarks.tasks",
-            "benchmarks.tasks.base",
-            "benchmarks.tasks.catalog",
-            "benchmarks.tasks.download",
-            "benchmarks.tasks.nli",
-            "benchmarks.tasks.own",
-            "benchmarks.tasks.registry",
-        }
-    ),
     frozenset({"embeddings.adapters.mpnet", "embeddings.adapters.transformer"}),
 ]
 

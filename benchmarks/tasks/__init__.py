@@ -15,9 +15,13 @@ Tasks (``list_tasks()``):
 * sts (unsupervised cosine, per subset): STS12, STS13, STS14, STS15, STS16
 * clustering: TRECClustering, AGNewsClustering, R8Clustering
 
-Every task evaluates an encoder with its family's protocol (``task.evaluate(encoder)``);
-``Task.from_dataframe`` and ``Task.from_file`` make a task of your own rows
-(:mod:`benchmarks.tasks.own`).
+Every task evaluates an encoder with its family's protocol (``task.evaluate(encoder)``,
+implemented one floor up in :mod:`benchmarks.protocols`); ``Task.from_dataframe`` and
+``Task.from_file`` make a task of your own rows (:mod:`benchmarks.tasks.own`).  The
+modules of this package hold data and metadata and import only downward: leaves
+(``_errors``, ``paths``, ``checksum``, ``metadata``, ``data``, ``convert``,
+``settings``, ``hooks``, ``download_report``, ``_pins`` with ``pins.json``), then
+``base`` (the families), ``nli``, ``catalog``, ``registry``, ``own`` and ``download``.
 
 Example:
     >>> from benchmarks.tasks import get_task, list_tasks
@@ -31,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+from benchmarks.tasks import own  # noqa: F401  (registers Task.from_dataframe, Task.from_file)
 from benchmarks.tasks._errors import DataFormatError, UnknownTaskError
 from benchmarks.tasks.base import (
     ClassificationTask,

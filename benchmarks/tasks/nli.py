@@ -46,9 +46,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from benchmarks.tasks._errors import DataFormatError
-from benchmarks.tasks.base import PairClassificationTask
+from benchmarks.tasks.base import PairClassificationTask, read_tsv
 from benchmarks.tasks.checksum import file_sha256
 from benchmarks.tasks.convert import clean_text
+from benchmarks.tasks.download_report import DownloadReport
 from benchmarks.tasks.paths import data_dir, find_file
 from embeddings.errors import ChecksumError, DataNotFoundError
 
@@ -228,28 +229,96 @@ def convert_nli_zip(
         The manifest as a dict.
 
     Raises:
-        DataFormatError: not a zip, a missing member, a member above
-            :data:`MAX_MEMBER_BYTES`, or a line that is not an SNLI/MultiNLI pair.
+        DataNotFoundError: No file at ``zip_path``.
+        DataFormatError: Not a regular file (a FIFO or device is refused before it is
+            opened), not a zip, a missing or repeated member, an encrypted member or
+            one with an unsupported compression, a member above
+            :data:`MAX_MEMBER_BYTES`, damaged compressed data or checksum, a member
+            that is not UTF-8, or a line that is not an SNLI/MultiNLI pair (the archive
+            and member are named).
+        InvalidParameterError: ``out_dir`` (or an output in it) is taken by a file or
+            folder of the wrong kind.
 
     Example:
         >>> convert_nli_zip("snli_1.0.zip", ARCHIVES["SNLI"], "data/SNLI")  # doctest: +SKIP
     """
+    import errno
+    import lzma
+    import stat
+    import struct
+    import zlib
+    from collections import Counter
+
     from embeddings._atomic import atomic_write_bytes
+    from embeddings.errors import InvalidParameterError
+
+    class _LineBounded(io.RawIOBase):
+        """A member's bytes, refusing a line longer than ``max_line`` (the published
+        lines are a few kB) before it is gathered in memory."""
+
+        max_line = 1 << 20
+
+        def __init__(self, raw: IO[bytes], where: str) -> None:
+            self._raw, self._where, self._run = raw, where, 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            data = self._raw.read(len(buffer))
+            cut = data.rfind(b"\n")
+            self._run = len(data) - cut - 1 if cut >= 0 else self._run + len(data)
+            if self._run > self.max_line:
+                raise DataFormatError(
+                    f"{self._where}: a line is longer than {self.max_line} bytes; the SNLI / "
+                    "MultiNLI jsonl lines are a few kB"
+                )
+            buffer[: len(data)] = data
+            return len(data)
 
     out = Path(out_dir)
     splits: dict[str, dict[str, Any]] = {}
     try:
+        mode = os.stat(zip_path).st_mode
+    except FileNotFoundError:
+        raise DataNotFoundError(f"{zip_path}: no such archive") from None
+    if not stat.S_ISREG(mode):
+        raise DataFormatError(
+            f"{zip_path}: not a regular file (a folder, FIFO, socket or device); nothing was read"
+        )
+    if out.exists() and not out.is_dir():
+        raise InvalidParameterError(f"out_dir {out} exists and is not a folder")
+    try:
         zf = zipfile.ZipFile(zip_path)
-    except zipfile.BadZipFile as err:
+    except UnicodeDecodeError:
+        raise DataFormatError(
+            f"{zip_path}: a member name is marked UTF-8 but is not valid UTF-8"
+        ) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, struct.error) as err:  # fmt: skip
         raise DataFormatError(f"{zip_path}: not a zip archive ({err})") from None
+    read_errors = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError,
+                   RuntimeError, struct.error)  # fmt: skip
     with zf:
         names = {info.filename: info for info in zf.infolist()}
+        counted = Counter(info.filename for info in zf.infolist())
         for split, member in archive.members.items():
             info = names.get(member)
+            where = f"{zip_path}: member {member!r}"
             if info is None or info.is_dir():
                 raise DataFormatError(
                     f"{zip_path}: no member {member!r}; the {archive.folder} archive holds "
-                    f"{sorted(n for n in names if n.endswith('.jsonl'))[:6]}"
+                    f"{sorted(n[:80] for n in names if n.endswith('.jsonl'))[:6]}"
+                )
+            if counted[member] > 1:
+                raise DataFormatError(f"{where} appears {counted[member]} times")
+            if info.flag_bits & 0x1:
+                raise DataFormatError(f"{where} is encrypted")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED,
+                                          zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):  # fmt: skip
+                raise DataFormatError(
+                    f"{where} uses compression method {info.compress_type}; stored, deflate, "
+                    "bzip2 and lzma are read"
                 )
             if info.file_size > MAX_MEMBER_BYTES:
                 raise DataFormatError(
@@ -257,9 +326,30 @@ def convert_nli_zip(
                     f"than the {MAX_MEMBER_BYTES} allowed"
                 )
             counts = {"rows": 0, "dropped_no_gold_label": 0, "dropped_empty_sentence": 0}
-            with zf.open(info) as stream:
-                lines = _pair_lines(stream, f"{zip_path}:{member}", counts)
-                digest, size = _write_split(out / f"{split}.tsv", lines)
+            try:
+                with zf.open(info) as raw:
+                    stream = io.BufferedReader(_LineBounded(raw, where))
+                    lines = _pair_lines(stream, f"{zip_path}:{member}", counts)
+                    digest, size = _write_split(out / f"{split}.tsv", lines)
+            except RecursionError:
+                raise DataFormatError(f"{where}: a line nests JSON too deeply") from None
+            except UnicodeDecodeError as err:
+                raise DataFormatError(
+                    f"{where} is not UTF-8 (byte {err.start} of a read block does not decode)"
+                ) from None
+            except (FileExistsError, NotADirectoryError, IsADirectoryError) as err:
+                raise InvalidParameterError(
+                    f"{out / f'{split}.tsv'}: cannot write the {split} split of {where} there "
+                    f"({err.strerror}); out_dir must be a folder whose outputs are files"
+                ) from None
+            except read_errors as err:
+                raise DataFormatError(
+                    f"{where} cannot be read ({type(err).__name__}: {str(err)[:120]})"
+                ) from None
+            except OSError as err:
+                if err.errno is not None and err.errno != errno.EINVAL:
+                    raise  # the disk or the permissions, not the archive
+                raise DataFormatError(f"{where} cannot be read (OSError: {err})") from None
             splits[split] = {"member": member, **counts, "sha256": digest, "bytes": size}
     manifest = {
         "folder": archive.folder,
@@ -277,7 +367,7 @@ def download_nli(
     timeout: float = 60.0,
     force: bool = False,
     opener: StreamOpener | None = None,
-) -> Any:
+) -> DownloadReport:
     """Download (streamed, size- and sha256-checked) and convert SNLI or MultiNLI.
 
     Args:
@@ -288,15 +378,13 @@ def download_nli(
         opener: ``opener(url, timeout) -> binary stream``; default :mod:`urllib`.
 
     Returns:
-        A :class:`benchmarks.tasks.download.DownloadReport`; its ``warnings`` give the
+        A :class:`~benchmarks.tasks.download_report.DownloadReport`; its ``warnings`` give the
         pairs per split and the pairs dropped for want of a gold label.
 
     Raises:
         ChecksumError: The archive's size or sha256 differs from the pins.
         DataNotFoundError: The archive could not be fetched.
     """
-    from benchmarks.tasks.download import DownloadReport
-
     archive = ARCHIVES[folder]
     root = Path(dest).expanduser() if dest is not None else data_dir()
     report = DownloadReport(folder=folder, root=root)
@@ -353,8 +441,6 @@ class NLITrainingTask(PairClassificationTask):
             )
 
     def _read(self, split: str, subset: str | None, verify: bool) -> list[list[str]]:
-        from benchmarks.tasks.base import read_tsv
-
         pinned = self._file_for(split, subset)
         path = find_file(pinned.path, task=self.name, root=self.data_dir)
         if verify:

@@ -1,8 +1,9 @@
 """Tasks of your own data: a DataFrame or a TSV/CSV/parquet file becomes a task.
 
 :func:`from_dataframe` and :func:`from_file` (also ``Task.from_dataframe`` /
-``Task.from_file``) build a task of one of four types, evaluated exactly like the
-built-in tasks of its family (same heads, same protocol, same result files):
+``Task.from_file``, which call them through :mod:`benchmarks.tasks.hooks`) build a
+task of one of four types, evaluated exactly like the built-in tasks of its family
+(same heads, same protocol, same result files):
 
 ======================  ==================================  ==========================
 ``type``                columns                              protocol
@@ -38,12 +39,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, get_args
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from benchmarks.tasks import hooks
 from benchmarks.tasks.base import (
     ClassificationTask,
     ClusteringTask,
@@ -52,7 +53,21 @@ from benchmarks.tasks.base import (
     Task,
 )
 from benchmarks.tasks.data import PairClassificationData, PairScoreData, TextClassificationData
-from benchmarks.tasks.metadata import Family, MainScore, TaskMetadata
+from benchmarks.tasks.metadata import Family, MainScore, OwnTaskType, TaskMetadata
+from benchmarks.tasks.own_rows import (
+    FILE_SUFFIXES,
+    SPLITS,
+    check_seed,
+    check_test_size,
+    check_type,
+    columns_for,
+    frame_of,
+    read_table,
+    rows_of,
+    stratified_split,
+    take,
+)
+from benchmarks.tasks.registry import list_tasks
 from embeddings.errors import InvalidInputError, InvalidParameterError
 
 if TYPE_CHECKING:
@@ -65,14 +80,6 @@ __all__ = [
     "from_file",
 ]
 
-OwnTaskType = Literal["classification", "pair_classification", "sts", "clustering"]
-"""The types of your own tasks (``"similarity"`` and ``"pair-classification"`` are
-accepted as ``"sts"`` and ``"pair_classification"``)."""
-
-_ALIASES = {"similarity": "sts", "pair-classification": "pair_classification"}
-_SPLITS = ("train", "dev", "test")
-FILE_SUFFIXES = (".tsv", ".tab", ".csv", ".parquet", ".pq")
-"""File types :func:`from_file` reads (``.tsv``/``.tab``: TAB-separated)."""
 
 _FAMILY: dict[str, Family] = {
     "classification": "classification",
@@ -172,18 +179,7 @@ _CLASSES: dict[str, type[_OwnData]] = {
 # ---------------------------------------------------------------- checks
 
 
-def _check_type(value: Any) -> str:
-    allowed = list(get_args(OwnTaskType))
-    if not isinstance(value, str) or _ALIASES.get(value, value) not in allowed:
-        raise InvalidParameterError(
-            f"type must be one of {allowed} ('similarity' means 'sts'), got {value!r}"
-        )
-    return _ALIASES.get(value, value)
-
-
 def _check_name(name: Any) -> str:
-    from benchmarks.tasks.registry import list_tasks
-
     if not isinstance(name, str) or not name.strip():
         raise InvalidParameterError(f"name must be a non-empty str, got {name!r}")
     name = name.strip()
@@ -194,170 +190,6 @@ def _check_name(name: Any) -> str:
             "another name (e.g. name='my-reviews')"
         )
     return name
-
-
-def _check_test_size(test_size: Any) -> float | int:
-    ok_float = isinstance(test_size, float) and 0.0 < test_size < 1.0
-    ok_int = isinstance(test_size, int) and not isinstance(test_size, bool) and test_size >= 1
-    if not (ok_float or ok_int):
-        raise InvalidParameterError(
-            "test_size must be a float in (0, 1) (a fraction of the rows) or an int >= 1 "
-            f"(a number of rows), got {test_size!r}"
-        )
-    return test_size
-
-
-def _check_seed(random_state: Any) -> int:
-    if isinstance(random_state, bool) or not isinstance(random_state, int) or random_state < 0:
-        raise InvalidParameterError(f"random_state must be an int >= 0, got {random_state!r}")
-    return random_state
-
-
-def _columns(
-    kind: str, text: str, label: str | None, pair: str | None, score: str | None
-) -> dict[str, str]:
-    """The role -> column name map a task type needs."""
-    needs: dict[str, tuple[str, str | None]] = {"text": ("text", text)}
-    if kind in ("pair_classification", "sts"):
-        needs["pair"] = ("pair", pair)
-    if kind == "sts":
-        needs["score"] = ("score", score)
-    else:
-        needs["label"] = ("label", label)
-    missing = [arg for arg, (_, column) in needs.items() if not column]
-    if missing:
-        what = {
-            "pair": "pair= (--pair-column: the column of the second texts)",
-            "score": "score= (--score-column: the column of gold similarity scores)",
-            "label": "label= (--label-column: the column of labels)",
-            "text": "text= (--text-column: the column of texts)",
-        }
-        raise InvalidParameterError(
-            f"a {kind!r} task needs " + " and ".join(what[m] for m in missing)
-        )
-    return {role: str(column) for role, (_, column) in needs.items()}
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return (text[:40] + "...") if len(text) > 43 else text
-
-
-def _texts(values: Sequence[Any], column: str, where: str) -> list[str]:
-    out = []
-    for i, value in enumerate(values):
-        if not isinstance(value, str):
-            raise InvalidInputError(
-                f"{where}: row {i} of column {column!r} is {_describe(value)} "
-                f"({type(value).__name__}); texts must be str"
-            )
-        out.append(value)
-    return out
-
-
-def _labels(values: Sequence[Any], column: str, where: str) -> list[str]:
-    out = []
-    for i, value in enumerate(values):
-        missing = value is None or (isinstance(value, float) and math.isnan(value))
-        if missing or (isinstance(value, str) and not value.strip()):
-            raise InvalidInputError(
-                f"{where}: row {i} of column {column!r} has no label ({_describe(value)})"
-            )
-        out.append(str(value.item() if hasattr(value, "item") else value).strip())
-    return out
-
-
-def _scores(values: Sequence[Any], column: str, where: str) -> list[float]:
-    out = []
-    for i, value in enumerate(values):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = math.nan
-        if not math.isfinite(number):
-            raise InvalidInputError(
-                f"{where}: row {i} of column {column!r} is {_describe(value)}; "
-                "scores must be finite numbers"
-            )
-        out.append(number)
-    return out
-
-
-def _frame(data: Any, where: str) -> pd.DataFrame:
-    import pandas as pd
-
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, Mapping):
-        try:
-            return pd.DataFrame(dict(data))
-        except ValueError as err:
-            raise InvalidInputError(
-                f"{where}: cannot make a table of the columns ({err})"
-            ) from None
-    raise InvalidInputError(
-        f"{where}: expected a pandas DataFrame or a dict of columns, got {type(data).__name__}"
-    )
-
-
-def _rows(frame: pd.DataFrame, columns: dict[str, str], where: str) -> dict[str, list[Any]]:
-    """The needed columns of a frame, checked: {role: values}."""
-    missing = [c for c in columns.values() if c not in frame.columns]
-    if missing:
-        raise InvalidInputError(
-            f"{where}: no column {missing[0]!r}; the columns are {[str(c) for c in frame.columns]}"
-        )
-    if len(frame) == 0:
-        raise InvalidInputError(f"{where}: no rows")
-    out: dict[str, list[Any]] = {}
-    for role, column in columns.items():
-        values = frame[column].tolist()
-        if role in ("text", "pair"):
-            out[role] = _texts(values, column, where)
-        elif role == "label":
-            out[role] = _labels(values, column, where)
-        else:
-            out[role] = _scores(values, column, where)
-    return out
-
-
-def _take(rows: dict[str, list[Any]], idx: Sequence[int]) -> dict[str, list[Any]]:
-    return {role: [values[i] for i in idx] for role, values in rows.items()}
-
-
-def _stratified_split(
-    rows: dict[str, list[Any]], test_size: float | int, random_state: int, where: str
-) -> dict[str, dict[str, list[Any]]]:
-    """A seeded split stratified by label; each part keeps the rows' order."""
-    import numpy as np
-    from sklearn.model_selection import train_test_split
-
-    labels = rows["label"]
-    names, counts = np.unique(np.array(labels, dtype=object), return_counts=True)
-    if names.size < 2:
-        raise InvalidInputError(f"{where}: a single label {str(names[0])!r}; a task needs two")
-    if counts.min() < 2:
-        lonely = [str(n) for n, c in zip(names, counts) if c < 2]
-        raise InvalidInputError(
-            f"{where}: a stratified train/test split needs at least 2 rows per label; "
-            f"the labels {lonely} have 1 row (add rows, or give a split column or test file)"
-        )
-    try:
-        train_idx, test_idx = train_test_split(
-            np.arange(len(labels)),
-            test_size=test_size,
-            random_state=random_state,
-            stratify=np.array(labels, dtype=object),
-        )
-    except ValueError as err:
-        raise InvalidInputError(
-            f"{where}: cannot make a stratified split with test_size={test_size!r} of "
-            f"{len(labels)} rows and {names.size} labels ({err})"
-        ) from None
-    return {
-        "train": _take(rows, sorted(train_idx.tolist())),
-        "test": _take(rows, sorted(test_idx.tolist())),
-    }
 
 
 def _container(
@@ -420,7 +252,7 @@ def _build(
                 )
         elif len(set(parts["test"]["label"])) < 2:
             raise InvalidInputError(f"{where}: clustering needs at least two labels")
-    order = [s for s in _SPLITS if s in parts]
+    order = [s for s in SPLITS if s in parts]
     blob = json.dumps(
         {"type": kind, "splits": {s: parts[s] for s in order}}, ensure_ascii=False, sort_keys=True
     ).encode()
@@ -504,10 +336,10 @@ def from_dataframe(
         >>> task.metadata.main_score, task.metadata.splits, task.get_params()["splits"]
         ('spearman', ('test',), 'no split given: all rows are scored')
     """
-    kind = _check_type(type)
+    kind = check_type(type)
     name = _check_name(name)
-    random_state = _check_seed(random_state)
-    columns = _columns(kind, text, label, pair, score)
+    random_state = check_seed(random_state)
+    columns = columns_for(kind, text, label, pair, score)
     where = f"task {name!r}"
     import pandas as pd
 
@@ -522,13 +354,13 @@ def from_dataframe(
                 f"{where}: give the splits either as separate frames or as a split column, "
                 f"not both (got frames {list(data)} and split={split!r})"
             )
-        unknown = [str(k) for k in data if k not in _SPLITS]
+        unknown = [str(k) for k in data if k not in SPLITS]
         if unknown:
-            raise InvalidInputError(f"{where}: split names must be {list(_SPLITS)}, got {unknown}")
-        parts = {s: _rows(data[s], columns, f"{where}, {s}") for s in _SPLITS if s in data}
+            raise InvalidInputError(f"{where}: split names must be {list(SPLITS)}, got {unknown}")
+        parts = {s: rows_of(data[s], columns, f"{where}, {s}") for s in SPLITS if s in data}
         note = "given: " + ", ".join(f"{s} ({len(p['text'])} rows)" for s, p in parts.items())
         return _build(kind, parts, name=name, source=source, columns=columns, splits_note=note)
-    frame = _frame(data, where)
+    frame = frame_of(data, where)
     if split is not None:
         if split not in frame.columns:
             raise InvalidInputError(
@@ -536,26 +368,25 @@ def from_dataframe(
                 f"{[str(c) for c in frame.columns]}"
             )
         values = [str(v).strip().lower() for v in frame[split].tolist()]
-        bad = sorted({v for v in values if v not in _SPLITS})
+        bad = sorted({v for v in values if v not in SPLITS})
         if bad:
             raise InvalidInputError(
-                f"{where}: split column {split!r} has the values {bad[:5]}; "
-                f"allowed: {list(_SPLITS)}"
+                f"{where}: split column {split!r} has the values {bad[:5]}; allowed: {list(SPLITS)}"
             )
-        rows = _rows(frame, columns, where)
+        rows = rows_of(frame, columns, where)
         parts = {
-            s: _take(rows, [i for i, v in enumerate(values) if v == s])
-            for s in _SPLITS
+            s: take(rows, [i for i, v in enumerate(values) if v == s])
+            for s in SPLITS
             if s in values
         }
         note = f"split column {split!r}: " + ", ".join(
             f"{s} ({len(p['text'])} rows)" for s, p in parts.items()
         )
         return _build(kind, parts, name=name, source=source, columns=columns, splits_note=note)
-    rows = _rows(frame, columns, where)
+    rows = rows_of(frame, columns, where)
     if kind in ("classification", "pair_classification"):
-        test_size = _check_test_size(test_size)
-        parts = _stratified_split(rows, test_size, random_state, where)
+        test_size = check_test_size(test_size)
+        parts = stratified_split(rows, test_size, random_state, where)
         note = (
             f"stratified random split of the rows: test_size={test_size!r}, "
             f"random_state={random_state}"
@@ -564,30 +395,6 @@ def from_dataframe(
         parts = {"test": rows}
         note = "no split given: all rows are scored"
     return _build(kind, parts, name=name, source=source, columns=columns, splits_note=note)
-
-
-def _read(path: Path, sep: str | None) -> pd.DataFrame:
-    import pandas as pd
-
-    suffix = path.suffix.lower()
-    if suffix not in FILE_SUFFIXES:
-        raise InvalidParameterError(
-            f"{path}: cannot tell the format from {suffix or 'no suffix'!r}; "
-            f"use one of {list(FILE_SUFFIXES)}"
-        )
-    if not path.is_file():
-        from embeddings.errors import DataNotFoundError
-
-        raise DataNotFoundError(f"task file {path} does not exist")
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    delimiter = sep if sep is not None else ("," if suffix == ".csv" else "\t")
-    try:
-        return pd.read_csv(
-            path, sep=delimiter, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8"
-        )
-    except (ValueError, pd.errors.ParserError) as err:
-        raise InvalidInputError(f"{path}: cannot read it as {suffix[1:]} ({err})") from None
 
 
 def from_file(
@@ -641,16 +448,20 @@ def from_file(
         )
     task_name = name if name is not None else main.stem
     if test is None:
-        return from_dataframe(_read(main, sep), name=task_name, source=str(main), **options)
+        return from_dataframe(read_table(main, sep), name=task_name, source=str(main), **options)
     if options.get("split") is not None:
         raise InvalidParameterError(
             f"give the splits either as files (test={str(test)!r}) or as a split column "
             f"(split={options['split']!r}), not both"
         )
-    frames = {"train": _read(main, sep), "test": _read(Path(test), sep)}
+    frames = {"train": read_table(main, sep), "test": read_table(Path(test), sep)}
     files = {"train": str(main), "test": str(test)}
     if dev is not None:
-        frames["dev"] = _read(Path(dev), sep)
+        frames["dev"] = read_table(Path(dev), sep)
         files["dev"] = str(dev)
     source = ", ".join(f"{s}={f}" for s, f in files.items())
     return from_dataframe(frames, name=task_name, source=source, **options)
+
+
+hooks.provide("from_dataframe", from_dataframe)
+hooks.provide("from_file", from_file)

@@ -19,7 +19,8 @@ from typing import Any, get_args
 
 from benchmarks.tasks._errors import UnknownTaskError
 from benchmarks.tasks.base import Task
-from benchmarks.tasks.catalog import TASKS, TRAINING_TASKS
+from benchmarks.tasks.catalog import TASKS
+from benchmarks.tasks.catalog_training import TRAINING_TASKS
 from benchmarks.tasks.metadata import Family
 from embeddings.errors import InvalidParameterError
 
