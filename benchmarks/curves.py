@@ -284,7 +284,7 @@ def format_table(summary: Sequence[Mapping[str, Any]]) -> str:
 def _lr_scores(Xtr: Any, ytr: Any, Xdv: Any, ydv: Any, Xte: Any, yte: Any, seed: int) -> dict:
     from evaluators import evaluate_classification_split
 
-    s = evaluate_classification_split(Xtr, ytr, Xdv, ydv, Xte, yte, seed=seed)
+    s = evaluate_classification_split(Xtr, ytr, Xdv, ydv, Xte, yte, random_state=seed)
     return {"accuracy": s["accuracy"], "dev_accuracy": s["dev_accuracy"], "C": s["C"]}
 
 
@@ -322,7 +322,8 @@ def run_curve(
         finetune_max_size: skip torch methods above this size (``None``: no limit).
         max_seq_length: truncation for the pretrained encoder (all its methods).
         ft_options: extra :func:`~embeddings.training.finetune.fine_tune` keywords.
-        scratch_lr: encoder learning rate of ``scratch`` (default: ``ft_options["lr"]``).
+        scratch_lr: encoder learning rate of ``scratch`` (default: the
+            ``learning_rate`` of ``ft_options``).
         cache_dir: embedding cache folder for ``frozen`` (``None``: the default).
         done: records from an earlier run (skipped).
         on_record: called with the record list after each new run.
@@ -404,7 +405,7 @@ def run_curve(
                     if method == "scratch":
                         kw.update(unfreeze="all", init="random")
                         if scratch_lr is not None:
-                            kw["lr"] = scratch_lr
+                            kw["learning_rate"] = scratch_lr
                     else:
                         kw.update(unfreeze=unfreeze)
                     clf = fine_tune(

@@ -42,8 +42,15 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from benchmarks.commands._options import (
+    add_split_options,
+    add_training_options,
+    parse_cap,
+    parse_unfreeze,
+    write_json,
+)
 from benchmarks.curves import (  # the library behind the command (re-exported here)
     DEFAULT_DEV_MAX,
     DEFAULT_TEST_MAX,
@@ -115,56 +122,6 @@ def parse_methods(value: str) -> list[str]:
     return methods
 
 
-def parse_cap(value: str) -> int | None:
-    """``"all"`` (no cap) or an int >= 1: the most dev or test rows to evaluate on.
-
-    Example:
-        >>> parse_cap("500"), parse_cap("all")
-        (500, None)
-    """
-    text = str(value).strip().lower()
-    if text in ("all", "none"):
-        return None
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected an int >= 1 or 'all', got {value!r}")
-    return int(text)
-
-
-def add_split_options(p: argparse.ArgumentParser) -> None:
-    """The dev-split and evaluation-cap options shared by ``curve`` and ``finetune``."""
-    p.add_argument(
-        "--dev-size", type=int, default=500, help="dev rows carved from train if the task has none"
-    )
-    p.add_argument(
-        "--dev-max",
-        type=parse_cap,
-        default=DEFAULT_DEV_MAX,
-        help="evaluate on at most this many dev rows (stratified); 'all' for the whole split",
-    )
-    p.add_argument(
-        "--test-max",
-        type=parse_cap,
-        default=DEFAULT_TEST_MAX,
-        help="score on at most this many test rows (stratified); 'all' for the whole split",
-    )
-
-
-def parse_unfreeze(value: str) -> int | Literal["all"]:
-    """``"all"`` or a non-negative int."""
-    if value == "all":
-        return "all"
-    if not value.isdigit():
-        raise InvalidParameterError(f"--unfreeze takes an int >= 0 or 'all', got {value!r}")
-    return int(value)
-
-
-# ------------------------------------------------------------------- output
-def _write_json(path: Path, payload: dict[str, Any]) -> None:
-    from embeddings._atomic import atomic_write_text
-
-    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
-
-
 # ----------------------------------------------------------------------- CLI
 def run(args: argparse.Namespace) -> int:
     """Run the curve, write curve.json and curve.png, print the table."""
@@ -185,8 +142,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(describe_splits(info), file=sys.stderr, flush=True)
     ft_options = {
-        "max_epochs": args.max_epochs, "patience": args.patience,
-        "batch_size": args.batch_size, "lr": args.lr, "head_lr": args.head_lr,
+        "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate, "head_learning_rate": args.head_learning_rate,
     }  # fmt: skip
     config = {
         "task": info, "encoder": args.encoder, "sizes": args.sizes, "seeds": args.seeds,
@@ -216,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
             "summary": curve_summary(records),
             "runs": records,
         }  # fmt: skip
-        _write_json(json_path, payload)
+        write_json(json_path, payload)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -286,13 +243,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--finetune-max-size", type=int, default=1000, help="skip torch methods above this size"
     )
     p.add_argument("--max-seq-length", type=int, default=64, help="truncation, in tokens")
-    p.add_argument("--max-epochs", type=int, default=10, help="fine-tuning epochs at most")
     p.add_argument("--patience", type=int, default=3, help="epochs without dev gain before stop")
     p.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch size")
-    p.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
-    p.add_argument("--head-lr", type=float, default=1e-3, help="softmax head learning rate")
+    add_training_options(p, epochs=10)
     p.add_argument(
-        "--scratch-lr", type=float, default=None, help="lr of the random-init run (unset: --lr)"
+        "--scratch-lr",
+        type=float,
+        default=None,
+        help="learning rate of the random-init run (unset: --learning-rate)",
     )
     add_split_options(p)
     p.add_argument("--cache-dir", default=None, help="embedding cache folder (unset: the default)")

@@ -11,7 +11,7 @@ folder (``embeddings.load`` opens it), ``--json`` writes the numbers, ``--workdi
 keeps checkpoints and ``log.jsonl`` (``--resume`` continues a killed run there).
 
 Example:
-    $ transferkit finetune --task SST2 --encoder minilm-l6 --unfreeze 2 --max-epochs 3
+    $ transferkit finetune --task SST2 --encoder minilm-l6 --unfreeze 2 --epochs 3
     $ transferkit finetune --task TREC --unfreeze all --max-train 2000 --json ft.json
     $ transferkit finetune --task SST2 --unfreeze all --workdir runs/ft --max-minutes 30
 """
@@ -24,14 +24,13 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.commands.curve import (
-    _write_json,
+from benchmarks.commands._options import (
     add_split_options,
-    describe_splits,
-    load_encoder,
-    load_splits,
+    add_training_options,
     parse_unfreeze,
+    write_json,
 )
+from benchmarks.curves import describe_splits, load_encoder, load_splits
 from embeddings.errors import InvalidParameterError
 
 
@@ -51,16 +50,17 @@ def run(args: argparse.Namespace) -> int:
     )
     progress = not args.no_progress
     print(describe_splits(info), file=sys.stderr, flush=True)
-    idx = stratified_subsample(train[1], args.max_train, args.seed)
+    idx = stratified_subsample(train[1], args.max_train, args.random_state)
     texts = [train[0][i] for i in idx]
     encoder = load_encoder(args.encoder, args.max_seq_length)
     load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     clf = fine_tune(
         encoder, texts, train[1][idx], unfreeze=unfreeze, init=args.init,
-        dev_texts=dev[0], dev_labels=dev[1], max_epochs=args.max_epochs,
-        patience=args.patience, batch_size=args.batch_size, lr=args.lr,
-        head_lr=args.head_lr, random_state=args.seed, threads=args.threads,
+        dev_texts=dev[0], dev_labels=dev[1], epochs=args.epochs,
+        patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        head_learning_rate=args.head_learning_rate, random_state=args.random_state,
+        threads=args.threads,
         show_progress=progress, workdir=args.workdir, resume=args.resume,
         max_minutes=args.max_minutes,
     )  # fmt: skip
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         f"{clf.n_trainable_params_} trainable params)"
     )
     if args.json:
-        _write_json(Path(args.json), result)
+        write_json(Path(args.json), result)
     if args.save:
         clf.save(args.save)
         print(f"saved to {args.save}")
@@ -107,7 +107,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         epilog=(
             "examples:\n"
-            "  transferkit finetune --task SST2 --encoder minilm-l6 --unfreeze 2 --max-epochs 3\n"
+            "  transferkit finetune --task SST2 --encoder minilm-l6 --unfreeze 2 --epochs 3\n"
             "  transferkit finetune --task TREC --unfreeze all --max-train 2000 --json ft.json"
         ),
     )
@@ -131,12 +131,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train on a stratified subsample of this size (unset: the whole split)",
     )
     p.add_argument("--max-seq-length", type=int, default=64, help="truncation, in tokens")
-    p.add_argument("--max-epochs", type=int, default=3, help="epochs at most")
     p.add_argument("--patience", type=int, default=2, help="epochs without dev gain before stop")
     p.add_argument("--batch-size", type=int, default=16, help="training batch size")
-    p.add_argument("--lr", type=float, default=5e-5, help="encoder learning rate")
-    p.add_argument("--head-lr", type=float, default=1e-3, help="softmax head learning rate")
-    p.add_argument("--seed", type=int, default=0, help="seed of subsample, head and batches")
+    add_training_options(
+        p, epochs=3, random_state_help="seed of the subsample, the head and the batches"
+    )
     add_split_options(p)
     p.add_argument("--threads", type=int, default=None, help="torch threads (unset: torch's)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars and lines")

@@ -88,7 +88,7 @@ def test_run_curve_all_methods_and_outputs(saved_encoder, tmp_path) -> None:
         train, dev, test, encoder=saved_encoder, sizes=[16, None], seeds=2,
         methods=["tfidf", "frozen", "finetune", "scratch"], unfreeze=1,
         finetune_seeds=1, finetune_max_size=16, max_seq_length=16,
-        ft_options={"max_epochs": 2, "batch_size": 8, "head_lr": 1e-2},
+        ft_options={"epochs": 2, "batch_size": 8, "head_learning_rate": 1e-2},
         cache_dir=str(tmp_path / "cache"), on_record=lambda r: seen.append(len(r)),
     )  # fmt: skip
     keys = sorted((r["method"], r["size"], r["seed"]) for r in records)
@@ -197,7 +197,7 @@ def test_run_curve_shows_one_line_per_step(saved_encoder, tmp_path, capsys, monk
     run_curve(
         train, dev, test, encoder=saved_encoder, sizes=[16], seeds=1,
         methods=["frozen", "finetune"], unfreeze=1, max_seq_length=16,
-        ft_options={"max_epochs": 1, "batch_size": 8}, cache_dir=str(tmp_path / "c"),
+        ft_options={"epochs": 1, "batch_size": 8}, cache_dir=str(tmp_path / "c"),
         show_progress=True,
     )  # fmt: skip
     err = capsys.readouterr().err
@@ -218,3 +218,24 @@ def test_load_encoder_takes_the_spec_form_and_saved_folders(tmp_path) -> None:
     assert load_encoder(str(folder), None).get_params()["pooling"] == "max"
     with pytest.raises(InvalidParameterError, match="is not key=value"):
         load_encoder("glove-6b-50d:pooling", None)
+
+
+def test_training_options_take_new_names_and_old_spellings_warn() -> None:
+    import argparse
+
+    from benchmarks.commands._options import add_training_options
+    from embeddings.errors import TransferkitDeprecationWarning
+
+    p = argparse.ArgumentParser()
+    add_training_options(p, epochs=3, random_state_help="seed")
+    new = p.parse_args(
+        ["--epochs", "5", "--learning-rate", "0.1", "--head-learning-rate", "0.2",
+         "--random-state", "7"]
+    )  # fmt: skip
+    assert (new.epochs, new.learning_rate, new.head_learning_rate, new.random_state) == (
+        5, 0.1, 0.2, 7,
+    )  # fmt: skip
+    with pytest.warns(TransferkitDeprecationWarning, match="--lr is renamed --learning-rate"):
+        old = p.parse_args(["--max-epochs", "5", "--lr", "0.1", "--head-lr", "0.2", "--seed", "7"])
+    assert vars(old) == vars(new)
+    assert p.parse_args([]).epochs == 3
