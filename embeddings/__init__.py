@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from embeddings.streaming import encode_corpus
     from embeddings.util import semantic_search, similarity
 
-__version__ = "0.1.0"
+from embeddings._version import __version__
 
 __all__ = [
     "BaseEncoder",

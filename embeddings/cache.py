@@ -567,7 +567,7 @@ class CachedEncoder(EncodeMixin):
         return store
 
     def _meta(self, fingerprint: str, dim: int) -> dict[str, Any]:
-        from embeddings import __version__
+        from embeddings._version import __version__
 
         enc = self.encoder
         params: Any = {}

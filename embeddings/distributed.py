@@ -107,9 +107,9 @@ class EncoderSpec:
 
     def load(self) -> Any:
         """Build the encoder (``embeddings.load``)."""
-        import embeddings
+        from embeddings.registry import load
 
-        return embeddings.load(self.name, **self.params)
+        return load(self.name, **self.params)
 
 
 class EncoderPlugin(_WorkerPlugin):  # type: ignore[misc,valid-type]
@@ -274,8 +274,8 @@ def _prepare_folder(out: Path, resume: bool) -> None:
 
 def _resolve_encoder(encoder: Any, encoder_params: dict[str, Any] | None) -> tuple[Any, Any]:
     """The caller's encoder and the spec the workers load (``None``: save it first)."""
-    import embeddings
     from embeddings.base import BaseEncoder
+    from embeddings.registry import load
 
     if encoder_params is not None and not isinstance(encoder_params, dict):
         raise InvalidParameterError(
@@ -286,7 +286,7 @@ def _resolve_encoder(encoder: Any, encoder_params: dict[str, Any] | None) -> tup
         params = dict(encoder_params or {})
         if Path(name).is_dir():
             name = str(Path(name).resolve())
-        local = embeddings.load(name, **params)
+        local = load(name, **params)
         _ = local.dim  # loads it, and refuses an encoder that must be fitted first
         return local, EncoderSpec(name, params)
     if encoder_params:

@@ -18,9 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("embeddings", "evaluators", "benchmarks")
 
 #: circles still to be broken up (each a set of modules)
-KNOWN_CIRCLES: list[frozenset[str]] = [
-    frozenset({"embeddings.adapters.mpnet", "embeddings.adapters.transformer"}),
-]
+KNOWN_CIRCLES: list[frozenset[str]] = []
 
 
 def _modules() -> dict[str, Path]:

@@ -68,8 +68,7 @@ def _build_part(spec: PartSpec) -> BaseEncoder:
     A spec string never sets a caller-only parameter (``trust_pickle``): a part that
     needs one is built in Python and passed as an object.
     """
-    import embeddings
-    from embeddings.registry import resolve_encoder_class
+    from embeddings.registry import get_preset, load, resolve_encoder_class
 
     if isinstance(spec, BaseEncoder):
         return spec
@@ -79,11 +78,11 @@ def _build_part(spec: PartSpec) -> BaseEncoder:
         encoder.__dict__["_pretrained_from"] = str(folder)
         return encoder
     name, overrides = parse_spec(str(spec))
-    preset = embeddings.get_preset(name)  # an unknown name fails here
+    preset = get_preset(name)  # an unknown name fails here
     check_spec_overrides(
         str(spec), overrides, resolve_encoder_class(preset.target).caller_only_params
     )
-    return embeddings.load(name, **overrides)
+    return load(name, **overrides)
 
 
 def _depth(encoders: object) -> int:

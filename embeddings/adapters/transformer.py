@@ -50,6 +50,7 @@ from typing import Any, ClassVar, Literal, NamedTuple
 
 import numpy as np
 
+from embeddings._cache_dirs import model_cache_dir
 from embeddings._checks import check_bool, check_optional_int, is_int
 from embeddings._deps import require, torch_threads
 from embeddings.adapters.onnx_backend import MAX_THREADS, effective_threads
@@ -119,27 +120,6 @@ _ACTIVATIONS = {
 
 #: models assembled from pieces shipped on PyPI (:mod:`embeddings.adapters.mpnet`)
 ASSEMBLED_MODELS = ("mpnet-base",)
-
-
-def model_cache_dir() -> Path:
-    """The folder of models made by transferkit (ONNX exports, assembled models).
-
-    ``$TRANSFERKIT_CACHE/models`` when ``TRANSFERKIT_CACHE`` is set, else
-    ``$XDG_CACHE_HOME/transferkit/models`` (``~/.cache/transferkit/models``).
-
-    Example:
-        >>> import os
-        >>> os.environ["TRANSFERKIT_CACHE"] = "/tmp/tk"
-        >>> str(model_cache_dir())
-        '/tmp/tk/models'
-        >>> del os.environ["TRANSFERKIT_CACHE"]
-    """
-    root = os.environ.get("TRANSFERKIT_CACHE")
-    if root:
-        return Path(root).expanduser() / "models"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "transferkit" / "models"
 
 
 def resolve_model_dir(model: str) -> Path:

@@ -1,0 +1,33 @@
+"""Where transferkit keeps what it makes or fetches: the model cache.
+
+A leaf module (it imports nothing from transferkit), so that adapters and the
+download code can share one answer.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["model_cache_dir"]
+
+
+def model_cache_dir() -> Path:
+    """The folder of models made by transferkit (ONNX exports, assembled models).
+
+    ``$TRANSFERKIT_CACHE/models`` when ``TRANSFERKIT_CACHE`` is set, else
+    ``$XDG_CACHE_HOME/transferkit/models`` (``~/.cache/transferkit/models``).
+
+    Example:
+        >>> import os
+        >>> os.environ["TRANSFERKIT_CACHE"] = "/tmp/tk"
+        >>> str(model_cache_dir())
+        '/tmp/tk/models'
+        >>> del os.environ["TRANSFERKIT_CACHE"]
+    """
+    root = os.environ.get("TRANSFERKIT_CACHE")
+    if root:
+        return Path(root).expanduser() / "models"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "transferkit" / "models"
