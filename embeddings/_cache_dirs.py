@@ -9,14 +9,31 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["model_cache_dir"]
+__all__ = ["cache_root", "model_cache_dir"]
+
+
+def cache_root() -> Path:
+    """transferkit's cache folder: ``$TRANSFERKIT_CACHE`` when set, else
+    ``$XDG_CACHE_HOME/transferkit`` (``~/.cache/transferkit``).
+
+    Example:
+        >>> import os
+        >>> os.environ["TRANSFERKIT_CACHE"] = "/tmp/tk"
+        >>> str(cache_root())
+        '/tmp/tk'
+        >>> del os.environ["TRANSFERKIT_CACHE"]
+    """
+    root = os.environ.get("TRANSFERKIT_CACHE")
+    if root:
+        return Path(root).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "transferkit"
 
 
 def model_cache_dir() -> Path:
-    """The folder of models made by transferkit (ONNX exports, assembled models).
-
-    ``$TRANSFERKIT_CACHE/models`` when ``TRANSFERKIT_CACHE`` is set, else
-    ``$XDG_CACHE_HOME/transferkit/models`` (``~/.cache/transferkit/models``).
+    """The folder of models made by transferkit (ONNX exports, assembled models):
+    ``cache_root() / "models"``.
 
     Example:
         >>> import os
@@ -25,9 +42,4 @@ def model_cache_dir() -> Path:
         '/tmp/tk/models'
         >>> del os.environ["TRANSFERKIT_CACHE"]
     """
-    root = os.environ.get("TRANSFERKIT_CACHE")
-    if root:
-        return Path(root).expanduser() / "models"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "transferkit" / "models"
+    return cache_root() / "models"

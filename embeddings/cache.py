@@ -161,12 +161,9 @@ def default_cache_dir() -> Path:
         '/tmp/tk/embeddings'
         >>> del os.environ["TRANSFERKIT_CACHE"]
     """
-    root = os.environ.get("TRANSFERKIT_CACHE")
-    if root:
-        return Path(root).expanduser() / "embeddings"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "transferkit" / "embeddings"
+    from embeddings._cache_dirs import cache_root
+
+    return cache_root() / "embeddings"
 
 
 def _resolve_dir(cache_dir: str | os.PathLike[str] | None) -> Path:

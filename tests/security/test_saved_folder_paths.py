@@ -8,7 +8,6 @@ whose part has encode-time parameters (Skip-Thought).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 import embeddings
 from embeddings._saved import MAX_NESTING
 from embeddings.errors import InvalidInputError, InvalidParameterError, ModelFormatError
+from tests.security.builders import write_config as _config
 from tests.security.limits import assert_bounded, run_limited
 
 CONCAT = "embeddings.adapters.concat:ConcatEncoder"
@@ -28,25 +28,6 @@ WV = "embeddings.adapters.word_vectors:WordVectorEncoder"
 @pytest.fixture(autouse=True)
 def _store_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRANSFERKIT_VECTOR_STORE", str(tmp_path / "stores"))
-
-
-def _config(folder: Path, klass: str, params: dict[str, Any]) -> Path:
-    from embeddings.registry import resolve_encoder_class
-
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {
-        "format": "transferkit-encoder",
-        "format_version": 1,
-        "class": klass,
-        "adapter_version": resolve_encoder_class(klass).adapter_version,
-        "preset": None,
-        "params": params,
-        "fitted": False,
-        "state": {},
-        "fingerprint": "0" * 64,
-    }
-    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return folder
 
 
 def _vectors(path: Path) -> Path:
