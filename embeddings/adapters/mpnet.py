@@ -22,16 +22,22 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import lzma
+import os
 import shutil
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from embeddings._atomic import write_folder_atomically
 from embeddings.errors import ChecksumError, MissingDependencyError, ModelFormatError
+from embeddings.formats._files import open_regular_file
 
 __all__ = [
     "MPNET_ZIP_SHA256",
@@ -53,6 +59,21 @@ _REQUIRED = ("modules.json", "config.json", "model.safetensors", "tokenizer.json
 _MAX_MEMBERS = 1000
 _MAX_UNCOMPRESSED = 2 * 1024**3
 _CHUNK = 1 << 20
+_MAX_NAME_BYTES = 255
+_MAX_PATH_BYTES = 4096
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
+# errors of the disk or permissions, raised as they are
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EROFS,
+    errno.EIO,
+}
+# what reading a damaged member raises (bad CRC, damaged compressed data, ...)
+_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, NotImplementedError,
+                  RuntimeError, ValueError, struct.error)  # fmt: skip
 
 
 def find_pieces(packages: Sequence[str] = MPNET_PACKAGES) -> list[Path]:
@@ -95,14 +116,80 @@ def _join(pieces: Sequence[Path], out: Path) -> str:
     return digest.hexdigest()
 
 
+def _member_problem(name: str, root: Path) -> str | None:
+    """Why a member name cannot be written inside ``root`` (``None`` if it can)."""
+    try:
+        parts = [os.fsencode(p) for p in PurePosixPath(name).parts]
+        full = os.fsencode(str(root / name))
+    except UnicodeEncodeError:
+        return "cannot be encoded as a file name on this system"
+    if any(len(p) > _MAX_NAME_BYTES for p in parts) or len(full) >= _MAX_PATH_BYTES:
+        return "is longer than a file name or path may be"
+    return None
+
+
+def _check_member_names(archive: Path, infos: Sequence[zipfile.ZipInfo], root: Path) -> None:
+    """Refuse unsafe, unwritable, duplicate or conflicting member names before extracting."""
+    files: set[tuple[str, ...]] = set()
+    dirs: set[tuple[str, ...]] = set()
+    for info in infos:
+        name = info.filename
+        problem = _member_problem(name, root)
+        if problem:
+            raise ModelFormatError(f"{archive}: member {name[:120]!r} {problem}")
+        parts = PurePosixPath(name.replace("\\", "/")).parts
+        mode = info.external_attr >> 16
+        escapes = (
+            name.startswith(("/", "\\"))
+            or (len(name) > 1 and name[1] == ":")
+            or ".." in parts
+            or not (root / name).resolve().is_relative_to(root)
+        )
+        if escapes:
+            raise ModelFormatError(
+                f"{archive}: member {name!r} would be written outside the target folder"
+            )
+        if stat.S_ISLNK(mode):
+            raise ModelFormatError(f"{archive}: member {name!r} is a symbolic link")
+        if info.flag_bits & 0x1:
+            raise ModelFormatError(f"{archive}: member {name!r} is encrypted")
+        if info.compress_type not in _METHODS:
+            raise ModelFormatError(
+                f"{archive}: member {name!r} uses compression method {info.compress_type}; "
+                "stored, deflate, bzip2 and lzma are read"
+            )
+        key = PurePosixPath(name).parts
+        if name.endswith("/"):
+            dirs.add(key)
+        elif not key:
+            raise ModelFormatError(f"{archive}: member {name!r} names the target folder itself")
+        elif key in files:
+            raise ModelFormatError(f"{archive}: member {name!r} appears more than once")
+        else:
+            files.add(key)
+    for key in files | dirs:
+        clash = [key[:i] for i in range(1, len(key)) if key[:i] in files]
+        if key in files and key in dirs:
+            clash.append(key)
+        if clash:
+            raise ModelFormatError(
+                f"{archive}: member {'/'.join(clash[0])[:120]!r} is both a file and a folder "
+                "in the archive"
+            )
+
+
 def safe_extract(archive: Path, target: Path) -> None:
     """Extract a zip archive into ``target``, refusing anything that could escape it.
 
-    Refused: absolute names, drive letters, ``..`` parts, symbolic links, more than
-    1000 members or more than 2 GiB uncompressed.
+    Refused before anything is written: an archive that is not a regular file,
+    absolute names, drive letters, ``..`` parts, symbolic links, encrypted members,
+    compression methods other than stored, deflate, bzip2 and lzma, names too long
+    for the file system, duplicate names, a name that is both a file and a folder,
+    more than 1000 members or more than 2 GiB uncompressed.
 
     Raises:
-        ModelFormatError: a member that breaks one of these rules (named), or an
+        ModelFormatError: a member that breaks one of these rules or cannot be read
+            (damaged data, a bad checksum; the archive and member are named), or an
             unreadable archive.
 
     Example:
@@ -116,42 +203,49 @@ def safe_extract(archive: Path, target: Path) -> None:
         ...     print(str(err).split(":")[-1].strip())
         member '../evil.txt' would be written outside the target folder
     """
+    # a folder, FIFO or device is refused before anything is read from it
+    fh = open_regular_file(archive, what="zip archive")
     try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as err:
+        zf = zipfile.ZipFile(fh)
+    except UnicodeDecodeError:
+        fh.close()
+        raise ModelFormatError(
+            f"{archive}: a member name is marked UTF-8 but is not valid UTF-8"
+        ) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, struct.error) as err:  # fmt: skip
+        fh.close()
         raise ModelFormatError(f"{archive}: not a readable zip archive: {err}") from err
-    with zf:
+    with fh, zf:
         infos = zf.infolist()
         if len(infos) > _MAX_MEMBERS:
             raise ModelFormatError(f"{archive}: {len(infos)} members, at most {_MAX_MEMBERS}")
         if sum(i.file_size for i in infos) > _MAX_UNCOMPRESSED:
             raise ModelFormatError(f"{archive}: more than {_MAX_UNCOMPRESSED} bytes uncompressed")
         root = target.resolve()
-        for info in infos:
-            name = info.filename
-            parts = PurePosixPath(name.replace("\\", "/")).parts
-            mode = info.external_attr >> 16
-            escapes = (
-                name.startswith(("/", "\\"))
-                or (len(name) > 1 and name[1] == ":")
-                or ".." in parts
-                or not (root / name).resolve().is_relative_to(root)
-            )
-            if escapes:
-                raise ModelFormatError(
-                    f"{archive}: member {name!r} would be written outside the target folder"
-                )
-            if stat.S_ISLNK(mode):
-                raise ModelFormatError(f"{archive}: member {name!r} is a symbolic link")
+        _check_member_names(archive, infos, root)
         target.mkdir(parents=True, exist_ok=True)
         for info in infos:
             dest = root / info.filename
-            if info.is_dir():
-                dest.mkdir(parents=True, exist_ok=True)
-                continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(dest, "wb") as sink:
-                shutil.copyfileobj(src, sink, _CHUNK)
+            try:
+                if info.is_dir():
+                    dest.mkdir(parents=True, exist_ok=True)
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dest, "wb") as sink:
+                    shutil.copyfileobj(src, sink, _CHUNK)
+            except OSError as err:
+                if err.errno in _ENVIRONMENT_ERRNOS:
+                    raise  # the disk or the permissions, not the archive
+                raise ModelFormatError(
+                    f"{archive}: member {info.filename!r} cannot be extracted to {dest} "
+                    f"({type(err).__name__}: {err.strerror or err})"
+                ) from None
+            except _MEMBER_ERRORS as err:
+                raise ModelFormatError(
+                    f"{archive}: member {info.filename!r} cannot be read ({type(err).__name__}: "
+                    f"{str(err)[:120]})"
+                ) from None
 
 
 def assemble_pieces(pieces: Sequence[Path], target: Path, *, sha256: str, top: str = _TOP) -> Path:

@@ -35,13 +35,18 @@ from __future__ import annotations
 
 import os
 import pickle
+import struct
+import tarfile
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from embeddings.errors import DataNotFoundError, ModelFormatError
+from embeddings.formats._files import open_regular_file
 
 __all__ = [
     "CHECKPOINT_PREFIX",
@@ -52,6 +57,15 @@ __all__ = [
 
 #: the module name of the LSTM in the published state dicts
 CHECKPOINT_PREFIX = "enc_lstm."
+#: a deflated zip member above this size may expand at most ``_MAX_INFLATE`` times
+_SMALL_MEMBER = 64 << 20
+_MAX_INFLATE = 100
+# what torch.load raises on a damaged or truncated file (a truncated zip gives OSError)
+_LOAD_ERRORS = (
+    pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, TypeError,
+    AttributeError, ImportError, KeyError, IndexError, AssertionError, struct.error,
+    zipfile.BadZipFile, tarfile.TarError, NotImplementedError, OverflowError,
+)  # fmt: skip
 #: every parameter name of a published checkpoint (without the prefix)
 CHECKPOINT_NAMES: tuple[str, ...] = tuple(
     f"{kind}_{part}_l0{suffix}"
@@ -87,7 +101,9 @@ def read_infersent_checkpoint(path: str | os.PathLike[str]) -> InferSentCheckpoi
 
     Raises:
         DataNotFoundError: no such file.
-        ModelFormatError: a file torch's weights-only loader refuses (any pickled
+        ModelFormatError: not a regular file (a FIFO or device is refused before it
+            is opened), a zip member larger than the file can hold, a truncated or
+            damaged file, a file torch's weights-only loader refuses (any pickled
             object other than tensors and plain containers, e.g. one whose
             unpickling would call a function), or a content that is not a plain
             ``{name: tensor}`` dict with exactly the published names and shapes.
@@ -102,21 +118,57 @@ def read_infersent_checkpoint(path: str | os.PathLike[str]) -> InferSentCheckpoi
 
     torch = require("torch", extra="models")
     file = Path(path)
-    if not file.is_file():
+    if not os.path.lexists(file):
         raise DataNotFoundError(
             f"InferSent checkpoint {str(file)!r} does not exist; pass the path of the published "
             "infersent1.pkl (GloVe) or infersent2.pkl (fastText)"
         )
-    try:
-        state = torch.load(str(file), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError,
-            AttributeError, ImportError, KeyError, IndexError) as err:  # fmt: skip
-        raise ModelFormatError(
-            f"{file}: not a plain InferSent state dict: torch's weights-only loader refused it "
-            f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}). Only "
-            "tensors and plain containers are read; no code in the file is run"
-        ) from None
+    # a folder, FIFO or device is refused before anything is read from it
+    with open_regular_file(file, what="InferSent checkpoint") as fh:
+        _check_zip_members(fh, file)
+        fh.seek(0)
+        try:
+            state = torch.load(fh, map_location="cpu", weights_only=True)
+        except _LOAD_ERRORS as err:
+            first = str(err).splitlines()[0][:200] if str(err) else ""
+            raise ModelFormatError(
+                f"{file}: not a readable InferSent state dict: torch's weights-only loader "
+                f"refused it ({type(err).__name__}: {first}). The file may be truncated or "
+                "damaged; only tensors and plain containers are read; no code in the file is run"
+            ) from None
     return _check_state(state, file)
+
+
+def _check_zip_members(fh: BinaryIO, file: Path) -> None:
+    """For a checkpoint in torch's zip layout, refuse members whose declared size the
+    file cannot hold (torch allocates a member's declared size before reading it)."""
+    size = os.fstat(fh.fileno()).st_size
+    if fh.read(4) != b"PK\x03\x04":
+        return  # torch's legacy layout: a pickle followed by the raw storages
+    fh.seek(0)
+    try:
+        with zipfile.ZipFile(fh) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, struct.error) as err:  # fmt: skip
+        raise ModelFormatError(
+            f"{file}: not a readable InferSent checkpoint: a truncated or damaged zip archive "
+            f"({type(err).__name__}); torch.save writes a zip whose directory lists data.pkl "
+            "and the tensor data"
+        ) from None
+    for info in infos:
+        name = info.filename[:100]
+        if info.compress_type == zipfile.ZIP_STORED and info.file_size > size:
+            raise ModelFormatError(
+                f"{file}: member {name!r} declares {info.file_size} bytes, more than the "
+                f"{size}-byte file can hold"
+            )
+        if info.file_size > max(_SMALL_MEMBER, _MAX_INFLATE * info.compress_size):
+            raise ModelFormatError(
+                f"{file}: member {name!r} declares {info.file_size} bytes from "
+                f"{info.compress_size} compressed; refused (torch.save stores records "
+                "uncompressed)"
+            )
 
 
 def _check_state(state: object, file: Path) -> InferSentCheckpoint:
@@ -129,41 +181,58 @@ def _check_state(state: object, file: Path) -> InferSentCheckpoint:
 
     expected = {CHECKPOINT_PREFIX + n for n in CHECKPOINT_NAMES}
     keys = set(state)
-    bad_keys = [k for k in keys if not isinstance(k, str)]
+    bad_keys = [type(k).__name__ for k in keys if not isinstance(k, str)]
     if bad_keys:
-        raise ModelFormatError(f"{file}: state dict keys must be strings, got {bad_keys[:3]!r}")
+        raise ModelFormatError(f"{file}: state dict keys must be strings, got {bad_keys[:3]}")
     missing = sorted(expected - keys)
-    extra = sorted(keys - expected)
+    extra = [k[:60] for k in sorted(keys - expected)[:4]]
     if missing or extra:
         raise ModelFormatError(
             f"{file}: not an InferSent encoder state dict: missing {missing[:4]}, unexpected "
-            f"{extra[:4]}; expected exactly {sorted(expected)}"
+            f"{extra}; expected exactly {sorted(expected)}"
         )
-    arrays: dict[str, np.ndarray] = {}
+    tensors = {}
     for key in sorted(expected):
         value = state[key]
-        if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        if (
+            not isinstance(value, torch.Tensor)
+            or value.layout != torch.strided
+            or value.is_quantized
+            or value.device.type != "cpu"
+            or not value.is_floating_point()
+        ):
             raise ModelFormatError(
-                f"{file}: {key} must be a floating-point tensor, got {type(value).__name__}"
-                + (f" of {value.dtype}" if isinstance(value, torch.Tensor) else "")
+                f"{file}: {key} must be a dense floating-point tensor, got {type(value).__name__}"
+                + (f" of {value.dtype}, {value.layout}" if isinstance(value, torch.Tensor) else "")
             )
-        arr = value.detach().to("cpu", torch.float32).numpy().copy()
-        if not np.isfinite(arr).all():
-            raise ModelFormatError(f"{file}: {key} contains NaN or infinite values")
-        arrays[key[len(CHECKPOINT_PREFIX) :]] = arr
-    w_ih = arrays["weight_ih_l0"]
-    if w_ih.ndim != 2 or w_ih.shape[0] % 4 or w_ih.shape[0] == 0 or w_ih.shape[1] == 0:
+        tensors[key[len(CHECKPOINT_PREFIX) :]] = value
+    # shapes are checked on the tensors' metadata, before any value is copied
+    w_ih = tensors["weight_ih_l0"]
+    if w_ih.dim() != 2 or w_ih.shape[0] % 4 or w_ih.shape[0] == 0 or w_ih.shape[1] == 0:
         raise ModelFormatError(
-            f"{file}: enc_lstm.weight_ih_l0 has shape {w_ih.shape}, expected (4 * hidden, word_dim)"
+            f"{file}: enc_lstm.weight_ih_l0 has shape {tuple(w_ih.shape)}, expected "
+            "(4 * hidden, word_dim)"
         )
     hidden, word_dim = w_ih.shape[0] // 4, int(w_ih.shape[1])
     shapes = {"weight_ih": (4 * hidden, word_dim), "weight_hh": (4 * hidden, hidden),
               "bias_ih": (4 * hidden,), "bias_hh": (4 * hidden,)}  # fmt: skip
-    for name, arr in arrays.items():
+    for name, value in tensors.items():
         want = shapes[name.split("_l0")[0]]
-        if arr.shape != want:
+        if tuple(value.shape) != want:
             raise ModelFormatError(
-                f"{file}: enc_lstm.{name} has shape {arr.shape}, expected {want} "
+                f"{file}: enc_lstm.{name} has shape {tuple(value.shape)}, expected {want} "
                 f"(hidden {hidden}, word_dim {word_dim} from enc_lstm.weight_ih_l0)"
             )
+        # a view with zero or overlapping strides shows more values than the file holds
+        if value.numel() * value.element_size() > value.untyped_storage().nbytes():
+            raise ModelFormatError(
+                f"{file}: enc_lstm.{name} shows {value.numel()} values over a storage of "
+                f"{value.untyped_storage().nbytes()} bytes (repeated by its strides)"
+            )
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in tensors.items():
+        arr = value.detach().to("cpu", torch.float32).numpy().copy()
+        if not np.isfinite(arr).all():
+            raise ModelFormatError(f"{file}: enc_lstm.{name} contains NaN or infinite values")
+        arrays[name] = arr
     return InferSentCheckpoint(arrays, int(hidden), word_dim)

@@ -13,13 +13,19 @@ The release is a folder of
   dict (``dim``, ``dim_word``, ``encoder``...).  They are read by
   :func:`read_options` with an unpickler that accepts only plain dicts, lists,
   tuples, strings and numbers: a pickle that names any class or function is
-  refused before anything in it runs.  ``options=`` lets a caller skip the file.
+  refused before anything in it runs, and the file (at most 1 MiB), the values
+  visited (at most 100,000, memo-shared ones counted each time) and the nesting
+  (20 levels) are bounded.  ``options=`` lets a caller skip the file.
 * ``utable.npy`` / ``btable.npy``: the word tables after vocabulary expansion, one
   row per line of ``dictionary.txt`` (UTF-8, one word per line, with ``UNK`` and
   ``<eos>`` among them).  A table saved as a plain 2-d float array is memory-mapped
-  with ``allow_pickle=False``; a table saved as an object array (one row array per
-  word, which numpy can only store pickled) is read by :func:`read_table` with an
-  unpickler that accepts numpy's array reconstruction and nothing else.
+  once its header's shape matches the file's size; a table saved as an object array
+  (one row array per word, which numpy can only store pickled) is rebuilt by
+  :func:`read_table` from the pickle's plain data, without running numpy code.
+
+Every file is checked to be a regular file before it is opened, and each ``.npz``
+member's ``.npy`` header is checked against the expected shape and the zip
+directory's size before any array data is read.
 
 The GRU of the release (Cho et al., 2014), one step with input ``x`` and state ``h``::
 
@@ -41,15 +47,25 @@ Example:
 from __future__ import annotations
 
 import io
+import math
+import operator
 import os
 import pickle
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 
-from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.errors import (
+    DataNotFoundError,
+    InvalidParameterError,
+    ModelFormatError,
+    TransferkitError,
+)
+from embeddings.formats._files import open_regular_file
 
 __all__ = [
     "RELEASE_FILES",
@@ -68,31 +84,130 @@ RELEASE_FILES: dict[str, tuple[str, str, str]] = {
 }
 DICTIONARY = "dictionary.txt"
 _MAX_OPTIONS_BYTES = 1 << 20
+#: values visited in an options pickle (the published dicts hold about 30), shared ones included
+_MAX_OPTION_NODES = 100_000
+_MAX_DEPTH = 20
+#: the largest ``dim`` / ``dim_word`` accepted (the release has 2400, 1200 and 620)
+_MAX_DIM = 1 << 16
+#: a deflated ``.npz`` member above this size may expand at most ``_MAX_INFLATE`` times
+_SMALL_MEMBER = 64 << 20
+_MAX_INFLATE = 100
 _GRU_NAMES = ("W", "b", "U", "Wx", "bx", "Ux")
+# the failures of zipfile, zlib and numpy's header parser on a damaged file
+_READ_ERRORS = (
+    zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
+    TypeError, OverflowError, SyntaxError, RecursionError, NotImplementedError, RuntimeError,
+    KeyError, IndexError,
+)  # fmt: skip
+# numpy's pickling of arrays: the globals an object-array table may name
+_NUMPY_RECONSTRUCT = {("numpy.core.multiarray", "_reconstruct"),
+                      ("numpy._core.multiarray", "_reconstruct")}  # fmt: skip
+_FLOAT_CODES = frozenset({"f2", "f4", "f8"})
+_OBJECT_CODES = frozenset({"O4", "O8"})
 
-# numpy's own pickling of arrays: the only globals an object-array table may name
-_NUMPY_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-}
+
+def _open(path: Path, what: str) -> tuple[BinaryIO, int]:
+    """``(binary file, size)`` of a regular file; a folder, FIFO or device is refused
+    before it is read (the open does not block and the opened file is checked)."""
+    if not os.path.lexists(path):
+        raise DataNotFoundError(f"{what} {path} does not exist")
+    fh = open_regular_file(path, what=what)
+    return fh, os.fstat(fh.fileno()).st_size
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """Builds dicts, lists, tuples, strings and numbers; refuses every global."""
+def _short(value: Any) -> str:
+    """A repr of a value from a file, at most 40 characters (huge integers are sized)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    if isinstance(value, (bool, int, float)) or value is None:
+        return repr(value)
+    if isinstance(value, (str, bytes)):
+        return repr(value[:30]) + ("..." if len(value) > 30 else "")
+    return f"a {type(value).__name__}"
 
-    allowed: ClassVar[frozenset[tuple[str, str]]] = frozenset()
+
+class _Limited:
+    """A read-only view of ``size`` bytes of ``fh`` that refuses reads past them.
+
+    Python's unpickler reads a counted string with one ``read(n)``; refusing an ``n``
+    beyond the bytes left keeps a lying count from allocating anything.
+    """
+
+    def __init__(self, fh: BinaryIO, size: int, what: str) -> None:
+        self._fh, self._left, self._what = fh, size, what
+
+    def read(self, n: int = -1) -> bytes:
+        if n < 0 or n > self._left:
+            raise ModelFormatError(
+                f"{self._what} is truncated: an entry declares {n} bytes, {self._left} remain"
+            )
+        data = self._fh.read(n)
+        self._left -= len(data)
+        return data
+
+    def readline(self) -> bytes:
+        line = self._fh.readline(self._left)
+        self._left -= len(line)
+        return line
+
+
+def _refused(opcode: str) -> Any:
+    def load(self: _RestrictedUnpickler) -> None:
+        raise ModelFormatError(f"{self._what} uses the pickle instruction {opcode}, not read here")
+
+    return load
+
+
+def _scalar_keys(original: Any, keys: Any) -> Any:
+    """Wrap a dict-building instruction: only scalar keys (hashing a shared tuple is unbounded)."""
+
+    def load(self: _RestrictedUnpickler) -> None:
+        for key in keys(self):
+            if key is not None and type(key) not in (str, bytes, int, float, bool):
+                raise ModelFormatError(f"{self._what} has a dict key of type {type(key).__name__}")
+        original(self)
+
+    return load
+
+
+_REFUSED_OPS = ("PERSID", "BINPERSID", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1", "EXT2", "EXT4",
+                "BYTEARRAY8", "NEXT_BUFFER", "READONLY_BUFFER", "REDUCE", "BUILD")  # fmt: skip
+
+
+def _key_of_setitem(u: Any) -> list[Any]:
+    return u.stack[-2:-1]
+
+
+def _keys_of_mark(u: Any) -> list[Any]:
+    return u.stack[::2]  # after MARK, the stack holds key, value, key, value...
+
+
+class _RestrictedUnpickler(pickle._Unpickler):  # type: ignore[misc,name-defined]
+    """Python's own unpickler with every global refused and a smaller instruction set.
+
+    The Python implementation is used because the C one allocates the size a counted
+    string declares before reading it (a few bytes could ask for terabytes); with
+    :class:`_Limited` a count beyond the file's end is refused first.  Instructions
+    that build sets, call classes, use persistent ids, the copyreg extension cache
+    or out-of-band buffers are refused outright; dict keys must be scalars.
+    """
+
+    dispatch: ClassVar[dict[int, Any]] = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+    for _op in _REFUSED_OPS:
+        dispatch[getattr(pickle, _op)[0]] = _refused(_op)
+    for _op in ("EMPTY_SET", "ADDITEMS", "FROZENSET"):
+        dispatch[getattr(pickle, _op)[0]] = _refused(f"{_op} (a set)")
+    for _op, _keys in (
+        ("SETITEM", _key_of_setitem), ("SETITEMS", _keys_of_mark), ("DICT", _keys_of_mark)
+    ):  # fmt: skip
+        dispatch[getattr(pickle, _op)[0]] = _scalar_keys(dispatch[getattr(pickle, _op)[0]], _keys)
+    del _op, _keys
 
     def __init__(self, fh: Any, what: str) -> None:
         super().__init__(fh, encoding="latin1")
         self._what = what
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in self.allowed:
-            import importlib
-
-            return getattr(importlib.import_module(module), name)
         raise ModelFormatError(
             f"{self._what} refers to {module}.{name}; only plain dicts, lists, strings and "
             "numbers are read from it (nothing in the file was run). Pass the options "
@@ -103,36 +218,54 @@ class _PlainUnpickler(pickle.Unpickler):
         raise ModelFormatError(f"{self._what} uses persistent ids, which are not read")
 
 
-class _ArrayUnpickler(_PlainUnpickler):
-    allowed = frozenset(_NUMPY_GLOBALS)
+def _unpickle(unpickler: _RestrictedUnpickler, what: str) -> Any:
+    try:
+        return unpickler.load()
+    except TransferkitError:
+        raise
+    except (pickle.UnpicklingError, *_READ_ERRORS, AttributeError, UnicodeError) as err:
+        raise ModelFormatError(
+            f"{what} is not a readable pickle ({type(err).__name__}); nothing in it was run"
+        ) from None
 
 
-def _check_plain(value: Any, what: str, depth: int = 0) -> None:
-    if depth > 20:
-        raise ModelFormatError(f"{what} is nested more than 20 levels deep")
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
-        return
-    if isinstance(value, (list, tuple)):
-        for v in value:
-            _check_plain(v, what, depth + 1)
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, (str, bytes, int)):
-                raise ModelFormatError(f"{what} has a key of type {type(k).__name__}")
-            _check_plain(v, what, depth + 1)
-        return
-    raise ModelFormatError(
-        f"{what} holds a {type(value).__name__}; only dicts, lists, strings and numbers are read"
-    )
+def _check_plain(value: Any, what: str) -> None:
+    """Refuse anything but dicts, lists, tuples, strings and numbers; every visited value
+    counts, so memo-shared values cannot multiply the walk."""
+    stack = [(value, 0)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            raise ModelFormatError(f"{what} is nested more than {_MAX_DEPTH} levels deep")
+        if item is None or isinstance(item, (bool, int, float, str, bytes)):
+            continue
+        if isinstance(item, dict):
+            children = list(item.values())
+        elif isinstance(item, (list, tuple)):
+            children = list(item)
+        else:
+            raise ModelFormatError(
+                f"{what} holds a {type(item).__name__}; only dicts, lists, strings and numbers "
+                "are read"
+            )
+        nodes += len(children)
+        if nodes > _MAX_OPTION_NODES:
+            raise ModelFormatError(
+                f"{what} holds more than {_MAX_OPTION_NODES} values (shared ones counted each "
+                "time they appear); an options dict holds a few dozen"
+            )
+        stack.extend((child, depth + 1) for child in children)
 
 
 def read_options(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The options dict of ``uni_skip.npz.pkl`` / ``bi_skip.npz.pkl``, read safely.
 
     Raises:
+        DataNotFoundError: no such file.
         ModelFormatError: the file is not a pickled plain dict (for example it names
-            a class or function, which would run code under the standard unpickler).
+            a class or function, which would run code under the standard unpickler),
+            is larger than 1 MiB, holds more than 100,000 values or nests deeper than 20.
 
     Example:
         >>> read_options("uni_skip.npz.pkl")["dim"]  # doctest: +SKIP
@@ -140,64 +273,261 @@ def read_options(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     p = Path(path)
     what = f"options file {p}"
-    size = p.stat().st_size
-    if size > _MAX_OPTIONS_BYTES:
-        raise ModelFormatError(f"{what} is {size} bytes; an options dict is far smaller")
-    data = p.read_bytes()
-    try:
-        value = _PlainUnpickler(io.BytesIO(data), what).load()
-    except ModelFormatError:
-        raise
-    except Exception as err:  # a truncated or foreign file: pickle raises many types
-        raise ModelFormatError(f"{what} is not a readable pickle: {err}") from None
+    fh, size = _open(p, "Skip-Thought options file")
+    with fh:
+        if size > _MAX_OPTIONS_BYTES:
+            raise ModelFormatError(f"{what} is {size} bytes; an options dict is far smaller")
+        data = fh.read(_MAX_OPTIONS_BYTES + 1)
+    if len(data) > _MAX_OPTIONS_BYTES:
+        raise ModelFormatError(f"{what} is over {_MAX_OPTIONS_BYTES} bytes")
+    value = _unpickle(_RestrictedUnpickler(_Limited(io.BytesIO(data), len(data), what), what), what)
     _check_plain(value, what)
     if not isinstance(value, dict):
         raise ModelFormatError(f"{what} holds a {type(value).__name__}, expected a dict")
-    return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in value.items()}
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        key = k.decode("latin1") if isinstance(k, bytes) else k
+        if not isinstance(key, str):
+            raise ModelFormatError(f"{what} has a key of type {type(k).__name__}")
+        out[key] = v
+    return out
+
+
+class _Counting:
+    """Counts the bytes read from a stream (the ``.npy`` header's length)."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh, self.count = fh, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.fh.read(n)
+        self.count += len(data)
+        return data
+
+
+def _npy_header(fh: BinaryIO, what: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """``(shape, fortran_order, dtype, header bytes)`` of a ``.npy`` stream (version 1 or 2)."""
+    counter = _Counting(fh)
+    try:
+        version = np.lib.format.read_magic(counter)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(counter)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(counter)
+        else:
+            raise ModelFormatError(f"{what}: .npy version {version} is not read (1.0 or 2.0 are)")
+    except (ValueError, TypeError, OverflowError, SyntaxError, RecursionError) as err:
+        if isinstance(err, TransferkitError):
+            raise
+        raise ModelFormatError(
+            f"{what}: not a valid .npy header ({type(err).__name__}); expected numpy's format "
+            "1.0 or 2.0 with a descr, fortran_order and shape"
+        ) from None
+    if any(d < 0 for d in shape) or len(shape) > 32:
+        raise ModelFormatError(f"{what}: the .npy header declares an invalid shape {shape}")
+    return tuple(shape), bool(fortran), dtype, counter.count
+
+
+def _plain_float(dtype: np.dtype, shape: tuple[int, ...], what: str) -> None:
+    if dtype.hasobject:
+        raise ModelFormatError(
+            f"{what} is an object array ({dtype}), which numpy stores pickled; it is not read"
+        )
+    if dtype.kind != "f" or dtype.subdtype is not None or dtype.names is not None:
+        raise ModelFormatError(f"{what} holds {dtype} values, expected a float array {shape}")
 
 
 def read_table(path: str | os.PathLike[str]) -> np.ndarray:
     """A word table (``utable.npy`` / ``btable.npy``) as a 2-d float array.
 
-    A plain float array is memory-mapped (``allow_pickle=False``).  An object array
-    of per-word row arrays is rebuilt with an unpickler limited to numpy's array
-    reconstruction, then stacked into float32.
+    A plain float array is memory-mapped once its header's shape matches the file's
+    size.  An object array of per-word row arrays (what the release ships, which numpy
+    can only store pickled) is rebuilt from the pickle's plain data: the unpickler
+    accepts numpy's array reconstruction as a name only, no numpy code runs while
+    reading, and the rows are then checked (float dtype, same length, byte counts
+    that match their shapes) and stacked into float32, at most twice the file's size.
+
+    Raises:
+        DataNotFoundError: no such file.
+        ModelFormatError: not a regular file, a damaged or lying header, anything in
+            the pickle besides array reconstruction, or rows that are not one float
+            array per word.
 
     Example:
         >>> read_table("utable.npy").shape  # doctest: +SKIP
         (930913, 620)
     """
     p = Path(path)
-    with open(p, "rb") as fh:
-        try:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                _, _, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                _, _, dtype = np.lib.format.read_array_header_2_0(fh)
-        except ValueError as err:
-            raise ModelFormatError(f"{p} is not a .npy file: {err}") from None
+    what = f"word table {p}"
+    fh, size = _open(p, "word table")
+    with fh:
+        shape, fortran, dtype, offset = _npy_header(fh, what)
         if not dtype.hasobject:
-            table = np.load(p, mmap_mode="r", allow_pickle=False)
-            if table.ndim != 2 or table.dtype.kind != "f":
+            _plain_float(dtype, shape, what)
+            if len(shape) != 2 or 0 in shape:
                 raise ModelFormatError(
-                    f"{p} holds a {table.dtype} array of shape {table.shape}; a word table is "
-                    "a 2-d float array"
+                    f"{what} holds a {dtype} array of shape {shape}; a word table is a "
+                    "non-empty 2-d float array"
                 )
-            return table
-        try:
-            obj = _ArrayUnpickler(fh, f"word table {p}").load()
-        except ModelFormatError:
-            raise
-        except Exception as err:
-            raise ModelFormatError(f"{p}: its object array cannot be read: {err}") from None
-    rows = np.asarray(obj, dtype=object).reshape(-1)
-    if rows.size == 0 or not all(isinstance(r, np.ndarray) and r.dtype.kind == "f" for r in rows):
-        raise ModelFormatError(f"{p}: an object-array table must hold one float array per word")
-    try:
-        return np.stack([np.asarray(r, dtype=np.float32).reshape(-1) for r in rows])
-    except ValueError:
-        raise ModelFormatError(f"{p}: the word rows do not all have the same length") from None
+            need = math.prod(shape) * dtype.itemsize
+            if size - offset != need:
+                raise ModelFormatError(
+                    f"{what}: its header declares {shape} {dtype} ({need} bytes) but the file "
+                    f"holds {size - offset} bytes after the header"
+                )
+            order = "F" if fortran else "C"
+            return np.memmap(fh, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
+        if dtype != np.dtype(object):
+            raise ModelFormatError(f"{what} holds {dtype} records; a word table is not read so")
+        unpickler = _TableUnpickler(_Limited(fh, size - offset, what), what)
+        obj = _unpickle(unpickler, what)
+    return _stack_rows(obj, shape, what, size)
+
+
+class _NdarrayName:
+    """Stands for ``numpy.ndarray`` in a table pickle; never called."""
+
+    __slots__ = ()
+
+
+class _Rebuilt:
+    """One array of a table pickle: the state numpy would have restored, kept as data."""
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state: Any = None
+
+
+class _DtypeName:
+    """One ``numpy.dtype(code, align, copy)`` of a table pickle, kept as data."""
+
+    __slots__ = ("code", "state")
+
+    def __init__(self, code: Any) -> None:
+        self.code, self.state = code, None
+
+
+class _TableUnpickler(_RestrictedUnpickler):
+    """Reads numpy's pickling of an object array of float arrays into :class:`_Rebuilt`."""
+
+    dispatch: ClassVar[dict[int, Any]] = dict(_RestrictedUnpickler.dispatch)
+    dispatch[pickle.REDUCE[0]] = pickle._Unpickler.dispatch[pickle.REDUCE[0]]  # type: ignore[attr-defined]
+
+    def load_build(self) -> None:
+        state = self.stack.pop()
+        inst = self.stack[-1]
+        if type(inst) not in (_Rebuilt, _DtypeName) or inst.state is not None:
+            raise ModelFormatError(f"{self._what} sets the state of a {type(inst).__name__}")
+        inst.state = state
+
+    dispatch[pickle.BUILD[0]] = load_build
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _NUMPY_RECONSTRUCT:
+            return self._reconstruct
+        if (module, name) == ("numpy", "ndarray"):
+            return _NdarrayName()
+        if (module, name) == ("numpy", "dtype"):
+            return self._dtype
+        raise ModelFormatError(
+            f"{self._what} refers to {module}.{name}; only numpy's array reconstruction is "
+            "read from a word table (nothing in the file was run)"
+        )
+
+    def _reconstruct(self, subtype: Any, *_: Any) -> _Rebuilt:
+        if not isinstance(subtype, _NdarrayName):
+            raise ModelFormatError(f"{self._what} reconstructs a {type(subtype).__name__}")
+        return _Rebuilt()
+
+    def _dtype(self, code: Any, *_: Any) -> _DtypeName:
+        return _DtypeName(code)
+
+
+def _dtype_of(spec: Any, what: str) -> np.dtype:
+    if not isinstance(spec, _DtypeName):
+        raise ModelFormatError(f"{what}: an array's dtype is a {type(spec).__name__}")
+    code = spec.code.decode("latin1") if isinstance(spec.code, bytes) else spec.code
+    if code not in _FLOAT_CODES | _OBJECT_CODES:
+        raise ModelFormatError(f"{what}: an array has dtype {_short(code)}; float or object only")
+    state = spec.state
+    endian = "|"
+    if state is not None:
+        if not (
+            isinstance(state, tuple) and len(state) >= 5 and all(s is None for s in state[2:5])
+        ):
+            raise ModelFormatError(f"{what}: a dtype carries fields or a subarray; not read")
+        endian = state[1].decode("latin1") if isinstance(state[1], bytes) else state[1]
+        if endian not in ("<", ">", "|", "="):
+            raise ModelFormatError(f"{what}: a dtype has byte order {_short(endian)}")
+    dtype = np.dtype(code)
+    return dtype.newbyteorder(endian) if endian in ("<", ">") and code in _FLOAT_CODES else dtype
+
+
+def _array_state(
+    obj: Any, what: str, dtypes: dict[int, np.dtype]
+) -> tuple[tuple[int, ...], np.dtype, bool, Any]:
+    """``(shape, dtype, fortran, raw)`` of a rebuilt array, checked as numpy would;
+    ``dtypes`` caches the dtype of each (memo-shared) dtype entry."""
+    state = obj.state if isinstance(obj, _Rebuilt) else None
+    if isinstance(state, tuple) and len(state) == 5:
+        state = state[1:]
+    if not (isinstance(state, tuple) and len(state) == 4):
+        raise ModelFormatError(f"{what}: an entry is not an array with its state")
+    shape, spec, fortran, raw = state
+    if not (isinstance(shape, tuple) and len(shape) <= 32 and all(
+            type(d) is int and d >= 0 for d in shape)):  # fmt: skip
+        raise ModelFormatError(f"{what}: an array has an invalid shape")
+    dtype = dtypes.get(id(spec))
+    if dtype is None:
+        dtype = dtypes[id(spec)] = _dtype_of(spec, what)
+    return shape, dtype, bool(fortran), raw
+
+
+def _stack_rows(obj: Any, header_shape: tuple[int, ...], what: str, size: int) -> np.ndarray:
+    dtypes: dict[int, np.dtype] = {}
+    shape, dtype, _, rows = _array_state(obj, what, dtypes)
+    if not dtype.hasobject or shape != header_shape or not isinstance(rows, list):
+        raise ModelFormatError(
+            f"{what}: the pickle is not the object array of shape {header_shape} that its "
+            "header declares"
+        )
+    if len(rows) != math.prod(shape) or not rows:
+        raise ModelFormatError(f"{what}: holds {len(rows)} rows for shape {shape}")
+    width = -1
+    parsed = []
+    for i, row in enumerate(rows):
+        rshape, rdtype, rfortran, raw = _array_state(row, what, dtypes)
+        if rdtype.hasobject:
+            raise ModelFormatError(f"{what}: row {i} is not a float array")
+        n = math.prod(rshape)
+        if width < 0:
+            width = n
+            if len(rows) * width * 4 > 2 * size + (1 << 20):
+                raise ModelFormatError(
+                    f"{what}: {len(rows)} rows of {width} values are more than the {size}-byte "
+                    "file can hold (rows shared in the pickle)"
+                )
+        if n != width:
+            raise ModelFormatError(f"{what}: the word rows do not all have the same length")
+        if isinstance(raw, str):  # a Python 2 string, read as latin1
+            try:
+                raw = raw.encode("latin1")
+            except UnicodeEncodeError:
+                raise ModelFormatError(f"{what}: row {i} holds text, not array bytes") from None
+        if not isinstance(raw, bytes) or len(raw) != n * rdtype.itemsize:
+            raise ModelFormatError(
+                f"{what}: row {i} declares {rshape} {rdtype} but holds "
+                f"{len(raw) if isinstance(raw, bytes) else 'no'} bytes of data"
+            )
+        parsed.append((raw, rdtype, rshape, rfortran))
+    if width == 0:
+        raise ModelFormatError(f"{what}: the word rows are empty")
+    table = np.empty((len(rows), width), dtype=np.float32)
+    for i, (raw, rdtype, rshape, rfortran) in enumerate(parsed):
+        arr = np.frombuffer(raw, dtype=rdtype).reshape(rshape, order="F" if rfortran else "C")
+        table[i] = arr.reshape(-1)
+    return table
 
 
 def gru_to_torch(params: dict[str, np.ndarray], dim: int) -> dict[str, np.ndarray]:
@@ -242,8 +572,49 @@ class SkipThoughtRelease:
     parts: dict[str, ReleasePart]
 
 
+def _read_member(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, shape: tuple[int, ...], where: str
+) -> np.ndarray:
+    """One ``.npy`` member of an ``.npz``: header checked against ``shape`` and the zip
+    directory's size before a byte of data is read."""
+    what = f"{where}: {info.filename!r}"
+    if info.flag_bits & 0x1:
+        raise ModelFormatError(f"{what} is encrypted; the release's arrays are not")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ModelFormatError(
+            f"{what} uses zip compression method {info.compress_type}; numpy writes stored or "
+            "deflated members"
+        )
+    if info.compress_type == zipfile.ZIP_DEFLATED and info.file_size > max(
+        _SMALL_MEMBER, _MAX_INFLATE * info.compress_size
+    ):
+        raise ModelFormatError(
+            f"{what} expands {info.compress_size} bytes to {info.file_size}; refused"
+        )
+    try:
+        with zf.open(info) as stream:
+            dshape, fortran, dtype, offset = _npy_header(stream, what)
+            _plain_float(dtype, shape, what)
+            if dshape != shape:
+                raise ModelFormatError(f"{what} is a {dtype} array of shape {dshape}")
+            need = math.prod(shape) * dtype.itemsize
+            if info.file_size != offset + need:
+                raise ModelFormatError(
+                    f"{what}: its header declares {shape} {dtype} ({need} bytes) but the zip "
+                    f"directory gives the member {info.file_size - offset} bytes of data"
+                )
+            data = stream.read(need)
+    except TransferkitError:
+        raise
+    except _READ_ERRORS as err:
+        raise ModelFormatError(f"{what} cannot be read ({type(err).__name__})") from None
+    if len(data) != need:
+        raise ModelFormatError(f"{what} is truncated: {len(data)} of {need} bytes")
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
 def _read_gru(
-    arrays: Any, prefix: str, dim_word: int, dim: int, where: str
+    zf: zipfile.ZipFile, prefix: str, dim_word: int, dim: int, where: str
 ) -> dict[str, np.ndarray]:
     shapes = {
         "W": (dim_word, 2 * dim), "b": (2 * dim,), "U": (dim, 2 * dim),
@@ -252,14 +623,17 @@ def _read_gru(
     out = {}
     for name in _GRU_NAMES:
         key = f"{prefix}_{name}"
-        if key not in arrays.files:
+        infos = [i for i in zf.infolist() if i.filename in (f"{key}.npy", key)]
+        if not infos:
             raise ModelFormatError(f"{where} has no array {key!r} (a Skip-Thought GRU parameter)")
-        value = np.asarray(arrays[key])
-        if value.shape != shapes[name] or value.dtype.kind != "f":
+        if len(infos) > 1:
+            raise ModelFormatError(f"{where} holds {len(infos)} members for array {key!r}")
+        try:
+            value = _read_member(zf, infos[0], shapes[name], where)
+        except ModelFormatError as err:
             raise ModelFormatError(
-                f"{where}: {key!r} is a {value.dtype} array of shape {value.shape}, expected "
-                f"float {shapes[name]} for dim_word={dim_word}, dim={dim}"
-            )
+                f"{err}; expected float {shapes[name]} for dim_word={dim_word}, dim={dim}"
+            ) from None
         if not np.isfinite(value).all():
             raise ModelFormatError(f"{where}: {key!r} contains NaN or infinite values")
         out[name] = value.astype(np.float64)
@@ -267,13 +641,39 @@ def _read_gru(
 
 
 def _read_dictionary(path: Path) -> list[str]:
-    if not path.is_file():
-        raise ModelFormatError(f"the release has no {DICTIONARY} (looked for {path})")
+    fh, _ = _open(path, "Skip-Thought dictionary")
+    with fh:
+        data = fh.read()
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ModelFormatError(f"{path} is not UTF-8: {err}") from None
-    return [line.strip() for line in text.splitlines()]
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ModelFormatError(
+            f"{path} is not UTF-8: line {line} (byte {err.start}) does not decode; the "
+            "release's dictionary is UTF-8, one word per line"
+        ) from None
+    lines = text.split("\n")  # the release splits on newlines only, as its reader does
+    if lines[-1] == "":
+        lines.pop()
+    return [line.strip() for line in lines]
+
+
+def _dims(opts: dict[str, Any], name: str) -> tuple[int, int]:
+    """``(dim, dim_word)`` of one part's options: integers in 1..65536."""
+    out = []
+    for key in ("dim", "dim_word"):
+        value = opts.get(key)
+        try:
+            number = None if isinstance(value, bool) else operator.index(value)
+        except TypeError:
+            number = None
+        if number is None or not 1 <= number <= _MAX_DIM:
+            raise ModelFormatError(
+                f"the {name} options need integer 'dim' and 'dim_word' in 1..{_MAX_DIM}; "
+                f"{key!r} is {_short(value)}"
+            )
+        out.append(number)
+    return out[0], out[1]
 
 
 def read_release(
@@ -291,7 +691,9 @@ def read_release(
             of the pickled options files (which are then not opened).
 
     Raises:
-        ModelFormatError: a file is missing, mis-shaped or not what its name says.
+        DataNotFoundError: a release file is missing.
+        ModelFormatError: a file is not a regular file, or is damaged, mis-shaped or
+            not what its name says (the message names the file and the field).
 
     Example:
         >>> rel = read_release("skip-thoughts/", mode="bi")  # doctest: +SKIP
@@ -317,32 +719,23 @@ def read_release(
         npz_name, opt_name, table_name = RELEASE_FILES[name]
         given = (options or {}).get(name)
         opts = dict(given) if given is not None else read_options(root / opt_name)
-        try:
-            dim, dim_word = int(opts["dim"]), int(opts["dim_word"])
-        except (KeyError, TypeError, ValueError):
-            raise ModelFormatError(
-                f"the {name} options need integer 'dim' and 'dim_word', got "
-                f"{ {k: opts.get(k) for k in ('dim', 'dim_word')} }"
-            ) from None
-        if opts.get("encoder", "gru") != "gru":
-            raise ModelFormatError(f"the {name} options name encoder {opts['encoder']!r}, not gru")
+        dim, dim_word = _dims(opts, name)
+        encoder = opts.get("encoder", "gru")
+        if encoder != "gru":
+            raise ModelFormatError(f"the {name} options name encoder {_short(encoder)}, not gru")
         npz_path = root / npz_name
-        if not npz_path.is_file():
-            raise ModelFormatError(f"the release has no {npz_name} (looked for {npz_path})")
+        fh, _ = _open(npz_path, "Skip-Thought parameter archive")
         try:
-            arrays = np.load(npz_path, allow_pickle=False)
-        except ValueError as err:
-            raise ModelFormatError(f"{npz_path} cannot be read without unpickling: {err}") from None
-        with arrays:
-            fwd = _read_gru(arrays, "encoder", dim_word, dim, str(npz_path))
-            bwd = (
-                _read_gru(arrays, "encoder_r", dim_word, dim, str(npz_path))
-                if name == "bi"
-                else None
-            )
+            zf = zipfile.ZipFile(fh)
+        except _READ_ERRORS as err:
+            fh.close()
+            raise ModelFormatError(
+                f"{npz_path} is not a readable .npz (zip) archive ({type(err).__name__})"
+            ) from None
+        with fh, zf:
+            fwd = _read_gru(zf, "encoder", dim_word, dim, str(npz_path))
+            bwd = _read_gru(zf, "encoder_r", dim_word, dim, str(npz_path)) if name == "bi" else None
         table_path = root / table_name
-        if not table_path.is_file():
-            raise ModelFormatError(f"the release has no {table_name} (looked for {table_path})")
         table = read_table(table_path)
         if table.shape != (len(words), dim_word):
             raise ModelFormatError(
