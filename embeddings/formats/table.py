@@ -21,7 +21,12 @@ import numpy as np
 
 from embeddings.errors import ModelFormatError
 
-__all__ = ["MAX_SUBWORD_N", "Subwords", "VectorTable"]
+__all__ = ["MAX_SUBWORD_N", "MAX_SUBWORD_WORD_CHARS", "Subwords", "VectorTable"]
+
+#: the longest word whose n-grams all count for an out-of-vocabulary fastText vector;
+#: a longer word (no real word is) uses its first this-many characters, so one word's
+#: cost stays bounded
+MAX_SUBWORD_WORD_CHARS = 1024
 
 #: the longest character n-gram a subword table may use (fastText's default is 6, and
 #: the trainers accept up to the same 32); it bounds the work of building the vector
@@ -76,7 +81,9 @@ class Subwords:
         """
         from gensim.models.fasttext import ft_ngram_hashes
 
-        hashes = ft_ngram_hashes(word, self.min_n, self.max_n, self.bucket)
+        # a word's n-grams grow with its length times (max_n - min_n + 1); past
+        # MAX_SUBWORD_WORD_CHARS characters only the head of the word counts
+        hashes = ft_ngram_hashes(word[:MAX_SUBWORD_WORD_CHARS], self.min_n, self.max_n, self.bucket)
         if len(hashes) == 0:
             return None
         acc = np.zeros(self.vectors.shape[1], dtype=np.float32)

@@ -489,3 +489,20 @@ def test_store_with_huge_sparse_members_or_wide_ngrams_is_refused_within_bounds(
         ]
     )
     assert not is_store(sparse_config)  # bounded too: at most 1 MiB is read
+
+
+def test_one_huge_out_of_vocabulary_word_is_bounded() -> None:
+    """A fastText table builds an unknown word's vector from its n-grams; a 1,000,000-
+    character word with n-grams 1..32 would hash 32 million n-grams, so only its first
+    MAX_SUBWORD_WORD_CHARS characters count (a shorter word is unchanged)."""
+    result = run_limited(
+        """
+        import numpy as np
+        from embeddings.formats.table import MAX_SUBWORD_WORD_CHARS, Subwords
+        sw = Subwords(np.ones((1000, 4), dtype=np.float32), 1, 32)
+        word = "ab" * 500_000
+        assert np.array_equal(sw.vector(word), sw.vector(word[:MAX_SUBWORD_WORD_CHARS]))
+        """,
+        imports="import embeddings, gensim.models.fasttext",
+    )
+    assert_bounded(result, allowed=("None",))

@@ -116,8 +116,8 @@ class WordVectorEncoder(VectorAccessMixin, BaseEncoder):
     min_batch_size = 16384  # the cost is per batch (Arrow calls, one sparse product)
     # 3: chunk-level sparse pooling (rounding differs); 4: surrogates reach the lookup
     # as U+FFFD (BaseEncoder's input policy), a vocabulary that holds U+FFFD serves them
-    adapter_version = "4"
-    loads_versions = ("2", "3")  # same saved state
+    adapter_version = "5"  # 5: fastText n-grams of a word over 1,024 characters use its head
+    loads_versions = ("2", "3", "4")  # same saved state
     caller_only_params = ("trust_pickle",)
     path_params = ("source",)
     transient = (

@@ -82,8 +82,10 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         (1, 8)
     """
 
-    adapter_version = "3"  # 2: chunk-level sparse pooling; 3: surrogates as U+FFFD
-    loads_versions = ("1", "2")  # same saved state
+    # 2: chunk-level sparse pooling; 3: surrogates as U+FFFD; 4: fastText n-grams of a
+    # word over 1,024 characters use its head
+    adapter_version = "4"
+    loads_versions = ("1", "2", "3")  # same saved state
     transient = (*WordVectorEncoder.transient,)
 
     def __init__(
