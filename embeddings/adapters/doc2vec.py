@@ -45,10 +45,10 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
-from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
 from embeddings.errors import InvalidParameterError, ModelFormatError, NotFittedError
+from embeddings.tokenize import tokenize
 
 __all__ = ["Doc2VecEncoder", "inference_seed"]
 

@@ -77,12 +77,12 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
-from embeddings.adapters._tokenize import head_chars, split_words, tokenize
 from embeddings.base import validate_texts
 from embeddings.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from embeddings.formats.elmo import ElmoOptions
 from embeddings.nn.encoder import NET_PREFIX, TorchEncoder
 from embeddings.nn.running_text import MAX_LENGTH_LIMIT
+from embeddings.tokenize import head_chars, split_words, tokenize
 from embeddings.training.trainer import Objective
 
 __all__ = ["ElmoEncoder", "ElmoFileEncoder", "parse_filters"]

@@ -80,13 +80,13 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
-from embeddings.adapters._tokenize import head_chars, nltk_word_tokenize, split_words, tokenize
 from embeddings.base import BaseEncoder, validate_texts
 from embeddings.errors import (
     InvalidInputError,
     InvalidParameterError,
 )
 from embeddings.nn.encoder import TorchEncoder
+from embeddings.tokenize import head_chars, nltk_word_tokenize, split_words, tokenize
 from embeddings.training.nli import NLI_LABELS, NLIPairs, label_ids, load_nli
 from embeddings.training.trainer import Objective
 

@@ -56,9 +56,9 @@ from typing import Any
 import numpy as np
 
 from embeddings._checks import is_int
-from embeddings.adapters._tokenize import tokenize
 from embeddings.errors import InvalidParameterError
 from embeddings.nn.running_text import RunningTextEncoder
+from embeddings.tokenize import tokenize
 
 __all__ = ["QuickThoughtEncoder", "context_targets"]
 

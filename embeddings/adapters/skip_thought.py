@@ -73,10 +73,10 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_optional_int
-from embeddings.adapters._tokenize import head_chars, nltk_word_tokenize, split_words, tokenize
 from embeddings.errors import InvalidInputError, InvalidParameterError, NotFittedError
 from embeddings.nn.encoder import TorchEncoder
 from embeddings.nn.running_text import RunningTextEncoder
+from embeddings.tokenize import head_chars, nltk_word_tokenize, split_words, tokenize
 
 __all__ = ["SkipThoughtEncoder", "SkipThoughtReleaseEncoder"]
 

@@ -34,9 +34,9 @@ import numpy as np
 
 from embeddings._checks import check_bool, check_int
 from embeddings._deps import require
-from embeddings.adapters._tokenize import head_chars
 from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidParameterError, MissingDependencyError
+from embeddings.tokenize import head_chars
 
 __all__ = ["UniversalSentenceEncoder"]
 

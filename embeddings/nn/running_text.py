@@ -62,7 +62,7 @@ class RunningTextEncoder(TorchEncoder):
     :data:`MAX_LENGTH_LIMIT`) is the input limit: the tokens of a text after the
     first ``max_length`` are cut off (in training and encoding), and encoding
     tokenizes only the first ``max_length * 64`` characters of a text
-    (:func:`~embeddings.adapters._tokenize.tokenize`).
+    (:func:`~embeddings.tokenize.tokenize`).
     """
 
     def input_limit(self) -> tuple[int, str] | None:

@@ -4,7 +4,7 @@ A :class:`TextCorpus` is a *restartable* iterable (gensim iterates several times
 once to build the vocabulary, then once per epoch) that yields one token list per
 non-blank line of the corpus files, or per text of an in-memory list.  Files are
 read line by line, so the corpus is never held in memory.  Tokens come from the
-same tokenizer as the encoders (:mod:`embeddings.adapters._tokenize`).
+same tokenizer as the encoders (:mod:`embeddings.tokenize`).
 
 Example:
     >>> corpus = TextCorpus(["The cat sat.", "", "A dog!"])
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.adapters._tokenize import tokenize
 from embeddings.errors import DataNotFoundError, InvalidInputError
+from embeddings.tokenize import tokenize
 
 __all__ = ["TextCorpus", "CorpusStats", "corpus_files", "OrderedCorpus", "TokenIds"]
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import embeddings
-from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.doc2vec import Doc2VecEncoder, inference_seed
 from embeddings.errors import InvalidInputError, InvalidParameterError
+from embeddings.tokenize import tokenize
 
 CORPUS = [
     "the cat sat on the mat",

@@ -10,10 +10,10 @@ import pytest
 from sklearn.base import clone
 
 import embeddings
-from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.word_vectors import WordVectorEncoder
 from embeddings.errors import InvalidParameterError, NotFittedError
 from embeddings.formats import VectorTable, write_glove_text, write_store
+from embeddings.tokenize import tokenize
 
 TRAIN = [
     "The cat sat on the mat.",

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from embeddings.adapters._tokenize import tokenize
 from embeddings.adapters.word_vectors import WordVectorEncoder
 from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidInputError
+from embeddings.tokenize import tokenize
 
 
 def test_arrow_whitespace_is_python_whitespace_for_every_code_point():

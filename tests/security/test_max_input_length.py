@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import embeddings
-from embeddings.adapters._tokenize import CHARS_PER_TOKEN, split_words, tokenize
 from embeddings.errors import InvalidParameterError, ModelFormatError
+from embeddings.tokenize import CHARS_PER_TOKEN, split_words, tokenize
 from tests.security.limits import assert_bounded, run_limited
 
 #: one-piece words of the USE vocabulary (each "▁word" is a single SentencePiece id)

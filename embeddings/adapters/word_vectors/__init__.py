@@ -2,7 +2,7 @@
 
 A text is split into whitespace chunks (by Arrow, deduplicated per batch), each
 distinct chunk is tokenized with the shared regular expression
-(:mod:`embeddings.adapters._tokenize`; results are cached, so each distinct chunk
+(:mod:`embeddings.tokenize`; results are cached, so each distinct chunk
 is tokenized once per encoder), and every token is looked up in the vocabulary:
 the exact form, then (with ``lowercase=False``) the lowercase form, then fastText
 subword vectors when the source has them; other tokens are skipped.  Weighted
