@@ -536,12 +536,9 @@ class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
     def _check_fitted(self) -> None:
         fitted_for = self.__dict__.get("_fitted_for")
         if fitted_for is None:
-            # The registry is loaded with the package (embeddings/__init__.py); it is looked
-            # up here, not imported, since it imports this module.
-            import sys
+            from embeddings._presets import train_command
 
-            registry = sys.modules.get("embeddings.registry")
-            command = None if registry is None else registry.train_command(self.name)
+            command = train_command(self.name)
             if command is not None:  # a corpus-trained preset: its weights come from a run
                 raise NotFittedError(
                     f"{self.name} has no trained weights: train them on a corpus with "
