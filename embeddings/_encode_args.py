@@ -114,7 +114,10 @@ class EncodeMixin:
     ``get_sentence_embedding_dimension``, over a class's ``_encode`` and ``dim``
     (:class:`~embeddings.base.BaseEncoder`, :class:`~embeddings.cache.CachedEncoder`)."""
 
-    dim: int
+    @property
+    def dim(self) -> int:
+        """The output dimension."""
+        raise NotImplementedError
 
     def _encode(
         self, texts: Any, batch_size: int, show_progress: bool, normalize: bool

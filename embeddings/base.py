@@ -277,7 +277,7 @@ class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
 
         out: list[tuple[str, str | os.PathLike[str]]] = []
         for param in self.path_params:
-            value = getattr(self, param, None)
+            value: Any = getattr(self, param, None)
             if looks_like_path(value):
                 out.append((param, value))
         for param, value in self.get_params(deep=False).items():

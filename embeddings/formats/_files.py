@@ -147,7 +147,7 @@ def open_regular_file(path: str | os.PathLike[str], *, what: str = "vector file"
         kind = _kind(os.fstat(fd).st_mode)
         if kind is not None:
             raise ModelFormatError(f"{p}: is {kind}, expected a {what} (a regular file)")
-        if fcntl is not None and getattr(os, "O_NONBLOCK", 0):
+        if fcntl is not None and hasattr(os, "O_NONBLOCK"):
             fl = fcntl.fcntl(fd, fcntl.F_GETFL)
             fcntl.fcntl(fd, fcntl.F_SETFL, fl & ~os.O_NONBLOCK)
         return os.fdopen(fd, "rb")

@@ -30,7 +30,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import IO, Literal
 
 import numpy as np
 
@@ -333,7 +333,7 @@ def write_word2vec_binary(
     import gzip
 
     with atomic_open(target) as out:
-        fh: BinaryIO = out
+        fh: IO[bytes] = out
         if target.suffix == ".gz":
             fh = gzip.GzipFile(filename=target.name, mode="wb", fileobj=out)  # type: ignore[assignment]
         fh.write(f"{f32.shape[0]} {f32.shape[1]}\n".encode())

@@ -151,7 +151,7 @@ def _content_sha256(vocab_bytes: bytes, vectors: np.ndarray, ngrams: np.ndarray 
 def _raw_bytes(array: np.ndarray) -> memoryview:
     """The little-endian float32 bytes of ``array`` without a copy (also for 0 rows)."""
     flat = np.ascontiguousarray(array, dtype="<f4").reshape(-1)
-    return memoryview(flat).cast("B")
+    return flat.data.cast("B")
 
 
 def _write_file(path: Path, payload: bytes) -> None:

@@ -37,7 +37,7 @@ import os
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
@@ -347,7 +347,7 @@ def _write_lines(
 ) -> None:
     fmt = f"{{:.{int(precision)}g}}".format
     with atomic_open(path) as out:
-        raw: BinaryIO = out
+        raw: IO[bytes] = out
         if path.suffix == ".gz":
             raw = gzip.GzipFile(filename=path.name, mode="wb", fileobj=out)  # type: ignore[assignment]
         fh = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
