@@ -465,6 +465,7 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
     if (
         isinstance(name_or_path, str)
         and name_or_path not in _PRESETS
+        and not (name_or_path in ALIASES and not download)  # an embedded copy needs no download
         and not os.path.lexists(name_or_path)
     ):
         from embeddings.published import resolve_model
