@@ -47,8 +47,10 @@ covers.
 published ``encode`` computes: NLTK's ``word_tokenize`` on the raw (cased) text,
 each token looked up in the expanded tables (``UNK`` when absent; ``<eos>`` appended
 with ``use_eos=True``), the GRU equations of the release, each encoder's final state
-L2-normalised, uni then bi.  Deliberate difference: an empty text (which the
-published code cannot encode) is encoded as the one-token sentence ``UNK``.
+L2-normalised, uni then bi.  An empty text is ``<eos>`` alone with ``use_eos=True``, as
+the published code encodes it; without ``<eos>`` (where the published code cannot
+encode it) it is the one-token sentence ``UNK``.  A word repeated in ``dictionary.txt``
+uses the row of its last line, as the release's reader does.
 
 A text without tokens is encoded as ``<unk>`` by the trained encoder too (a finite
 vector, never NaN).
@@ -592,7 +594,8 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
 
     family = "skip_thought"
     path_params = ("path",)
-    adapter_version = "1"
+    adapter_version = "2"  # 2: an empty text with use_eos is <eos> alone
+    loads_versions = ("1",)  # the same saved parameters
     requires_fit = False
     trainable = False
     transient = (*TorchEncoder.transient, "_release", "_release_id")
@@ -748,7 +751,7 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
             raise InvalidParameterError("use_eos=True but dictionary.txt has no '<eos>' line")
         rows = []
         for t in texts:
-            toks = self._tokens(t) or ["UNK"]
+            toks = self._tokens(t) or ([] if self.use_eos else ["UNK"])
             r = [release.index.get(w, unk) for w in toks]
             if self.use_eos:
                 r.append(eos)

@@ -51,6 +51,7 @@ import math
 import operator
 import os
 import pickle
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -708,7 +709,14 @@ def read_release(
     words = _read_dictionary(root / DICTIONARY)
     index: dict[str, int] = {}
     for i, w in enumerate(words):
-        index.setdefault(w, i)
+        index[w] = i  # a repeated word keeps its last row, as the release's OrderedDict does
+    if len(index) < len(words):
+        warnings.warn(
+            f"{root / DICTIONARY}: {len(words) - len(index)} word(s) appear more than once; "
+            "each uses the row of its last line, as the published code does",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     if "UNK" not in index:
         raise ModelFormatError(
             f"{root / DICTIONARY} has no 'UNK' line; the release maps unknown words to it"

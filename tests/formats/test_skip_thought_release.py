@@ -136,6 +136,24 @@ def test_release_empty_text_and_eos(tmp_path):
     np.testing.assert_allclose(
         eos.encode(["the cat"])[0], _published_encode(arrays, "the cat <eos>", "uni"), atol=2e-6
     )
+    # an empty text with <eos>: the published code encodes <eos> alone
+    np.testing.assert_allclose(
+        eos.encode([""])[0], _published_encode(arrays, "<eos>", "uni"), atol=2e-6
+    )
+
+
+def test_a_repeated_dictionary_word_uses_its_last_row(tmp_path):
+    """The published reader builds ``OrderedDict(zip(words, table))``: a repeated word
+    keeps the row of its last line."""
+    build_release(tmp_path / "rel")
+    words = [*WORDS, "cat"]  # "cat" again, on the last line: row len(WORDS)
+    (tmp_path / "rel" / "dictionary.txt").write_bytes("\n".join(words).encode("utf-8") + b"\n")
+    for name in ("utable.npy", "btable.npy"):
+        table = np.load(tmp_path / "rel" / name)
+        np.save(tmp_path / "rel" / name, np.concatenate([table, table[-1:] * 0 + 0.5]))
+    with pytest.warns(RuntimeWarning, match="last line"):
+        release = read_release(tmp_path / "rel", mode="uni")
+    assert release.index["cat"] == len(WORDS)
 
 
 def test_release_save_refers_to_files(tmp_path):
