@@ -202,7 +202,7 @@ def test_evaluate_uses_the_family_protocol() -> None:
     with threadpool_limits(1, user_api="blas"):  # evaluate's default
         expected = evaluate_classification_train_test(
             BowEncoder().encode(train.texts), train.labels, BowEncoder().encode(test.texts),
-            test.labels, n_folds=10, seed=1111,
+            test.labels, n_folds=10, random_state=1111,
         )  # fmt: skip
     assert result["main_score"] == pytest.approx(expected["main_score"], abs=1e-12)
     parts = ["train"] * 40 + ["dev"] * 10 + ["test"] * 10
