@@ -114,7 +114,7 @@ def run_quick(
     from benchmarks.suites import get_suite
 
     summary = run_suite(
-        "quick", list(encoders), results_dir, cache_dir=cache_dir, progress=progress
+        "quick", list(encoders), results_dir, cache_dir=cache_dir, show_progress=progress
     )
     labels = [e.label for e in get_suite("quick").tasks]
     records = [

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 import numpy as np
 
 from benchmarks.results import ProtocolInfo, to_jsonable
-from embeddings.errors import InvalidInputError
+from embeddings.errors import InvalidInputError, renamed_parameters
 
 if TYPE_CHECKING:
     from benchmarks.tasks.base import Task
@@ -133,7 +133,7 @@ class EncoderSession:
         cache_dir: Embedding cache folder (``None``: the default cache).
         use_cache: Encode through :class:`~embeddings.cache.CachedEncoder`.
         batch_size: Encoding batch size.
-        progress: Show a progress bar per encode call.
+        show_progress: Show a progress bar per encode call (``progress``: its old name).
 
     Example:
         >>> import embeddings
@@ -142,6 +142,7 @@ class EncoderSession:
         ((1, 50), False)
     """
 
+    @renamed_parameters(progress="show_progress")
     def __init__(
         self,
         encoder: Any,
@@ -149,13 +150,13 @@ class EncoderSession:
         cache_dir: str | os.PathLike[str] | None = None,
         use_cache: bool = True,
         batch_size: int = 64,
-        progress: bool = False,
+        show_progress: bool = False,
     ) -> None:
         self.encoder = encoder
         self.cache_dir = cache_dir
         self.use_cache = use_cache
         self.batch_size = batch_size
-        self.progress = progress
+        self.show_progress = show_progress
         self.fit_s = 0.0
         self.encode_s = 0.0
         self.fit_texts = 0
@@ -204,7 +205,7 @@ class EncoderSession:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # e.g. all-OOV sentences
             out = target.encode(
-                list(texts), batch_size=self.batch_size, show_progress=self.progress
+                list(texts), batch_size=self.batch_size, show_progress=self.show_progress
             )
         self.encode_s += time.perf_counter() - start
         return np.asarray(out)

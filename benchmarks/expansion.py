@@ -92,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             enc.save(plain)
             out = Path(args.out) if args.out else Path(tmp) / "results"
             run_suite("senteval", [args.model, str(plain)], out, tasks=args.tasks,
-                      progress=False, log=None)  # fmt: skip
+                      show_progress=False, log=None)  # fmt: skip
             scores: dict[str, dict[str, float]] = {}
             for f in sorted(out.rglob("*.json")):
                 try:

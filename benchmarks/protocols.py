@@ -47,7 +47,7 @@ from benchmarks.tasks.base import (
     Task,
 )
 from benchmarks.tasks.settings import SuiteTask
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidParameterError, renamed_parameters
 
 __all__ = ["PROTOCOLS", "Protocol", "evaluate", "protocol_for"]
 
@@ -55,6 +55,7 @@ Protocol = Callable[[Any, EvalContext], TaskEvaluation]
 """``protocol(task, ctx) -> TaskEvaluation``: load, fit, encode, score."""
 
 
+@renamed_parameters(progress="show_progress")
 def evaluate(
     task: Task[Any],
     encoder: Any,
@@ -65,7 +66,7 @@ def evaluate(
     n_jobs: int | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     batch_size: int = 64,
-    progress: bool = False,
+    show_progress: bool = False,
     blas_threads: int | None = 1,
 ) -> TaskEvaluation:
     """Evaluate an encoder on a task with the protocol of its family.
@@ -106,7 +107,7 @@ def evaluate(
             cache_dir=cache_dir,
             use_cache=cache_dir is not None,
             batch_size=batch_size,
-            progress=progress,
+            show_progress=show_progress,
         )
     session.reset()
     ctx = EvalContext(

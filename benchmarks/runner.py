@@ -64,7 +64,7 @@ from benchmarks.results import (
 )
 from benchmarks.specs import build_encoder, encoder_info, parse_encoder_spec
 from benchmarks.suites import Suite, SuiteTask, get_suite
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidParameterError, renamed_parameters
 
 __all__ = [
     "RESULT_FORMAT",
@@ -154,6 +154,7 @@ def _resolve_suite(suite: Any) -> tuple[Suite, dict[str, Any]]:
     )
 
 
+@renamed_parameters(progress="show_progress")
 def run_suite(
     suite: Any,
     encoders: Sequence[Any],
@@ -168,7 +169,7 @@ def run_suite(
     batch_size: int = 64,
     n_jobs: int | None = None,
     blas_threads: int | None = 1,
-    progress: bool = True,
+    show_progress: bool = True,
     log: Callable[[str], None] | None = _default_log,
 ) -> RunSummary:
     """Evaluate every encoder on every task of a suite; write one JSON per pair.
@@ -193,7 +194,8 @@ def run_suite(
             regressions on a busy 2-core machine.  The thread count can move the
             last bits of a fit (BLAS summation order), so compare scores computed
             with the same setting.
-        progress: Show progress bars (overall, and per encode call).
+        show_progress: Show progress bars (overall, and per encode call); ``progress``
+            is its old name.
         log: Receives one line per pair (done, skipped, failed); ``None`` is silent.
 
     Returns:
@@ -233,7 +235,7 @@ def run_suite(
     }
     task_params_extra = {"data_dir": data_dir} if data_dir is not None else {}
     total = len(encoders) * len(suite_obj.tasks)
-    with _bar(total, progress, f"bench {suite_obj.name}") as bar:
+    with _bar(total, show_progress, f"bench {suite_obj.name}") as bar:
         for spec in encoders:
             spec_text = spec if isinstance(spec, str) else getattr(spec, "name", repr(spec))
             try:
@@ -255,7 +257,7 @@ def run_suite(
                 cache_dir=cache_dir,
                 use_cache=use_cache,
                 batch_size=batch_size,
-                progress=progress,
+                show_progress=show_progress,
             )
             for entry in suite_obj.tasks:
                 bar.set_postfix_str(f"{label} / {entry.label}")

@@ -145,7 +145,7 @@ def _run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         n_jobs=args.n_jobs,
         blas_threads=args.blas_threads or None,
-        progress=not args.no_progress,
+        show_progress=not args.no_progress,
     )
     print(
         f"{summary['suite']}: {len(summary['computed'])} computed, "

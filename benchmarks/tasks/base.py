@@ -53,7 +53,7 @@ from benchmarks.tasks.data import (
     check_max_samples,
 )
 from benchmarks.tasks.paths import find_file
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidParameterError, renamed_parameters
 
 if TYPE_CHECKING:
     import numpy as np
@@ -265,6 +265,7 @@ class Task(ABC, Generic[DataT]):
         return make(path, test=test, dev=dev, sep=sep, name=name, **options)
 
     # ------------------------------------------------------------------ evaluation
+    @renamed_parameters(progress="show_progress")
     def evaluate(
         self,
         encoder: Any,
@@ -275,7 +276,7 @@ class Task(ABC, Generic[DataT]):
         n_jobs: int | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
         batch_size: int = 64,
-        progress: bool = False,
+        show_progress: bool = False,
         blas_threads: int | None = 1,
     ) -> TaskEvaluation:
         """Evaluate an encoder on this task with the protocol of its family.
@@ -299,7 +300,8 @@ class Task(ABC, Generic[DataT]):
             cache_dir: Encode through the embedding cache in this folder (``None``: no
                 cache).  Ignored for an ``EncoderSession``.
             batch_size: Encoding batch size.  Ignored for an ``EncoderSession``.
-            progress: A progress bar per encode call.  Ignored for an ``EncoderSession``.
+            show_progress: A progress bar per encode call (``progress``: its old name).
+                Ignored for an ``EncoderSession``.
             blas_threads: BLAS threads while fitting and evaluating (``None``: the
                 library default).  One thread is much faster for the small logistic
                 regressions on a busy machine; compare scores computed with the same
@@ -333,7 +335,7 @@ class Task(ABC, Generic[DataT]):
             n_jobs=n_jobs,
             cache_dir=cache_dir,
             batch_size=batch_size,
-            progress=progress,
+            show_progress=show_progress,
             blas_threads=blas_threads,
         )
 

@@ -52,7 +52,7 @@ def pairs(n: int = 60, seed: int = 0) -> pd.DataFrame:
 
 
 def run(task: Any, encoders: list[Any], out: Path, **kw: Any) -> dict[str, Any]:
-    kw.setdefault("progress", False)
+    kw.setdefault("show_progress", False)
     kw.setdefault("log", None)
     return dict(run_suite(task, encoders, out, **kw))
 

@@ -169,7 +169,7 @@ def small_suite(*entries: SuiteTask) -> Suite:
 
 def run(encoders: list[Any], suite: Suite, out: Path, **kw: Any) -> dict[str, Any]:
     kw.setdefault("verify", False)
-    kw.setdefault("progress", False)
+    kw.setdefault("show_progress", False)
     kw.setdefault("log", None)
     return dict(run_suite(suite, encoders, out, **kw))
 

@@ -95,7 +95,7 @@ def varied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def _run(encoder: Any, entry: SuiteTask, out: Path) -> dict[str, Any]:
     summary = run_suite(
-        Suite("t", "t", (entry,)), [encoder], out, verify=False, progress=False, log=None
+        Suite("t", "t", (entry,)), [encoder], out, verify=False, show_progress=False, log=None
     )
     assert summary["failed"] == []
     return json.loads(Path(summary["computed"][0]).read_text(encoding="utf-8"))
