@@ -659,7 +659,7 @@ def run(args: argparse.Namespace) -> int:
             return 130
         encoder.save(out)
     else:
-        encoder.fit_corpus(corpus, progress=not ns.no_progress)
+        encoder.fit_corpus(corpus, show_progress=not ns.no_progress)
         encoder.save(out)
         _write_run(out, family, params, corpus)
     wall = time.perf_counter() - start

@@ -47,7 +47,12 @@ import numpy as np
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
-from embeddings.errors import InvalidParameterError, ModelFormatError, NotFittedError
+from embeddings.errors import (
+    InvalidParameterError,
+    ModelFormatError,
+    NotFittedError,
+    renamed_parameters,
+)
 from embeddings.tokenize import tokenize
 
 __all__ = ["Doc2VecEncoder", "inference_seed"]
@@ -198,7 +203,7 @@ class Doc2VecEncoder(BaseEncoder):
             min_alpha=float(self.min_alpha),
             random_state=int(self.random_state),
             workers=int(self.workers),
-            progress=progress,
+            show_progress=progress,
         )
         wv = model.wv
         self._weights = {
@@ -220,8 +225,9 @@ class Doc2VecEncoder(BaseEncoder):
 
         self._train(TextCorpus(texts, lowercase=bool(self.lowercase)), progress=False)
 
+    @renamed_parameters(progress="show_progress")
     def fit_corpus(
-        self, corpus: str | os.PathLike[str] | Sequence[str], *, progress: bool = False
+        self, corpus: str | os.PathLike[str] | Sequence[str], *, show_progress: bool = False
     ) -> Doc2VecEncoder:
         """Train on a text file or folder of ``*.txt`` files, streamed line by line.
 
@@ -233,7 +239,7 @@ class Doc2VecEncoder(BaseEncoder):
         if not isinstance(corpus, (str, os.PathLike)):
             corpus = validate_texts(corpus, what="corpus")  # the input policy of ``fit``
         self._ensure_loaded()
-        self._train(TextCorpus(corpus, lowercase=bool(self.lowercase)), progress=progress)
+        self._train(TextCorpus(corpus, lowercase=bool(self.lowercase)), progress=show_progress)
         self._fitted_for = self._fit_key()
         self._state_digest = None
         return self

@@ -78,7 +78,12 @@ import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
 from embeddings.base import validate_texts
-from embeddings.errors import InvalidInputError, InvalidParameterError, NotFittedError
+from embeddings.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    NotFittedError,
+    renamed_parameters,
+)
 from embeddings.formats.elmo import ElmoOptions
 from embeddings.nn.encoder import NET_PREFIX, TorchEncoder
 from embeddings.nn.running_text import MAX_LENGTH_LIMIT
@@ -798,9 +803,10 @@ class ElmoEncoder(_ElmoBase):
             "backward": float(np.exp(bwd / n)),
         }
 
-    def fit_corpus(self, corpus: Any, *, progress: bool = False, **kwargs: Any) -> ElmoEncoder:
+    @renamed_parameters(progress="show_progress")
+    def fit_corpus(self, corpus: Any, *, show_progress: bool = False, **kwargs: Any) -> ElmoEncoder:
         """Train on a text file or folder of ``*.txt`` files (the same as ``fit(path)``)."""
-        return self.fit(corpus, show_progress=progress, **kwargs)
+        return self.fit(corpus, show_progress=show_progress, **kwargs)
 
     # --------------------------------------------------------- state / files
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -208,7 +208,7 @@ class TrainableFamily:
         resumable: ``True`` when the class trains through :meth:`TorchEncoder.fit
             <embeddings.nn.encoder.TorchEncoder.fit>` (checkpoints, resume, time
             budget); ``False`` for one-pass trainers with ``fit_corpus(path,
-            progress=...)``.
+            show_progress=...)``.
         data_option: the option that names the training data (``corpus`` gives
             ``--corpus``; InferSent's ``nli`` gives ``--nli``).
         data_check: ``"module:function"`` that checks the data argument before

@@ -48,7 +48,7 @@ import numpy as np
 
 from embeddings._checks import check_int, check_number
 from embeddings._deps import require
-from embeddings.errors import InvalidInputError, InvalidParameterError
+from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
 from embeddings.formats.table import Subwords, VectorTable
 
 __all__ = [
@@ -235,6 +235,7 @@ def _check_vocab(model: Any, min_count: int, what: str) -> None:
         )
 
 
+@renamed_parameters(progress="show_progress")
 def train_word_vectors(
     corpus: Iterable[list[str]],
     *,
@@ -251,7 +252,7 @@ def train_word_vectors(
     bucket: int = 200_000,
     random_state: int = 0,
     workers: int = 1,
-    progress: bool = False,
+    show_progress: bool = False,
 ) -> tuple[VectorTable, TrainingInfo]:
     """Train word2vec (CBOW/skip-gram) or fastText on a restartable token-list corpus.
 
@@ -308,7 +309,7 @@ def train_word_vectors(
         total_examples=model.corpus_count,
         total_words=model.corpus_total_words,
         epochs=model.epochs,
-        callbacks=_callbacks(progress, int(epochs), algorithm),
+        callbacks=_callbacks(show_progress, int(epochs), algorithm),
     )
     seconds = time.perf_counter() - start
     wv = model.wv
@@ -330,6 +331,7 @@ def train_word_vectors(
     return table, info
 
 
+@renamed_parameters(progress="show_progress")
 def train_doc2vec(
     corpus: Iterable[list[str]],
     *,
@@ -345,7 +347,7 @@ def train_doc2vec(
     min_alpha: float = 0.0001,
     random_state: int = 0,
     workers: int = 1,
-    progress: bool = False,
+    show_progress: bool = False,
 ) -> tuple[Any, TrainingInfo]:
     """Train a gensim Doc2Vec (PV-DM or PV-DBOW) with one tag per text (its index).
 
@@ -400,7 +402,7 @@ def train_doc2vec(
         total_examples=model.corpus_count,
         total_words=model.corpus_total_words,
         epochs=model.epochs,
-        callbacks=_callbacks(progress, int(epochs), "doc2vec-" + ("dm" if dm else "dbow")),
+        callbacks=_callbacks(show_progress, int(epochs), "doc2vec-" + ("dm" if dm else "dbow")),
     )
     seconds = time.perf_counter() - start
     info = TrainingInfo(

@@ -16,7 +16,7 @@ from embeddings.adapters.word_vectors.lookup import Lookup, frozen_table
 from embeddings.adapters.word_vectors.pooling import FITTED_POOLINGS, Pooling, WordFreq
 from embeddings.adapters.word_vectors.state import check_state, public, read_table
 from embeddings.base import validate_texts
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidParameterError, renamed_parameters
 from embeddings.formats.table import VectorTable
 
 __all__ = ["TrainedWordVectorEncoder"]
@@ -181,7 +181,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             algorithm=self.algorithm,
             sg=bool(self.sg),
             sample=float(self.sample),
-            progress=progress,
+            show_progress=progress,
             **{name: int(getattr(self, name)) for name in _INT_PARAMS},
         )
         self._install(table)
@@ -193,11 +193,12 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         self._train(TextCorpus(texts, lowercase=bool(self.lowercase)), progress=False)
         self._fit_pooling(texts)
 
+    @renamed_parameters(progress="show_progress")
     def fit_corpus(
         self,
         corpus: str | os.PathLike[str] | Sequence[str],
         *,
-        progress: bool = False,
+        show_progress: bool = False,
         max_pooling_texts: int = 200_000,
     ) -> TrainedWordVectorEncoder:
         """Train on a text file or folder of ``*.txt`` files, streamed line by line.
@@ -207,7 +208,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
 
         Args:
             corpus: a file, a folder (``**/*.txt``, ``raw/`` folders skipped), or texts.
-            progress: show a progress bar per epoch.
+            show_progress: show a progress bar per epoch (``progress``: its old name).
             max_pooling_texts: for ``tfidf``/``sif``/``usif`` pooling, the weights are
                 fitted on the first this-many corpus lines (an int >= 0).
 
@@ -221,7 +222,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             corpus = validate_texts(corpus, what="corpus")  # the input policy of ``fit``
         self._ensure_loaded()
         stream = TextCorpus(corpus, lowercase=bool(self.lowercase))
-        self._train(stream, progress=progress)
+        self._train(stream, progress=show_progress)
         if self.pooling in FITTED_POOLINGS:
             lines = itertools.islice(stream.lines(), min(limit, sys.maxsize))
             self._fit_pooling(list(lines))
