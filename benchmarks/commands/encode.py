@@ -29,13 +29,13 @@ import time
 from pathlib import Path
 
 from embeddings._atomic import check_writable
+from embeddings._vector_sinks import _side_paths
 from embeddings.errors import InvalidParameterError
 from embeddings.streaming import (
     DEFAULT_CHUNK_SIZE,
     OUTPUT_FORMATS,
     SOURCE_KINDS,
     TextSource,
-    _side_paths,
     encode_corpus,
 )
 

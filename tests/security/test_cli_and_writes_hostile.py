@@ -568,8 +568,9 @@ def test_encode_corpus_checks_an_unclosed_quote_before_encoding(tmp_path: Path) 
 
 def test_encode_corpus_never_writes_through_a_linked_lock_or_partial(tmp_path: Path) -> None:
     import embeddings
+    from embeddings._vector_sinks import _side_paths
     from embeddings.errors import InvalidParameterError
-    from embeddings.streaming import _side_paths, encode_corpus
+    from embeddings.streaming import encode_corpus
 
     glove = embeddings.load("glove-6b-50d")
     src = tmp_path / "t.txt"
@@ -584,7 +585,7 @@ def test_encode_corpus_never_writes_through_a_linked_lock_or_partial(tmp_path: P
     assert outside.read_bytes() == b"KEEP"
     lock.unlink(missing_ok=True)  # the failed call removes the link itself, never its target
     # a partial output left as a link (by an "interrupted run") is refused on resume
-    from embeddings.streaming import _NpyPartial
+    from embeddings._vector_sinks import _NpyPartial
 
     partial = _side_paths(out)[1]
     partial.symlink_to(outside)
