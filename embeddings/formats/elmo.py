@@ -69,10 +69,12 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -510,6 +512,29 @@ def read_weights(path: str | os.PathLike[str], options: ElmoOptions) -> dict[str
     if not signed:  # refused here: HDF5 would try every plugin it finds on such a file
         raise ModelFormatError(f"{p}: not a readable hdf5 file (no HDF5 signature)")
     h5py = _h5py()
+    with _without_plugins(h5py):
+        return _read_checked(h5py, p, size, options)
+
+
+@contextlib.contextmanager
+def _without_plugins(h5py: Any) -> Iterator[None]:
+    """Read with HDF5's plugin search path emptied, so that no damaged or hostile file
+    can make HDF5 load a plugin library (only built-in filters are allowed anyway);
+    the caller's search path is put back afterwards."""
+    from h5py import h5pl
+
+    saved = [h5pl.get(i) for i in range(h5pl.size())]
+    for _ in saved:
+        h5pl.remove(0)
+    try:
+        yield
+    finally:
+        for entry in saved:
+            h5pl.append(entry)
+
+
+def _read_checked(h5py: Any, p: Path, size: int, options: ElmoOptions) -> dict[str, np.ndarray]:
+    """The datasets of an open-able ``weights.hdf5``, each checked before it is read."""
     try:
         hf = h5py.File(p, "r")
     except OSError as err:

@@ -66,7 +66,7 @@ from embeddings.errors import (
     ModelFormatError,
     TransferkitError,
 )
-from embeddings.formats._files import open_regular_file
+from embeddings.formats._files import check_regular_file, open_regular_file
 
 __all__ = [
     "RELEASE_FILES",
@@ -112,6 +112,8 @@ def _open(path: Path, what: str) -> tuple[BinaryIO, int]:
     before it is read (the open does not block and the opened file is checked)."""
     if not os.path.lexists(path):
         raise DataNotFoundError(f"{what} {path} does not exist")
+    # a release file is read from its folder: a link out of it is refused
+    check_regular_file(path, what=what, inside=Path(path).parent.resolve())
     fh = open_regular_file(path, what=what)
     return fh, os.fstat(fh.fileno()).st_size
 

@@ -258,3 +258,14 @@ def test_malicious_object_table_is_refused(tmp_path):
     with pytest.raises(ModelFormatError, match=r"(builtins|io)\.open"):
         read_table(path)
     assert not target.exists()
+
+
+@pytest.mark.parametrize("name", ["dictionary.txt", "utable.npy", "uni_skip.npz"])
+def test_a_release_file_linking_out_of_its_folder_is_refused(tmp_path, name):
+    build_release(tmp_path / "rel")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (tmp_path / "rel" / name).rename(outside / name)
+    (tmp_path / "rel" / name).symlink_to(outside / name)
+    with pytest.raises(ModelFormatError, match="outside|leads"):
+        read_release(tmp_path / "rel", mode="uni")

@@ -383,3 +383,33 @@ def test_huge_declared_sizes_stay_bounded(tmp_path: Path) -> None:
     """
     result = run_limited(body, imports=imports)
     assert_bounded(result, allowed=("None",))
+
+
+def test_hdf5_plugin_search_path_is_empty_while_reading_and_restored(tmp_path: Path) -> None:
+    """A damaged file makes HDF5 try every plugin library on its search path; while a
+    weights file is read the path is empty, and the caller's path comes back after."""
+    from h5py import h5pl
+
+    import embeddings.formats.elmo as elmo_format
+
+    h5pl.append(str(tmp_path).encode())
+    before = [h5pl.get(i) for i in range(h5pl.size())]
+    seen: list[int] = []
+    real = elmo_format._read_checked
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(h5pl.size())
+        return real(*args, **kwargs)
+
+    opt, wts = write_tiny_elmo(tmp_path / "ok")
+    try:
+        elmo_format._read_checked = spy  # type: ignore[assignment]
+        read_elmo(opt, wts)
+        wts.write_bytes(wts.read_bytes()[: len(wts.read_bytes()) // 2])  # truncated
+        with pytest.raises(ModelFormatError):
+            read_elmo(opt, wts)
+    finally:
+        elmo_format._read_checked = real  # type: ignore[assignment]
+        after = [h5pl.get(i) for i in range(h5pl.size())]
+        h5pl.remove(h5pl.size() - 1)
+    assert seen == [0, 0] and after == before
