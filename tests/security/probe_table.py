@@ -309,6 +309,8 @@ def _env(module: ModuleType, root: Path, shared: Path) -> dict[str, str]:
         TOKENIZERS_PARALLELISM="false",
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
+        HOME=str(root / "home"),  # libraries' own caches (ONNX Runtime's) stay in the root
+        XDG_CACHE_HOME=str(root / "home" / ".cache"),
         HF_HOME=str(root / "hf-home"),
         TRANSFERKIT_CACHE=str(root / "cache"),
         TRANSFERKIT_VECTOR_STORE=str(root / "stores"),
