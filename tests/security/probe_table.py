@@ -5,6 +5,7 @@ Usage (from the repository root)::
     .venv/bin/python -m tests.security.probe_table            # every area
     .venv/bin/python -m tests.security.probe_table --area elmo
     .venv/bin/python -m tests.security.probe_table --list
+    .venv/bin/python -m tests.security.probe_table --area cli -v   # one line per variant
 
 Each area (a module of ``tests/security/probes``) runs in one child process that
 imports what the area needs once, then runs its variants one after another, each in a
@@ -14,8 +15,9 @@ says otherwise) and its wall time at four times that (20 s at least).  A child t
 (a kill, a hard limit, a hang in C code) is restarted at the next variant, and the one it
 died on counts as a crash.  The outcome of each variant is classified as described in
 ``tests/security/probes/__init__.py``; the command exits 1 when any variant crashed, was
-silently wrong, or ran code / read or changed a file outside its folder.  Everything is
-written under one temporary folder, removed at the end; nothing is fetched.
+silently wrong, or ran code / read or changed a file outside its folder (details of those
+variants go to stderr).  Everything is written under one temporary folder, removed at the
+end (the children's ``HOME``, caches and vector store point into it); nothing is fetched.
 """
 
 from __future__ import annotations
@@ -247,9 +249,9 @@ def _run_variant(module: ModuleType, variant: Variant, ctx: Ctx, log: Path) -> d
                 verdict, detail = "silent", "a valid input was refused: " + detail
         else:
             verdict = "crash"
-            if not isinstance(err, MemoryError):
-                tail = traceback.format_exception(err)[-3:]
-                detail += " | " + " ".join(x.strip() for x in tail)[-400:]
+            frames = traceback.extract_tb(err.__traceback__)
+            if frames:  # where it was raised
+                detail += f" (at {frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name})"
     cpu, wall = _cpu() - cpu0, time.perf_counter() - wall0
     events = watch.events()
     watch.close()
@@ -428,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; see the module docstring."""
     parser = argparse.ArgumentParser(prog="python -m tests.security.probe_table",
                                      description=__doc__.split("\n\n")[0])  # fmt: skip
-    parser.add_argument("--area", action="append", choices=AREAS, help="run only this area")
+    parser.add_argument("--area", action="append", choices=AREAS,
+                        help="run only this area (repeatable)")  # fmt: skip
     parser.add_argument("--list", action="store_true", help="list the areas and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="print every variant")
     parser.add_argument("--child", help=argparse.SUPPRESS)

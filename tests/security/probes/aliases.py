@@ -84,7 +84,7 @@ def _seed(value: Any) -> Callable[[dict[str, Any]], Any]:
     def call(d: dict[str, Any]) -> Any:
         from evaluators.metrics import check_seed
 
-        return check_seed(seed=value)
+        return check_seed(seed=value)  # type: ignore[call-arg]
 
     return call
 
@@ -111,7 +111,7 @@ def _pairs_split(d: dict[str, Any]) -> Any:
     import evaluators
 
     x, y = d["X"], d["y"]
-    return evaluators.evaluate_pairs_split(
+    return evaluators.evaluate_pairs_split(  # type: ignore[call-arg]
         x[:30, :3], x[:30, 2:], y[:30], x[30:45, :3], x[30:45, 2:], y[30:45],
         x[45:, :3], x[45:, 2:], y[45:], seed=3,
     )  # fmt: skip
@@ -121,7 +121,7 @@ def _pairs_train_test(d: dict[str, Any]) -> Any:
     import evaluators
 
     x, y = d["X"], d["y"]
-    return evaluators.evaluate_pairs_train_test(
+    return evaluators.evaluate_pairs_train_test(  # type: ignore[call-arg]
         x[:45, :3], x[:45, 2:], y[:45], x[45:, :3], x[45:, 2:], y[45:], n_folds=3, seed=3
     )
 
@@ -131,7 +131,7 @@ def _relatedness(d: dict[str, Any]) -> Any:
 
     x = d["X"]
     s30, s15 = np.linspace(1, 5, 30), np.linspace(1, 5, 15)
-    return evaluators.evaluate_relatedness(
+    return evaluators.evaluate_relatedness(  # type: ignore[call-arg]
         x[:30, :2], x[:30, 2:4], s30, x[30:45, :2], x[30:45, 2:4], s15, x[45:, :2],
         x[45:, 2:4], s15, epochs_per_check=1, patience=2, max_epochs=10**12, seed=0,
     )  # fmt: skip
@@ -146,7 +146,7 @@ def _warnings_as_errors(ctx: Ctx) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", TransferkitDeprecationWarning)
         try:
-            check_seed(seed=1)
+            check_seed(seed=1)  # type: ignore[call-arg]
         except TransferkitDeprecationWarning:
             return
     check(False, "no warning was raised as an error")
@@ -171,7 +171,7 @@ def _misspelled(key: str) -> Variant:
 
         d = _data()
         try:
-            evaluators.evaluate_clustering(d["XB"], d["yB"], **{key: 1})
+            evaluators.evaluate_clustering(d["XB"], d["yB"], **{key: 1})  # type: ignore[arg-type]
         except TypeError as err:
             check("unexpected keyword" in str(err), f"a TypeError without the name: {err}")
             return
@@ -187,7 +187,7 @@ def _both(fn: str, **kw: Any) -> Variant:
         from evaluators.metrics import check_seed
 
         found = {"check_seed": check_seed, "resolve_head": resolve_head}.get(fn)
-        return (found or getattr(evaluators, fn))(**kw)
+        return (found or getattr(evaluators, fn))(**kw)  # type: ignore[operator]
 
     return raises(fn, call, "only")
 

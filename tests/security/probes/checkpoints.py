@@ -49,6 +49,10 @@ def setup(shared: Path) -> None:
         return
     torch.manual_seed(0)
     torch.save(_state(), shared / "state.pkl")
+    small = torch.nn.LSTM(3, 2, bidirectional=True)
+    small_state = {"enc_lstm." + k: v for k, v in small.state_dict().items()}
+    torch.save(small_state, shared / "small.pkl")
+    torch.save(small_state, shared / "small-legacy.pkl", _use_new_zipfile_serialization=False)
     legacy = shared / "legacy.pkl"
     torch.save(_state(), legacy, _use_new_zipfile_serialization=False)
     with zipfile.ZipFile(shared / "state.pkl") as zf:
@@ -149,6 +153,36 @@ def _long_key(sd: dict[str, Any]) -> None:
 def _fifo(ctx: Ctx) -> Callable[[], Any]:
     os.mkfifo(ctx.tmp / "infersent1.pkl")
     return lambda: inf().read_infersent_checkpoint(ctx.tmp / "infersent1.pkl")
+
+
+def _fuzz(kind: str, legacy: bool, k: int, n: int = 64) -> Variant:
+    """The k-th of n truncations (at k/n of the file) or bit flips of a small checkpoint:
+    a transferkit error, or a state dict of the expected names and finite values."""
+
+    def build(ctx: Ctx) -> Callable[[], Any]:
+        import random
+
+        data = bytearray(
+            (ctx.shared / ("small-legacy.pkl" if legacy else "small.pkl")).read_bytes()
+        )
+        if kind == "truncated":
+            data = data[: k * len(data) // n]
+        else:
+            rng = random.Random(k)
+            for _ in range(1 + k % 4):
+                data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        return checkpoint(ctx, bytes(data))
+
+    def ok(c: Any) -> bool:
+        import numpy as np
+
+        arrays = c.arrays
+        return set(arrays) == set(inf().CHECKPOINT_NAMES) and all(
+            a.dtype == np.float32 and np.isfinite(a).all() for a in arrays.values()
+        )
+
+    label = f"{'legacy' if legacy else 'zip'} {kind} #{k}"
+    return Variant(label, V(build, label, ok).run, expect="either")
 
 
 INFERSENT = [
@@ -272,8 +306,12 @@ SPECIAL = [
     V(_nli_fifo, "convert_nli_zip of a FIFO"),
 ]
 
+FUZZ = [_fuzz(kind, legacy, k) for legacy in (False, True) for kind in ("truncated", "flipped")
+        for k in range(64)]  # fmt: skip
+
 PROBES = [
     ("InferSent: truncated / damaged, stride-0, lying sizes, zip bomb", INFERSENT),
+    ("InferSent checkpoint fuzz: 64 truncations, 64 bit flips, zip and legacy (either)", FUZZ),
     ("zip members in mpnet.safe_extract", MPNET),
     ("zip members in convert_nli_zip", NLI),
     ("FIFO / device files for checkpoints and archives", SPECIAL),

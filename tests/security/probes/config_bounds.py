@@ -118,7 +118,7 @@ def _pooling(pooling: str) -> Variant:
     def run(ctx: Ctx) -> None:
         from embeddings.adapters.word_vectors import WordVectorEncoder
 
-        e = WordVectorEncoder(pooling=pooling).fit(TRAIN)
+        e = WordVectorEncoder(pooling=pooling).fit(TRAIN)  # type: ignore[arg-type]
         before = e.get_vectors()[:100].copy()
         e.encode(["the king sat zzqq"] * 3)
         check(np.array_equal(before, e.get_vectors()[:100]), "the table changed")
@@ -204,7 +204,7 @@ def _tfidf_vocab(ctx: Ctx) -> None:
 def _unknown_algorithm(ctx: Ctx) -> None:
     from embeddings.training.trainers import train_word_vectors
 
-    train_word_vectors([["a", "b"]] * 5, algorithm="glove", min_count=1)
+    train_word_vectors([["a", "b"]] * 5, algorithm="glove", min_count=1)  # type: ignore[arg-type]
 
 
 def _pmean_many(ctx: Ctx) -> None:

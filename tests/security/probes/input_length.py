@@ -63,7 +63,7 @@ def setup(shared: Path) -> None:
                                            min_count=1).fit(DOCS),
         "quick-thought": QuickThoughtEncoder(hidden_size=4, embedding_dim=6, epochs=1,
                                              min_count=1).fit(DOCS),
-        "elmo": ElmoEncoder(**ELMO_TINY).fit(DOCS),
+        "elmo": ElmoEncoder(**ELMO_TINY).fit(DOCS),  # type: ignore[arg-type]
         "elmo-file-split": embeddings.load("elmo", options_file=str(opt), weight_file=str(wts),
                                            tokenizer="split"),
         "release-split": embeddings.load("skip-thought", path=rel, options=opts,

@@ -158,6 +158,7 @@ def cli(argv: list[str], must: str) -> None:
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc: object
         try:
             rc = main(argv)
         except SystemExit as exc:
@@ -198,13 +199,14 @@ def _concat_path(kind: str) -> Variant:
     def run(ctx: Ctx) -> None:
         elsewhere = ctx.tmp / "elsewhere"
         outside = vectors(elsewhere / "v.txt")
-        params = {
+        cases: dict[str, dict[str, Any]] = {
             "cache_dir": {"encoders": ["glove-6b-50d"], "cache_dir": str(ctx.outside / "cache")},
             "spec source": {"encoders": [f"word-vectors:source={outside}"]},
             "folder part": {"encoders": [str(elsewhere)]},
             "nested source": {"encoders": [{"__encoder__": WV,
                                             "params": {"source": str(outside)}}]},
-        }[kind]  # fmt: skip
+        }  # fmt: skip
+        params = cases[kind]
         import embeddings
 
         embeddings.load(config(ctx.tmp / "f", CONCAT, params))

@@ -177,7 +177,7 @@ PATHS = [
                                           lambda ctx: ctx.outside / "d2/model.safetensors")),
 ]  # fmt: skip
 
-BROKEN_MODULES = {
+BROKEN_MODULES: dict[str, object] = {
     "a dict": {"idx": 0}, "empty": [], "a string entry": ["Transformer"],
     "no type": [{"idx": 0, "path": ""}], "no path": [{"idx": 0, "type": ST + "Transformer"}],
     "int path": [{"idx": 0, "type": ST + "Transformer", "path": 3}],
@@ -201,7 +201,7 @@ def _edit(rel: str, **fields: object) -> Setup:
     return lambda f, ctx: edit_json(f / rel, **fields)
 
 
-DENSE = {
+DENSE: dict[str, dict[str, object]] = {
     "in_features missing": {"in_features": None}, "out_features a string": {"out_features": "8"},
     "in_features 10**9": {"in_features": 10**9},
     "65536 x 65536": {"in_features": 65536, "out_features": 65536},
@@ -402,6 +402,14 @@ def _stored_dense(f: Path, ctx: Ctx) -> None:
                f / "2_Dense/pytorch_model.bin")  # fmt: skip
 
 
+SIZES: dict[str, dict[str, object]] = {
+    "4 layers": {"num_hidden_layers": 4}, "200 layers": {"num_hidden_layers": 200},
+    "20000 layers": {"num_hidden_layers": 20000}, "ffn 2**20": {"intermediate_size": 1 << 20},
+    "vocab 50M": {"vocab_size": 50_000_000}, "hidden 'abc'": {"hidden_size": "abc"},
+    "vocab -5": {"vocab_size": -5}, "positions 10**9": {"max_position_embeddings": 10**9},
+    "0 heads": {"num_attention_heads": 0}, "model_type unknown": {"model_type": "nope"},
+    "layers True": {"num_hidden_layers": True},
+}  # fmt: skip
 PC, SB = "1_Pooling/config.json", "sentence_bert_config.json"
 DEVICES = ["cuda", "cuda:0", "cuda:7", "gpu", "mps", "CUDA", "", "meta", "cpu:0",
            "cuda:99999999999", "x" * 10000]  # fmt: skip
@@ -461,14 +469,7 @@ PROBES = [
         T("idx disagrees with order (valid)", _set_modules(lambda m: m[0].update(idx=9)), "base"),
     ]),
     ("declared model sizes in config.json", [
-        *(T(k, _edit("config.json", **v)) for k, v in {
-            "4 layers": {"num_hidden_layers": 4}, "200 layers": {"num_hidden_layers": 200},
-            "20000 layers": {"num_hidden_layers": 20000},
-            "ffn 2**20": {"intermediate_size": 1 << 20},
-            "vocab 50M": {"vocab_size": 50_000_000}, "hidden 'abc'": {"hidden_size": "abc"},
-            "vocab -5": {"vocab_size": -5}, "positions 10**9": {"max_position_embeddings": 10**9},
-            "0 heads": {"num_attention_heads": 0}, "model_type unknown": {"model_type": "nope"},
-            "layers True": {"num_hidden_layers": True}}.items()),
+        *(T(k, _edit("config.json", **v)) for k, v in SIZES.items()),
         T("config missing", _unlink("config.json")), T("config a list", _write("config.json", [1])),
     ]),
     ("tokenizer files", [

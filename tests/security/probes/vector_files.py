@@ -276,7 +276,7 @@ def _lying_ft() -> list[Variant]:
                (lambda r: _matrix_at(r, True) + 9, "<q", "out_cols")]  # fmt: skip
     out = []
     for off, fmt, name in fields:
-        values = (-(2**31), -1, 0, 1, 7, 33, 10_001, 2**31 - 1)
+        values: tuple[int, ...] = (-(2**31), -1, 0, 1, 7, 33, 10_001, 2**31 - 1)
         values += (2**62, 10**9 * 300) if fmt == "<q" else ()
         out += [_ft_patch(name, off, fmt, v) for v in values]
     return [*out, Variant("input matrix 10^9 x 300", _ft_huge_matrix)]

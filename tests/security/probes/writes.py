@@ -158,6 +158,10 @@ def _keep(kind: str) -> Variant:
     return ok(kind, run)
 
 
+def _write_one(folder: Path) -> None:
+    (folder / "config.json").write_text("1")
+
+
 def _target_link(kind: str) -> Variant:
     def run(ctx: Ctx) -> None:
         import embeddings._atomic as atomic
@@ -167,7 +171,7 @@ def _target_link(kind: str) -> Variant:
             (ctx.outside / "sub" / "config.json").write_text("{}")
             ctx.arm()
             t.symlink_to(ctx.outside / "sub")
-            atomic.write_folder_atomically(t, lambda p: (p / "config.json").write_text("1"),
+            atomic.write_folder_atomically(t, _write_one,
                                            kind="saved encoder", keep=("training",))  # fmt: skip
             check(t.is_dir() and not t.is_symlink() and (t / "config.json").read_text() == "1",
                   "the link was not replaced")  # fmt: skip
@@ -176,7 +180,7 @@ def _target_link(kind: str) -> Variant:
             saved = atomic._exchange
             atomic._exchange = lambda a, b: False  # type: ignore[assignment]
             try:
-                atomic.write_folder_atomically(t, lambda p: (p / "config.json").write_text("1"),
+                atomic.write_folder_atomically(t, _write_one,
                                                kind="saved encoder")  # fmt: skip
             finally:
                 atomic._exchange = saved  # type: ignore[assignment]
@@ -184,7 +188,7 @@ def _target_link(kind: str) -> Variant:
             check(not t.is_symlink() and not left, "link kept or temporaries left")
         else:
             t.symlink_to(ctx.outside, target_is_directory=True)
-            atomic.write_folder_atomically(t, lambda p: (p / "config.json").write_text("1"),
+            atomic.write_folder_atomically(t, _write_one,
                                            kind="store", replace=False)  # fmt: skip
             check(t.is_symlink(), "replace=False replaced the link")
 
