@@ -41,11 +41,12 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from benchmarks.results import ProtocolInfo, to_jsonable
+from benchmarks.tasks.records import TaskEvaluation as TaskEvaluation
 from embeddings.errors import InvalidInputError, renamed_parameters
 
 if TYPE_CHECKING:
@@ -66,22 +67,6 @@ __all__ = [
 UNLABELED_FIT_TEXTS = 20000
 """Sentences of ``unlabeled/brown`` that trainable encoders fit on when a task has no
 training split."""
-
-
-class TaskEvaluation(TypedDict):
-    """What ``Task.evaluate`` returns.
-
-    Attributes:
-        main_score: The task's headline score (``scores["main_score"]``).
-        scores: Everything the evaluator reports (JSON-compatible).
-        n_samples: Rows used per split.
-        protocol: How the score was obtained.
-    """
-
-    main_score: float
-    scores: dict[str, Any]
-    n_samples: dict[str, int]
-    protocol: ProtocolInfo
 
 
 def unlabeled_texts(

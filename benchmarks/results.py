@@ -25,16 +25,18 @@ import re
 import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from benchmarks.tasks.records import FitPolicy as FitPolicy
+from benchmarks.tasks.records import ProtocolInfo as ProtocolInfo
 from embeddings._atomic import atomic_write_text
 from embeddings.errors import ModelFormatError
 
 if TYPE_CHECKING:
-    from benchmarks.suites import SuiteTask
     from benchmarks.tasks.base import Task
+    from benchmarks.tasks.settings import SuiteTask
 
 __all__ = [
     "RESULT_FORMAT",
@@ -66,10 +68,6 @@ MAX_JSON_BYTES = 16 << 20
 """A result or reference file is a few KiB; a bigger one is not read."""
 MAX_LABEL_CHARS = 200
 
-FitPolicy = Literal["none", "train", "per_fold", "unlabeled", "pretrained"]
-"""What a trainable encoder was fitted on: nothing (frozen encoder), the train split,
-each outer fold's training part, the unlabeled corpus, or elsewhere (a saved folder)."""
-
 
 class TaskInfo(TypedDict):
     """The task part of a result."""
@@ -96,25 +94,6 @@ class EncoderInfo(TypedDict):
     params: dict[str, Any]
     dim: int | None
     trainable: bool
-
-
-class ProtocolInfo(TypedDict):
-    """How the score was obtained (enough to reproduce it)."""
-
-    evaluator: str
-    head: str | None
-    seed: int
-    n_folds: int | None
-    c_grid: list[float] | None
-    selection: str | None
-    pair_features: str | None
-    min_score: int | None
-    fit: FitPolicy
-    fit_texts: int
-    fit_source: str | None
-    max_samples: dict[str, int]
-    data_verified: bool
-    features: NotRequired[str]
 
 
 class Timings(TypedDict):

@@ -30,15 +30,16 @@ import os
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from embeddings import _classes
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
-if TYPE_CHECKING:
-    from embeddings.base import BaseEncoder
+#: an encoder (``embeddings.base.BaseEncoder``), named loosely here: this module sits
+#: below ``base``, which imports it
+Encoder = Any
 
 __all__ = [
     "CONFIG_NAME",
@@ -181,7 +182,7 @@ def _no_follow(path: str, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
 
 
-def check_config(config: dict[str, Any], cfg_path: Path) -> type[BaseEncoder]:
+def check_config(config: dict[str, Any], cfg_path: Path) -> type[Encoder]:
     """Check the fields of ``config.json`` and return the registered encoder class."""
     if config.get("format") != SAVE_FORMAT:
         raise ModelFormatError(
@@ -262,7 +263,7 @@ def _constructor_params(klass: type) -> tuple[dict[str, inspect.Parameter], list
     return params, required
 
 
-def build_encoder(klass: type[BaseEncoder], params: Any, *, where: str) -> BaseEncoder:
+def build_encoder(klass: type[Encoder], params: Any, *, where: str) -> Encoder:
     """Construct ``klass`` from saved parameters, each checked (names, caller-only, values)."""
     if not isinstance(params, dict):
         raise ModelFormatError(f"{where} must be a JSON object, got {type(params).__name__}")
@@ -347,7 +348,7 @@ def looks_like_path(value: object) -> bool:
 
 
 def check_named_paths(
-    encoder: BaseEncoder,
+    encoder: Encoder,
     folder: Path,
     *,
     given: Mapping[str, Any] | None = None,
@@ -386,7 +387,7 @@ def check_named_paths(
 
 # ------------------------------------------------------------------ loading
 def restore_state(
-    encoder: BaseEncoder, arrays: dict[str, np.ndarray], meta: dict[str, Any], *, where: object
+    encoder: Encoder, arrays: dict[str, np.ndarray], meta: dict[str, Any], *, where: object
 ) -> None:
     """Put a saved state into ``encoder`` and mark it fitted for its current parameters.
 
@@ -408,11 +409,11 @@ def restore_state(
 
 
 def load_folder(
-    cls: type[BaseEncoder],
+    cls: type[Encoder],
     path: str | os.PathLike[str],
     paths: Mapping[str, Any] | None = None,
     allow_paths: Sequence[str | os.PathLike[str]] = (),
-) -> BaseEncoder:
+) -> Encoder:
     """Rebuild the encoder of a saved folder (see :meth:`BaseEncoder.load`)."""
     from embeddings._atomic import recover_folder
 

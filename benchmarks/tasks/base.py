@@ -59,8 +59,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from benchmarks.evaluation import TaskEvaluation
     from benchmarks.tasks.metadata import DataFile, OwnTaskType, TaskMetadata
+    from benchmarks.tasks.records import TaskEvaluation
     from benchmarks.tasks.settings import SuiteTask
 
 __all__ = [
