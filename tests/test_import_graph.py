@@ -1,8 +1,8 @@
 """The import graph of the product's packages: floors, not circles.
 
 The graph is read from the source with :mod:`ast` (every ``import`` in a module,
-including those inside functions; imports under ``if TYPE_CHECKING:`` are left out,
-since they never run).  ``from package import submodule`` is an edge to the
+including those inside functions and those under ``if TYPE_CHECKING:``: a type-only
+import is still a dependency between floors).  ``from package import submodule`` is an edge to the
 submodule only.  A circle is a strongly connected component of more than one module.
 
 The circles that remain are listed in ``KNOWN_CIRCLES``: the test fails when a new one
@@ -31,13 +31,6 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
     """The product modules that ``module`` imports."""
 
@@ -50,10 +43,6 @@ def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
     is_package = path.name == "__init__.py"
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             for alias in node.names:
                 target = owner(alias.name)
@@ -127,14 +116,20 @@ def _circles() -> list[frozenset[str]]:
 
 
 def test_the_graph_reader_finds_a_circle(tmp_path: Path) -> None:
-    modules = {"embeddings.a": tmp_path / "a.py", "embeddings.b": tmp_path / "b.py"}
+    names = ("embeddings.a", "embeddings.b", "embeddings.c")
+    modules = {m: tmp_path / f"{m[-1]}.py" for m in names}
     modules["embeddings.a"].write_text("def f():\n    from embeddings import b\n")
+    modules["embeddings.c"].write_text("")
     modules["embeddings.b"].write_text(
         "from typing import TYPE_CHECKING\nimport embeddings.a\n"
         "if TYPE_CHECKING:\n    from embeddings import c\n"
     )
     assert _imports("embeddings.a", modules["embeddings.a"], modules) == {"embeddings.b"}
-    assert _imports("embeddings.b", modules["embeddings.b"], modules) == {"embeddings.a"}
+    # a type-only import is a dependency too
+    assert _imports("embeddings.b", modules["embeddings.b"], modules) == {
+        "embeddings.a",
+        "embeddings.c",
+    }
 
 
 def test_no_new_import_circles() -> None:
