@@ -36,6 +36,7 @@ __all__ = [
     "EncodingError",
     "DataNotFoundError",
     "ChecksumError",
+    "NonFiniteLossError",
 ]
 
 
@@ -87,6 +88,10 @@ class DataNotFoundError(TransferkitError, FileNotFoundError):
 
 class ChecksumError(TransferkitError, ValueError):
     """A downloaded or cached file whose sha256 does not match the pinned value."""
+
+
+class NonFiniteLossError(TransferkitError, FloatingPointError):
+    """A training loss that became NaN or infinite; the message names the epoch and step."""
 
 
 class TransferkitDeprecationWarning(FutureWarning):

@@ -1,9 +1,14 @@
 """Training: the one trainer, the ordered-corpus reader, the vocabulary, fine-tuning.
 
-* :mod:`embeddings.training.trainer`: :class:`Trainer`, :class:`TrainConfig` and the
-  :class:`Objective` a family writes;
+* :mod:`embeddings.training.trainer`: :class:`Trainer` and the :class:`Objective` a
+  family writes; :mod:`embeddings.training.config`: :class:`TrainConfig` and
+  :class:`TrainResult`; :mod:`embeddings.training.checkpoint`: the checkpoints and
+  the loop state :class:`TrainState`; :mod:`embeddings.training.loss_plot`: the
+  training log and ``loss.png``;
 * :mod:`embeddings.training.finetune`: :func:`fine_tune` and the
-  :class:`FineTunedEncoder` it returns (a new softmax head, top ``k`` layers unfrozen);
+  :class:`FineTunedEncoder` it returns (a new softmax head, top ``k`` layers
+  unfrozen), on ``finetune_data``, ``finetune_model``, ``finetune_objectives`` and
+  ``finetune_state``;
 * :mod:`embeddings.training.corpus`, :mod:`embeddings.training.vocab`: the corpus
   reader and the vocabulary; :mod:`embeddings.training.trainers`: the gensim trainers.
 
@@ -22,13 +27,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from embeddings.training.checkpoint import TrainState
+    from embeddings.training.config import TrainConfig, TrainResult
     from embeddings.training.finetune import (
         FineTunedClassifier,
         FineTunedEncoder,
         fine_tune,
         stratified_subsample,
     )
-    from embeddings.training.trainer import Objective, TrainConfig, Trainer, TrainResult
+    from embeddings.training.trainer import Objective, Trainer
 
 _WHERE = {
     "fine_tune": "embeddings.training.finetune",
@@ -36,8 +43,9 @@ _WHERE = {
     "FineTunedClassifier": "embeddings.training.finetune",
     "stratified_subsample": "embeddings.training.finetune",
     "Trainer": "embeddings.training.trainer",
-    "TrainConfig": "embeddings.training.trainer",
-    "TrainResult": "embeddings.training.trainer",
+    "TrainConfig": "embeddings.training.config",
+    "TrainResult": "embeddings.training.config",
+    "TrainState": "embeddings.training.checkpoint",
     "Objective": "embeddings.training.trainer",
 }
 
@@ -47,6 +55,7 @@ __all__ = [
     "Objective",
     "TrainConfig",
     "TrainResult",
+    "TrainState",
     "Trainer",
     "fine_tune",
     "stratified_subsample",

@@ -1,25 +1,12 @@
 """Fine-tuning: a new softmax head on a torch encoder, with the top ``k`` layers unfrozen.
 
-A fine-tunable encoder offers the *torch-encoder protocol*, which
-:class:`~embeddings.nn.encoder.TorchEncoder` (every net transferkit trains) and the
-transformer adapter implement:
-
-* ``tokenize(texts) -> batch`` and ``forward(batch) -> (n, dim)`` tensor with
-  autograd (the same path ``encode`` uses);
-* ``trainable_layers() -> {"modules": [...], "layers": [...], "top": [...]}``: every
-  module holding the encoder's parameters, its blocks bottom to top, and the
-  modules above the blocks (pooler, final norm, projections);
-* optionally ``after_training()``, called once the modules' weights have changed
-  so that ``encode`` uses them.
-
-``unfreeze=k`` trains the new head, the top ``k`` blocks and the ``top`` modules;
-everything else (the lower blocks and the embeddings) gets ``requires_grad=False``,
-so no gradient is computed for it and its weights stay bit-identical.  Frozen
-modules also run in eval mode (no dropout), so ``unfreeze=0`` trains a softmax on
-fixed features, which are computed once.  ``unfreeze="all"`` is full fine-tuning
-(embeddings included).  ``init="random"`` re-initialises the same architecture
-(``AutoModel.from_config`` for Hugging Face models, ``reset_parameters`` otherwise)
-before training: the "no transfer" control of the learning curve.
+A fine-tunable encoder offers the torch-encoder protocol (``tokenize``,
+``forward``, ``trainable_layers``), and ``unfreeze``/``init`` choose what trains:
+:mod:`embeddings.training.finetune_model` describes both.  The package splits by
+concern: :mod:`~embeddings.training.finetune_data` (checks, the stratified sampler,
+batches), :mod:`~embeddings.training.finetune_model` (freezing, the head),
+:mod:`~embeddings.training.finetune_objectives` (what is learnt, one registry of
+objectives), :mod:`~embeddings.training.finetune_state` (the saved state).
 
 The loop is the shared :class:`~embeddings.training.trainer.Trainer`: AdamW (``learning_rate``
 for the encoder, ``head_learning_rate`` for the head, no weight decay on biases and norms),
@@ -53,25 +40,38 @@ Example:
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypedDict
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from embeddings._checks import check_int
-from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
-from embeddings.errors import (
-    InvalidInputError,
-    InvalidParameterError,
-    ModelFormatError,
-    renamed_parameters,
+from embeddings.base import BaseEncoder
+from embeddings.errors import InvalidParameterError, renamed_parameters
+from embeddings.training.finetune_data import (
+    Init,
+    Unfreeze,
+    check_encoder,
+    check_finetune_params,
+    check_labelled,
+    check_texts_labels,
+    stratified_subsample,
+    train_validation,
 )
-from embeddings.training.trainer import Objective, TrainConfig, Trainer
+from embeddings.training.finetune_model import param_groups
+from embeddings.training.finetune_objectives import EpochRecord, setup_training
+from embeddings.training.finetune_state import (
+    build_finetuned,
+    check_finetuned_state,
+    classes_from_json,
+    finetuned_state,
+)
+from embeddings.training.trainer import TrainConfig, Trainer
 
 __all__ = [
     "EpochRecord",
@@ -82,357 +82,6 @@ __all__ = [
     "fine_tune",
     "stratified_subsample",
 ]
-
-Unfreeze = int | Literal["all"]
-Init = Literal["pretrained", "random"]
-
-_HOOKS = ("tokenize", "forward", "trainable_layers", "encode")
-_LABEL_KINDS = "iubUS"
-
-
-class EpochRecord(TypedDict):
-    """One epoch of fine-tuning (``epoch`` 0 is the untrained head, never selected)."""
-
-    epoch: int
-    train_loss: float | None
-    val_loss: float
-    val_accuracy: float
-    seconds: float
-
-
-# ------------------------------------------------------------------ checks
-def _check_float(
-    name: str, value: Any, *, low: float, high: float | None = None, low_ok: bool = False
-) -> float:
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if ok and math.isfinite(float(value)):
-        x = float(value)
-        if (x > low or (low_ok and x == low)) and (high is None or x < high):
-            return x
-    bound = f"in ({low}, {high})" if high is not None else f"{'>=' if low_ok else '>'} {low}"
-    raise InvalidParameterError(f"{name} must be a number {bound}, got {value!r}")
-
-
-def _check_texts_labels(texts: Any, labels: Any, what: str) -> tuple[list[str], NDArray[Any]]:
-    texts_list = validate_texts(texts, what=f"{what}_texts")
-    y = np.asarray(labels)
-    if y.ndim != 1 or y.shape[0] != len(texts_list):
-        raise InvalidInputError(
-            f"{what}_labels must be one label per text: got shape {y.shape} for "
-            f"{len(texts_list)} texts"
-        )
-    if y.dtype.kind not in _LABEL_KINDS:
-        raise InvalidInputError(
-            f"{what}_labels must be integers or strings, got dtype {y.dtype}; convert "
-            "class names or ids to one type"
-        )
-    return texts_list, y
-
-
-def _check_unfreeze(unfreeze: Any, n_layers: int) -> Unfreeze:
-    if unfreeze == "all" and isinstance(unfreeze, str):
-        return "all"
-    if isinstance(unfreeze, bool) or not isinstance(unfreeze, (int, np.integer)):
-        raise InvalidParameterError(
-            f"unfreeze must be an int in [0, {n_layers}] or 'all', got {unfreeze!r}"
-        )
-    if not 0 <= int(unfreeze) <= n_layers:
-        raise InvalidParameterError(
-            f"unfreeze={unfreeze} is out of range: the encoder has {n_layers} layers; use "
-            f"0..{n_layers} (top layers to train) or 'all' (embeddings too)"
-        )
-    return int(unfreeze)
-
-
-def _check_encoder(encoder: Any) -> None:
-    if isinstance(encoder, (str, os.PathLike)):
-        return
-    missing = [h for h in _HOOKS if not callable(getattr(encoder, h, None))]
-    if missing or not isinstance(encoder, BaseEncoder):
-        lacks = f"it lacks {missing}" if missing else "it is not a BaseEncoder"
-        raise InvalidParameterError(
-            f"{type(encoder).__name__} cannot be fine-tuned: {lacks}. Fine-tuning needs a "
-            "torch encoder with tokenize(), forward() and trainable_layers(), such as "
-            "embeddings.load('minilm-l6') or a trained Quick-Thought encoder, or its preset "
-            "name or saved folder"
-        )
-
-
-def stratified_subsample(
-    labels: ArrayLike, size: int | None, random_state: int = 0
-) -> NDArray[np.int64]:
-    """Sorted indices of a seeded, stratified subsample of ``size`` rows.
-
-    Each class keeps a share proportional to its size (largest remainder), and at
-    least one row while ``size`` allows, so tiny samples still see every class.
-
-    Args:
-        labels: class label per row.
-        size: rows to keep; ``None`` or ``>= len(labels)`` keeps all.
-        random_state: seed of :func:`numpy.random.default_rng`.
-
-    Example:
-        >>> stratified_subsample([0, 0, 0, 0, 1, 1], 3, random_state=0).size
-        3
-    """
-    y = np.asarray(labels)
-    n = int(y.shape[0])
-    if size is None or size >= n:
-        return np.arange(n, dtype=np.int64)
-    size = check_int("size", size, 1)
-    classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    exact = counts * (size / n)
-    quota = np.floor(exact).astype(np.int64)
-    if size >= classes.size:
-        quota = np.maximum(quota, 1)
-    while quota.sum() > size:  # the minimum of one row overshot: take from the largest
-        quota[int(np.argmax(quota))] -= 1
-    remainder = size - int(quota.sum())
-    if remainder:
-        order = np.argsort(-(exact - quota), kind="stable")
-        quota[order[:remainder]] += 1
-    rng = np.random.default_rng(random_state)
-    picks = [
-        rng.choice(np.flatnonzero(inverse == c), size=int(q), replace=False)
-        for c, q in enumerate(quota)
-    ]
-    return np.sort(np.concatenate(picks)).astype(np.int64)
-
-
-def _validation_split(
-    y: NDArray[Any], fraction: float, random_state: int
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    n = int(y.shape[0])
-    n_val = max(1, round(n * fraction))
-    if n_val >= n:
-        raise InvalidInputError(
-            f"cannot carve a validation split from {n} training texts; pass more texts or "
-            "dev_texts/dev_labels"
-        )
-    val = stratified_subsample(y, n_val, random_state)
-    mask = np.ones(n, dtype=bool)
-    mask[val] = False
-    return np.flatnonzero(mask).astype(np.int64), val
-
-
-def _length_batches(
-    lengths: Sequence[int], batch_size: int, rng: np.random.Generator
-) -> list[NDArray[np.int64]]:
-    """Shuffled batches of similar length: shuffle, sort inside chunks, shuffle batches."""
-    perm = rng.permutation(len(lengths))
-    chunk = batch_size * 32
-    batches: list[NDArray[np.int64]] = []
-    for start in range(0, perm.size, chunk):
-        part = perm[start : start + chunk]
-        part = part[np.argsort([-lengths[i] for i in part], kind="stable")]
-        batches.extend(part[i : i + batch_size] for i in range(0, part.size, batch_size))
-    order = rng.permutation(len(batches))
-    return [batches[i] for i in order]
-
-
-def _unique_params(modules: Sequence[Any]) -> list[Any]:
-    seen: set[int] = set()
-    out = []
-    for module in modules:
-        for p in module.parameters():
-            if id(p) not in seen:
-                seen.add(id(p))
-                out.append(p)
-    return out
-
-
-def _reinitialise(modules: Sequence[Any]) -> None:
-    """Random weights for the same architecture (uses torch's current RNG state)."""
-    for module in modules:
-        config = getattr(module, "config", None)
-        if config is not None and hasattr(module, "save_pretrained"):
-            import transformers
-
-            fresh = transformers.AutoModel.from_config(config)
-            if type(fresh) is not type(module):
-                fresh = type(module)(config)
-            module.load_state_dict(fresh.state_dict())
-        else:
-            for sub in module.modules():
-                reset = getattr(sub, "reset_parameters", None)
-                if callable(reset):
-                    reset()
-
-
-def _features(
-    encoder: Any,
-    texts: list[str],
-    batch_size: int,
-    *,
-    show_progress: bool = False,
-    desc: str = "validate",
-) -> Any:
-    """Pooled vectors with the current (frozen, eval-mode) weights, as a CPU tensor."""
-    import torch
-
-    from embeddings._progress import progress
-
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    out = torch.empty((len(texts), int(encoder.dim)), dtype=torch.float32)
-    with (
-        torch.no_grad(),
-        progress(
-            enabled=show_progress, total=len(texts), desc=desc, unit="text", leave=False
-        ) as bar,
-    ):
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            vecs = encoder.forward(encoder.tokenize([texts[i] for i in idx]))
-            out[idx] = vecs.to("cpu", torch.float32)
-            bar.update(len(idx))
-    return out
-
-
-def _joint_metric(correct: int, loss: float, n: int) -> float:
-    """Accuracy with the loss as tie-break: ``(correct + 0.5 / (1 + loss)) / n``.
-
-    The loss term lies in ``(0, 0.5]`` of one example, so a higher accuracy always
-    wins and equal accuracies are ordered by the lower loss.
-    """
-    return (correct + 0.5 / (1.0 + loss)) / n
-
-
-def _split_metric(metric: float, n: int) -> tuple[float, float]:
-    """``(accuracy, loss)`` back from :func:`_joint_metric` (the loss to ~1e-12)."""
-    x = metric * n
-    correct = math.floor(x)
-    return correct / n, 0.5 / max(x - correct, 1e-300) - 1.0
-
-
-def _classifier(modules: Sequence[Any], head: Any, trainable: Sequence[Any]) -> Any:
-    """The encoder modules and the head as one ``nn.Module`` for the trainer.
-
-    Its state dict names are ``encoder.{i}.*`` and ``head.*``.  ``train()`` puts the
-    frozen modules in eval mode (no dropout) and only the trained ones in train mode.
-    """
-    import torch
-
-    class FineTuneModel(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = torch.nn.ModuleList(modules)
-            self.head = head
-            self.trained_modules = list(trainable)
-
-        def train(self, mode: bool = True) -> FineTuneModel:
-            self.training = mode
-            for m in self.encoder:
-                m.eval()
-            for m in self.trained_modules:
-                m.train(mode)
-            self.head.train(mode)
-            return self
-
-    return FineTuneModel()
-
-
-class _Classification(Objective):
-    """Cross-entropy of the head over length-bucketed batches; validation accuracy."""
-
-    unit = "texts"
-
-    def __init__(
-        self,
-        encoder: Any,
-        train: tuple[list[str], NDArray[np.int64]],
-        val: tuple[list[str], NDArray[np.int64]],
-        *,
-        batch_size: int,
-        eval_batch_size: int,
-        precomputed: bool,
-        device: Any,
-        show_progress: bool = False,
-    ) -> None:
-        import torch
-
-        self.show_progress = bool(show_progress)
-        self.encoder = encoder
-        self.texts, self.val_texts = train[0], val[0]
-        self.y = torch.from_numpy(np.asarray(train[1], dtype=np.int64)).to(device)
-        self.y_val = torch.from_numpy(np.asarray(val[1], dtype=np.int64)).to(device)
-        self.lengths = [len(t) for t in self.texts]
-        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
-        self.device = device
-        self.X = self.X_val = None
-        if precomputed:  # frozen encoder in eval mode: its vectors never change
-            self.X = _features(
-                encoder, self.texts, eval_batch_size, show_progress=self.show_progress,
-                desc="features (train)",
-            ).to(device)  # fmt: skip
-            self.X_val = _features(
-                encoder, self.val_texts, eval_batch_size, show_progress=self.show_progress,
-                desc="features (validation)",
-            ).to(device)  # fmt: skip
-        self.records: list[tuple[float, float]] = []
-
-    def plan(self, epoch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
-        return _length_batches(self.lengths, self.batch_size, rng)
-
-    def loss(self, model: Any, batch: NDArray[np.int64]) -> tuple[Any, int]:
-        import torch
-
-        idx = torch.from_numpy(batch).to(self.device)
-        if self.X is not None:
-            feats = self.X[idx]
-        else:
-            feats = self.encoder.forward(self.encoder.tokenize([self.texts[i] for i in batch]))
-        return torch.nn.functional.cross_entropy(model.head(feats), self.y[idx]), len(batch)
-
-    def measure(self, model: Any) -> tuple[float, float, int]:
-        """``(accuracy, loss, correct)`` on the validation set, in eval mode."""
-        import torch
-
-        model.eval()
-        with torch.no_grad():
-            X = self.X_val
-            if X is None:
-                X = _features(
-                    self.encoder, self.val_texts, self.eval_batch_size,
-                    show_progress=self.show_progress,
-                ).to(self.device)  # fmt: skip
-            logits = model.head(X)
-            loss = float(torch.nn.functional.cross_entropy(logits, self.y_val).item())
-            correct = int((logits.argmax(dim=1) == self.y_val).sum().item())
-        return correct / len(self.val_texts), loss, correct
-
-    def evaluate(self, model: Any) -> float:
-        acc, loss, correct = self.measure(model)
-        self.records.append((acc, loss))
-        return _joint_metric(correct, loss, len(self.val_texts))
-
-    def untrained_record(self, model: Any) -> EpochRecord:
-        """The epoch-0 record: the untrained head on the validation set."""
-        t0 = time.perf_counter()
-        acc, loss, _ = self.measure(model)
-        return {"epoch": 0, "train_loss": None, "val_loss": loss, "val_accuracy": acc,
-                "seconds": time.perf_counter() - t0}  # fmt: skip
-
-    def history(self, result: Any) -> list[EpochRecord]:
-        """One record per trained epoch of the trainer's ``result`` (epochs from 1).
-
-        Epochs run before a resume are not in :attr:`records`; their accuracy and
-        loss are read back from the trainer's dev metric.
-        """
-        out: list[EpochRecord] = []
-        offset = len(result.history) - len(self.records)
-        previous = 0.0
-        for i, rec in enumerate(result.history):
-            if i >= offset:
-                acc, loss = self.records[i - offset]
-            else:
-                acc, loss = _split_metric(float(rec["dev_metric"]), len(self.val_texts))
-            out.append(
-                {"epoch": int(rec["epoch"]) + 1, "train_loss": float(rec["train_loss"]),
-                 "val_loss": loss, "val_accuracy": acc,
-                 "seconds": float(rec["seconds"]) - previous}
-            )  # fmt: skip
-            previous = float(rec["seconds"])
-        return out
 
 
 # ---------------------------------------------------------------- the model
@@ -543,38 +192,7 @@ class FineTunedEncoder(BaseEncoder):
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
-        _check_encoder(self.base)
-        if self.head != "softmax":
-            raise InvalidParameterError(f"head must be 'softmax', got {self.head!r}")
-        if self.init not in ("pretrained", "random"):
-            raise InvalidParameterError(f"init must be 'pretrained' or 'random', got {self.init!r}")
-        u = self.unfreeze
-        if not (u == "all" and isinstance(u, str)) and (
-            isinstance(u, bool) or not isinstance(u, (int, np.integer)) or u < 0
-        ):
-            raise InvalidParameterError(f"unfreeze must be an int >= 0 or 'all', got {u!r}")
-        for name in ("epochs", "patience", "batch_size", "eval_batch_size"):
-            check_int(name, getattr(self, name), 1)
-        check_int("random_state", self.random_state, 0)
-        if self.threads is not None:
-            check_int("threads", self.threads, 1)
-        _check_float("learning_rate", self.learning_rate, low=0.0)
-        _check_float("head_learning_rate", self.head_learning_rate, low=0.0)
-        _check_float("weight_decay", self.weight_decay, low=0.0, low_ok=True)
-        _check_float("validation_fraction", self.validation_fraction, low=0.0, high=1.0)
-        g = self.max_grad_norm
-        if g is not None and (
-            isinstance(g, bool) or not isinstance(g, (int, float, np.integer, np.floating))
-            or not g > 0
-        ):  # fmt: skip
-            raise InvalidParameterError(
-                f"max_grad_norm must be None or a number > 0 (inf: no clipping), got {g!r}"
-            )
-        if self.init == "random" and self.unfreeze != "all":
-            raise InvalidParameterError(
-                f"init='random' with unfreeze={self.unfreeze!r} would keep random frozen "
-                "layers; use unfreeze='all' to train the network from scratch"
-            )
+        check_finetune_params(self)
 
     # ---------------------------------------------------------------- fitting
     def _fresh_base(self) -> Any:
@@ -583,7 +201,7 @@ class FineTunedEncoder(BaseEncoder):
             from embeddings.registry import load
 
             encoder: Any = load(os.fspath(self.base))
-            _check_encoder(encoder)
+            check_encoder(encoder)
             return encoder
         return copy.deepcopy(self.base)  # a BaseEncoder copy reloads its resources lazily
 
@@ -633,90 +251,40 @@ class FineTunedEncoder(BaseEncoder):
         from embeddings._deps import torch_threads
 
         self._validate()
-        if labels is None:
-            raise InvalidInputError(
-                f"{type(self).__name__}.fit needs labels: fit(texts, labels), one per text"
-            )
-        texts_list, y = _check_texts_labels(texts, labels, "train")
-        classes, y_idx = np.unique(y, return_inverse=True)
-        if classes.size < 2:
-            raise InvalidInputError(
-                f"fine-tuning needs at least two classes in labels, got {classes.tolist()!r}"
-            )
-        train, val, validation = self._split(texts_list, y_idx, classes, dev_texts, dev_labels)
+        texts_list, y_idx, classes = check_labelled(texts, labels, type(self).__name__)
+        train, val, validation = train_validation(
+            texts_list, y_idx, classes, dev_texts, dev_labels,
+            fraction=float(self.validation_fraction), random_state=int(self.random_state),
+        )  # fmt: skip
         started = time.perf_counter()
         threads = torch.get_num_threads() if self.threads is None else int(self.threads)
         with torch.random.fork_rng(devices=[]), torch_threads(threads):
             torch.manual_seed(int(self.random_state))
-            enc = self._fresh_base()
-            modules, trained, enc_params = self._freeze(enc)
-            device = next(iter(_unique_params(modules)), torch.empty(0)).device
-            head = torch.nn.Linear(int(enc.dim), int(classes.size)).to(device)
-            model = _classifier(modules, head, trained).eval()
-            objective = _Classification(
-                enc, train, val, batch_size=int(self.batch_size),
-                eval_batch_size=int(self.eval_batch_size), precomputed=not enc_params,
-                device=device, show_progress=show_progress,
+            run = setup_training(
+                self._fresh_base(), self._objective_name(), int(classes.size), train, val,
+                unfreeze=self.unfreeze, init=self.init, batch_size=int(self.batch_size),
+                eval_batch_size=int(self.eval_batch_size), show_progress=show_progress,
             )  # fmt: skip
-            untrained = objective.untrained_record(model)
         config = self._train_config(len(train[0]), threads, max_minutes, show_progress)
-        groups = self._param_groups(head, enc_params)
-        result = Trainer(model, objective, config, workdir, param_groups=groups).fit(resume=resume)
-        model.eval()
-        for p in _unique_params(modules):
-            p.requires_grad_(True)
-        head.to("cpu")
-        after = getattr(enc, "after_training", None)
-        if callable(after):
-            after()
-        training: dict[str, Any] = {
+        groups = param_groups(
+            run.head, run.enc_params, lr=float(self.learning_rate),
+            head_lr=float(self.head_learning_rate), weight_decay=float(self.weight_decay),
+        )  # fmt: skip
+        trainer = Trainer(run.model, run.objective, config, workdir, param_groups=groups)
+        result = trainer.fit(resume=resume)
+        training = {
             "n_train": len(train[0]), "n_val": len(val[0]), "validation": validation,
-            "stop_reason": result.stop_reason, "finished": result.finished,
-            "steps": result.steps, "train_seconds": time.perf_counter() - started,
-            "n_trainable_params": sum(int(p.numel()) for p in [*head.parameters(), *enc_params]),
+            **run.finish(result), "train_seconds": time.perf_counter() - started,
         }  # fmt: skip
-        if result.finished and result.best_epoch is not None:
-            training["best_epoch"] = result.best_epoch + 1  # history's epoch 0 is untrained
-        history = [untrained, *objective.history(result)]
-        self._store(enc, model, head, classes, history, training)
+        history = [run.untrained, *run.objective.history(result)]
+        self._store(run.enc, run.model, run.head, classes, history, training)
         self.training_result_ = result
         return self
 
-    def _freeze(self, enc: Any) -> tuple[list[Any], list[Any], list[Any]]:
-        """``(modules, trained modules, trained parameters)``; the rest stops getting gradients."""
-        groups = enc.trainable_layers()
-        modules, layers = list(groups["modules"]), list(groups["layers"])
-        unfreeze = _check_unfreeze(self.unfreeze, len(layers))
-        if self.init == "random":
-            _reinitialise(modules)
-        if unfreeze == "all":
-            trained = modules
-        else:
-            trained = [*layers[len(layers) - unfreeze :], *groups["top"]] if unfreeze else []
-        trained_ids = {id(p) for p in _unique_params(trained)}
-        params = _unique_params(modules)
-        for p in params:
-            p.requires_grad_(id(p) in trained_ids)
-        return modules, trained, [p for p in params if id(p) in trained_ids]
-
-    def _param_groups(self, head: Any, enc_params: list[Any]) -> list[dict[str, Any]]:
-        """AdamW groups: ``head_learning_rate`` for the head, ``learning_rate`` for the
-        encoder; no decay on 1-D parameters."""
-        wd = float(self.weight_decay)
-        groups = [
-            {"params": [head.weight], "lr": float(self.head_learning_rate), "weight_decay": wd},
-            {"params": [head.bias], "lr": float(self.head_learning_rate), "weight_decay": 0.0},
-        ]
-        decay = [p for p in enc_params if p.ndim >= 2]
-        no_decay = [p for p in enc_params if p.ndim < 2]
-        if decay:
-            lr = float(self.learning_rate)
-            groups.append({"params": decay, "lr": lr, "weight_decay": wd})
-        if no_decay:
-            groups.append(
-                {"params": no_decay, "lr": float(self.learning_rate), "weight_decay": 0.0}
-            )
-        return groups
+    def _objective_name(self) -> str:
+        """The fine-tuning objective: a key of
+        :data:`~embeddings.training.finetune_objectives.OBJECTIVES`."""
+        return "classification"
 
     def _train_config(
         self, n_train: int, threads: int, max_minutes: float | None, show_progress: bool
@@ -742,59 +310,18 @@ class FineTunedEncoder(BaseEncoder):
         training: dict[str, Any],
     ) -> None:
         """Keep the trained copy, and its weights and metadata as the fitted state."""
-        weights = {k: v.detach().to("cpu").numpy().copy() for k, v in model.state_dict().items()}
-        meta: dict[str, Any] = {
-            "base": {"__encoder__": enc._class_path(), "params": enc._json_params()},
-            "classes": _classes_to_json(classes),
-            "classes_dtype": classes.dtype.str,
-            "history": history,
-            "training": training,
-        }
-        if enc.__dict__.get("_preset_name"):
-            meta["base_preset"] = str(enc._preset_name)
-        if (enc.requires_fit or enc.trainable) and enc.is_fitted:  # e.g. a vocabulary
-            base_arrays, base_meta = enc._get_state()
-            weights.update({f"base.{k}": np.asarray(v) for k, v in base_arrays.items()})
-            meta["base_state"] = dict(base_meta)
-        self._weights, self._meta = weights, meta
+        self._weights, self._meta = finetuned_state(enc, model, classes, history, training)
         self._encoder, self._head = enc, head
         self._expose()
         self._state_digest = None
         self._fitted_for = self._fit_key()
         self._loaded_for = self._params_key()
 
-    def _split(
-        self,
-        texts: list[str],
-        y_idx: NDArray[np.int64],
-        classes: NDArray[Any],
-        dev_texts: Sequence[str] | None,
-        dev_labels: ArrayLike | None,
-    ) -> tuple[tuple[list[str], NDArray], tuple[list[str], NDArray], str]:
-        """``(train, validation, how the validation set was made)`` as (texts, class ids)."""
-        if (dev_texts is None) != (dev_labels is None):
-            raise InvalidParameterError("pass both dev_texts and dev_labels, or neither")
-        if dev_texts is None:
-            fraction = float(self.validation_fraction)
-            tr, va = _validation_split(y_idx, fraction, int(self.random_state))
-            train = ([texts[i] for i in tr], y_idx[tr])
-            return train, ([texts[i] for i in va], y_idx[va]), f"split {fraction}"
-        val_texts, y_val = _check_texts_labels(dev_texts, dev_labels, "dev")
-        if not val_texts:
-            raise InvalidInputError("dev_texts is empty")
-        unseen = sorted(set(np.unique(y_val).tolist()) - set(classes.tolist()))
-        if unseen:
-            raise InvalidInputError(
-                f"dev_labels has classes not seen in training: {unseen!r}; the head can only "
-                f"predict {classes.tolist()!r}"
-            )
-        return (texts, y_idx), (val_texts, np.searchsorted(classes, y_val)), "dev"
-
     def _expose(self) -> None:
         """Set the public fitted attributes from the state metadata."""
         meta = self._meta
         training = meta["training"]
-        self.classes_ = _classes_from_json(meta["classes"], meta["classes_dtype"])
+        self.classes_ = classes_from_json(meta["classes"], meta["classes_dtype"])
         self.history_: list[EpochRecord] = [dict(h) for h in meta["history"]]  # type: ignore[misc]
         self.best_epoch_: int | None = training.get("best_epoch")
         self.train_seconds_ = float(training["train_seconds"])
@@ -808,45 +335,7 @@ class FineTunedEncoder(BaseEncoder):
         return dict(self._weights), copy.deepcopy(self._meta)
 
     def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
-        owner = "saved fine-tuned encoder"
-        check_meta(
-            meta,
-            {"base": "dict", "base_preset": "str", "base_state": "dict", "classes": "list",
-             "classes_dtype": "str", "history": "list", "training": "dict"},
-            optional=("base_preset", "base_state"), owner=owner,
-        )  # fmt: skip
-        check_meta(
-            meta["training"],
-            {"n_train": "int", "n_val": "int", "validation": "str", "stop_reason": "str",
-             "finished": "bool", "steps": "int", "train_seconds": "number",
-             "n_trainable_params": "int", "best_epoch": "int"},
-            optional=("best_epoch",), owner=f"{owner} (training)",
-        )  # fmt: skip
-        if not all(isinstance(h, dict) for h in meta["history"]):
-            raise ModelFormatError(f"{owner}: 'history' must be a list of epoch records")
-        classes = _classes_from_json(meta["classes"], meta["classes_dtype"])
-        if classes.size < 2 or np.unique(classes).size != classes.size:
-            raise ModelFormatError(
-                f"{owner}: 'classes' must hold at least two distinct labels, got "
-                f"{meta['classes']!r:.80}"
-            )
-        head = {k: v for k, v in arrays.items() if k.startswith("head.")}
-        check_state_arrays(
-            head,
-            {"head.weight": ("float32", (classes.size, None)),
-             "head.bias": ("float32", (classes.size,))},
-            owner=owner,
-        )  # fmt: skip
-        has_base = "base_state" in meta
-        stray = sorted(
-            k for k in arrays
-            if not (k.startswith(("encoder.", "head.")) or (has_base and k.startswith("base.")))
-        )  # fmt: skip
-        if stray:
-            raise ModelFormatError(
-                f"{owner}: unexpected array(s) {stray[:5]}; allowed: 'encoder.*', 'head.*'"
-                + (", 'base.*'" if has_base else "")
-            )
+        check_finetuned_state(arrays, meta)
 
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         self._weights = dict(arrays)
@@ -863,50 +352,8 @@ class FineTunedEncoder(BaseEncoder):
 
     def _build(self) -> None:
         """The fine-tuned encoder copy and the head, from the stored state."""
-        import torch
-
-        from embeddings._saved import check_named_paths, from_json_param, restore_state
-
-        meta = self._meta
-        enc = from_json_param(dict(meta["base"]), where="state.base")
-        if not isinstance(enc, BaseEncoder):
-            raise ModelFormatError(f"state.base must name an encoder, got {meta['base']!r:.80}")
         roots = self.__dict__.get("_config_roots")
-        if roots:  # read from a saved folder: its files stay inside it
-            check_named_paths(
-                enc, Path(roots[0]), allow_paths=roots[1:], where=f"{roots[0]}: state.base"
-            )
-        if meta.get("base_preset"):
-            enc._preset_name = meta["base_preset"]
-        if "base_state" in meta:
-            base_arrays = {k[5:]: v for k, v in self._weights.items() if k.startswith("base.")}
-            restore_state(enc, base_arrays, dict(meta["base_state"]), where="state.base")
-        _check_encoder(enc)
-        modules = list(enc.trainable_layers()["modules"])
-        weight = self._weights["head.weight"]
-        with torch.random.fork_rng(devices=[]):
-            head = torch.nn.Linear(int(weight.shape[1]), int(weight.shape[0]))
-        model = _classifier(modules, head, [])
-        state = {
-            k: torch.from_numpy(np.array(v))
-            for k, v in self._weights.items()
-            if k.startswith(("encoder.", "head."))
-        }
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as err:
-            raise ModelFormatError(
-                f"saved fine-tuned weights do not fit {type(enc).__name__}: {err}"
-            ) from err
-        model.eval()
-        after = getattr(enc, "after_training", None)
-        if callable(after):
-            after()
-        if int(enc.dim) != int(weight.shape[1]):
-            raise ModelFormatError(
-                f"saved head takes {weight.shape[1]} features, the encoder gives {enc.dim}"
-            )
-        self._encoder, self._head = enc, head
+        self._encoder, self._head = build_finetuned(self._weights, self._meta, roots)
 
     # -------------------------------------------------------------- encoding
     @property
@@ -967,7 +414,7 @@ class FineTunedEncoder(BaseEncoder):
             >>> clf.score(["a fine film", "a dull film"], [1, 0])   # doctest: +SKIP
             1.0
         """
-        texts_list, y = _check_texts_labels(texts, labels, "score")
+        texts_list, y = check_texts_labels(texts, labels, "score")
         predicted = self.predict(texts_list, batch_size=batch_size, show_progress=show_progress)
         return float(np.mean(predicted == y))
 
@@ -976,63 +423,18 @@ class FineTunedEncoder(BaseEncoder):
 FineTunedClassifier = FineTunedEncoder
 
 
-def _classes_to_json(classes: NDArray[Any]) -> list[Any]:
-    if classes.dtype.kind == "S":
-        return [c.decode("latin-1") for c in classes.tolist()]
-    return classes.tolist()
-
-
-def _classes_from_json(values: Any, dtype: Any) -> NDArray[Any]:
-    try:
-        dt = np.dtype(str(dtype))
-    except TypeError as err:
-        raise ModelFormatError(f"classes_dtype {dtype!r:.40} is not a numpy dtype") from err
-    if dt.kind not in _LABEL_KINDS or not isinstance(values, list):
-        raise ModelFormatError(
-            f"classes must be a list of int/bool/str labels with a dtype of kind "
-            f"{list(_LABEL_KINDS)}, got {dtype!r:.40}"
-        )
-    if dt.kind == "S":
-        values = [str(v).encode("latin-1") for v in values]
-    try:
-        return np.asarray(values, dtype=dt)
-    except (TypeError, ValueError, OverflowError) as err:
-        raise ModelFormatError(f"classes {values!r:.60} do not fit dtype {dt}") from err
-
-
 # ---------------------------------------------------------------- function
-@renamed_parameters(max_epochs="epochs", lr="learning_rate", head_lr="head_learning_rate")
 def fine_tune(
-    encoder: BaseEncoder | str,
-    texts: Sequence[str],
-    labels: ArrayLike,
-    *,
-    head: Literal["softmax"] = "softmax",
-    unfreeze: Unfreeze = 0,
-    init: Init = "pretrained",
-    dev_texts: Sequence[str] | None = None,
-    dev_labels: ArrayLike | None = None,
-    validation_fraction: float = 0.1,
-    epochs: int = 10,
-    patience: int = 3,
-    batch_size: int = 16,
-    learning_rate: float = 5e-5,
-    head_learning_rate: float = 1e-3,
-    weight_decay: float = 0.01,
-    max_grad_norm: float | None = 1.0,
-    eval_batch_size: int = 64,
-    random_state: int = 0,
-    threads: int | None = None,
-    show_progress: bool = False,
-    workdir: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    max_minutes: float | None = None,
+    encoder: BaseEncoder | str, texts: Sequence[str], labels: ArrayLike, **options: Any
 ) -> FineTunedEncoder:
     """Fine-tune a torch encoder with a new softmax head and early stopping.
 
-    The same as ``FineTunedEncoder(encoder, ...).fit(texts, labels, ...)``; the
-    encoder passed in is never changed (a copy is trained).  The parameters are
-    those of :class:`FineTunedEncoder` and :meth:`FineTunedEncoder.fit`.
+    The same as ``FineTunedEncoder(encoder, **params).fit(texts, labels, **fit_options)``;
+    the encoder passed in is never changed (a copy is trained).  ``options`` are the
+    keyword parameters of :class:`FineTunedEncoder` (``unfreeze``, ``epochs``,
+    ``learning_rate`` ...) and of :meth:`FineTunedEncoder.fit` (``dev_texts``,
+    ``workdir``, ``resume`` ...), with the same defaults; ``inspect.signature(fine_tune)``
+    lists them all.
 
     Returns:
         a fitted :class:`FineTunedEncoder` holding the best epoch's weights.
@@ -1040,7 +442,7 @@ def fine_tune(
     Raises:
         InvalidParameterError: an encoder without the torch hooks, an out-of-range
             ``unfreeze``, bad hyper-parameters, ``init="random"`` with nothing of the
-            encoder trained.
+            encoder trained, an unknown keyword.
         InvalidInputError: bad texts/labels, fewer than two classes, dev labels
             unseen in training.
 
@@ -1051,16 +453,34 @@ def fine_tune(
         >>> clf.history_[clf.best_epoch_]["val_accuracy"]  # doctest: +SKIP
         0.85
     """
-    _check_encoder(encoder)
-    model = FineTunedEncoder(
-        encoder, head=head, unfreeze=unfreeze, init=init,
-        validation_fraction=validation_fraction, epochs=epochs, patience=patience,
-        batch_size=batch_size, learning_rate=learning_rate,
-        head_learning_rate=head_learning_rate, weight_decay=weight_decay,
-        max_grad_norm=max_grad_norm, eval_batch_size=eval_batch_size,
-        random_state=random_state, threads=threads,
-    )  # fmt: skip
-    return model.fit(
-        texts, labels, dev_texts=dev_texts, dev_labels=dev_labels, workdir=workdir,
-        resume=resume, max_minutes=max_minutes, show_progress=show_progress,
-    )  # fmt: skip
+    check_encoder(encoder)
+    fit_options = {k: options.pop(k) for k in _FIT_OPTIONS if k in options}
+    unknown = sorted(set(options) - _ENCODER_PARAMS.keys() - FineTunedEncoder.renamed_params.keys())
+    if unknown:
+        raise InvalidParameterError(
+            f"fine_tune got unknown keyword(s) {unknown}; allowed: "
+            f"{sorted(_ENCODER_PARAMS) + sorted(_FIT_OPTIONS)}"
+        )
+    return FineTunedEncoder(encoder, **options).fit(texts, labels, **fit_options)
+
+
+def _keywords(function: Any, skip: tuple[str, ...]) -> dict[str, inspect.Parameter]:
+    """The parameters of ``function`` but ``skip``, as keyword-only parameters."""
+    return {
+        name: p.replace(kind=p.KEYWORD_ONLY)
+        for name, p in inspect.signature(function).parameters.items()
+        if name not in skip
+    }
+
+
+_ENCODER_PARAMS = _keywords(FineTunedEncoder.__init__, ("self", "base"))
+_FIT_OPTIONS = _keywords(FineTunedEncoder.fit, ("self", "texts", "labels"))
+_own = inspect.signature(fine_tune)
+fine_tune.__signature__ = _own.replace(  # type: ignore[attr-defined]
+    parameters=[
+        *[p for p in _own.parameters.values() if p.kind is p.POSITIONAL_OR_KEYWORD],
+        *_ENCODER_PARAMS.values(),
+        *_FIT_OPTIONS.values(),
+    ]
+)
+del _own

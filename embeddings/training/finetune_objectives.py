@@ -1,0 +1,264 @@
+"""Fine-tuning objectives: what the encoder and the head learn from labelled texts.
+
+An objective is a :class:`~embeddings.training.trainer.Objective` built by
+:func:`make_objective` from :data:`OBJECTIVES`, the one place that maps the name
+``fine_tune(objective=...)`` takes to its class.  ``"classification"``
+(cross-entropy of a new softmax head, early stopping on validation accuracy) is the
+default.
+
+Example:
+    >>> sorted(OBJECTIVES)
+    ['classification']
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+import numpy as np
+from numpy.typing import NDArray
+
+from embeddings.errors import InvalidParameterError
+from embeddings.training.finetune_data import length_batches
+from embeddings.training.finetune_model import classifier, features, freeze, unique_params
+from embeddings.training.trainer import Objective
+
+__all__ = [
+    "OBJECTIVES",
+    "ClassificationObjective",
+    "EpochRecord",
+    "TrainingSetup",
+    "make_objective",
+    "setup_training",
+]
+
+
+class EpochRecord(TypedDict):
+    """One epoch of fine-tuning (``epoch`` 0 is the untrained head, never selected)."""
+
+    epoch: int
+    train_loss: float | None
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+def _joint_metric(correct: int, loss: float, n: int) -> float:
+    """Accuracy with the loss as tie-break: ``(correct + 0.5 / (1 + loss)) / n``.
+
+    The loss term lies in ``(0, 0.5]`` of one example, so a higher accuracy always
+    wins and equal accuracies are ordered by the lower loss.
+    """
+    return (correct + 0.5 / (1.0 + loss)) / n
+
+
+def _split_metric(metric: float, n: int) -> tuple[float, float]:
+    """``(accuracy, loss)`` back from :func:`_joint_metric` (the loss to ~1e-12)."""
+    x = metric * n
+    correct = math.floor(x)
+    return correct / n, 0.5 / max(x - correct, 1e-300) - 1.0
+
+
+class ClassificationObjective(Objective):
+    """Cross-entropy of the head over length-bucketed batches; validation accuracy."""
+
+    unit = "texts"
+
+    def __init__(
+        self,
+        encoder: Any,
+        train: tuple[list[str], NDArray[np.int64]],
+        val: tuple[list[str], NDArray[np.int64]],
+        *,
+        batch_size: int,
+        eval_batch_size: int,
+        precomputed: bool,
+        device: Any,
+        show_progress: bool = False,
+    ) -> None:
+        import torch
+
+        self.show_progress = bool(show_progress)
+        self.encoder = encoder
+        self.texts, self.val_texts = train[0], val[0]
+        self.y = torch.from_numpy(np.asarray(train[1], dtype=np.int64)).to(device)
+        self.y_val = torch.from_numpy(np.asarray(val[1], dtype=np.int64)).to(device)
+        self.lengths = [len(t) for t in self.texts]
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.device = device
+        self.X = self.X_val = None
+        if precomputed:  # frozen encoder in eval mode: its vectors never change
+            self.X = features(
+                encoder, self.texts, eval_batch_size, show_progress=self.show_progress,
+                desc="features (train)",
+            ).to(device)  # fmt: skip
+            self.X_val = features(
+                encoder, self.val_texts, eval_batch_size, show_progress=self.show_progress,
+                desc="features (validation)",
+            ).to(device)  # fmt: skip
+        self.records: list[tuple[float, float]] = []
+
+    def plan(self, epoch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
+        return length_batches(self.lengths, self.batch_size, rng)
+
+    def loss(self, model: Any, batch: NDArray[np.int64]) -> tuple[Any, int]:
+        import torch
+
+        idx = torch.from_numpy(batch).to(self.device)
+        if self.X is not None:
+            feats = self.X[idx]
+        else:
+            feats = self.encoder.forward(self.encoder.tokenize([self.texts[i] for i in batch]))
+        return torch.nn.functional.cross_entropy(model.head(feats), self.y[idx]), len(batch)
+
+    def measure(self, model: Any) -> tuple[float, float, int]:
+        """``(accuracy, loss, correct)`` on the validation set, in eval mode."""
+        import torch
+
+        model.eval()
+        with torch.no_grad():
+            X = self.X_val
+            if X is None:
+                X = features(
+                    self.encoder, self.val_texts, self.eval_batch_size,
+                    show_progress=self.show_progress,
+                ).to(self.device)  # fmt: skip
+            logits = model.head(X)
+            loss = float(torch.nn.functional.cross_entropy(logits, self.y_val).item())
+            correct = int((logits.argmax(dim=1) == self.y_val).sum().item())
+        return correct / len(self.val_texts), loss, correct
+
+    def evaluate(self, model: Any) -> float:
+        acc, loss, correct = self.measure(model)
+        self.records.append((acc, loss))
+        return _joint_metric(correct, loss, len(self.val_texts))
+
+    def untrained_record(self, model: Any) -> EpochRecord:
+        """The epoch-0 record: the untrained head on the validation set."""
+        t0 = time.perf_counter()
+        acc, loss, _ = self.measure(model)
+        return {"epoch": 0, "train_loss": None, "val_loss": loss, "val_accuracy": acc,
+                "seconds": time.perf_counter() - t0}  # fmt: skip
+
+    def history(self, result: Any) -> list[EpochRecord]:
+        """One record per trained epoch of the trainer's ``result`` (epochs from 1).
+
+        Epochs run before a resume are not in :attr:`records`; their accuracy and
+        loss are read back from the trainer's dev metric.
+        """
+        out: list[EpochRecord] = []
+        offset = len(result.history) - len(self.records)
+        previous = 0.0
+        for i, rec in enumerate(result.history):
+            if i >= offset:
+                acc, loss = self.records[i - offset]
+            else:
+                acc, loss = _split_metric(float(rec["dev_metric"]), len(self.val_texts))
+            out.append(
+                {"epoch": int(rec["epoch"]) + 1, "train_loss": float(rec["train_loss"]),
+                 "val_loss": loss, "val_accuracy": acc,
+                 "seconds": float(rec["seconds"]) - previous}
+            )  # fmt: skip
+            previous = float(rec["seconds"])
+        return out
+
+
+#: ``fine_tune(objective=...)`` name -> the objective class; the one place to add one
+OBJECTIVES: dict[str, Callable[..., Objective]] = {"classification": ClassificationObjective}
+
+
+def make_objective(
+    name: str,
+    encoder: Any,
+    train: tuple[list[str], NDArray[np.int64]] | None = None,
+    val: tuple[list[str], NDArray[np.int64]] | None = None,
+    **options: Any,
+) -> Objective:
+    """The fine-tuning objective called ``name`` over ``encoder``.
+
+    Args:
+        name: a key of :data:`OBJECTIVES`.
+        encoder: the encoder being fine-tuned.
+        train: the training texts and class ids.
+        val: the validation texts and class ids.
+        options: the objective's keyword arguments (batch sizes, device, progress).
+
+    Raises:
+        InvalidParameterError: an unknown ``name``.
+
+    Example:
+        >>> try:
+        ...     make_objective("regression", None)
+        ... except InvalidParameterError as err:
+        ...     print(err)
+        objective must be one of ['classification'], got 'regression'
+    """
+    cls = OBJECTIVES.get(name) if isinstance(name, str) else None
+    if cls is None:
+        raise InvalidParameterError(f"objective must be one of {sorted(OBJECTIVES)}, got {name!r}")
+    return cls(encoder, train, val, **options)
+
+
+@dataclass
+class TrainingSetup:
+    """What fine-tuning trains: the encoder copy, its modules, the head, the objective."""
+
+    enc: Any
+    modules: list[Any]
+    enc_params: list[Any]
+    head: Any
+    model: Any
+    objective: Any
+    untrained: EpochRecord
+
+    def finish(self, result: Any) -> dict[str, Any]:
+        """After training: gradients back on, the head on the CPU, the encoder told
+        (``after_training``); returns the training summary of the trainer's ``result``."""
+        self.model.eval()
+        for p in unique_params(self.modules):
+            p.requires_grad_(True)
+        self.head.to("cpu")
+        after = getattr(self.enc, "after_training", None)
+        if callable(after):
+            after()
+        n_params = sum(int(p.numel()) for p in [*self.head.parameters(), *self.enc_params])
+        training: dict[str, Any] = {
+            "stop_reason": result.stop_reason, "finished": result.finished,
+            "steps": result.steps, "n_trainable_params": n_params,
+        }  # fmt: skip
+        if result.finished and result.best_epoch is not None:
+            training["best_epoch"] = result.best_epoch + 1  # history's epoch 0 is untrained
+        return training
+
+
+def setup_training(
+    enc: Any,
+    objective: str,
+    n_classes: int,
+    train: tuple[list[str], NDArray[np.int64]],
+    val: tuple[list[str], NDArray[np.int64]],
+    *,
+    unfreeze: Any,
+    init: str,
+    **options: Any,
+) -> TrainingSetup:
+    """Freeze ``enc`` as ``unfreeze`` says, add a new head and build the objective.
+
+    ``options`` go to the objective (:func:`make_objective`).  Runs inside the
+    caller's seeded torch RNG (the head's initial weights).
+    """
+    import torch
+
+    modules, trained, enc_params = freeze(enc, unfreeze, init)
+    device = next(iter(unique_params(modules)), torch.empty(0)).device
+    head = torch.nn.Linear(int(enc.dim), n_classes).to(device)
+    model = classifier(modules, head, trained).eval()
+    built = make_objective(
+        objective, enc, train, val, precomputed=not enc_params, device=device, **options
+    )
+    untrained = built.untrained_record(model)  # type: ignore[attr-defined]
+    return TrainingSetup(enc, modules, enc_params, head, model, built, untrained)
