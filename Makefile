@@ -19,13 +19,15 @@ export TOKENIZERS_PARALLELISM ?= false
 
 venv: $(STAMP)
 
-# torch first and pinned: the CPU build of 2.13.0 comes from local disk; an unpinned
-# torch (e.g. pulled in by sentence-transformers) would download a multi-GB CUDA build.
+# torch first and exact: the CPU build of 2.13.0 comes from local disk.  The package
+# accepts any torch 2.x from 2.1; installed first, this build satisfies that range, so
+# pip keeps it instead of downloading a multi-GB CUDA build.  Then the user-facing
+# extras (`all`) and the development tools (`dev`).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[all]"
+	$(BIN)/python -m pip install --quiet -e ".[all,dev]" "torch==2.13.0"
 	@touch $(STAMP)
 
 # the optional TensorFlow extra (TF-Hub USE SavedModels), installed with torch held at

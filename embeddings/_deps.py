@@ -22,7 +22,7 @@ def require(module: str, *, extra: str, package: str | None = None) -> ModuleTyp
     except ImportError as err:
         pkg = package or module
         raise MissingDependencyError(
-            f"{pkg} is needed for this encoder but is not installed ({err}). "
+            f"{pkg} is needed for this but is not installed ({err}). "
             f"Install it with: pip install 'transferkit[{extra}]'  (or: pip install {pkg})"
         ) from err
 

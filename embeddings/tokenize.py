@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import itertools
 import re
+from typing import Any
 
 __all__ = [
+    "ABBREVIATIONS",
     "CHARS_PER_TOKEN",
     "TOKEN_PATTERN",
     "head_chars",
     "nltk_word_tokenize",
+    "split_sentences",
     "split_words",
     "tokenize",
 ]
@@ -87,35 +90,118 @@ def split_words(text: str, *, max_tokens: int | None = None) -> list[str]:
     return head_chars(text, max_tokens).split()[: int(max_tokens)]
 
 
-def nltk_word_tokenize(text: str, *, max_tokens: int | None = None) -> list[str]:
-    """NLTK's ``word_tokenize`` (punkt sentences, then Treebank words), as published
-    encoders (InferSent, Skip-Thought) prepare text.
+#: words that end with a period without ending a sentence (lowercased, without the
+#: period): titles, common Latin and business abbreviations, months, weekdays and US
+#: states' short forms that are not also common words (``sat``, ``no``, ``mass`` are
+#: left out).  A single letter (an initial) and a word with an inner period (``U.S.``,
+#: ``e.g.``) never end a sentence either.
+ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof rev hon gen col lt sgt capt maj cmdr adm gov sen rep st jr sr
+    messrs mme mlle vs etc al approx dept vol vols eds inc ltd co corp bros assn ave blvd
+    rd mt ft jan feb apr jun jul aug sep sept oct nov dec tue tues thu thur thurs fri
+    ala ariz calif colo conn fla kan ky md mich minn mont neb nev okla penn tenn tex vt
+    wis wyo cf""".split()
+)
 
-    ``max_tokens`` keeps the first this many tokens, and NLTK reads only the first
-    ``max_tokens * CHARS_PER_TOKEN`` characters (:func:`head_chars`).
+#: a sentence-final ``.``, ``!`` or ``?`` run, the closing quotes and brackets after
+#: it, then whitespace: the candidate boundaries of :func:`split_sentences`
+_BOUNDARY_RE = re.compile(r"""[.!?]+['"\u2019\u201d)\]}]*(?=\s+\S)""")
+_WORD_BEFORE_RE = re.compile(r"(\S+)$")
 
-    Raises:
-        MissingDependencyError: NLTK or its ``punkt_tab`` data is not installed.
+
+def _ends_sentence(text: str, start: int, mark: str) -> bool:
+    """Whether the punctuation run ``mark`` found at ``text[start:]`` ends a sentence:
+    ``!`` and ``?`` always do; a single ``.`` does unless it closes an abbreviation, an
+    initial or a word with an inner period."""
+    if not mark.startswith(".") or mark.startswith(".."):
+        return True
+    found = _WORD_BEFORE_RE.search(text, 0, start)
+    if found is None:  # a period after whitespace: a token of its own
+        return True
+    word = found.group(1).lstrip("\"'(\u2018\u201c[{").lower()
+    if not word:
+        return True
+    if word in ABBREVIATIONS or "." in word:
+        return False
+    return not (len(word) == 1 and word.isalpha())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split ``text`` into sentences without a trained model: a boundary follows a
+    ``.``, ``!`` or ``?`` (and any closing quotes or brackets) before whitespace, except
+    a period that closes a known abbreviation (:data:`ABBREVIATIONS`), an initial
+    (``J.``) or a word with an inner period (``U.S.``).
+
+    This stands in for NLTK's punkt model, which learned its abbreviations from a
+    corpus: the two can disagree on an abbreviation missing from the list above (punkt
+    keeps ``word.`` whole where this split separates the period) and on a period
+    after an initial or abbreviation that really ends a sentence.
 
     Example:
-        >>> nltk_word_tokenize("Don't panic.")  # doctest: +SKIP
-        ['Do', "n't", 'panic', '.']
+        >>> split_sentences("Mr. Smith arrived. He sat down! Then J. R. left.")
+        ['Mr. Smith arrived.', 'He sat down!', 'Then J. R. left.']
     """
-    from embeddings.errors import MissingDependencyError
+    sentences: list[str] = []
+    begin = 0
+    for match in _BOUNDARY_RE.finditer(text):
+        if _ends_sentence(text, match.start(), match.group()):
+            piece = text[begin : match.end()].strip()
+            if piece:
+                sentences.append(piece)
+            begin = match.end()
+    rest = text[begin:].strip()
+    if rest:
+        sentences.append(rest)
+    return sentences
 
-    try:
-        from nltk.tokenize import word_tokenize
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"tokenizer='nltk' needs NLTK ({err}): pip install nltk, then python -m "
-            "nltk.downloader punkt_tab; or use tokenizer='split' (pre-tokenized text) or "
-            "'words' (transferkit's tokenizer)"
-        ) from err
-    try:
-        tokens = list(word_tokenize(head_chars(text, max_tokens)))
-    except LookupError as err:
-        raise MissingDependencyError(
-            "tokenizer='nltk' needs NLTK's punkt sentence model: python -m nltk.downloader "
-            "punkt_tab; or use tokenizer='split' or 'words'"
-        ) from err
+
+_NLTK_WORDS: Any = None
+
+
+def _nltk_words() -> Any:
+    """NLTK's Treebank word tokenizer (the one ``word_tokenize`` applies per sentence)."""
+    global _NLTK_WORDS
+    if _NLTK_WORDS is None:
+        try:
+            from nltk.tokenize import NLTKWordTokenizer
+        except ImportError as err:
+            from embeddings.errors import MissingDependencyError
+
+            raise MissingDependencyError(
+                f"tokenizer='nltk' needs NLTK, which is not installed ({err}). Install it "
+                "with: pip install 'transferkit[published]'  (or: pip install nltk); or use "
+                "tokenizer='split' (pre-tokenized text) or 'words' (transferkit's tokenizer)"
+            ) from err
+        _NLTK_WORDS = NLTKWordTokenizer()
+    return _NLTK_WORDS
+
+
+def nltk_word_tokenize(text: str, *, max_tokens: int | None = None) -> list[str]:
+    """NLTK's word tokenizer as published encoders (InferSent, Skip-Thought) prepare
+    text, without NLTK's downloadable punkt data.
+
+    NLTK's ``word_tokenize`` splits a text into sentences with the punkt model, then
+    each sentence into words with its Treebank tokenizer.  Here the same Treebank
+    tokenizer runs over :func:`split_sentences`, so nothing has to be downloaded and
+    the result does not depend on the data a machine happens to have.  The sentence
+    split matters only for a period that ends a sentence inside a text (the Treebank
+    tokenizer separates the final period of each sentence it is given): see
+    :func:`split_sentences` for where it can differ from punkt.
+
+    ``max_tokens`` keeps the first this many tokens, and only the first
+    ``max_tokens * CHARS_PER_TOKEN`` characters are read (:func:`head_chars`).
+
+    Raises:
+        MissingDependencyError: NLTK is not installed (``pip install 'transferkit[published]'``).
+
+    Example:
+        >>> nltk_word_tokenize("Don't panic. Mr. Smith's here.")  # doctest: +SKIP
+        ['Do', "n't", 'panic', '.', 'Mr.', 'Smith', "'s", 'here', '.']
+    """
+    words = _nltk_words()
+    tokens: list[str] = []
+    for sentence in split_sentences(head_chars(text, max_tokens)):
+        tokens.extend(words.tokenize(sentence))
+        if max_tokens is not None and len(tokens) >= int(max_tokens):
+            break
     return tokens if max_tokens is None else tokens[: int(max_tokens)]

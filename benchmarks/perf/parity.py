@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     from embeddings.adapters.transformer import resolve_model_dir
 
     texts = list(get_task("SST2").load("test").texts[: args.n])
-    from sentence_transformers import SentenceTransformer
+    from embeddings._deps import require
+
+    SentenceTransformer = require(
+        "sentence_transformers", extra="dev", package="sentence-transformers"
+    ).SentenceTransformer
 
     ours = embeddings.load("minilm-l6").encode(texts)
     st = SentenceTransformer(str(resolve_model_dir("minilm-l6")), device="cpu")

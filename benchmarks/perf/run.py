@@ -196,7 +196,11 @@ def _ours(name: str) -> Callable[[list[str]], np.ndarray]:
 
 
 def _sentence_transformers(name: str) -> Callable[[list[str]], np.ndarray]:
-    from sentence_transformers import SentenceTransformer
+    from embeddings._deps import require
+
+    SentenceTransformer = require(
+        "sentence_transformers", extra="dev", package="sentence-transformers"
+    ).SentenceTransformer
 
     from embeddings.adapters.transformer import resolve_model_dir
 

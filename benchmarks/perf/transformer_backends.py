@@ -69,7 +69,11 @@ def _encoder(variant: str, model: str, threads: int, per_channel: bool, folder: 
     from embeddings.adapters.transformer import TransformerEncoder, resolve_model_dir
 
     if variant == "sentence-transformers":
-        from sentence_transformers import SentenceTransformer
+        from embeddings._deps import require
+
+        SentenceTransformer = require(
+            "sentence_transformers", extra="dev", package="sentence-transformers"
+        ).SentenceTransformer
 
         st = SentenceTransformer(str(resolve_model_dir(model)), device="cpu")
 

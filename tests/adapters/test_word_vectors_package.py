@@ -111,7 +111,7 @@ def test_token_ids_reads_a_text_as_encode_does() -> None:
 
 def test_most_similar_refuses_a_query_that_is_no_vector() -> None:
     enc = WordVectorEncoder(source=_kv_with_counts())
-    for bad in (b"cat", ["a", "b", "c"], object(), {"a": 1}, [10**400] * 3):
+    for bad in (b"cat", [b"a", b"b", b"c"], object(), {"a": 1}, [10**400] * 3):
         with pytest.raises(InvalidParameterError, match=r"finite vector of shape \(3,\)"):
             enc.most_similar(bad)  # type: ignore[arg-type]
 

@@ -17,7 +17,12 @@ import numpy as np
 from embeddings._checks import check_int
 from embeddings.adapters.word_vectors.lookup import Lookup, truncate
 from embeddings.adapters.word_vectors.sources import is_keyed_vectors, write_keyed_store
-from embeddings.errors import InvalidInputError, InvalidParameterError, UnknownWordError
+from embeddings.errors import (
+    InvalidInputError,
+    InvalidParameterError,
+    UnknownWordError,
+    renamed_parameters,
+)
 from embeddings.formats.table import VectorTable
 
 __all__ = ["VectorAccessMixin"]
@@ -131,46 +136,78 @@ class VectorAccessMixin:
             f"words){how}; pass a vector of dimension {table.dim} instead"
         )
 
+    @renamed_parameters(word_or_vector="positive")
     def most_similar(
-        self, word_or_vector: str | np.ndarray | Sequence[float], topn: int = 10
+        self,
+        positive: QueryItems = None,
+        negative: QueryItems = None,
+        topn: int = 10,
     ) -> list[tuple[str, float]]:
-        """The ``topn`` words whose vectors are closest (cosine) to a word or a vector.
+        """The ``topn`` words closest (cosine) to the mean of words and vectors, as
+        gensim's ``KeyedVectors.most_similar``.
 
-        As gensim's ``KeyedVectors.most_similar``: a word is left out of its own
-        neighbours; equal scores are ordered by vocabulary row.
+        Each word of ``positive`` counts with weight 1 and each of ``negative`` with
+        weight -1 (a ``(word, weight)`` pair sets its own weight, in either list, as in
+        gensim); words enter as their unit vectors and vectors as given, and the
+        query is the normalised weighted mean.  The words given are left out of the
+        answer, and equal scores are ordered by vocabulary row.
 
         Args:
-            word_or_vector: a word (looked up as ``encode`` looks up tokens, fastText
-                subwords included) or a vector of the word-vector dimension.
+            positive: a word, a vector of the word-vector dimension, or a list of
+                words, vectors and ``(word, weight)`` pairs.  Words are looked up as
+                ``encode`` looks up tokens (lowercased when the encoder lowercases;
+                fastText subwords included).
+            negative: the same, subtracted (``king - man + woman``:
+                ``positive=["king", "woman"], negative=["man"]``).
             topn: number of neighbours.
 
         Returns:
             ``(word, cosine)`` pairs, most similar first.
 
         Raises:
-            UnknownWordError: a word without a vector (a ``KeyError``).
-            InvalidParameterError: ``topn`` is not an int >= 1, or the vector has the
-                wrong shape.
+            UnknownWordError: a word without a vector (a ``KeyError``, as in gensim).
+            InvalidParameterError: no word or vector at all, ``topn`` is not an int
+                >= 1, or a vector has the wrong shape.
 
         Example:
             >>> from embeddings.adapters.word_vectors import WordVectorEncoder
-            >>> [w for w, _ in WordVectorEncoder().most_similar("king", topn=3)]
+            >>> enc = WordVectorEncoder()
+            >>> [w for w, _ in enc.most_similar("king", topn=3)]
             ['prince', 'queen', 'ii']
+            >>> enc.most_similar(positive=["king", "woman"], negative=["man"], topn=1)[0][0]
+            'queen'
         """
         check_int("topn", topn)
+        if _is_number(negative):
+            raise InvalidParameterError(
+                f"most_similar's second parameter is negative= (words or vectors to "
+                f"subtract), got the number {negative!r}; pass topn={negative!r} by keyword"
+            )
         table, lookup = self._loaded()
-        if isinstance(word_or_vector, str):
-            row, query = self._word_vector(word_or_vector)
-        else:
-            row = None
-            query = _query_vector(word_or_vector, table.dim)
-        vectors = lookup.vector_array()
+        weighted = _query_items(positive, table.dim, 1.0) + _query_items(negative, table.dim, -1.0)
+        if not weighted:
+            raise InvalidParameterError(
+                f"most_similar needs at least one word or vector, got positive={positive!r:.80} "
+                f"and negative={negative!r:.80}; e.g. most_similar(positive=['king', "
+                "'woman'], negative=['man'])"
+            )
+        parts, exclude = [], set()
+        for item, weight in weighted:
+            if isinstance(item, str):
+                row, vec = self._word_vector(item)
+                norm = float(np.linalg.norm(vec))
+                parts.append(weight * (vec / norm if norm > 0 else vec))
+                if row is not None:
+                    exclude.add(row)
+            else:
+                parts.append(weight * item)
+        query = np.mean(np.asarray(parts, dtype=np.float32), axis=0)
         norm = float(np.linalg.norm(query))
-        scores = (vectors @ query.astype(np.float32)) * lookup.inv_norms()
+        scores = (lookup.vector_array() @ query.astype(np.float32)) * lookup.inv_norms()
         scores = scores / norm if norm > 0 else np.zeros_like(scores)
-        if row is not None:
-            scores[row] = -np.inf
-        k = min(int(topn), len(table.vocab) - (row is not None))
+        rows = np.fromiter(exclude, dtype=np.int64, count=len(exclude))
+        scores[rows] = -np.inf
+        k = min(int(topn), len(table.vocab) - len(rows))
         if k <= 0:
             return []
         if k < scores.size:
@@ -237,6 +274,43 @@ class VectorAccessMixin:
             )
         make: Any = cls  # a word-vector encoder class
         return make(source=str(write_keyed_store(kv, store_dir)), format="native", **params)
+
+
+#: what ``most_similar`` takes for ``positive`` and ``negative``
+QueryItems = str | np.ndarray | Sequence[Any] | None
+
+
+def _query_items(value: object, dim: int, sign: float) -> list[tuple[str | np.ndarray, float]]:
+    """``(word or vector, weight)`` pairs of a ``positive`` (``sign`` 1) or ``negative``
+    (``sign`` -1) argument: a word, one vector (an array, or a list of numbers), or a
+    list of words, vectors (weight ``sign``) and ``(word, weight)`` pairs (weight as
+    given)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [(value, sign)]
+    if isinstance(value, np.ndarray) and value.ndim != 2:
+        return [(_query_vector(value, dim), sign)]
+    if isinstance(value, np.ndarray):  # one vector per row
+        return [(_query_vector(row, dim), sign) for row in value]
+    if not isinstance(value, list | tuple) or (value and _is_number(value[0])):
+        return [(_query_vector(value, dim), sign)]
+    items: list[tuple[str | np.ndarray, float]] = []
+    for item in value:
+        if isinstance(item, str):
+            items.append((item, sign))
+        elif (
+            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            and _is_number(item[1]) and np.isfinite(float(item[1]))
+        ):  # fmt: skip
+            items.append((item[0], float(item[1])))
+        else:
+            items.append((_query_vector(item, dim), sign))
+    return items
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
 
 
 def _query_vector(value: object, dim: int) -> np.ndarray:
