@@ -49,11 +49,13 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,20 @@ __all__ = ["Objective", "TrainConfig", "TrainResult", "Trainer", "plot_loss_curv
 
 #: outside a terminal, the least seconds between two progress lines of a run
 _LINE_SECONDS = 10.0
+
+
+def _can_plot() -> bool:
+    """Whether matplotlib (the ``plots`` extra) is installed; without it a run still
+    writes ``log.jsonl`` and skips ``loss.png`` with one warning."""
+    if importlib.util.find_spec("matplotlib") is not None:
+        return True
+    warnings.warn(
+        "loss.png skipped: plotting needs matplotlib (pip install 'transferkit[plots]'); "
+        "the losses are in log.jsonl",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+    return False
 
 
 class Objective:
@@ -477,7 +493,7 @@ class _Run:
             st, workdir = self.state, self.trainer.workdir
             if st.window_items and st.step > self.logged_step:
                 self.log_window(st.epoch, partial=True)
-            if workdir is not None and (workdir / "log.jsonl").is_file():
+            if workdir is not None and (workdir / "log.jsonl").is_file() and _can_plot():
                 plot_loss_curve(workdir / "log.jsonl", workdir / "loss.png")
         except Exception:
             if not quiet:

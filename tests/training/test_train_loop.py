@@ -192,3 +192,17 @@ def test_module_doctests_pass(name):
     module = importlib.import_module(f"embeddings.training.{name}")
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_run_without_matplotlib_writes_log_and_skips_plot(tmp_path, monkeypatch):
+    """Without the ``plots`` extra a run still finishes: log.jsonl, no loss.png, one warning."""
+    real_find_spec = importlib.util.find_spec
+
+    def no_matplotlib(name, *args, **kwargs):
+        return None if name == "matplotlib" else real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(trainer_module.importlib.util, "find_spec", no_matplotlib)
+    with pytest.warns(RuntimeWarning, match=r"transferkit\[plots\]"):
+        Trainer(mlp(), Regression(), cfg(max_steps=3), tmp_path).fit()
+    assert (tmp_path / "log.jsonl").is_file()
+    assert not (tmp_path / "loss.png").exists()
