@@ -246,6 +246,17 @@ def _available(preset: Preset) -> bool:
     return True
 
 
+def _published_preset(name: str) -> str | None:
+    """The registry preset of the published model ``name`` (``None`` when ``name`` is a
+    preset or alias, or not in the catalogue); reads the shipped catalogue only."""
+    if name in _PRESETS or name in ALIASES:
+        return None
+    from embeddings.published.catalog import load_catalog
+
+    model = load_catalog().models.get(name)
+    return None if model is None else model.preset
+
+
 def published_weights(path: str | os.PathLike[str] | None = None) -> dict[str, list[str]]:
     """Preset name -> ``"NAME (SIZE)"`` of each published model of the catalogue
     (:mod:`embeddings.published`) that loads with that preset; ``transferkit models
@@ -499,7 +510,8 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         and (is_spec(name_or_path) or name_or_path.split(":", 1)[0].strip() in _PRESETS)
     ):
         name, spec_overrides = parse_spec(name_or_path)
-        klass_path = get_preset(name).target  # an unknown name fails here
+        preset_of = _published_preset(name) if name not in _PRESETS else None
+        klass_path = get_preset(preset_of or name).target  # an unknown name fails here
         check_spec_overrides(
             name_or_path, spec_overrides, resolve_encoder_class(klass_path).caller_only_params
         )
@@ -509,6 +521,8 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
                 f"{name_or_path!r:.120} and the keyword arguments both set {both}; set each "
                 "parameter once"
             )
+        if preset_of is not None:  # a published model with overrides: its own load path
+            overrides["download"] = download
         encoder = load(name, **spec_overrides, **overrides)
         encoder._preset_name = name_or_path.strip()
         return encoder

@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 import embeddings
-from embeddings.errors import ChecksumError, DataNotFoundError, ModelFormatError
+from embeddings.errors import (
+    ChecksumError,
+    DataNotFoundError,
+    InvalidParameterError,
+    ModelFormatError,
+)
 from embeddings.published import pull, resolve_model
 from embeddings.published.download import published_root
 from tests.published.conftest import GLOVE_TEXT, glove_catalog, glove_zip, write_catalog
@@ -45,6 +50,21 @@ def test_pull_then_load_equals_load_by_path(server, tmp_path, monkeypatch):
     # a later load needs no download and no server
     server.files.clear()
     assert embeddings.load("glove-tiny").encode(TEXTS).tobytes() == a.tobytes()
+    assert embeddings.load("glove-tiny:pooling=max").pooling == "max"  # a spec on the name
+    with pytest.raises(InvalidParameterError, match="trust_pickle"):
+        embeddings.load("glove-tiny:trust_pickle=true")  # never set by a spec string
+
+
+def test_an_unwritable_model_folder_is_a_data_error_naming_the_path(server, tmp_path, monkeypatch):
+    server.files["/g.zip"] = glove_zip()
+    glove_catalog(tmp_path, monkeypatch, server.url + "/g.zip")
+    root = published_root()
+    root.parent.mkdir(parents=True, exist_ok=True)
+    root.write_bytes(b"a file where the models folder goes")
+    with pytest.raises(
+        DataNotFoundError, match=f"{root}: cannot store glove.tiny .*TRANSFERKIT_CACHE"
+    ):
+        embeddings.load("glove-tiny", download=True)
 
 
 def test_no_consent_names_the_pull_command(server, tmp_path, monkeypatch):
@@ -276,6 +296,8 @@ def test_multi_file_artifacts_fill_preset_paths(server, tmp_path, monkeypatch):
     enc = embeddings.load("st-rel", download=True, mode="uni")  # a caller's override wins
     assert enc.path == str(root / "st") and enc.mode == "uni"
     assert (root / "st" / "utable.npy").read_bytes() == b"utable.npy"
+    enc = embeddings.load("st-rel:mode=uni")  # a published name takes a spec's overrides too
+    assert enc.path == str(root / "st") and enc.mode == "uni" and enc.name == "st-rel:mode=uni"
     enc = embeddings.load("el-s", download=True)
     assert (enc.options_file, enc.weight_file) == (
         str(root / "el" / "opts.json"),
