@@ -6,6 +6,8 @@ write the model-specific parts:
 
 * ``_load()``: load weights/resources (lazily, on first use; never in ``__init__``),
 * ``_fit(texts)``: learn from training texts (only for trainable encoders),
+* ``_fit_corpus(path, show_progress)``: learn from a corpus file or folder, which
+  ``fit(path)`` hands over (only for encoders with ``trains_on_corpus``),
 * ``_encode_batch(texts)``: encode one batch,
 * ``_output_dim()``: the output dimension once loaded (and fitted),
 * ``_get_state()`` / ``_set_state()``: the fitted state, for ``save``/``load``,
@@ -44,6 +46,7 @@ from sklearn.base import BaseEstimator
 
 from embeddings import _classes
 from embeddings._atomic import write_folder_atomically
+from embeddings._corpus_fit import CorpusFitMixin
 from embeddings._encode_args import EncodeMixin
 from embeddings._saved import CONFIG_NAME, SAVE_FORMAT, SAVE_FORMAT_VERSION, WEIGHTS_NAME
 from embeddings._state import check_meta, check_state_arrays
@@ -134,7 +137,7 @@ def import_class(path: str) -> type:
     return obj
 
 
-class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
+class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[misc]
     """Template for every encoder: validation, lazy load, batching, persistence.
 
     Subclasses define ``__init__`` with keyword parameters that are only stored
@@ -171,6 +174,8 @@ class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
         renamed_params: old parameter name -> new name; a saved ``config.json`` that
             uses an old name loads under the new one (the constructor takes the old
             name too, with a warning).
+        trains_on_corpus: ``True`` when ``fit`` also takes the path of a corpus file
+            or folder, which the class streams with ``_fit_corpus``.
         path_params: parameters that may name a file or folder (``source``,
             ``model``, ``cache_dir``, ...).  In a saved folder's ``config.json`` such
             a path must lie inside the folder (see :mod:`embeddings._saved`); names
@@ -324,16 +329,35 @@ class BaseEncoder(EncodeMixin, BaseEstimator):  # type: ignore[misc]
             return True
         return self.__dict__.get("_fitted_for") == self._fit_key()
 
-    def fit(self, texts: Sequence[str], y: Any = None) -> BaseEncoder:
+    def fit(
+        self,
+        texts: Sequence[str] | str | os.PathLike[str],
+        y: Any = None,
+        *,
+        show_progress: bool = False,
+        **corpus_options: Any,
+    ) -> BaseEncoder:
         """Learn from training texts (a no-op for pretrained, frozen encoders).
 
+        Encoders with :attr:`trains_on_corpus` also take the path of a text file or
+        folder of ``*.txt`` files, streamed line by line (see :mod:`embeddings._corpus_fit`).
+
         Args:
-            texts: training texts only, never test texts.
+            texts: training texts only, never test texts; or a corpus path.
             y: ignored; present for scikit-learn compatibility.
+            show_progress: show the progress of training from a corpus path.
+            **corpus_options: options of training from a path (``max_pooling_texts``).
 
         Returns:
             self
         """
+        if isinstance(texts, (str, os.PathLike)):
+            return self._fit_path(texts, show_progress=bool(show_progress), **corpus_options)
+        if corpus_options:
+            raise InvalidParameterError(
+                f"{self.name}.fit: {sorted(corpus_options)} apply only to training from a "
+                "corpus path; pass the path of a text file or folder, or drop them"
+            )
         texts_list = validate_texts(texts)
         self._ensure_loaded()
         if self.trainable:

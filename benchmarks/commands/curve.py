@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.commands._options import (
-    add_split_options,
-    add_training_options,
+    add_finetune_options,
+    load_task_splits,
     parse_cap,
     parse_unfreeze,
     write_json,
@@ -132,15 +132,8 @@ def run(args: argparse.Namespace) -> int:
     unfreeze = parse_unfreeze(args.unfreeze)
     if args.seeds < 1:
         raise InvalidParameterError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     out = Path(args.out)
-    train, dev, test, info = load_splits(
-        args.task, dev_size=args.dev_size, dev_max=args.dev_max, test_max=args.test_max
-    )
-    print(describe_splits(info), file=sys.stderr, flush=True)
+    train, dev, test, info = load_task_splits(args)
     ft_options = {
         "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "head_learning_rate": args.head_learning_rate,
@@ -215,12 +208,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "      --seeds 3 --unfreeze 2 --out results/curve_sst2"
         ),
     )
-    p.add_argument("--task", required=True, help="classification task, e.g. SST2, TREC, MR")
-    p.add_argument(
-        "--encoder",
-        default="minilm-l6",
-        help="pretrained torch encoder: preset ('name:key=value' sets a parameter) or saved folder",
-    )
+    add_finetune_options(
+        p, encoder_help="pretrained torch encoder: preset ('name:key=value' sets a parameter) "
+        "or saved folder", unfreeze_help="top layers fine-tuned: an int >= 0 or 'all'",
+        patience=3, epochs=10,
+    )  # fmt: skip
     p.add_argument(
         "--sizes",
         default="50,100,300,1000,3000,all",
@@ -238,24 +230,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=",".join(METHODS),
         help=f"comma-separated, any of: {', '.join(METHODS)}",
     )
-    p.add_argument("--unfreeze", default="2", help="top layers fine-tuned: an int >= 0 or 'all'")
     p.add_argument(
         "--finetune-max-size", type=int, default=1000, help="skip torch methods above this size"
     )
-    p.add_argument("--max-seq-length", type=int, default=64, help="truncation, in tokens")
-    p.add_argument("--patience", type=int, default=3, help="epochs without dev gain before stop")
-    p.add_argument("--batch-size", type=int, default=16, help="fine-tuning batch size")
-    add_training_options(p, epochs=10)
     p.add_argument(
         "--scratch-lr",
         type=float,
         default=None,
         help="learning rate of the random-init run (unset: --learning-rate)",
     )
-    add_split_options(p)
     p.add_argument("--cache-dir", default=None, help="embedding cache folder (unset: the default)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (unset: torch's)")
     p.add_argument("--resume", action="store_true", help="skip runs already in OUT/curve.json")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars and lines")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=run)

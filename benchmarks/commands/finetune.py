@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 from benchmarks.commands._options import (
-    add_split_options,
-    add_training_options,
+    add_finetune_options,
+    load_task_splits,
     parse_unfreeze,
     write_json,
 )
-from benchmarks.curves import describe_splits, load_encoder, load_splits
+from benchmarks.curves import load_encoder
 from embeddings.errors import InvalidParameterError
+from evaluators.metrics import SCORE_SCALE, points
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,15 +41,8 @@ def run(args: argparse.Namespace) -> int:
     unfreeze = parse_unfreeze(args.unfreeze)
     if args.init == "random" and unfreeze != "all":
         raise InvalidParameterError("--init random trains the whole network: use --unfreeze all")
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
-    train, dev, test, info = load_splits(
-        args.task, dev_size=args.dev_size, dev_max=args.dev_max, test_max=args.test_max
-    )
+    train, dev, test, info = load_task_splits(args)
     progress = not args.no_progress
-    print(describe_splits(info), file=sys.stderr, flush=True)
     idx = stratified_subsample(train[1], args.max_train, args.random_state)
     texts = [train[0][i] for i in idx]
     encoder = load_encoder(args.encoder, args.max_seq_length)
@@ -66,11 +59,13 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     train_seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    dev_acc = clf.score(dev[0], dev[1], show_progress=progress)
-    test_acc = clf.score(test[0], test[1], show_progress=progress)
+    # score() keeps scikit-learn's 0-1 contract; results are points (0-100)
+    dev_acc = points(clf.score(dev[0], dev[1], show_progress=progress))
+    test_acc = points(clf.score(test[0], test[1], show_progress=progress))
     result = {
         "task": info, "encoder": args.encoder, "unfreeze": clf.unfreeze, "init": args.init,
         "n_train": len(texts), "dev_accuracy": dev_acc, "test_accuracy": test_acc,
+        "score_scale": SCORE_SCALE,
         "train_seconds": round(train_seconds, 1),
         "eval_seconds": round(time.perf_counter() - t1, 1),
         "best_epoch": clf.best_epoch_, "epochs_run": len(clf.history_) - 1,
@@ -81,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     }  # fmt: skip
     print(
         f"{info['task']} {args.encoder} unfreeze={clf.unfreeze} init={args.init} "
-        f"n_train={len(texts)}: dev={dev_acc:.4f} test={test_acc:.4f} "
+        f"n_train={len(texts)}: dev={dev_acc:.2f} test={test_acc:.2f} "
         f"train={train_seconds:.0f}s (best epoch {clf.best_epoch_}/{len(clf.history_) - 1}, "
         f"{clf.n_trainable_params_} trainable params)"
     )
@@ -111,13 +106,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "  transferkit finetune --task TREC --unfreeze all --max-train 2000 --json ft.json"
         ),
     )
-    p.add_argument("--task", required=True, help="classification task, e.g. SST2, TREC, MR")
-    p.add_argument(
-        "--encoder",
-        default="minilm-l6",
-        help="torch encoder: preset ('name:key=value' sets a parameter) or saved folder",
-    )
-    p.add_argument("--unfreeze", default="2", help="top layers to train: an int >= 0 or 'all'")
+    add_finetune_options(
+        p, encoder_help="torch encoder: preset ('name:key=value' sets a parameter) or saved folder",
+        unfreeze_help="top layers to train: an int >= 0 or 'all'", patience=2, epochs=3,
+        random_state_help="seed of the subsample, the head and the batches",
+    )  # fmt: skip
     p.add_argument(
         "--init",
         choices=("pretrained", "random"),
@@ -130,15 +123,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="train on a stratified subsample of this size (unset: the whole split)",
     )
-    p.add_argument("--max-seq-length", type=int, default=64, help="truncation, in tokens")
-    p.add_argument("--patience", type=int, default=2, help="epochs without dev gain before stop")
-    p.add_argument("--batch-size", type=int, default=16, help="training batch size")
-    add_training_options(
-        p, epochs=3, random_state_help="seed of the subsample, the head and the batches"
-    )
-    add_split_options(p)
-    p.add_argument("--threads", type=int, default=None, help="torch threads (unset: torch's)")
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars and lines")
     p.add_argument("--workdir", default=None, help="checkpoints and log.jsonl go here")
     p.add_argument("--resume", action="store_true", help="continue from --workdir's checkpoint")
     p.add_argument(

@@ -124,9 +124,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="list encoder presets",
         description="List the encoder presets: family, output dimension (≤N: a cap reached "
         "after fit), where the weights come from (embedded in a package, downloaded, trained "
-        "with `transferkit train`, fitted on your texts, or your files), whether the preset is "
-        "fitted on training texts, and what it is; --json adds whether the weights are "
-        "installed (available).",
+        "with `transferkit train`, fitted on your texts, or your files), whether the encoder "
+        "is fitted on your texts (fit), and what it is; --json adds whether the weights are "
+        "installed (available). A preset is used by its name, in `embeddings.load(NAME)` or as "
+        "the model of `transferkit encode`; `NAME:key=value` sets a parameter (e.g. "
+        "word-vectors:source=FILE).",
     )
     p.add_argument(
         "--family",

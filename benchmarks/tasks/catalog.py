@@ -1,5 +1,10 @@
 """The concrete tasks: one family base class plus metadata each (no loading code).
 
+Most tasks are a row of data: :func:`task_metadata` fills what follows from the
+family and the files (the headline score, the protocol, the folds, the sample
+order) and :func:`_task_class` makes the class.  Only SST2, which chooses its
+train file, is written out as a class.
+
 Names are the registry names (lookup is case-insensitive).  Row counts and sha256
 of every file are the data README's (see :mod:`benchmarks.tasks._pins` and
 ``pins.json``).  SNLI and MultiNLI, training data in no suite, are in
@@ -14,22 +19,15 @@ Example:
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
+from benchmarks.tasks import base
 from benchmarks.tasks._pins import FILES
-from benchmarks.tasks.base import (
-    ClassificationTask,
-    ClusteringTask,
-    PairClassificationTask,
-    SimilarityTask,
-    STSTask,
-    Task,
-)
 from benchmarks.tasks.convert import STS_SUBSETS
-from benchmarks.tasks.metadata import DataFile, TaskMetadata
+from benchmarks.tasks.metadata import DataFile, Family, MainScore, TaskMetadata
 from embeddings.errors import InvalidParameterError
 
-__all__ = ["TASKS"]
+__all__ = ["TASKS", "task_metadata"]
 
 VERSION = "1"
 
@@ -38,9 +36,64 @@ SENTEVAL_ORDER_VERSION = "2"
 version 1 kept file order, which draws other folds."""
 
 
-def _files(dataset: str, **names: str) -> dict[str, DataFile]:
-    """``{key: FILES["<dataset>/<file name>"]}`` for ``key=file name`` pairs."""
+_MAIN_SCORE: dict[str, MainScore] = {
+    "classification": "accuracy",
+    "pair_classification": "accuracy",
+    "similarity": "pearson",
+    "sts": "spearman",
+    "clustering": "v_measure",
+}
+
+
+def task_metadata(
+    name: str,
+    family: Family,
+    description: str,
+    files: dict[str, DataFile],
+    *,
+    dataset: str | None = None,
+    version: str = VERSION,
+    splits: tuple[str, ...] | None = None,
+    **fields: Any,
+) -> TaskMetadata:
+    """The metadata of a task, with what follows from its family and files filled in.
+
+    The splits are the file keys (unless given); the headline score is the
+    family's; clustering and STS are ``unsupervised``, a single ``all`` split is
+    10-fold ``cv``, anything else ``split``; tasks of
+    :data:`SENTEVAL_ORDER_VERSION` are evaluated in SentEval's sample order.
+    ``fields`` are the other :class:`TaskMetadata` fields (labels, homepage...).
+
+    Example:
+        >>> meta = task_metadata("MR", "classification", "polarity", _files("MR", "all"),
+        ...                      version=SENTEVAL_ORDER_VERSION)
+        >>> meta.eval_protocol, meta.cv_folds, meta.sample_order, meta.main_score
+        ('cv', 10, 'senteval', 'accuracy')
+    """
+    splits = tuple(files) if splits is None else splits
+    if family in ("sts", "clustering"):
+        protocol = "unsupervised"
+    else:
+        protocol = "cv" if splits == ("all",) else "split"
+    return TaskMetadata(
+        name=name, version=version, family=family, description=description,
+        dataset=dataset or name, files=files, splits=splits, main_score=_MAIN_SCORE[family],
+        eval_protocol=protocol, cv_folds=10 if protocol == "cv" else None,
+        sample_order="senteval" if version == SENTEVAL_ORDER_VERSION else "file", **fields,
+    )  # fmt: skip
+
+
+def _files(dataset: str, *splits: str, **names: str) -> dict[str, DataFile]:
+    """``{split: FILES["<dataset>/<split>.tsv"]}``, plus ``key=file name`` pairs."""
+    names = {**{s: f"{s}.tsv" for s in splits}, **names}
     return {key: FILES[f"{dataset}/{name}"] for key, name in names.items()}
+
+
+def _task_class(family_base: type[base.Task], metadata: TaskMetadata) -> type[base.Task]:
+    """A task class named after the task (``TREC-fine`` -> ``TRECFine``)."""
+    name = "".join(part[:1].upper() + part[1:] for part in metadata.name.split("-"))
+    attrs = {"metadata": metadata, "__module__": __name__, "__doc__": metadata.description}
+    return type(name, (family_base,), attrs)
 
 
 _SENTEVAL_BIN = "https://dl.fbaipublicfiles.com/senteval/senteval_data/datasmall_NB_ACL12.zip"
@@ -105,105 +158,46 @@ _BINARY = ("0", "1")
 
 
 # ---------------------------------------------------------------- classification
+_PANG_LEE_HOME = "https://www.cs.cornell.edu/people/pabo/movie-review-data/"
+_NO_LICENCE_FILE = "No licence file in the source repository."
+_TREC_LICENSE = "No licence statement in the sources."
+_SICK_LICENSE = "CC BY-NC-SA 3.0 (raw/readme.txt)."
 
 
-class MR(ClassificationTask):
-    metadata = TaskMetadata(
-        name="MR",
-        version=SENTEVAL_ORDER_VERSION,
-        family="classification",
-        description="Movie-review snippet polarity (rt-polarity v1.0); 1 = positive.",
-        dataset="MR",
-        files=_files("MR", all="all.tsv"),
-        splits=("all",),
-        main_score="accuracy",
-        eval_protocol="cv",
-        labels=_BINARY,
-        cv_folds=10,
-        sample_order="senteval",
-        homepage="https://www.cs.cornell.edu/people/pabo/movie-review-data/",
-        reference_urls=(_SENTEVAL_BIN,),
-        license="NLTK packaging note: by Bo Pang and Lillian Lee, licensed under CC BY 4.0.",
-        citation=(
-            "Bo Pang and Lillian Lee. Seeing stars: Exploiting class relationships for "
-            "sentiment categorization with respect to rating scales. ACL 2005."
-        ),
-    )
+#: the binary SentEval tasks cross-validated on one ``all`` file:
+#: (name, description, homepage, licence, citation)
+_SENTEVAL_CV: tuple[tuple[str, str, str, str, str], ...] = (
+    ("MR", "Movie-review snippet polarity (rt-polarity v1.0); 1 = positive.", _PANG_LEE_HOME,
+     "NLTK packaging note: by Bo Pang and Lillian Lee, licensed under CC BY 4.0.",
+     "Bo Pang and Lillian Lee. Seeing stars: Exploiting class relationships for "
+     "sentiment categorization with respect to rating scales. ACL 2005."),
+    ("CR", "Customer-review sentence polarity (Hu & Liu 2004); 1 = positive.",
+     "https://www.cs.uic.edu/~liub/FBS/sentiment-analysis.html", _NO_LICENCE_FILE,
+     "Minqing Hu and Bing Liu. Mining and summarizing customer reviews. KDD 2004."),
+    ("SUBJ", "Subjectivity of movie sentences (v1.0); 1 = objective (SentEval).", _PANG_LEE_HOME,
+     "Subjectivity dataset v1.0 by Bo Pang and Lillian Lee, CC BY 4.0.",
+     "Bo Pang and Lillian Lee. A sentimental education: Sentiment analysis using "
+     "subjectivity summarization based on minimum cuts. ACL 2004."),
+    ("MPQA", "MPQA opinion phrase polarity; 1 = positive.", "https://mpqa.cs.pitt.edu/",
+     _NO_LICENCE_FILE,
+     "Janyce Wiebe, Theresa Wilson and Claire Cardie. Annotating expressions of "
+     "opinions and emotions in language. Language Resources and Evaluation 39, 2005."),
+)  # fmt: skip
 
 
-class CR(ClassificationTask):
-    metadata = TaskMetadata(
-        name="CR",
-        version=SENTEVAL_ORDER_VERSION,
-        family="classification",
-        description="Customer-review sentence polarity (Hu & Liu 2004); 1 = positive.",
-        dataset="CR",
-        files=_files("CR", all="all.tsv"),
-        splits=("all",),
-        main_score="accuracy",
-        eval_protocol="cv",
-        labels=_BINARY,
-        cv_folds=10,
-        sample_order="senteval",
-        homepage="https://www.cs.uic.edu/~liub/FBS/sentiment-analysis.html",
-        reference_urls=(_SENTEVAL_BIN,),
-        license="No licence file in the source repository.",
-        citation=("Minqing Hu and Bing Liu. Mining and summarizing customer reviews. KDD 2004."),
-    )
-
-
-class SUBJ(ClassificationTask):
-    metadata = TaskMetadata(
-        name="SUBJ",
-        version=SENTEVAL_ORDER_VERSION,
-        family="classification",
-        description="Subjectivity of movie sentences (v1.0); 1 = objective (SentEval).",
-        dataset="SUBJ",
-        files=_files("SUBJ", all="all.tsv"),
-        splits=("all",),
-        main_score="accuracy",
-        eval_protocol="cv",
-        labels=_BINARY,
-        cv_folds=10,
-        sample_order="senteval",
-        homepage="https://www.cs.cornell.edu/people/pabo/movie-review-data/",
-        reference_urls=(_SENTEVAL_BIN,),
-        license="Subjectivity dataset v1.0 by Bo Pang and Lillian Lee, CC BY 4.0.",
-        citation=(
-            "Bo Pang and Lillian Lee. A sentimental education: Sentiment analysis using "
-            "subjectivity summarization based on minimum cuts. ACL 2004."
-        ),
-    )
-
-
-class MPQA(ClassificationTask):
-    metadata = TaskMetadata(
-        name="MPQA",
-        version=SENTEVAL_ORDER_VERSION,
-        family="classification",
-        description="MPQA opinion phrase polarity; 1 = positive.",
-        dataset="MPQA",
-        files=_files("MPQA", all="all.tsv"),
-        splits=("all",),
-        main_score="accuracy",
-        eval_protocol="cv",
-        labels=_BINARY,
-        cv_folds=10,
-        sample_order="senteval",
-        homepage="https://mpqa.cs.pitt.edu/",
-        reference_urls=(_SENTEVAL_BIN,),
-        license="No licence file in the source repository.",
-        citation=(
-            "Janyce Wiebe, Theresa Wilson and Claire Cardie. Annotating expressions of "
-            "opinions and emotions in language. Language Resources and Evaluation 39, 2005."
-        ),
-    )
+def _senteval_cv(name: str, description: str, homepage: str, lic: str, cite: str) -> TaskMetadata:
+    """A row of :data:`_SENTEVAL_CV` -> its metadata."""
+    return task_metadata(
+        name, "classification", description, _files(name, "all"),
+        version=SENTEVAL_ORDER_VERSION, labels=_BINARY, homepage=homepage,
+        reference_urls=(_SENTEVAL_BIN,), license=lic, citation=cite,
+    )  # fmt: skip
 
 
 SST2TrainFile = Literal["phrases", "sentences"]
 
 
-class SST2(ClassificationTask):
+class SST2(base.ClassificationTask):
     """Binary SST.  The train split is chosen by ``train_file``.
 
     Args:
@@ -218,30 +212,17 @@ class SST2(ClassificationTask):
         SST2(train_file='sentences')
     """
 
-    metadata = TaskMetadata(
-        name="SST2",
-        version=VERSION,
-        family="classification",
-        description="Stanford Sentiment Treebank, binary, sentence-level dev/test; 1 = positive.",
-        dataset="SST2",
-        files=_files(
-            "SST2",
-            train="train_phrases.tsv",
-            train_sentences="train.tsv",
-            dev="dev.tsv",
-            test="test.tsv",
-        ),
-        splits=("train", "dev", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=_BINARY,
-        homepage=_SST_HOME,
+    metadata = task_metadata(
+        "SST2", "classification",
+        "Stanford Sentiment Treebank, binary, sentence-level dev/test; 1 = positive.",
+        _files("SST2", train="train_phrases.tsv", train_sentences="train.tsv", dev="dev.tsv",
+               test="test.tsv"),
+        splits=("train", "dev", "test"), labels=_BINARY, homepage=_SST_HOME,
         reference_urls=(
             "https://raw.githubusercontent.com/PrincetonML/SIF/master/data/sentiment-train",
         ),
-        license="No licence file in either source repository.",
-        citation=_SST_CITE,
-    )
+        license="No licence file in either source repository.", citation=_SST_CITE,
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -268,197 +249,89 @@ class SST2(ClassificationTask):
         return f"SST2(train_file={self.train_file!r})"
 
 
-class SST5(ClassificationTask):
-    metadata = TaskMetadata(
-        name="SST5",
-        version=VERSION,
-        family="classification",
-        description="Stanford Sentiment Treebank, 5 classes (0 very negative .. 4 very positive).",
-        dataset="SST5",
-        files=_files("SST5", train="train.tsv", dev="dev.tsv", test="test.tsv"),
-        splits=("train", "dev", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=("0", "1", "2", "3", "4"),
-        homepage=_SST_HOME,
-        reference_urls=(
-            "https://raw.githubusercontent.com/AcademiaSinicaNLPLab/sentiment_dataset/master/data/",
-        ),
-        license="No licence file in the source repository.",
-        citation=_SST_CITE,
-    )
+_SST5 = task_metadata(
+    "SST5", "classification",
+    "Stanford Sentiment Treebank, 5 classes (0 very negative .. 4 very positive).",
+    _files("SST5", "train", "dev", "test"), labels=("0", "1", "2", "3", "4"),
+    homepage=_SST_HOME, license=_NO_LICENCE_FILE, citation=_SST_CITE,
+    reference_urls=(
+        "https://raw.githubusercontent.com/AcademiaSinicaNLPLab/sentiment_dataset/master/data/",
+    ),
+)  # fmt: skip
+_TREC_SOURCE: dict[str, Any] = {
+    "homepage": _TREC_HOME, "reference_urls": _TREC_URLS, "license": _TREC_LICENSE,
+    "citation": _TREC_CITE,
+}  # fmt: skip
+_AG_SOURCE: dict[str, Any] = {"homepage": _AG_HOME, "license": _AG_LICENSE, "citation": _AG_CITE}
+_R8_SOURCE: dict[str, Any] = {"homepage": _R8_HOME, "license": _R8_LICENSE, "citation": _R8_CITE}
+_SICK_SOURCE: dict[str, Any] = {
+    "homepage": _SICK_HOME, "reference_urls": _SICK_URLS, "license": _SICK_LICENSE,
+    "citation": _SICK_CITE,
+}  # fmt: skip
 
-
-class TREC(ClassificationTask):
-    metadata = TaskMetadata(
-        name="TREC",
-        version=SENTEVAL_ORDER_VERSION,
-        family="classification",
-        description="TREC question type, 6 coarse classes (TREC 10 test set).",
-        dataset="TREC",
-        files=_files("TREC", train="train.tsv", test="test.tsv"),
-        splits=("train", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=_TREC_COARSE,
-        sample_order="senteval",
-        homepage=_TREC_HOME,
-        reference_urls=_TREC_URLS,
-        license="No licence statement in the sources.",
-        citation=_TREC_CITE,
-    )
-
-
-class TRECFine(ClassificationTask):
-    metadata = TaskMetadata(
-        name="TREC-fine",
-        version=VERSION,
-        family="classification",
-        description="TREC question type, 50 fine classes 'COARSE:fine' (42 occur in test).",
-        dataset="TREC",
-        files=_files("TREC", train="train_fine.tsv", test="test_fine.tsv"),
-        splits=("train", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=_TREC_FINE,
-        homepage=_TREC_HOME,
-        reference_urls=_TREC_URLS,
-        license="No licence statement in the sources.",
-        citation=_TREC_CITE,
-    )
-
-
-class AGNews(ClassificationTask):
-    metadata = TaskMetadata(
-        name="AGNews",
-        version=VERSION,
-        family="classification",
-        description=(
-            "AG News topic (4 classes), cross-validated on the official 7600-row test split "
-            "(split 'all'; the train split is not included)."
-        ),
-        dataset="AGNews",
-        files=_files("AGNews", all="test.tsv"),
-        splits=("all",),
-        main_score="accuracy",
-        eval_protocol="cv",
-        labels=_AG_LABELS,
-        cv_folds=10,
-        homepage=_AG_HOME,
-        license=_AG_LICENSE,
-        citation=_AG_CITE,
-    )
-
-
-class R8(ClassificationTask):
-    metadata = TaskMetadata(
-        name="R8",
-        version=VERSION,
-        family="classification",
-        description="Reuters-21578 R8 topic (8 classes, ModApte, Cachopo all-terms).",
-        dataset="R8",
-        files=_files("R8", train="train.tsv", test="test.tsv"),
-        splits=("train", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=_R8_LABELS,
-        homepage=_R8_HOME,
-        license=_R8_LICENSE,
-        citation=_R8_CITE,
-    )
+_CLASSIFICATION = (
+    *(_senteval_cv(*row) for row in _SENTEVAL_CV), None, _SST5,  # None: SST2, a class
+    task_metadata(
+        "TREC", "classification", "TREC question type, 6 coarse classes (TREC 10 test set).",
+        _files("TREC", "train", "test"), version=SENTEVAL_ORDER_VERSION, labels=_TREC_COARSE,
+        **_TREC_SOURCE,
+    ),
+    task_metadata(
+        "TREC-fine", "classification",
+        "TREC question type, 50 fine classes 'COARSE:fine' (42 occur in test).",
+        _files("TREC", train="train_fine.tsv", test="test_fine.tsv"), dataset="TREC",
+        labels=_TREC_FINE, **_TREC_SOURCE,
+    ),
+    task_metadata(
+        "AGNews", "classification",
+        "AG News topic (4 classes), cross-validated on the official 7600-row test split "
+        "(split 'all'; the train split is not included).",
+        _files("AGNews", all="test.tsv"), labels=_AG_LABELS, **_AG_SOURCE,
+    ),
+    task_metadata(
+        "R8", "classification", "Reuters-21578 R8 topic (8 classes, ModApte, Cachopo all-terms).",
+        _files("R8", "train", "test"), labels=_R8_LABELS, **_R8_SOURCE,
+    ),
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- pairs
-
-
-class MRPC(PairClassificationTask):
-    metadata = TaskMetadata(
-        name="MRPC",
-        version=VERSION,
-        family="pair_classification",
-        description="Microsoft Research Paraphrase Corpus; 1 = paraphrase.",
-        dataset="MRPC",
-        files=_files("MRPC", train="train.tsv", test="test.tsv"),
-        splits=("train", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=_BINARY,
+_PAIRS = (
+    task_metadata(
+        "MRPC", "pair_classification", "Microsoft Research Paraphrase Corpus; 1 = paraphrase.",
+        _files("MRPC", "train", "test"), labels=_BINARY,
         homepage="https://www.microsoft.com/en-us/download/details.aspx?id=52398",
         reference_urls=(
             "https://dl.fbaipublicfiles.com/senteval/senteval_data/msr_paraphrase_train.txt",
             "https://dl.fbaipublicfiles.com/senteval/senteval_data/msr_paraphrase_test.txt",
         ),
-        license=(
-            "Microsoft Research Shared Source License: non-commercial use, copying and "
-            "distribution only (raw/LICENCE.html)."
-        ),
-        citation=(
-            "Bill Dolan, Chris Quirk and Chris Brockett. Unsupervised construction of large "
-            "paraphrase corpora. COLING 2004."
-        ),
-    )
-
-
-class SICKE(PairClassificationTask):
-    metadata = TaskMetadata(
-        name="SICK-E",
-        version=VERSION,
-        family="pair_classification",
-        description="SICK entailment, 3 classes; dev = the SemEval trial set.",
-        dataset="SICK-E",
-        files=_files("SICK-E", train="train.tsv", dev="dev.tsv", test="test.tsv"),
-        splits=("train", "dev", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=("CONTRADICTION", "ENTAILMENT", "NEUTRAL"),
-        homepage=_SICK_HOME,
-        reference_urls=_SICK_URLS,
-        license="CC BY-NC-SA 3.0 (raw/readme.txt).",
-        citation=_SICK_CITE,
-    )
-
-
-class SICKR(SimilarityTask):
-    metadata = TaskMetadata(
-        name="SICK-R",
-        version=VERSION,
-        family="similarity",
-        description="SICK relatedness, score 1-5, trained regressor; dev = the trial set.",
-        dataset="SICK-R",
-        files=_files("SICK-R", train="train.tsv", dev="dev.tsv", test="test.tsv"),
-        splits=("train", "dev", "test"),
-        main_score="pearson",
-        eval_protocol="split",
-        homepage=_SICK_HOME,
-        reference_urls=_SICK_URLS,
-        license="CC BY-NC-SA 3.0 (raw/readme.txt).",
-        citation=_SICK_CITE,
-    )
-
-
-class STSB(SimilarityTask):
-    metadata = TaskMetadata(
-        name="STS-B",
-        version=VERSION,
-        family="similarity",
-        description="STS Benchmark, score 0-5, trained regressor (SentEval STSBenchmark).",
-        dataset="STS-B",
-        files=_files("STS-B", train="train.tsv", dev="dev.tsv", test="test.tsv"),
-        splits=("train", "dev", "test"),
-        main_score="pearson",
-        eval_protocol="split",
-        homepage=_STS_HOME + "index.php/STSbenchmark",
+        license="Microsoft Research Shared Source License: non-commercial use, copying and "
+        "distribution only (raw/LICENCE.html).",
+        citation="Bill Dolan, Chris Quirk and Chris Brockett. Unsupervised construction of "
+        "large paraphrase corpora. COLING 2004.",
+    ),
+    task_metadata(
+        "SICK-E", "pair_classification", "SICK entailment, 3 classes; dev = the SemEval trial set.",
+        _files("SICK-E", "train", "dev", "test"),
+        labels=("CONTRADICTION", "ENTAILMENT", "NEUTRAL"), **_SICK_SOURCE,
+    ),
+    task_metadata(
+        "SICK-R", "similarity",
+        "SICK relatedness, score 1-5, trained regressor; dev = the trial set.",
+        _files("SICK-R", "train", "dev", "test"), **_SICK_SOURCE,
+    ),
+    task_metadata(
+        "STS-B", "similarity",
+        "STS Benchmark, score 0-5, trained regressor (SentEval STSBenchmark).",
+        _files("STS-B", "train", "dev", "test"), homepage=_STS_HOME + "index.php/STSbenchmark",
         reference_urls=("http://ixa2.si.ehu.es/stswiki/images/4/48/Stsbenchmark.tar.gz",),
-        license=(
-            "Scores CC BY-SA 4.0; texts keep their own licences (MSR, EMM headlines, "
-            "CC BY-SA images, StackExchange CC BY-SA 3.0) (raw/LICENSE.txt)."
-        ),
-        citation=(
-            "Daniel Cer, Mona Diab, Eneko Agirre, Iñigo Lopez-Gazpio and Lucia Specia. "
-            "SemEval-2017 Task 1: Semantic textual similarity multilingual and cross-lingual "
-            "focused evaluation. SemEval 2017."
-        ),
-    )
+        license="Scores CC BY-SA 4.0; texts keep their own licences (MSR, EMM headlines, "
+        "CC BY-SA images, StackExchange CC BY-SA 3.0) (raw/LICENSE.txt).",
+        citation="Daniel Cer, Mona Diab, Eneko Agirre, Iñigo Lopez-Gazpio and Lucia Specia. "
+        "SemEval-2017 Task 1: Semantic textual similarity multilingual and cross-lingual "
+        "focused evaluation. SemEval 2017.",
+    ),
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- STS 2012-2016
@@ -500,127 +373,42 @@ _STS_INFO: dict[str, tuple[str, str, str]] = {
 def _sts_metadata(year: str) -> TaskMetadata:
     description, url, citation = _STS_INFO[year]
     subsets = STS_SUBSETS[year]
-    return TaskMetadata(
-        name=year,
-        version=VERSION,
-        family="sts",
-        description=f"{description}; cosine similarity vs gold 0-5, per subset.",
-        dataset=year,
-        files=_files(year, **{f"test_{s}": f"test_{s}.tsv" for s in subsets}),
-        splits=("test",),
-        main_score="spearman",
-        eval_protocol="unsupervised",
-        subsets=subsets,
-        homepage=_STS_HOME,
-        reference_urls=(url,),
-        license=(
-            "See the release readme/licence files under raw/ (per-source terms; e.g. "
-            "StackExchange texts CC BY-SA 3.0)."
-        ),
-        citation=citation,
-    )
-
-
-class STS12(STSTask):
-    metadata = _sts_metadata("STS12")
-
-
-class STS13(STSTask):
-    metadata = _sts_metadata("STS13")
-
-
-class STS14(STSTask):
-    metadata = _sts_metadata("STS14")
-
-
-class STS15(STSTask):
-    metadata = _sts_metadata("STS15")
-
-
-class STS16(STSTask):
-    metadata = _sts_metadata("STS16")
+    return task_metadata(
+        year, "sts", f"{description}; cosine similarity vs gold 0-5, per subset.",
+        _files(year, **{f"test_{s}": f"test_{s}.tsv" for s in subsets}), splits=("test",),
+        subsets=subsets, homepage=_STS_HOME, reference_urls=(url,), citation=citation,
+        license="See the release readme/licence files under raw/ (per-source terms; e.g. "
+        "StackExchange texts CC BY-SA 3.0).",
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- clustering
+_CLUSTERING = (
+    task_metadata(
+        "TRECClustering", "clustering", "Cluster TREC questions into the 6 coarse question types.",
+        _files("TREC", "train", "test"), dataset="TREC", labels=_TREC_COARSE, **_TREC_SOURCE,
+    ),
+    task_metadata(
+        "AGNewsClustering", "clustering",
+        "Cluster the 7600 AG News test articles into the 4 topics.",
+        _files("AGNews", "test"), dataset="AGNews", labels=_AG_LABELS, **_AG_SOURCE,
+    ),
+    task_metadata(
+        "R8Clustering", "clustering", "Cluster Reuters R8 documents into the 8 topics.",
+        _files("R8", "train", "test"), dataset="R8", labels=_R8_LABELS, **_R8_SOURCE,
+    ),
+)  # fmt: skip
 
+_BASES: dict[str, type[base.Task]] = {
+    "classification": base.ClassificationTask,
+    "pair_classification": base.PairClassificationTask,
+    "similarity": base.SimilarityTask,
+    "sts": base.STSTask,
+    "clustering": base.ClusteringTask,
+}
 
-class TRECClustering(ClusteringTask):
-    metadata = TaskMetadata(
-        name="TRECClustering",
-        version=VERSION,
-        family="clustering",
-        description="Cluster TREC questions into the 6 coarse question types.",
-        dataset="TREC",
-        files=_files("TREC", train="train.tsv", test="test.tsv"),
-        splits=("train", "test"),
-        main_score="v_measure",
-        eval_protocol="unsupervised",
-        labels=_TREC_COARSE,
-        homepage=_TREC_HOME,
-        reference_urls=_TREC_URLS,
-        license="No licence statement in the sources.",
-        citation=_TREC_CITE,
-    )
-
-
-class AGNewsClustering(ClusteringTask):
-    metadata = TaskMetadata(
-        name="AGNewsClustering",
-        version=VERSION,
-        family="clustering",
-        description="Cluster the 7600 AG News test articles into the 4 topics.",
-        dataset="AGNews",
-        files=_files("AGNews", test="test.tsv"),
-        splits=("test",),
-        main_score="v_measure",
-        eval_protocol="unsupervised",
-        labels=_AG_LABELS,
-        homepage=_AG_HOME,
-        license=_AG_LICENSE,
-        citation=_AG_CITE,
-    )
-
-
-class R8Clustering(ClusteringTask):
-    metadata = TaskMetadata(
-        name="R8Clustering",
-        version=VERSION,
-        family="clustering",
-        description="Cluster Reuters R8 documents into the 8 topics.",
-        dataset="R8",
-        files=_files("R8", train="train.tsv", test="test.tsv"),
-        splits=("train", "test"),
-        main_score="v_measure",
-        eval_protocol="unsupervised",
-        labels=_R8_LABELS,
-        homepage=_R8_HOME,
-        license=_R8_LICENSE,
-        citation=_R8_CITE,
-    )
-
-
-TASKS: tuple[type[Task], ...] = (
-    MR,
-    CR,
-    SUBJ,
-    MPQA,
-    SST2,
-    SST5,
-    TREC,
-    TRECFine,
-    AGNews,
-    R8,
-    MRPC,
-    SICKE,
-    SICKR,
-    STSB,
-    STS12,
-    STS13,
-    STS14,
-    STS15,
-    STS16,
-    TRECClustering,
-    AGNewsClustering,
-    R8Clustering,
+TASKS: tuple[type[base.Task], ...] = tuple(
+    SST2 if meta is None else _task_class(_BASES[meta.family], meta)
+    for meta in (*_CLASSIFICATION, *_PAIRS, *(_sts_metadata(y) for y in _STS_INFO), *_CLUSTERING)
 )
 """Every registered task class, in display order."""

@@ -13,7 +13,8 @@ Example:
 from __future__ import annotations
 
 from benchmarks.tasks.base import Task
-from benchmarks.tasks.metadata import DataFile, TaskMetadata
+from benchmarks.tasks.catalog import task_metadata
+from benchmarks.tasks.metadata import DataFile
 from benchmarks.tasks.nli import ARCHIVES, NLITrainingTask
 
 __all__ = ["TRAINING_TASKS", "MultiNLI", "SNLI"]
@@ -32,50 +33,29 @@ _NLI_LABELS = ("contradiction", "entailment", "neutral")
 
 
 class SNLI(NLITrainingTask):
-    metadata = TaskMetadata(
-        name="SNLI",
-        version=VERSION,
-        family="pair_classification",
-        description="Stanford NLI 1.0, 3 classes; NLI training data, in no suite.",
-        dataset="SNLI",
-        files=_nli_files("SNLI", {"train": 549_367, "dev": 9_842, "test": 9_824}),
-        splits=("train", "dev", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=_NLI_LABELS,
+    metadata = task_metadata(
+        "SNLI", "pair_classification",
+        "Stanford NLI 1.0, 3 classes; NLI training data, in no suite.",
+        _nli_files("SNLI", {"train": 549_367, "dev": 9_842, "test": 9_824}), labels=_NLI_LABELS,
         homepage="https://nlp.stanford.edu/projects/snli/",
-        reference_urls=(ARCHIVES["SNLI"].url,),
-        license="CC BY-SA 4.0.",
-        citation=(
-            "Samuel R. Bowman, Gabor Angeli, Christopher Potts and Christopher D. Manning. "
-            "A large annotated corpus for learning natural language inference. EMNLP 2015."
-        ),
-    )
+        reference_urls=(ARCHIVES["SNLI"].url,), license="CC BY-SA 4.0.",
+        citation="Samuel R. Bowman, Gabor Angeli, Christopher Potts and Christopher D. Manning. "
+        "A large annotated corpus for learning natural language inference. EMNLP 2015.",
+    )  # fmt: skip
 
 
 class MultiNLI(NLITrainingTask):
-    metadata = TaskMetadata(
-        name="MultiNLI",
-        version=VERSION,
-        family="pair_classification",
-        description=(
-            "Multi-Genre NLI 1.0, 3 classes; dev = dev_matched, test = dev_mismatched (the "
-            "test labels are not public); NLI training data, in no suite."
-        ),
-        dataset="MultiNLI",
-        files=_nli_files("MultiNLI", {"train": 392_702, "dev": 9_815, "test": 9_832}),
-        splits=("train", "dev", "test"),
-        main_score="accuracy",
-        eval_protocol="split",
-        labels=_NLI_LABELS,
-        homepage="https://cims.nyu.edu/~sbowman/multinli/",
+    metadata = task_metadata(
+        "MultiNLI", "pair_classification",
+        "Multi-Genre NLI 1.0, 3 classes; dev = dev_matched, test = dev_mismatched (the "
+        "test labels are not public); NLI training data, in no suite.",
+        _nli_files("MultiNLI", {"train": 392_702, "dev": 9_815, "test": 9_832}),
+        labels=_NLI_LABELS, homepage="https://cims.nyu.edu/~sbowman/multinli/",
         reference_urls=(ARCHIVES["MultiNLI"].url,),
         license="OANC text and CC BY-SA 3.0 / CC BY 3.0 parts; see the data description paper.",
-        citation=(
-            "Adina Williams, Nikita Nangia and Samuel R. Bowman. A broad-coverage challenge "
-            "corpus for sentence understanding through inference. NAACL 2018."
-        ),
-    )
+        citation="Adina Williams, Nikita Nangia and Samuel R. Bowman. A broad-coverage "
+        "challenge corpus for sentence understanding through inference. NAACL 2018.",
+    )  # fmt: skip
 
 
 TRAINING_TASKS: tuple[type[Task], ...] = (SNLI, MultiNLI)

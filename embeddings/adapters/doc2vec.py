@@ -1,6 +1,6 @@
 """Paragraph vectors (Doc2Vec: PV-DBOW and PV-DM) trained on your texts, inferred reproducibly.
 
-``fit(texts)`` (or :meth:`Doc2VecEncoder.fit_corpus` for a corpus on disk) trains a
+``fit(texts)`` (or ``fit(path)`` for a corpus on disk) trains a
 gensim ``Doc2Vec`` model; ``encode`` *infers* a vector for every text with the word
 vectors and output weights frozen.
 
@@ -40,13 +40,13 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
-from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
+from embeddings.base import BaseEncoder, check_meta, check_state_arrays
 from embeddings.errors import (
     InvalidParameterError,
     ModelFormatError,
@@ -77,6 +77,8 @@ def inference_seed(tokens: Sequence[str], random_state: int) -> int:
 class Doc2VecEncoder(BaseEncoder):
     """Doc2Vec paragraph vectors (gensim training, reproducible inference).
 
+    ``workers=`` (gensim's name of ``threads``) still works, with a deprecation warning.
+
     Input limit: ``encode`` infers from the first 10,000 tokens of a text (the most
     gensim's Doc2Vec kernels read of one document, ``MAX_DOCUMENT_LEN``), read from
     its first 640,000 characters; the rest is cut off.
@@ -96,8 +98,8 @@ class Doc2VecEncoder(BaseEncoder):
         infer_epochs: inference passes per text (``None``: ``epochs``).
         lowercase: lowercase before tokenizing.
         random_state: seed of training and of inference.
-        workers: training threads; only ``1`` makes training bit-reproducible
-            (inference is reproducible either way).
+        threads: training threads (1 to 64); only ``1`` makes training
+            bit-reproducible (inference is reproducible either way).
 
     Example:
         >>> enc = Doc2VecEncoder(mode="dm", vector_size=4, min_count=1, epochs=1)
@@ -115,7 +117,10 @@ class Doc2VecEncoder(BaseEncoder):
     transient = ("_model", "_n_empty")
     max_input_length = 10_000  # gensim's doc2vec kernels read at most this many words
     max_input_unit = "tokens"
+    trains_on_corpus = True
+    renamed_params: ClassVar[dict[str, str]] = {"workers": "threads"}
 
+    @renamed_parameters(workers="threads")
     def __init__(
         self,
         mode: Literal["dbow", "dm"] = "dbow",
@@ -132,7 +137,7 @@ class Doc2VecEncoder(BaseEncoder):
         infer_epochs: int | None = None,
         lowercase: bool = True,
         random_state: int = 0,
-        workers: int = 1,
+        threads: int = 1,
     ) -> None:
         self.mode = mode
         self.vector_size = vector_size
@@ -147,13 +152,13 @@ class Doc2VecEncoder(BaseEncoder):
         self.infer_epochs = infer_epochs
         self.lowercase = lowercase
         self.random_state = random_state
-        self.workers = workers
+        self.threads = threads
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
         if self.mode not in ("dbow", "dm"):
             raise InvalidParameterError(f"mode must be 'dbow' or 'dm', got {self.mode!r}")
-        for name in ("vector_size", "window", "min_count", "epochs", "negative", "workers"):
+        for name in ("vector_size", "window", "min_count", "epochs", "negative", "threads"):
             check_int(name, getattr(self, name))
         check_optional_int("infer_epochs", self.infer_epochs)
         for name in ("alpha", "min_alpha", "sample"):
@@ -170,7 +175,7 @@ class Doc2VecEncoder(BaseEncoder):
             **{
                 name: getattr(self, name)
                 for name in ("vector_size", "window", "min_count", "epochs", "negative",
-                             "workers", "random_state", "sample", "alpha", "min_alpha")
+                             "threads", "random_state", "sample", "alpha", "min_alpha")
             }
         )  # fmt: skip
 
@@ -202,7 +207,7 @@ class Doc2VecEncoder(BaseEncoder):
             alpha=float(self.alpha),
             min_alpha=float(self.min_alpha),
             random_state=int(self.random_state),
-            workers=int(self.workers),
+            threads=int(self.threads),
             show_progress=progress,
         )
         wv = model.wv
@@ -225,24 +230,13 @@ class Doc2VecEncoder(BaseEncoder):
 
         self._train(TextCorpus(texts, lowercase=bool(self.lowercase)), progress=False)
 
-    @renamed_parameters(progress="show_progress")
-    def fit_corpus(
-        self, corpus: str | os.PathLike[str] | Sequence[str], *, show_progress: bool = False
-    ) -> Doc2VecEncoder:
-        """Train on a text file or folder of ``*.txt`` files, streamed line by line.
-
-        Each non-blank line is one document; texts given as a list follow the input
-        policy of ``fit`` (surrogates become U+FFFD).  Returns self.
-        """
+    def _fit_corpus(
+        self, corpus: str | os.PathLike[str] | list[str], *, show_progress: bool
+    ) -> None:
+        """``fit(path)``: each non-blank line of the file or folder is one document."""
         from embeddings.training.corpus import TextCorpus
 
-        if not isinstance(corpus, (str, os.PathLike)):
-            corpus = validate_texts(corpus, what="corpus")  # the input policy of ``fit``
-        self._ensure_loaded()
         self._train(TextCorpus(corpus, lowercase=bool(self.lowercase)), progress=show_progress)
-        self._fitted_for = self._fit_key()
-        self._state_digest = None
-        return self
 
     # ---------------------------------------------------------------- state
     def _get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

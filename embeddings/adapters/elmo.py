@@ -82,7 +82,6 @@ from embeddings.errors import (
     InvalidInputError,
     InvalidParameterError,
     NotFittedError,
-    renamed_parameters,
 )
 from embeddings.formats.elmo import ElmoOptions
 from embeddings.nn.encoder import NET_PREFIX, TorchEncoder
@@ -802,11 +801,6 @@ class ElmoEncoder(_ElmoBase):
             "forward": float(np.exp(fwd / n)),
             "backward": float(np.exp(bwd / n)),
         }
-
-    @renamed_parameters(progress="show_progress")
-    def fit_corpus(self, corpus: Any, *, show_progress: bool = False, **kwargs: Any) -> ElmoEncoder:
-        """Train on a text file or folder of ``*.txt`` files (the same as ``fit(path)``)."""
-        return self.fit(corpus, show_progress=show_progress, **kwargs)
 
     # --------------------------------------------------------- state / files
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -279,7 +279,7 @@ class TorchEncoder(BaseEncoder):
         self._sync_from_module()
 
     # -------------------------------------------------------------- fitting
-    def fit(
+    def fit(  # type: ignore[override]
         self,
         texts: Sequence[str] | str | os.PathLike[str],
         y: Any = None,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
-from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
+from embeddings.errors import InvalidInputError, InvalidParameterError
 from embeddings.nn.encoder import TorchEncoder
 
 __all__ = ["MAX_LENGTH_LIMIT", "RunningTextEncoder", "check_vector_source"]
@@ -64,6 +64,8 @@ class RunningTextEncoder(TorchEncoder):
     tokenizes only the first ``max_length * 64`` characters of a text
     (:func:`~embeddings.tokenize.tokenize`).
     """
+
+    trains_on_corpus = True  # ``fit`` also takes a corpus path
 
     def input_limit(self) -> tuple[int, str] | None:
         """``(max_length, "tokens")``: the tokens of a text that are encoded.
@@ -156,11 +158,6 @@ class RunningTextEncoder(TorchEncoder):
             "sentences_per_second": result.items_per_second,
         }
         return self
-
-    @renamed_parameters(progress="show_progress")
-    def fit_corpus(self, corpus: Any, *, show_progress: bool = False, **kwargs: Any) -> Any:
-        """Train on a text file or folder of ``*.txt`` files (the same as ``fit(path)``)."""
-        return self.fit(corpus, show_progress=show_progress, **kwargs)
 
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return self._vocab.to_arrays(), {"vocab": self._vocab.to_meta()}

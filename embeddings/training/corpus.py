@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embeddings.errors import DataNotFoundError, InvalidInputError
+from embeddings.errors import (
+    DataNotFoundError,
+    InvalidInputError,
+    InvalidParameterError,
+    ModelFormatError,
+)
 from embeddings.tokenize import tokenize
 
 __all__ = ["TextCorpus", "CorpusStats", "corpus_files", "OrderedCorpus", "TokenIds"]
@@ -73,6 +79,39 @@ def corpus_files(
     return files
 
 
+def _reason(err: OSError) -> str:
+    return str(err.strerror or err)
+
+
+def _file_lines(path: Path) -> Iterator[str]:
+    """The lines of one corpus file (UTF-8, undecodable bytes replaced).
+
+    Raises:
+        DataNotFoundError: the file cannot be opened or read (removed, unreadable,
+            a failing disk); the message names it.
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            yield from fh
+    except OSError as err:
+        raise DataNotFoundError(
+            f"cannot read corpus file {path}: {_reason(err)}; check that it exists and is "
+            "readable, or remove it from the corpus folder"
+        ) from err
+
+
+@contextmanager
+def _writing(folder: Path) -> Iterator[None]:
+    """Turn a failed write of the prepared corpus data into an error naming ``folder``."""
+    try:
+        yield
+    except OSError as err:
+        raise InvalidParameterError(
+            f"cannot write the prepared corpus data to {folder}: {_reason(err)}; pass a "
+            "workdir on a disk with free space that you can write to"
+        ) from err
+
+
 class TextCorpus:
     """Token lists from corpus files (streamed) or from a list of texts.
 
@@ -116,12 +155,10 @@ class TextCorpus:
                 if t.strip():
                     yield t
             return
-        assert self.files is not None
-        for f in self.files:
-            with open(f, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    if line.strip():
-                        yield line
+        for f in self.files or []:
+            for line in _file_lines(f):
+                if line.strip():
+                    yield line
 
     def __iter__(self) -> Iterator[list[str]]:
         for line in self.lines():
@@ -145,9 +182,8 @@ def _ordered_lines(source: str | os.PathLike[str] | Sequence[str]) -> Iterator[s
     if isinstance(source, (str, os.PathLike)):
         for f in corpus_files(source):
             yield None
-            with open(f, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    yield line if line.strip() else None
+            for line in _file_lines(f):
+                yield line if line.strip() else None
     else:
         yield None
         for i, t in enumerate(source):
@@ -238,7 +274,13 @@ class OrderedCorpus:
                 h.update(t.encode("utf-8", "surrogatepass") + b"\0")
         else:
             for f in self.files():
-                st = f.stat()
+                try:
+                    st = f.stat()
+                except OSError as err:
+                    raise DataNotFoundError(
+                        f"cannot read corpus file {f}: {_reason(err)}; check that it exists "
+                        "and is readable"
+                    ) from err
                 h.update(f"{f.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
         return h.hexdigest()
 
@@ -309,7 +351,10 @@ class TokenIds:
         if folder is not None:
             opened = cls.open(folder)
             if opened is None:
-                raise OSError(f"could not read back the token ids written to {folder}")
+                raise ModelFormatError(
+                    f"the token ids written to {folder} cannot be read back; delete that "
+                    "folder and train again"
+                )
             return opened
         return cls(tokens, offsets, doc_arr)
 
@@ -338,22 +383,29 @@ class _IdWriter:
         self.count = 0
         self.fh: Any = None
         if self.folder is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            (self.folder / "complete").unlink(missing_ok=True)
-            self.fh = open(self.folder / "tokens.raw", "wb")
+            with _writing(self.folder):
+                self.folder.mkdir(parents=True, exist_ok=True)
+                (self.folder / "complete").unlink(missing_ok=True)
+                self.fh = open(self.folder / "tokens.raw", "wb")
 
     def add(self, ids: np.ndarray) -> None:
         self.count += int(ids.size)
         if self.fh is not None:
-            self.fh.write(ids.tobytes())
+            with _writing(Path(str(self.folder))):
+                self.fh.write(ids.tobytes())
         else:
             self.parts.append(ids)
 
     def finish(self, offsets: np.ndarray, docs: np.ndarray) -> np.ndarray:
         if self.fh is None:
             return np.concatenate(self.parts) if self.parts else np.zeros(0, np.int32)
-        self.fh.close()
         folder = Path(str(self.folder))
+        with _writing(folder):
+            self._write_arrays(folder, offsets, docs)
+        return np.zeros(0, np.int32)
+
+    def _write_arrays(self, folder: Path, offsets: np.ndarray, docs: np.ndarray) -> None:
+        self.fh.close()
         raw = folder / "tokens.raw"
         out = np.lib.format.open_memmap(
             folder / "tokens.npy", mode="w+", dtype=np.int32, shape=(self.count,)
@@ -368,7 +420,6 @@ class _IdWriter:
         np.save(folder / "offsets.npy", offsets, allow_pickle=False)
         np.save(folder / "docs.npy", docs, allow_pickle=False)
         (folder / "complete").write_text("ok\n", encoding="utf-8")
-        return np.zeros(0, np.int32)
 
 
 def ordered_token_ids(
@@ -440,7 +491,8 @@ def _store_vocab(folder: Path | None, vocab: Any) -> None:
 
     if folder is None:
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    for k, v in vocab.to_arrays().items():
-        np.save(folder / f"{k}.npy", v, allow_pickle=False)
-    (folder / "vocab.json").write_text(json.dumps(vocab.to_meta()), encoding="utf-8")
+    with _writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        for k, v in vocab.to_arrays().items():
+            np.save(folder / f"{k}.npy", v, allow_pickle=False)
+        (folder / "vocab.json").write_text(json.dumps(vocab.to_meta()), encoding="utf-8")

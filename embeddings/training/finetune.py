@@ -205,7 +205,7 @@ class FineTunedEncoder(BaseEncoder):
             return encoder
         return copy.deepcopy(self.base)  # a BaseEncoder copy reloads its resources lazily
 
-    def fit(
+    def fit(  # type: ignore[override]
         self,
         texts: Sequence[str],
         labels: ArrayLike | None = None,

@@ -1,8 +1,9 @@
 """Deterministic gensim trainers for Word2Vec, FastText and Doc2Vec.
 
 Determinism: gensim's training is reproducible for a given corpus order and
-``seed`` when it runs with one worker thread; with more workers the thread
-scheduling changes the update order.  We therefore default to ``workers=1``.  The
+``seed`` when it runs with one thread; with more threads the thread scheduling
+changes the update order.  We therefore default to ``threads=1`` (gensim's
+``workers``, which the trainers still accept under that name, with a warning).  The
 ``hashfxn`` that gensim would use to seed vectors from strings defaults to Python's
 salted ``hash()``; we pass :func:`stable_hash` (sha256) so that no code path
 depends on ``PYTHONHASHSEED``.
@@ -22,7 +23,7 @@ unbounded memory or time:
 ``bucket``          1 to 10,000,000 (:data:`MAX_BUCKET`), and
                     ``bucket * vector_size * 4`` bytes at most 4 GiB
                     (:data:`MAX_NGRAM_TABLE_BYTES`)
-``workers``         1 to 64 (:data:`MAX_WORKERS`)
+``threads``         1 to 64 (:data:`MAX_THREADS`)
 ``random_state``    0 to 2**32 - 1 (:data:`MAX_RANDOM_STATE`, numpy's seed range)
 ``sample``          a finite number from 0 to 1
 ``alpha``           a finite number >= 0, also ``min_alpha`` (Doc2Vec)
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -65,6 +67,7 @@ __all__ = [
     "MAX_SUBWORD_N",
     "MAX_BUCKET",
     "MAX_NGRAM_TABLE_BYTES",
+    "MAX_THREADS",
     "MAX_WORKERS",
     "MAX_RANDOM_STATE",
 ]
@@ -86,7 +89,9 @@ MAX_BUCKET = 10_000_000
 #: largest fastText n-gram table, ``bucket * vector_size`` float32 values, in bytes
 MAX_NGRAM_TABLE_BYTES = 4 * 1024**3
 #: most training threads
-MAX_WORKERS = 64
+MAX_THREADS = 64
+#: the former name of :data:`MAX_THREADS`
+MAX_WORKERS = MAX_THREADS
 #: largest ``random_state`` (numpy's ``RandomState`` seed range, used by gensim)
 MAX_RANDOM_STATE = 2**32 - 1
 
@@ -100,7 +105,7 @@ _INT_BOUNDS: dict[str, tuple[int, int]] = {
     "min_n": (1, MAX_SUBWORD_N),
     "max_n": (1, MAX_SUBWORD_N),
     "bucket": (1, MAX_BUCKET),
-    "workers": (1, MAX_WORKERS),
+    "threads": (1, MAX_THREADS),
     "random_state": (0, MAX_RANDOM_STATE),
 }
 #: name -> (minimum, maximum) of the real-valued parameters
@@ -120,7 +125,7 @@ def check_training_params(**params: Any) -> dict[str, Any]:
     """Check the trainers' parameters against their documented bounds.
 
     Takes any of ``vector_size``, ``window``, ``epochs``, ``negative``,
-    ``min_count``, ``min_n``, ``max_n``, ``bucket``, ``workers``, ``random_state``
+    ``min_count``, ``min_n``, ``max_n``, ``bucket``, ``threads``, ``random_state``
     (ints), ``sample``, ``alpha`` and ``min_alpha`` (finite numbers), and returns
     them as plain Python values.
 
@@ -198,31 +203,104 @@ class TrainingInfo:
         return asdict(self)
 
 
-def _callbacks(progress: bool, epochs: int, label: str) -> list[Any]:
-    if not progress:
+class _EpochLines:
+    """Training progress as one line per epoch, for output that is not a terminal.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> lines = _EpochLines("train word2vec", epochs=2, words=1000, texts=10, file=out)
+        >>> lines.epoch_done(1, seconds=0.5)
+        >>> print(out.getvalue(), end="")
+        train word2vec: epoch 1/2 in 0.5s (2,000 words/s, 20.0 texts/s)
+    """
+
+    def __init__(self, desc: str, *, epochs: int, words: int, texts: int, file: Any = None) -> None:
+        self.desc, self.epochs, self.words, self.texts = desc, epochs, words, texts
+        self.file = file
+
+    def _print(self, what: str, epochs: int, seconds: float) -> None:
+        from embeddings._progress import _duration
+
+        words, texts = (n * epochs / max(seconds, 1e-9) for n in (self.words, self.texts))
+        print(
+            f"{self.desc}: {what} in {_duration(seconds)} "
+            f"({words:,.0f} words/s, {texts:,.1f} texts/s)",
+            file=self.file if self.file is not None else sys.stderr,
+            flush=True,
+        )
+
+    def vocabulary(self, size: int, *, seconds: float) -> None:
+        """Print the line of the vocabulary pass: ``size`` words kept, in ``seconds``."""
+        from embeddings._progress import _duration
+
+        print(
+            f"{self.desc}: vocabulary of {size:,} words from {self.texts:,} texts "
+            f"({self.words:,} words) in {_duration(seconds)}",
+            file=self.file if self.file is not None else sys.stderr,
+            flush=True,
+        )
+
+    def epoch_done(self, epoch: int, *, seconds: float) -> None:
+        """Print the line of epoch ``epoch`` (1-based), which took ``seconds``."""
+        self._print(f"epoch {epoch}/{self.epochs}", 1, seconds)
+
+    def done(self, epochs: int, *, seconds: float) -> None:
+        """Print the closing line of ``epochs`` epochs in ``seconds``."""
+        self._print(f"{epochs} epoch{'' if epochs == 1 else 's'}", epochs, seconds)
+
+
+def _callbacks(show_progress: bool, epochs: int, label: str, vocab_seconds: float) -> list[Any]:
+    """gensim callbacks that show training progress, following :mod:`embeddings._progress`.
+
+    A terminal gets a bar over the epochs; other output (pipes, logs, CI) a line once
+    the vocabulary is built (``vocab_seconds``: the pass over the corpus that took),
+    then one line per epoch with words/s and texts/s, so a long run is never silent
+    until its end.
+    """
+    from embeddings._progress import progress_mode
+
+    mode = progress_mode() if show_progress else "off"
+    if mode == "off":
         return []
     from gensim.models.callbacks import CallbackAny2Vec
 
     from embeddings._progress import progress as progress_bar
 
+    desc = f"train {label}"
+
     class _Progress(CallbackAny2Vec):  # type: ignore[misc]
         def __init__(self) -> None:
             self.bar: Any = None
-            self.start = 0.0
+            self.lines: _EpochLines | None = None
+            self.start = self.epoch_start = 0.0
+            self.done = 0
 
         def on_train_begin(self, model: Any) -> None:
-            self.bar = progress_bar(enabled=True, total=epochs, desc=f"train {label}", unit="epoch")
-            self.start = time.perf_counter()
+            self.start = self.epoch_start = time.perf_counter()
+            words, texts = int(model.corpus_total_words or 0), int(model.corpus_count or 0)
+            if mode == "lines":
+                self.lines = _EpochLines(desc, epochs=epochs, words=words, texts=texts)
+                self.lines.vocabulary(len(model.wv), seconds=vocab_seconds)
+            else:
+                self.bar = progress_bar(enabled=True, total=epochs, desc=desc, unit="epoch")
 
         def on_epoch_end(self, model: Any) -> None:
-            self.bar.update(1)
-            words = getattr(model, "corpus_total_words", 0) or 0
-            done = self.bar.n * words
-            rate = done / max(time.perf_counter() - self.start, 1e-9)
-            self.bar.set_postfix(words_per_s=f"{rate:,.0f}")
+            now = time.perf_counter()
+            self.done += 1
+            if self.lines is not None:
+                self.lines.epoch_done(self.done, seconds=now - self.epoch_start)
+            else:
+                self.bar.update(1)
+                words = int(model.corpus_total_words or 0) * self.done
+                self.bar.set_postfix(words_per_s=f"{words / max(now - self.start, 1e-9):,.0f}")
+            self.epoch_start = now
 
         def on_train_end(self, model: Any) -> None:
-            self.bar.close()
+            if self.lines is not None:
+                self.lines.done(self.done, seconds=time.perf_counter() - self.start)
+            else:
+                self.bar.close()
 
     return [_Progress()]
 
@@ -235,7 +313,39 @@ def _check_vocab(model: Any, min_count: int, what: str) -> None:
         )
 
 
-@renamed_parameters(progress="show_progress")
+def _gensim_params(checked: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments that gensim's Word2Vec, FastText and Doc2Vec share."""
+    return dict(
+        vector_size=checked["vector_size"],
+        window=checked["window"],
+        min_count=checked["min_count"],
+        negative=checked["negative"],
+        hs=0,
+        sample=float(checked["sample"]),
+        seed=checked["random_state"],
+        workers=checked["threads"],
+        epochs=checked["epochs"],
+        hashfxn=stable_hash,
+    )
+
+
+def _run(model: Any, corpus: Iterable[Any], *, label: str, show_progress: bool) -> float:
+    """Build the vocabulary and train ``model`` on ``corpus``; the seconds it took."""
+    start = time.perf_counter()
+    model.build_vocab(corpus)
+    _check_vocab(model, int(model.min_count), label)
+    built = time.perf_counter() - start
+    model.train(
+        corpus,
+        total_examples=model.corpus_count,
+        total_words=model.corpus_total_words,
+        epochs=model.epochs,
+        callbacks=_callbacks(show_progress, int(model.epochs), label, built),
+    )
+    return time.perf_counter() - start
+
+
+@renamed_parameters(progress="show_progress", workers="threads")
 def train_word_vectors(
     corpus: Iterable[list[str]],
     *,
@@ -251,10 +361,14 @@ def train_word_vectors(
     max_n: int = 6,
     bucket: int = 200_000,
     random_state: int = 0,
-    workers: int = 1,
+    threads: int = 1,
     show_progress: bool = False,
 ) -> tuple[VectorTable, TrainingInfo]:
     """Train word2vec (CBOW/skip-gram) or fastText on a restartable token-list corpus.
+
+    The size parameters and their bounds are those of the module docstring;
+    ``threads`` is gensim's ``workers`` (only ``1`` is bit-reproducible), and
+    ``show_progress`` shows a bar in a terminal, else one line per epoch.
 
     Returns:
         The vectors (with counts; with subwords for fastText) and a :class:`TrainingInfo`.
@@ -272,7 +386,7 @@ def train_word_vectors(
         negative=negative,
         sample=sample,
         random_state=random_state,
-        workers=workers,
+        threads=threads,
     )
     if algorithm == "fasttext":
         sizes.update(min_n=min_n, max_n=max_n, bucket=bucket)
@@ -280,38 +394,16 @@ def train_word_vectors(
         raise InvalidParameterError(
             f"algorithm must be 'word2vec' or 'fasttext', got {algorithm!r:.40}"
         )
-    check_training_params(**sizes)
+    checked = check_training_params(**sizes)
     require("gensim", extra="models")
     from gensim.models import FastText, Word2Vec
 
-    common: dict[str, Any] = dict(
-        vector_size=int(vector_size),
-        window=int(window),
-        min_count=int(min_count),
-        sg=int(bool(sg)),
-        negative=int(negative),
-        hs=0,
-        sample=float(sample),
-        seed=int(random_state),
-        workers=int(workers),
-        epochs=int(epochs),
-        hashfxn=stable_hash,
-    )
+    common = {**_gensim_params(checked), "sg": int(bool(sg))}
     if algorithm == "fasttext":
         model: Any = FastText(min_n=int(min_n), max_n=int(max_n), bucket=int(bucket), **common)
     else:
         model = Word2Vec(**common)
-    start = time.perf_counter()
-    model.build_vocab(corpus)
-    _check_vocab(model, min_count, algorithm)
-    model.train(
-        corpus,
-        total_examples=model.corpus_count,
-        total_words=model.corpus_total_words,
-        epochs=model.epochs,
-        callbacks=_callbacks(show_progress, int(epochs), algorithm),
-    )
-    seconds = time.perf_counter() - start
+    seconds = _run(model, corpus, label=algorithm, show_progress=show_progress)
     wv = model.wv
     subwords = None
     if algorithm == "fasttext":
@@ -331,7 +423,7 @@ def train_word_vectors(
     return table, info
 
 
-@renamed_parameters(progress="show_progress")
+@renamed_parameters(progress="show_progress", workers="threads")
 def train_doc2vec(
     corpus: Iterable[list[str]],
     *,
@@ -346,18 +438,22 @@ def train_doc2vec(
     alpha: float = 0.025,
     min_alpha: float = 0.0001,
     random_state: int = 0,
-    workers: int = 1,
+    threads: int = 1,
     show_progress: bool = False,
 ) -> tuple[Any, TrainingInfo]:
     """Train a gensim Doc2Vec (PV-DM or PV-DBOW) with one tag per text (its index).
+
+    ``threads`` is gensim's ``workers`` (only ``1`` is bit-reproducible);
+    ``show_progress`` shows a bar in a terminal, else one line per epoch.
 
     Returns:
         The trained gensim model (used only to read its weights) and a TrainingInfo.
 
     Raises:
         InvalidParameterError: a parameter outside its bounds (see the module docstring).
+        InvalidInputError: the corpus leaves an empty vocabulary at ``min_count``.
     """
-    check_training_params(
+    checked = check_training_params(
         vector_size=vector_size,
         window=window,
         min_count=min_count,
@@ -367,7 +463,7 @@ def train_doc2vec(
         alpha=alpha,
         min_alpha=min_alpha,
         random_state=random_state,
-        workers=workers,
+        threads=threads,
     )
     require("gensim", extra="models")
     from gensim.models.doc2vec import Doc2Vec, TaggedDocument
@@ -379,34 +475,15 @@ def train_doc2vec(
 
     model = Doc2Vec(
         dm=int(bool(dm)),
-        vector_size=int(vector_size),
-        window=int(window),
-        min_count=int(min_count),
-        negative=int(negative),
-        hs=0,
-        sample=float(sample),
         dbow_words=int(bool(dbow_words)),
         alpha=float(alpha),
         min_alpha=float(min_alpha),
-        seed=int(random_state),
-        workers=int(workers),
-        epochs=int(epochs),
-        hashfxn=stable_hash,
+        **_gensim_params(checked),
     )
-    tagged = _Tagged()
-    start = time.perf_counter()
-    model.build_vocab(tagged)
-    _check_vocab(model, min_count, "doc2vec")
-    model.train(
-        tagged,
-        total_examples=model.corpus_count,
-        total_words=model.corpus_total_words,
-        epochs=model.epochs,
-        callbacks=_callbacks(show_progress, int(epochs), "doc2vec-" + ("dm" if dm else "dbow")),
-    )
-    seconds = time.perf_counter() - start
+    label = "doc2vec-dm" if dm else "doc2vec-dbow"
+    seconds = _run(model, _Tagged(), label=label, show_progress=show_progress)
     info = TrainingInfo(
-        "doc2vec-dm" if dm else "doc2vec-dbow",
+        label,
         seconds,
         int(model.corpus_count),
         int(model.corpus_total_words),

@@ -23,7 +23,6 @@ from benchmarks.tasks import (
     TextClassificationData,
     UnknownTaskError,
     cache_dir,
-    clear_checksum_cache,
     data_dir,
     file_sha256,
     get_task,
@@ -55,12 +54,7 @@ FAMILY_CLASS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("TRANSFERKIT_DATA", "TRANSFERKIT_CACHE", "XDG_CACHE_HOME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    clear_checksum_cache()
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 def write(root: Path, rel: str, text: str) -> Path:

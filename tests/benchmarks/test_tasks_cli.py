@@ -9,16 +9,9 @@ from pathlib import Path
 import pytest
 
 import benchmarks.commands.data as data_cmd
-from benchmarks.tasks import clear_checksum_cache
 from benchmarks.tasks.download import DownloadReport
 
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("TRANSFERKIT_DATA", "TRANSFERKIT_CACHE", "XDG_CACHE_HOME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    clear_checksum_cache()
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 def run(*argv: str) -> int:

@@ -88,12 +88,7 @@ def build_zip(folder: str, extra: dict[str, bytes] | None = None) -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("TRANSFERKIT_DATA", "TRANSFERKIT_CACHE", "XDG_CACHE_HOME"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    clear_checksum_cache()
+pytestmark = pytest.mark.usefixtures("isolated_data_env")
 
 
 def pin(monkeypatch: pytest.MonkeyPatch, folder: str, body: bytes) -> NLIArchive:
@@ -104,6 +99,14 @@ def pin(monkeypatch: pytest.MonkeyPatch, folder: str, body: bytes) -> NLIArchive
     )
     monkeypatch.setitem(nli.ARCHIVES, folder, fake)
     return fake
+
+
+def download_snli(monkeypatch: pytest.MonkeyPatch, root: Path) -> NLIArchive:
+    """Pin a built SNLI archive and download it into ``root``; returns the archive."""
+    body = build_zip("SNLI")
+    archive = pin(monkeypatch, "SNLI", body)
+    download("SNLI", root, opener=Net({archive.url: body}))
+    return archive
 
 
 class Net:
@@ -189,9 +192,7 @@ def test_wrong_archive_is_refused_and_nothing_written(
 def test_edited_tsv_or_foreign_manifest_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body = build_zip("SNLI")
-    archive = pin(monkeypatch, "SNLI", body)
-    download("SNLI", tmp_path, opener=Net({archive.url: body}))
+    archive = download_snli(monkeypatch, tmp_path)
     task = get_task("SNLI", data_dir=tmp_path)
     train = tmp_path / "SNLI" / "train.tsv"
     train.write_text(train.read_text() + "neutral\ta\tb\n")
@@ -237,9 +238,7 @@ def test_converter_refuses_bad_archives(tmp_path: Path, monkeypatch: pytest.Monk
 def test_nli_training_resolves_the_converted_task(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body = build_zip("SNLI")
-    archive = pin(monkeypatch, "SNLI", body)
-    download("SNLI", tmp_path, opener=Net({archive.url: body}))
+    download_snli(monkeypatch, tmp_path)
     monkeypatch.setenv("TRANSFERKIT_DATA", str(tmp_path))
     assert resolve_nli_spec("snli") == "snli"  # `--nli snli`: the data folder, any case
     train, dev = load_nli("snli")

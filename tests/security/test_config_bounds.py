@@ -81,7 +81,7 @@ HOSTILE_PARAMS = [
     (TRAINED, {"epochs": 10**9}, "epochs"),
     (TRAINED, {"negative": 10**6}, "negative"),
     (TRAINED, {"min_count": 2**40}, "min_count"),
-    (TRAINED, {"workers": 10**5}, "workers"),
+    (TRAINED, {"workers": 10**5}, "threads"),  # an old config key, bounded as threads
     (TRAINED, {"random_state": 2**40}, "random_state"),
     (TRAINED, {"random_state": -1}, "random_state"),
     (TRAINED, {"sample": math.nan}, "sample"),
@@ -314,7 +314,7 @@ def test_saved_subword_lengths_are_bounded(tmp_path: Path) -> None:
         ({"window": 10**6}, "window"),
         ({"epochs": 10**7}, "epochs"),
         ({"negative": 10**4}, "negative"),
-        ({"workers": 10**4}, "workers"),
+        ({"workers": 10**4}, "threads"),  # an old config key, bounded as threads
         ({"random_state": 2**40}, "random_state"),
         ({"sample": 5.0}, "sample"),
     ],

@@ -77,8 +77,8 @@ def test_trained_encoder_save_load_and_export(tmp_path):
     np.testing.assert_array_equal(kv.vectors, enc.get_vectors())
 
 
-def test_fit_corpus_streams_from_disk(corpus_dir):
-    enc = TrainedWordVectorEncoder(**SMALL).fit_corpus(corpus_dir)
+def test_fit_path_streams_from_disk(corpus_dir):
+    enc = TrainedWordVectorEncoder(**SMALL).fit(corpus_dir)
     assert "must" not in enc.get_vocabulary()  # raw/ skipped
     assert enc.encode(["the cat"]).shape == (1, 8)
     assert enc.training_info_["corpus_lines"] == 5

@@ -6,7 +6,7 @@ import itertools
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -15,7 +15,6 @@ from embeddings.adapters.word_vectors.encoder import WordVectorEncoder
 from embeddings.adapters.word_vectors.lookup import Lookup, frozen_table
 from embeddings.adapters.word_vectors.pooling import FITTED_POOLINGS, Pooling, WordFreq
 from embeddings.adapters.word_vectors.state import check_state, public, read_table
-from embeddings.base import validate_texts
 from embeddings.errors import InvalidParameterError, renamed_parameters
 from embeddings.formats.table import VectorTable
 
@@ -33,7 +32,7 @@ _INT_PARAMS = (
     "max_n",
     "bucket",
     "random_state",
-    "workers",
+    "threads",
 )
 
 
@@ -42,11 +41,13 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
     """Word vectors trained on your own texts (word2vec CBOW/skip-gram or fastText), pooled.
 
     ``fit(texts)`` trains on the given texts (then fits the pooling, if it needs
-    fitting); :meth:`fit_corpus` trains on a text file or folder streamed from disk.
+    fitting); ``fit(path)`` trains on a text file or folder streamed from disk.
     Training is deterministic for a given corpus and ``random_state`` with
-    ``workers=1`` (the default).  The trained table is saved with ``save`` (safetensors,
-    no pickle) and can be exported with :meth:`to_keyed_vectors` or
-    :meth:`save_word2vec_format`.
+    ``threads=1`` (the default; ``workers=``, gensim's name, still works with a
+    warning).  The trained table is saved with ``save`` (safetensors, no pickle) and
+    can be exported with :meth:`to_keyed_vectors` or :meth:`save_word2vec_format`.
+    With a path, ``fit`` also takes ``show_progress`` and ``max_pooling_texts`` (how
+    many corpus lines fit the ``tfidf``/``sif``/``usif`` weights; default 200,000).
 
     Args:
         algorithm: ``"word2vec"`` or ``"fasttext"`` (subword vectors for unknown words).
@@ -62,7 +63,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         bucket: number of n-gram hash buckets (fastText; 1 to 10,000,000, and the
             n-gram table, ``bucket x vector_size`` float32, at most 4 GiB).
         random_state: seed of the weights and of negative sampling (0 to 2**32 - 1).
-        workers: training threads (1 to 64); only ``1`` is bit-reproducible.
+        threads: training threads (1 to 64); only ``1`` is bit-reproducible.
         pooling: see :class:`WordVectorEncoder`.
         lowercase: lowercase texts for training and lookup.
         subwords: use fastText subwords for unknown words at encode time.
@@ -87,7 +88,10 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
     adapter_version = "4"
     loads_versions = ("1", "2", "3")  # same saved state
     transient = (*WordVectorEncoder.transient,)
+    trains_on_corpus = True
+    renamed_params: ClassVar[dict[str, str]] = {"workers": "threads"}
 
+    @renamed_parameters(workers="threads")
     def __init__(
         self,
         algorithm: Literal["word2vec", "fasttext"] = "word2vec",
@@ -103,7 +107,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         max_n: int = 6,
         bucket: int = 200_000,
         random_state: int = 0,
-        workers: int = 1,
+        threads: int = 1,
         pooling: Pooling = "mean",
         lowercase: bool = True,
         subwords: bool = True,
@@ -125,7 +129,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         self.max_n = max_n
         self.bucket = bucket
         self.random_state = random_state
-        self.workers = workers
+        self.threads = threads
         self.pooling = pooling
         self.lowercase = lowercase
         self.subwords = subwords
@@ -193,34 +197,24 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         self._train(TextCorpus(texts, lowercase=bool(self.lowercase)), progress=False)
         self._fit_pooling(texts)
 
-    @renamed_parameters(progress="show_progress")
-    def fit_corpus(
+    def _fit_corpus(
         self,
-        corpus: str | os.PathLike[str] | Sequence[str],
+        corpus: str | os.PathLike[str] | list[str],
         *,
-        show_progress: bool = False,
+        show_progress: bool,
         max_pooling_texts: int = 200_000,
-    ) -> TrainedWordVectorEncoder:
-        """Train on a text file or folder of ``*.txt`` files, streamed line by line.
-
-        Texts given as a list follow the input policy of ``fit`` (surrogates become
-        U+FFFD; an item that is not a ``str`` is refused).
+    ) -> None:
+        """``fit(path)``: train on a text file or folder of ``*.txt`` files, line by line.
 
         Args:
-            corpus: a file, a folder (``**/*.txt``, ``raw/`` folders skipped), or texts.
-            show_progress: show a progress bar per epoch (``progress``: its old name).
+            corpus: a file, a folder (``**/*.txt``, ``raw/`` folders skipped), or checked texts.
+            show_progress: show the progress of training.
             max_pooling_texts: for ``tfidf``/``sif``/``usif`` pooling, the weights are
                 fitted on the first this-many corpus lines (an int >= 0).
-
-        Returns:
-            self
         """
         from embeddings.training.corpus import TextCorpus
 
         limit = check_int("max_pooling_texts", max_pooling_texts, minimum=0)
-        if not isinstance(corpus, (str, os.PathLike)):
-            corpus = validate_texts(corpus, what="corpus")  # the input policy of ``fit``
-        self._ensure_loaded()
         stream = TextCorpus(corpus, lowercase=bool(self.lowercase))
         self._train(stream, progress=show_progress)
         if self.pooling in FITTED_POOLINGS:
@@ -228,9 +222,6 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             self._fit_pooling(list(lines))
         else:
             self._fit_pooling([])
-        self._fitted_for = self._fit_key()
-        self._state_digest = None
-        return self
 
     # ---------------------------------------------------------------- state
     def _state_table(self) -> VectorTable | None:
