@@ -1,12 +1,14 @@
 """Text sources of out-of-core encoding: files of texts read in chunks, never whole.
 
 :class:`TextSource` reads ``.txt`` (one text per line), ``.csv`` / ``.tsv`` (a header
-line, then one row per text; RFC 4180 quoting for CSV, none for TSV), ``.jsonl`` (one
-JSON object per line) and ``.parquet`` (a string column, one row group at a time).
+line, then one row per text; quoting as RFC 4180, except that a quoted TSV value ends
+on its line), ``.jsonl`` (one JSON object per line) and ``.parquet`` (a string
+column, one row group at a time).  :func:`read_delimited` reads a whole TSV/CSV file
+with the same rule (own tasks of ``bench --task-file``).
 It counts the texts in one streaming pass, yields them in chunks (resuming at a row
 or a byte offset), and gives the input's identity for resume checks.  Also here: the
-CSV header check and the scanner that names the line where a quoted value opens that
-the file never closes.  Error messages name the file and the line or row, and never
+CSV header check and the scanners that name the line where a quoted value opens that
+is never closed.  Error messages name the file and the line or row, and never
 quote the file's content.
 """
 
@@ -17,7 +19,6 @@ import csv
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -25,9 +26,26 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_int
+from embeddings._delimited import (
+    _READ_BLOCK,
+    _UNCLOSED,
+    _arrow_reason,
+    _delimited_options,
+    _first_record_end,
+    _open_quote_line,
+    _unclosed,
+    read_delimited,
+)
 from embeddings.errors import InvalidInputError, InvalidParameterError
 
-__all__ = ["TextSource", "SourceKind", "SOURCE_KINDS", "DEFAULT_COLUMN"]
+__all__ = [
+    "TextSource",
+    "SourceKind",
+    "SOURCE_KINDS",
+    "DEFAULT_COLUMN",
+    "decode_line",
+    "read_delimited",
+]
 
 SourceKind = Literal["txt", "csv", "tsv", "jsonl", "parquet"]
 
@@ -42,7 +60,6 @@ SOURCE_KINDS: dict[str, SourceKind] = {
 DEFAULT_COLUMN = "text"
 #: bytes of the input hashed into its identity
 _HEAD_BYTES = 1 << 20
-_READ_BLOCK = 1 << 22
 #: the longest CSV/TSV header line read
 _HEADER_BYTES = 1 << 20
 #: a header is listed in messages only when it looks like column names
@@ -106,8 +123,12 @@ class TextSource:
         return f"TextSource({str(self.path)!r}{col})"
 
     # ------------------------------------------------------------ identity
-    def fingerprint(self) -> dict[str, Any]:
+    def fingerprint(self, *, read_head: bool = True) -> dict[str, Any]:
         """The input's identity: resolved path, size, mtime and sha256 of its first MiB.
+
+        Args:
+            read_head: hash the first MiB; ``False`` identifies the file by its
+                metadata only, without reading it.
 
         Example:
             >>> import tempfile, pathlib
@@ -117,8 +138,10 @@ class TextSource:
             2
         """
         st = self.path.stat()
-        with open(self.path, "rb") as fh:
-            head = hashlib.sha256(fh.read(_HEAD_BYTES)).hexdigest()
+        head = None
+        if read_head:
+            with open(self.path, "rb") as fh:
+                head = hashlib.sha256(fh.read(_HEAD_BYTES)).hexdigest()
         return {
             "path": str(self.path.resolve()),
             "kind": self.kind,
@@ -226,21 +249,7 @@ class TextSource:
                 if row < start_row:
                     row += 1
                     continue
-                line = raw[:-1] if raw.endswith(b"\n") else raw
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                try:
-                    text = line.decode("utf-8")
-                    if jsonl:
-                        text = _json_text(text, col)
-                except UnicodeDecodeError as err:
-                    raise InvalidInputError(
-                        f"{self._where(lineno, line_start)}: not valid UTF-8 ({err.reason} "
-                        f"at byte {err.start} of the line); re-encode the file as UTF-8"
-                    ) from None
-                except InvalidInputError as err:
-                    raise InvalidInputError(f"{self._where(lineno, line_start)}: {err}") from None
-                buf.append(text)
+                buf.append(decode_line(raw, col if jsonl else None, self.path, lineno, line_start))
                 row += 1
                 if len(buf) == chunk_size:
                     yield buf, offset
@@ -248,20 +257,9 @@ class TextSource:
             if buf:
                 yield buf, offset
 
-    def _where(self, lineno: int, offset: int) -> str:
-        return f"{self.path}:{lineno}" if lineno >= 0 else f"{self.path} (line at byte {offset})"
-
     # -------------------------------------------------------------- CSV
     def _csv_options(self) -> tuple[Any, Any]:
-        import pyarrow.csv as pacsv
-
-        parse = pacsv.ParseOptions(
-            delimiter="\t" if self.kind == "tsv" else ",",
-            quote_char=False if self.kind == "tsv" else '"',
-            newlines_in_values=self.kind == "csv",
-        )
-        read = pacsv.ReadOptions(block_size=_READ_BLOCK, use_threads=False)
-        return parse, read
+        return _delimited_options("\t" if self.kind == "tsv" else ",")
 
     def _check_csv_header(self) -> None:
         """Check the header line (read within 1 MiB) names ``self.column``."""
@@ -285,7 +283,7 @@ class TextSource:
         text = head[start:end].decode("utf-8", "replace")
         try:
             if self.kind == "tsv":
-                header = next(csv.reader([text], delimiter="\t", quoting=csv.QUOTE_NONE), [])
+                header = next(csv.reader([text], delimiter="\t"), [])
             else:
                 header = next(csv.reader([text]), [])
         except csv.Error as err:
@@ -319,9 +317,10 @@ class TextSource:
 
     def _read_error(self, err: Exception) -> InvalidInputError:
         """The error for a file pyarrow cannot parse: an unclosed quote, else its reason."""
-        line = _unclosed_quote_line(self.path) if self.kind == "csv" else None
+        sep = "\t" if self.kind == "tsv" else ","
+        line = _open_quote_line(self.path, sep)
         if line is not None:
-            return InvalidInputError(f"{self.path}:{line}: {_UNCLOSED}")
+            return InvalidInputError(f"{self.path}:{line}: {_unclosed(sep)}")
         return InvalidInputError(f"{self.path}: cannot read as .{self.kind}: {_arrow_reason(err)}")
 
     def _csv_record_batches(self) -> Iterator[Any]:
@@ -337,9 +336,10 @@ class TextSource:
             except pa.ArrowInvalid as err:
                 raise self._read_error(err) from None
             yield batch
-        line = _unclosed_quote_line(self.path) if self.kind == "csv" else None
+        sep = "\t" if self.kind == "tsv" else ","
+        line = _open_quote_line(self.path, sep)
         if line is not None:
-            raise InvalidInputError(f"{self.path}:{line}: {_UNCLOSED}")
+            raise InvalidInputError(f"{self.path}:{line}: {_unclosed(sep)}")
 
     def _csv_batches(self) -> Iterator[list[str]]:
         for batch in self._csv_record_batches():
@@ -387,7 +387,10 @@ class TextSource:
                 first += n
                 continue
             groups.append(g)
-        row = first
+        return _skip_rows(self._parquet_rows(pf, groups, first), skip)
+
+    def _parquet_rows(self, pf: Any, groups: list[int], row: int) -> Iterator[list[str]]:
+        """The texts of ``groups`` (the first at row ``row``), checked for nulls."""
         if not groups:
             return
         for batch in pf.iter_batches(
@@ -402,121 +405,35 @@ class TextSource:
                 )
             texts = col.to_pylist()
             row += len(texts)
-            if skip:
-                drop = min(skip, len(texts))
-                texts = texts[drop:]
-                skip -= drop
-            if texts:
-                yield texts
+            yield texts
 
 
-_UNCLOSED = (
-    "a quoted value opens here and is never closed, so the rest of the file would become "
-    'one text; close it (a quote inside a quoted value is written twice: "")'
-)
+def decode_line(raw: bytes, key: str | None, path: Path, lineno: int, offset: int) -> str:
+    """The text of one raw line (``\\n``, ``\\r\\n`` or no ending): a ``.txt`` line, or
+    the value of ``key`` in a JSONL object when ``key`` is given.
 
+    Raises:
+        InvalidInputError: not UTF-8, or not a JSON object with a string ``key``; the
+            message names ``path`` and the line (``lineno`` >= 1) or its byte ``offset``.
 
-def _arrow_reason(err: Exception) -> str:
-    """pyarrow's parse error without the row content it quotes."""
-    text = str(err).split("\n", 1)[0]
-    if "straddl" in text:  # a row that does not fit in one read block
-        return f"a row is longer than {_READ_BLOCK >> 20} MiB"
-    found = re.search(r"Expected \d+ columns, got \d+", text)
-    return text[: found.end()] if found else text[:200]
-
-
-def _first_break(data: bytes, start: int, stop: int) -> int:
-    """The first line break (``\\n`` or ``\\r``) in ``data[start:stop]``, or -1."""
-    found = [i for i in (data.find(b"\n", start, stop), data.find(b"\r", start, stop)) if i >= 0]
-    return min(found, default=-1)
-
-
-def _first_record_end(
-    data: bytes, start: int, *, whole: bool, quoted: bool
-) -> tuple[int | None, bool]:
-    """Where the first CSV record of ``data[start:]`` ends, read as pyarrow reads it.
-
-    Returns:
-        ``(offset of its line break, False)``; ``(len(data), False)`` when ``whole``
-        (``data`` is the entire file) holds one record without a line break;
-        ``(None, True)`` when the entire file ends inside a quoted value; and
-        ``(None, False)`` when ``data`` ends before the record does.
+    Example:
+        >>> decode_line(b'{"text": "a cat"}\\r\\n', "text", Path("t.jsonl"), 1, 0)
+        'a cat'
     """
-    pos, in_quote = start, False
-    while quoted:
-        if in_quote:
-            i = data.find(b'"', pos)
-            if i < 0 or (i + 1 == len(data) and not whole):
-                return None, whole and i < 0
-            if data[i + 1 : i + 2] == b'"':
-                pos = i + 2
-            else:
-                in_quote, pos = False, i + 1
-            continue
-        q = data.find(b'"', pos)
-        stop = len(data) if q < 0 else q
-        end = _first_break(data, pos, stop)
-        if end >= 0:
-            return end, False
-        if q < 0:
-            break
-        in_quote = q == start or data[q - 1] in b",\r\n"
-        pos = q + 1
-    end = _first_break(data, pos, len(data))
-    if end >= 0:
-        return end, False
-    return (len(data), False) if whole else (None, False)
-
-
-def _count_lines(data: bytes, start: int, end: int, after_cr: bool) -> tuple[int, bool]:
-    """Line breaks (``\\n``, ``\\r\\n`` or ``\\r``) in ``data[start:end]``, and whether it
-    ends with ``\\r``; ``after_cr``: the bytes before ended with ``\\r``."""
-    if start >= end:
-        return 0, after_cr
-    n = data.count(b"\n", start, end) + data.count(b"\r", start, end)
-    n -= data.count(b"\r\n", start, end) + (after_cr and data[start] == 0x0A)
-    return n, data[end - 1] == 0x0D
-
-
-def _unclosed_quote_line(path: Path) -> int | None:
-    """The line where a quoted CSV value opens that the file never closes, or ``None``.
-
-    The file is read as pyarrow reads it: a quote opens a value only as the first
-    character of a field (at the start of the file, after a UTF-8 BOM, or after a
-    comma or a line break); inside, two quotes are a literal quote and one quote
-    closes the value.  One pass of ``bytes.find`` calls over 4 MiB blocks.
-    """
-    line, after_cr, in_quote, open_line = 1, False, False, 0
-    prev = b"\n"  # the byte before ``buf``; the start of the file counts as a line break
-    with open(path, "rb") as fh:
-        buf = fh.read(len(codecs.BOM_UTF8))
-        buf = (b"" if buf == codecs.BOM_UTF8 else buf) + fh.read(_READ_BLOCK)
-        pos = counted = 0
-        while True:
-            i = buf.find(b'"', pos)
-            if i < 0 or (in_quote and i + 1 == len(buf)):  # need the next block
-                more = fh.read(_READ_BLOCK)
-                if not more:
-                    in_quote = in_quote and i < 0  # a quote as the last byte closes
-                    break
-                keep = len(buf) if i < 0 else i
-                n, after_cr = _count_lines(buf, counted, keep, after_cr)
-                line += n
-                prev = buf[keep - 1 : keep] or prev
-                buf, pos, counted = buf[keep:] + more, 0, 0
-                continue
-            if in_quote:
-                if buf[i + 1] == 0x22:
-                    pos = i + 2
-                else:
-                    in_quote, pos = False, i + 1
-                continue
-            if (buf[i - 1 : i] if i else prev) in (b",", b"\n", b"\r"):
-                n, after_cr = _count_lines(buf, counted, i, after_cr)
-                line, counted = line + n, i
-                in_quote, open_line = True, line
-            pos = i + 1
-    return open_line if in_quote else None
+    line = raw[:-1] if raw.endswith(b"\n") else raw
+    if line.endswith(b"\r"):
+        line = line[:-1]
+    where = f"{path}:{lineno}" if lineno >= 0 else f"{path} (line at byte {offset})"
+    try:
+        text = line.decode("utf-8")
+        return text if key is None else _json_text(text, key)
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(
+            f"{where}: not valid UTF-8 ({err.reason} at byte {err.start} of the line); "
+            "re-encode the file as UTF-8"
+        ) from None
+    except InvalidInputError as err:
+        raise InvalidInputError(f"{where}: {err}") from None
 
 
 def _json_text(line: str, key: str | None) -> str:

@@ -115,12 +115,12 @@ class _NpyPartial:
             self.offset = self._read_header()
 
     def _read_header(self) -> int:
+        fmt = np.lib.format
         with open(self.path, "rb") as fh:
-            version = np.lib.format.read_magic(fh)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-            else:
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            header = {(1, 0): fmt.read_array_header_1_0}.get(
+                fmt.read_magic(fh), fmt.read_array_header_2_0
+            )
+            shape, fortran, dtype = header(fh)
             offset = fh.tell()
         expected_size = offset + self.rows * self.dim * 4
         if (

@@ -1,38 +1,45 @@
 """Distributed encoding on Dask: one encoder per worker, ordered parquet partitions.
 
-:func:`encode` splits a text file (the sources of
-:class:`~embeddings.streaming.TextSource`) into partitions of ``partition_size``
-texts, encodes them on the workers of a Dask cluster and writes one parquet file
-per partition, ``part-00000.parquet``, ``part-00001.parquet`` ..., each with an
-``id`` column (the row number in the source) and a ``vector`` column, in source
-order whatever order the workers finish in.  Reading the folder
-(:func:`embeddings.streaming.read_vectors`, ``pandas.read_parquet``,
-``dask.dataframe.read_parquet``) gives the same vectors, bit for bit, as
-``encoder.encode(all_texts)`` in one process.
+:func:`encode` cuts a text file (the sources of
+:class:`~embeddings.streaming.TextSource`) into partitions, encodes them on the
+workers of a Dask cluster and writes one parquet file per partition,
+``part-00000.parquet``, ``part-00001.parquet`` ..., each with an ``id`` column (the
+row number in the source) and a ``vector`` column, in source order whatever order
+the workers finish in.  Reading the folder (:func:`embeddings.streaming.read_vectors`,
+``pandas.read_parquet``, ``dask.dataframe.read_parquet``) gives the same vectors, bit
+for bit, as ``encoder.encode(all_texts)`` in one process.
 
-How the encoder reaches the workers: never by pickling its weights into tasks.  A
+Who reads the input:
+
+* ``.txt`` and ``.jsonl``: the workers.  The file is cut into byte ranges of
+  ``partition_bytes`` from its size alone (:mod:`embeddings._partitions`); each
+  worker counts, then reads and encodes, the lines that start in its ranges.  The
+  calling process never opens the file: it must be at the same path on every worker
+  (shared storage), and the resume check identifies it by path, size and mtime.
+* ``.parquet``: the workers, by row groups (gathered up to ``partition_size`` rows);
+  the calling process reads only the footer.
+* ``.csv`` and ``.tsv`` (quoted values may span lines, so a byte offset cannot tell
+  where a row starts): the calling process, in a streaming pass, sending each
+  partition of ``partition_size`` texts with its task (a few partitions per worker
+  thread in flight, so memory stays bounded).
+
+How the encoder reaches the workers: never by pickling its weights into tasks.  An
 :class:`EncoderPlugin` carrying only a reference to the encoder is registered once
 on the cluster; each worker loads the encoder from that reference the first time it
 runs a partition and keeps it for the rest of the call (and checks that its
-fingerprint is the caller's).  The reference is
+fingerprint is the caller's).  The reference is a saved folder (an encoder object is
+saved into ``encoder_dir``, by default ``OUT/_encoder``), or a preset name (with
+``encoder_params``) or saved-folder path that each worker builds with
+:func:`embeddings.load`.  ``OUT`` must be the same path on every machine.
 
-* a saved folder: an encoder object is saved (``encoder.save``, safetensors + JSON)
-  into ``encoder_dir``, by default ``OUT/_encoder``, a folder every worker can read
-  because every worker writes into ``OUT``;
-* or a preset name (with ``encoder_params``) or the path of a saved folder, given as
-  a string: each worker builds it with :func:`embeddings.load`.
-
-Texts are read by the calling process in a streaming pass and sent with their
-partition (at most a few partitions per worker thread are in flight, so memory stays
-bounded); the workers therefore need no access to the input, only to ``OUT``, which
-must be the same path on every machine (a shared file system).  Partition files are
-written atomically, so a run that was killed can be continued (``resume=True``):
-finished partitions are kept and only the missing ones are encoded.
-
+Partition files are written atomically, so a run that was killed can be continued
+(``resume=True``): finished partitions are kept and only the missing ones encoded.
 With ``client=None`` a ``LocalCluster`` of ``n_workers`` single-threaded worker
-processes is started for the call and closed afterwards; a scheduler address
-(``"tcp://host:8786"``) or a ``distributed.Client`` uses an existing cluster.
-Requires the ``dask`` extra: ``pip install 'transferkit[dask]'``.
+processes (torch and BLAS pinned to that thread) is started for the call and closed
+afterwards; a script that starts one needs the ``if __name__ == "__main__":`` guard.
+A scheduler address (``"tcp://host:8786"``) or a ``distributed.Client`` uses an
+existing cluster.  :func:`encode_dataframe` maps an encoder over a text column of a
+``dask.dataframe``.  Requires the ``dask`` extra: ``pip install 'transferkit[dask]'``.
 
 Example:
     >>> import tempfile, pathlib
@@ -42,7 +49,7 @@ Example:
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "t.txt").write_text("a cat\\na dog\\nstocks fell\\n")
     >>> result = distributed.encode("glove-6b-50d", folder / "t.txt", folder / "vectors",
-    ...                             partition_size=2, n_workers=1, show_progress=False)
+    ...                             partition_bytes=8, n_workers=1, show_progress=False)
     >>> read_vectors(folder / "vectors").shape
     (3, 50)
 """
@@ -50,162 +57,58 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import secrets
 import shutil
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
 from embeddings._checks import check_bool, check_int
-from embeddings.errors import InvalidParameterError
+from embeddings._dask_frame import encode_dataframe
+from embeddings._dask_output import (
+    _START_OVER,
+    ENCODER_DIR_NAME,
+    MANIFEST_FORMAT,
+    MANIFEST_NAME,
+    MANIFEST_VERSION,
+    _new_manifest,
+    _part_file,
+    _prepare_folder,
+)
+from embeddings._dask_workers import (
+    _LOADS,
+    EncoderPlugin,
+    EncoderSpec,
+    client_for,
+    importing_main_in_worker,
+    resolve_encoder,
+)
+from embeddings._partitions import range_texts, row_group_texts
+from embeddings._progress import progress, progress_mode
+from embeddings.errors import InvalidInputError, InvalidParameterError
 from embeddings.streaming import (
     TextSource,
-    check_progress,
+    encoder_identity,
     parquet_schema,
+    resume_from,
     write_parquet_part,
+    write_recorded,
 )
 
-try:  # the optional ``dask`` extra; encode() raises MissingDependencyError without it
-    from distributed.diagnostics.plugin import WorkerPlugin as _WorkerPlugin
-except ImportError:  # pragma: no cover - exercised only without the extra
-    _WorkerPlugin = object  # type: ignore[assignment,misc]
+__all__ = [
+    "encode",
+    "encode_dataframe",
+    "EncoderPlugin",
+    "EncoderSpec",
+    "DistributedEncodeResult",
+]
 
-__all__ = ["encode", "EncoderPlugin", "EncoderSpec", "DistributedEncodeResult"]
-
-DEFAULT_PARTITION_SIZE = 50_000
-MANIFEST_NAME = "_transferkit.json"
-ENCODER_DIR_NAME = "_encoder"
-MANIFEST_FORMAT = "transferkit-distributed-encode"
-MANIFEST_VERSION = 1
-_START_OVER = "pass resume=False to start over, or choose another output folder"
-
-#: encoder loads per plugin name in this worker process, reported with each partition
-_LOADS: dict[str, int] = {}
-_LOADS_LOCK = threading.Lock()
-
-
-@dataclass(frozen=True)
-class EncoderSpec:
-    """How a worker builds the encoder: ``embeddings.load(name, **params)``.
-
-    Attributes:
-        name: a preset name or the path of a saved encoder folder (readable by workers).
-        params: preset parameter overrides (empty for a folder).
-
-    Example:
-        >>> EncoderSpec("glove-6b-50d", {"pooling": "max"}).load().dim
-        50
-    """
-
-    name: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def load(self) -> Any:
-        """Build the encoder (``embeddings.load``)."""
-        from embeddings.registry import load
-
-        return load(self.name, **self.params)
-
-
-class EncoderPlugin(_WorkerPlugin):  # type: ignore[misc,valid-type]
-    """A Dask worker plugin that holds one encoder per worker, loaded on first use.
-
-    Only the :class:`EncoderSpec` and the expected fingerprint travel to the workers
-    (once, at registration); each worker builds the encoder itself, checks its
-    fingerprint and reuses it for every partition.  Encoding on a worker is
-    serialised by a lock, so one encoder instance is never used by two threads at
-    once: scale with worker processes, not threads.
-
-    Args:
-        spec: how to build the encoder.
-        fingerprint: the fingerprint the built encoder must have.
-        name: the plugin's registration name (counts loads under it).
-
-    Example:
-        >>> plugin = EncoderPlugin(EncoderSpec("glove-6b-50d"), "0" * 64, "demo")
-        >>> plugin.spec.name
-        'glove-6b-50d'
-    """
-
-    def __init__(self, spec: EncoderSpec, fingerprint: str, name: str) -> None:
-        self.spec = spec
-        self.fingerprint = fingerprint
-        self.name = name
-        self._encoder: Any = None
-        self._lock: threading.Lock | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"spec": self.spec, "fingerprint": self.fingerprint, "name": self.name}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["spec"], state["fingerprint"], state["name"])  # type: ignore[misc]
-
-    def setup(self, worker: Any) -> None:
-        """Called by Dask on each worker; the encoder is loaded by the first partition."""
-        self._lock = threading.Lock()
-
-    def teardown(self, worker: Any) -> None:
-        """Called by Dask when the plugin is removed: drop the encoder."""
-        self._encoder = None
-        with _LOADS_LOCK:
-            _LOADS.pop(self.name, None)
-
-    @contextlib.contextmanager
-    def encoder(self) -> Iterator[Any]:
-        """The worker's encoder, loaded once, held exclusively while the block runs."""
-        if self._lock is None:
-            self._lock = threading.Lock()
-        with self._lock:
-            if self._encoder is None:
-                enc = self.spec.load()
-                got = enc.fingerprint()
-                if got != self.fingerprint:
-                    raise InvalidParameterError(
-                        f"the encoder built on this worker from {self.spec.name!r} has "
-                        f"fingerprint {got[:12]}, the caller's has {self.fingerprint[:12]}: "
-                        "the worker sees another folder or other package versions; use a "
-                        "folder on shared storage and the same environment on every worker"
-                    )
-                with _LOADS_LOCK:
-                    _LOADS[self.name] = _LOADS.get(self.name, 0) + 1
-                self._encoder = enc
-            yield self._encoder
-
-
-def _encode_partition(
-    plugin_name: str,
-    index: int,
-    start: int,
-    texts: list[str],
-    path: str,
-    batch_size: int,
-    meta: dict[str, Any],
-) -> dict[str, Any]:
-    """Worker side: encode one partition and write its parquet file atomically."""
-    import numpy as np
-    from distributed import get_worker
-
-    worker = get_worker()
-    plugin = cast(EncoderPlugin, worker.plugins[plugin_name])
-    started = time.perf_counter()
-    with plugin.encoder() as enc:
-        loaded = time.perf_counter()
-        vectors = enc.encode(texts, batch_size=batch_size)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    write_parquet_part(Path(path), start, vectors, parquet_schema(int(meta["dim"]), meta))
-    return {
-        "index": index,
-        "rows": len(texts),
-        "worker": worker.address,
-        "loads": _LOADS.get(plugin_name, 0),
-        "seconds": time.perf_counter() - started,
-        "encode_write_seconds": time.perf_counter() - loaded,
-    }
+#: input kinds whose partitions the workers read: byte ranges, or parquet row groups
+_WORKER_READ = {"txt": "bytes", "jsonl": "bytes", "parquet": "row_groups"}
 
 
 @dataclass(frozen=True)
@@ -224,7 +127,8 @@ class DistributedEncodeResult:
             call (1 each: the encoder is loaded once per worker).
         busy_seconds: each worker's time in its partitions (address -> seconds),
             including its wait for the encoder to load.
-        encode_seconds: the same without loading: encoding and writing only.
+        encode_seconds: the same without loading the encoder: reading (on the worker),
+            encoding and writing.
         seconds: wall time of this call.
     """
 
@@ -241,92 +145,55 @@ class DistributedEncodeResult:
     seconds: float
 
 
-def _part_file(index: int, width: int) -> str:
-    return f"part-{index:0{width}d}.parquet"
+def _partition_texts(source: dict[str, Any], part: dict[str, Any]) -> list[str]:
+    """Worker side: read the texts of one partition from the shared input."""
+    if "bytes" in part:
+        start, end = part["bytes"]
+        key = source["column"] if source["kind"] == "jsonl" else None
+        return range_texts(source["path"], start, end, key)
+    return row_group_texts(source["path"], source["column"], part["row_groups"])
 
 
-def _is_ours(name: str) -> bool:
-    return (
-        (name.startswith("part-") and name.endswith(".parquet"))
-        or name in (MANIFEST_NAME, ENCODER_DIR_NAME)
-        or (name.startswith(".part-") or name.startswith(f".{MANIFEST_NAME}."))
-    )
+def _encode_partition(
+    plugin_name: str,
+    index: int,
+    part: dict[str, Any],
+    texts: list[str] | None,
+    source: dict[str, Any],
+    path: str,
+    batch_size: int,
+    meta: dict[str, Any],
+) -> dict[str, Any]:
+    """Worker side: read (unless sent) and encode one partition, write it atomically."""
+    import numpy as np
+    from distributed import get_worker
 
-
-def _prepare_folder(out: Path, resume: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise InvalidParameterError(f"out must be a folder, and {out} is a file")
-    out.mkdir(parents=True, exist_ok=True)
-    foreign = sorted(n for n in os.listdir(out) if not _is_ours(n))
-    if foreign:
-        raise InvalidParameterError(
-            f"{out} holds files that are not partitions of an encoding ({foreign[:5]}); "
-            "choose an empty or new folder"
+    worker = get_worker()
+    plugin = cast(EncoderPlugin, worker.plugins[plugin_name])
+    started = time.perf_counter()
+    if texts is None:
+        texts = _partition_texts(source, part)
+    if len(texts) != part["rows"]:
+        raise InvalidInputError(
+            f"{source['path']}: partition {index} holds {len(texts)} texts where "
+            f"{part['rows']} were counted; the file changed while it was encoded: encode "
+            "a file that does not change"
         )
-    if not resume:
-        for name in os.listdir(out):
-            path = out / name
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
-            else:
-                path.unlink()
-
-
-def _resolve_encoder(encoder: Any, encoder_params: dict[str, Any] | None) -> tuple[Any, Any]:
-    """The caller's encoder and the spec the workers load (``None``: save it first)."""
-    from embeddings.base import BaseEncoder
-    from embeddings.registry import load
-
-    if encoder_params is not None and not isinstance(encoder_params, dict):
-        raise InvalidParameterError(
-            f"encoder_params must be a dict of preset parameters, got {encoder_params!r}"
-        )
-    if isinstance(encoder, (str, os.PathLike)):
-        name = os.fspath(encoder)
-        params = dict(encoder_params or {})
-        if Path(name).is_dir():
-            name = str(Path(name).resolve())
-        local = load(name, **params)
-        _ = local.dim  # loads it, and refuses an encoder that must be fitted first
-        return local, EncoderSpec(name, params)
-    if encoder_params:
-        raise InvalidParameterError(
-            "encoder_params apply to a preset name; set parameters on the encoder object "
-            "itself (set_params) instead"
-        )
-    if not isinstance(encoder, BaseEncoder):
-        raise InvalidParameterError(
-            "encoder must be a transferkit encoder (BaseEncoder, shipped to the workers as "
-            f"its saved folder), a preset name or a saved folder; got {type(encoder).__name__}"
-        )
-    _ = encoder.dim
-    return encoder, None
-
-
-@contextlib.contextmanager
-def _client_for(client: Any, n_workers: int | None) -> Iterator[Any]:
-    from distributed import Client, LocalCluster
-
-    if client is None:
-        workers = (os.cpu_count() or 1) if n_workers is None else n_workers
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,  # no dashboard; its HTTP routes on a free port:
-            scheduler_kwargs={"dashboard_address": ":0"},
-            silence_logs=40,
-        )
-        try:
-            with Client(cluster) as own:
-                yield own
-        finally:
-            cluster.close()
-    elif isinstance(client, str):
-        with Client(client) as own:
-            yield own
-    else:
-        yield client
+    read = time.perf_counter()
+    with plugin.encoder() as enc:
+        loaded = time.perf_counter()
+        vectors = enc.encode(texts, batch_size=batch_size, show_progress=False)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    schema = parquet_schema(int(meta["dim"]), meta)
+    write_parquet_part(Path(path), int(part["first_row"]), vectors, schema)
+    return {
+        "index": index,
+        "rows": len(texts),
+        "worker": worker.address,
+        "loads": _LOADS.get(plugin_name, 0),
+        "seconds": time.perf_counter() - started,
+        "encode_write_seconds": time.perf_counter() - loaded + (read - started),
+    }
 
 
 def encode(
@@ -337,6 +204,7 @@ def encode(
     client: Any = None,
     column: str | None = None,
     partition_size: int | None = None,
+    partition_bytes: int | None = None,
     batch_size: int = 64,
     encoder_params: dict[str, Any] | None = None,
     encoder_dir: str | os.PathLike[str] | None = None,
@@ -351,8 +219,9 @@ def encode(
         encoder: a transferkit encoder (saved to ``encoder_dir`` and loaded from there
             by each worker), or a preset name or saved-folder path (loaded by each
             worker with ``embeddings.load``).  Loaded once per worker, never pickled.
-        source: a ``.txt``, ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet`` file, read
-            by the calling process in a streaming pass.
+        source: a ``.txt``, ``.jsonl`` or ``.parquet`` file (read by the workers: the
+            same path on every machine), or a ``.csv``/``.tsv`` file (read by the
+            calling process).
         out: the output folder (created; the same path on every worker): it receives
             ``part-NNNNN.parquet`` files and ``_transferkit.json``.
         client: ``None`` starts a ``LocalCluster`` for the call (``n_workers``
@@ -360,8 +229,10 @@ def encode(
             (``"tcp://host:8786"``) connects to that cluster; a ``distributed.Client``
             is used as it is (and left open).
         column: the text column or key (CSV/TSV/JSONL/parquet; default ``text``).
-        partition_size: texts per partition (and per task); default 50,000, or the
-            recorded one when resuming.
+        partition_size: texts per partition of a ``.csv``/``.tsv`` file, at most rows
+            per partition of a ``.parquet`` file (whole row groups); default 50,000.
+        partition_bytes: bytes per partition of a ``.txt``/``.jsonl`` file; default
+            16 MiB.  Neither size changes the vectors.
         batch_size: passed to ``encoder.encode`` (does not change the vectors).
         encoder_params: parameter overrides for a preset name.
         encoder_dir: where an encoder object is saved for the workers (default
@@ -372,7 +243,8 @@ def encode(
             the cluster's worker threads, at least 2); bounds the caller's memory.
         resume: keep the partitions of an interrupted call into ``out`` (after checking
             that encoder and input are unchanged); ``False`` deletes them first.
-        show_progress: show a tqdm progress bar (texts).
+        show_progress: show progress (texts): see :mod:`embeddings._progress`
+            (``TRANSFERKIT_PROGRESS``).
 
     Returns:
         A :class:`DistributedEncodeResult`.
@@ -380,7 +252,8 @@ def encode(
     Raises:
         MissingDependencyError: dask or distributed is not installed.
         InvalidParameterError: a bad argument, an ``out`` folder that holds other
-            files, or a resume whose encoder or input differ.
+            files, a resume whose encoder or input differ, or a ``LocalCluster``
+            started from a script without a ``__main__`` guard.
         InvalidInputError: an unreadable or malformed source.
 
     Example:
@@ -390,17 +263,20 @@ def encode(
         >>> folder = pathlib.Path(tempfile.mkdtemp())
         >>> _ = (folder / "t.txt").write_text("a cat\\nstocks fell\\n")
         >>> enc = embeddings.load("glove-6b-50d", pooling="max")
-        >>> r = distributed.encode(enc, folder / "t.txt", folder / "out", partition_size=1,
+        >>> r = distributed.encode(enc, folder / "t.txt", folder / "out", partition_bytes=6,
         ...                        n_workers=1, show_progress=False)
         >>> sorted(p.name for p in (folder / "out").glob("part-*"))
         ['part-00000.parquet', 'part-00001.parquet']
     """
+    if client is None and importing_main_in_worker():
+        raise SystemExit(1)  # the caller's process reports the missing __main__ guard
     from embeddings._deps import require
 
     require("dask", extra="dask")
     require("distributed", extra="dask")
     started = time.perf_counter()
     size = None if partition_size is None else check_int("partition_size", partition_size)
+    nbytes = None if partition_bytes is None else check_int("partition_bytes", partition_bytes)
     check_int("batch_size", batch_size)
     if n_workers is not None:
         check_int("n_workers", n_workers)
@@ -411,7 +287,8 @@ def encode(
             )
     if max_in_flight is not None:
         check_int("max_in_flight", max_in_flight)
-    check_bool("show_progress", show_progress)
+    if check_bool("show_progress", show_progress):
+        progress_mode()  # refuses a wrong TRANSFERKIT_PROGRESS before any work
     check_bool("resume", resume)
     from distributed import Client
 
@@ -421,155 +298,145 @@ def encode(
             f"as 'tcp://host:8786', or a distributed.Client; got {type(client).__name__}"
         )
     src = TextSource(source, column)
-    local, spec = _resolve_encoder(encoder, encoder_params)
+    mode = _WORKER_READ.get(src.kind, "texts")
+    if mode == "bytes" and size is not None:
+        raise InvalidParameterError(
+            f"a .{src.kind} input is cut by bytes, read by the workers: pass "
+            f"partition_bytes= instead of partition_size={size}"
+        )
+    if mode != "bytes" and nbytes is not None:
+        raise InvalidParameterError(
+            f"partition_bytes applies to .txt/.jsonl input; a .{src.kind} input takes "
+            f"partition_size= (texts per partition), got partition_bytes={nbytes}"
+        )
+    unit, size_name = (nbytes, "partition_bytes") if mode == "bytes" else (size, "partition_size")
+    local, spec = resolve_encoder(encoder, encoder_params)
     out_path = Path(out).resolve()
     _prepare_folder(out_path, resume)
     manifest_path = out_path / MANIFEST_NAME
-    fingerprint = str(local.fingerprint())
-    name = str(local.name)
-    dim = int(local.dim)
-    source_id = src.fingerprint()
-
-    manifest = _read_manifest(manifest_path) if resume else None
-    if manifest is not None:
-        check_progress(
-            manifest,
-            path=manifest_path,
-            encoder_name=name,
-            fingerprint=fingerprint,
-            source=source_id,
-            output={"dim": dim},
-            chunk_size=size,
-            size_name="partition_size",
-            file_format=MANIFEST_FORMAT,
-            start_over=_START_OVER,
-        )
-    else:
-        for stale in out_path.glob("part-*.parquet"):  # no manifest vouches for them
-            stale.unlink()
-        rows = src.count()
-        size = DEFAULT_PARTITION_SIZE if size is None else size
-        n_parts = -(-rows // size)
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "version": MANIFEST_VERSION,
-            "encoder": {"name": name, "fingerprint": fingerprint},
-            "input": source_id,
-            "output": {
-                "rows": rows,
-                "dim": dim,
-                "chunk_size": size,
-                "partitions": n_parts,
-                "width": max(5, len(str(max(n_parts - 1, 0)))),
-            },
-            "complete": False,
-        }
-        _write_manifest(manifest_path, manifest)
-    rows = int(manifest["output"]["rows"])
-    size = int(manifest["output"]["chunk_size"])
-    n_parts = int(manifest["output"]["partitions"])
-    width = int(manifest["output"]["width"])
-    finished = {i for i in range(n_parts) if (out_path / _part_file(i, width)).is_file()}
+    fingerprint, name, dim = encoder_identity(local)
+    fingerprint = str(fingerprint)  # a transferkit encoder always has one
+    source_id = src.fingerprint(read_head=mode == "texts")
+    shared = {"path": str(src.path.resolve()), "kind": src.kind, "column": src.column}
+    manifest = resume_from(
+        manifest_path,
+        resume,
+        what="manifest",
+        encoder_name=name,
+        fingerprint=fingerprint,
+        source=source_id,
+        output={"dim": dim},
+        chunk_size=unit,
+        size_name=size_name,
+        file_format=MANIFEST_FORMAT,
+        version=MANIFEST_VERSION,
+        start_over=_START_OVER,
+    )
     meta = {"encoder": name, "fingerprint": fingerprint, "dim": dim}
     token = secrets.token_hex(4)
     plugin_name = f"transferkit-encoder-{fingerprint[:12]}-{token}"
-    workers: dict[str, int] = {}
-    loads: dict[str, int] = {}
-    busy: dict[str, float] = {}
-    compute: dict[str, float] = {}
-
-    if show_progress:
-        from tqdm.auto import tqdm
-    else:  # tqdm.auto would warn in notebooks without ipywidgets, even when disabled
-        from tqdm import tqdm
-
-    done_rows = sum(min(size, rows - i * size) for i in finished)
-    todo = [i for i in range(n_parts) if i not in finished]
+    stats: dict[str, dict[str, Any]] = {"workers": {}, "loads": {}, "busy": {}, "compute": {}}
     saved = None
-    if todo and spec is None:  # an encoder object: the workers load its saved folder
-        saved = Path(encoder_dir) if encoder_dir is not None else out_path / ENCODER_DIR_NAME
-        local.save(saved)
-        spec = EncoderSpec(str(saved.resolve()))
-    if todo:
-        with (
-            _client_for(client, n_workers) as dask_client,
-            tqdm(
-                total=rows,
-                initial=done_rows,
-                disable=not show_progress,
+    with contextlib.ExitStack() as stack:
+        connection: list[Any] = []
+
+        def connect() -> Any:
+            if not connection:
+                connection.append(stack.enter_context(client_for(client, n_workers)))
+            return connection[0]
+
+        if manifest is None:
+            for stale in out_path.glob("part-*.parquet"):  # no manifest vouches for them
+                stale.unlink()
+            manifest = _new_manifest(src, mode, unit, connect, shared, name, fingerprint, dim)
+            manifest["input"] = source_id
+            write_recorded(manifest_path, manifest)
+        plan = manifest["plan"]
+        width = int(manifest["output"]["width"])
+        done = {i for i in range(len(plan)) if (out_path / _part_file(i, width)).is_file()}
+        todo = [i for i in range(len(plan)) if i not in done]
+        if todo and spec is None:  # an encoder object: the workers load its saved folder
+            saved = Path(encoder_dir) if encoder_dir is not None else out_path / ENCODER_DIR_NAME
+            local.save(saved)
+            spec = EncoderSpec(str(saved.resolve()))
+        if todo:
+            dask_client = connect()
+            with progress(
+                enabled=show_progress,
+                total=int(manifest["output"]["rows"]),
+                initial=sum(int(plan[i]["rows"]) for i in done),
                 unit="text",
                 desc=f"encode {name} on dask",
-            ) as bar,
-        ):
-            _run(
-                dask_client,
-                src,
-                out_path,
-                spec=spec,
-                fingerprint=fingerprint,
-                plugin_name=plugin_name,
-                token=token,
-                size=size,
-                width=width,
-                finished=finished,
-                batch_size=batch_size,
-                meta=meta,
-                max_in_flight=max_in_flight,
-                bar=bar,
-                workers=workers,
-                loads=loads,
-                busy=busy,
-                compute=compute,
-            )
-    missing = [i for i in range(n_parts) if not (out_path / _part_file(i, width)).is_file()]
+            ) as bar:
+                texts = (
+                    src.chunks(int(manifest["output"]["chunk_size"])) if mode == "texts" else None
+                )
+                dask_client.register_plugin(
+                    EncoderPlugin(spec, fingerprint, plugin_name), name=plugin_name
+                )
+                try:
+                    _run(
+                        dask_client,
+                        plan,
+                        done,
+                        texts,
+                        bar,
+                        stats,
+                        max_in_flight,
+                        token,
+                        width,
+                        partial(
+                            _encode_partition,
+                            plugin_name,
+                            source=shared,
+                            batch_size=batch_size,
+                            meta=meta,
+                        ),
+                        out_path,
+                    )
+                finally:
+                    with contextlib.suppress(Exception):
+                        dask_client.unregister_worker_plugin(plugin_name)
+    missing = [i for i in range(len(plan)) if not (out_path / _part_file(i, width)).is_file()]
     if missing:
         raise InvalidParameterError(
             f"{out_path}: partitions {missing[:5]} were not written; run again to resume"
         )
     manifest["complete"] = True
-    _write_manifest(manifest_path, manifest)
+    write_recorded(manifest_path, manifest)
     if saved is not None and encoder_dir is None:
         shutil.rmtree(saved, ignore_errors=True)
     return DistributedEncodeResult(
         path=out_path,
-        rows=rows,
+        rows=int(manifest["output"]["rows"]),
         dim=dim,
-        partitions=n_parts,
+        partitions=len(plan),
         partitions_encoded=len(todo),
-        partitions_resumed=n_parts - len(todo),
-        workers=workers,
-        loads=loads,
-        busy_seconds=busy,
-        encode_seconds=compute,
+        partitions_resumed=len(plan) - len(todo),
+        workers=stats["workers"],
+        loads=stats["loads"],
+        busy_seconds=stats["busy"],
+        encode_seconds=stats["compute"],
         seconds=time.perf_counter() - started,
     )
 
 
 def _run(
     client: Any,
-    src: TextSource,
-    out: Path,
-    *,
-    spec: EncoderSpec,
-    fingerprint: str,
-    plugin_name: str,
-    token: str,
-    size: int,
-    width: int,
-    finished: set[int],
-    batch_size: int,
-    meta: dict[str, Any],
-    max_in_flight: int | None,
+    plan: list[dict[str, Any]],
+    done: set[int],
+    texts: Iterator[tuple[list[str], Any]] | None,
     bar: Any,
-    workers: dict[str, int],
-    loads: dict[str, int],
-    busy: dict[str, float],
-    compute: dict[str, float],
+    stats: dict[str, dict[str, Any]],
+    max_in_flight: int | None,
+    token: str,
+    width: int,
+    task: Any,
+    out: Path,
 ) -> None:
     """Submit the unfinished partitions with bounded look-ahead and collect them."""
     from distributed import wait
 
-    client.register_plugin(EncoderPlugin(spec, fingerprint, plugin_name), name=plugin_name)
     if max_in_flight is None:
         info = client.scheduler_info(n_workers=-1).get("workers", {})
         threads = sum(int(w.get("nthreads", 1)) for w in info.values())
@@ -580,58 +447,38 @@ def _run(
         for future in futures:
             report = future.result()  # re-raises a worker's error here
             address = report["worker"]
-            workers[address] = workers.get(address, 0) + 1
-            loads[address] = max(loads.get(address, 0), report["loads"])
-            busy[address] = busy.get(address, 0.0) + report["seconds"]
-            compute[address] = compute.get(address, 0.0) + report["encode_write_seconds"]
+            stats["workers"][address] = stats["workers"].get(address, 0) + 1
+            stats["loads"][address] = max(stats["loads"].get(address, 0), report["loads"])
+            stats["busy"][address] = stats["busy"].get(address, 0.0) + report["seconds"]
+            spent = stats["compute"].get(address, 0.0) + report["encode_write_seconds"]
+            stats["compute"][address] = spent
             bar.update(report["rows"])
 
+    sent = (chunk for chunk, _ in texts) if texts is not None else None
     try:
-        for index, (texts, _) in enumerate(src.chunks(size)):
-            if index in finished:
+        for index, part in enumerate(plan):
+            batch = next(sent) if sent is not None else None
+            if index in done:
                 continue
             pending.add(
                 client.submit(
-                    _encode_partition,
-                    plugin_name,
+                    task,
                     index,
-                    index * size,
-                    texts,
-                    str(out / _part_file(index, width)),
-                    batch_size,
-                    meta,
+                    part,
+                    batch,
+                    path=str(out / _part_file(index, width)),
                     key=f"transferkit-encode-{token}-{index:0{width}d}",
                     pure=False,
                 )
             )
             while len(pending) >= max_in_flight:
-                done, not_done = wait(pending, return_when="FIRST_COMPLETED")
-                pending = set(not_done)
-                collect(set(done))
+                finished, rest = wait(pending, return_when="FIRST_COMPLETED")
+                pending = set(rest)
+                collect(set(finished))
         if pending:
-            done, _ = wait(pending)
+            finished, _ = wait(pending)
             pending = set()
-            collect(set(done))
+            collect(set(finished))
     finally:
         for future in pending:
             future.cancel()
-        with contextlib.suppress(Exception):
-            client.unregister_worker_plugin(plugin_name)
-
-
-def _read_manifest(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidParameterError(f"{path}: damaged manifest (not a JSON object); {_START_OVER}")
-    return data
-
-
-def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    from embeddings._atomic import atomic_write_text
-
-    atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=True) + "\n")

@@ -107,6 +107,9 @@ OutputFormat = Literal["npy", "parquet"]
 OUTPUT_FORMATS: dict[str, OutputFormat] = {".npy": "npy", ".parquet": "parquet"}
 DEFAULT_CHUNK_SIZE = 10_000
 PROGRESS_FORMAT = "transferkit-encode-progress"
+_START_OVER = (
+    "pass resume=False (transferkit encode --no-resume) to start over, or choose another output"
+)
 PROGRESS_VERSION = 1
 
 
@@ -144,6 +147,12 @@ def _encoder_name(encoder: Any) -> str:
     return str(getattr(encoder, "name", type(encoder).__name__))
 
 
+def encoder_identity(encoder: Any) -> tuple[str | None, str, int]:
+    """An encoder's fingerprint (``None`` when it has none), name and dimension, as
+    progress files and manifests record them."""
+    return _encoder_fingerprint(encoder), _encoder_name(encoder), int(encoder.dim)
+
+
 def _describe_input_change(old: dict[str, Any], new: dict[str, Any]) -> str:
     changes = []
     for key in ("path", "kind", "column", "size", "mtime_ns", "head_sha256"):
@@ -166,9 +175,8 @@ def check_progress(
     chunk_size: int | None,
     size_name: str = "chunk_size",
     file_format: str = PROGRESS_FORMAT,
-    start_over: str = (
-        "pass resume=False (transferkit encode --no-resume) to start over, or choose another output"
-    ),
+    version: int = PROGRESS_VERSION,
+    start_over: str = _START_OVER,
 ) -> None:
     """Refuse to resume from ``progress`` when the encoder, input or output settings differ.
 
@@ -182,6 +190,7 @@ def check_progress(
         chunk_size: this call's explicit chunk size (``None``: take the recorded one).
         size_name: the name of the chunk size setting, for messages.
         file_format: the expected ``format`` field.
+        version: the expected ``version`` field.
         start_over: how to start over, for messages.
 
     Raises:
@@ -194,7 +203,7 @@ def check_progress(
         >>> check_progress(p, path=Path("o.progress.json"), encoder_name="e", fingerprint="f",
         ...                source={"size": 1}, output={"format": "npy"}, chunk_size=None)
     """
-    if progress.get("format") != file_format or progress.get("version") != PROGRESS_VERSION:
+    if progress.get("format") != file_format or progress.get("version") != version:
         raise InvalidParameterError(
             f"{path}: not a progress file of this transferkit version "
             f"(format {progress.get('format')!r}, version {progress.get('version')!r}); "
@@ -232,21 +241,37 @@ def check_progress(
         )
 
 
-def _read_progress(path: Path) -> dict[str, Any] | None:
+def resume_from(
+    path: Path, resume: bool, *, what: str = "progress file", **check: Any
+) -> dict[str, Any] | None:
+    """The recorded state of an interrupted run at ``path``, checked against this call
+    by :func:`check_progress` (given ``check``'s keywords); ``None`` when not resuming
+    or when nothing is recorded.
+
+    Raises:
+        InvalidParameterError: a damaged file (not a JSON object), or a recorded run
+            that differs from this call.
+    """
+    if not resume:
+        return None
+    start_over = check.get("start_over", _START_OVER)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    try:
-        data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError):
         data = None
     if not isinstance(data, dict):
-        raise InvalidParameterError(
-            f"{path}: damaged progress file (not a JSON object); pass resume=False "
-            "(transferkit encode --no-resume) to start over"
-        )
+        raise InvalidParameterError(f"{path}: damaged {what} (not a JSON object); {start_over}")
+    check_progress(data, path=path, **check)
     return data
+
+
+def write_recorded(path: Path, data: dict[str, Any]) -> None:
+    """Write a progress file or manifest atomically, as :func:`resume_from` reads it."""
+    from embeddings._atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def _remove(path: Path) -> None:
@@ -288,7 +313,8 @@ def encode_corpus(
             the one recorded by the interrupted run when resuming.
         batch_size: passed to ``encoder.encode`` (does not change the vectors).
         format: ``"npy"`` or ``"parquet"``; default from the extension of ``out``.
-        show_progress: show a tqdm progress bar (texts).
+        show_progress: show progress (texts): see :mod:`embeddings._progress`
+            (``TRANSFERKIT_PROGRESS``).
         resume: continue an interrupted run into the same ``out`` (after checking that
             encoder and input are unchanged); ``False`` discards it and starts over.
 
@@ -329,7 +355,10 @@ def encode_corpus(
     if chunk_size is not None:
         chunk_size = check_int("chunk_size", chunk_size)
     check_int("batch_size", batch_size)
-    check_bool("show_progress", show_progress)
+    if check_bool("show_progress", show_progress):
+        from embeddings._progress import progress_mode
+
+        progress_mode()  # refuses a wrong TRANSFERKIT_PROGRESS before any work
     check_bool("resume", resume)
     if not callable(getattr(encoder, "encode", None)):
         raise InvalidParameterError(
@@ -373,22 +402,18 @@ def _encode_locked(
 ) -> CorpusEncodeResult:
     """:func:`encode_corpus` once the output's lock is held."""
     progress_path, partial, parts, _lock = _side_paths(out_path)
-    fingerprint = _encoder_fingerprint(encoder)
-    name = _encoder_name(encoder)
-    dim = int(encoder.dim)
+    fingerprint, name, dim = encoder_identity(encoder)
     source_id = src.fingerprint()
-    progress = _read_progress(progress_path) if resume else None
-    if progress is not None:
-        check_progress(
-            progress,
-            path=progress_path,
-            encoder_name=name,
-            fingerprint=fingerprint,
-            source=source_id,
-            output={"format": fmt, "dim": dim},
-            chunk_size=chunk_size,
-        )
-    else:
+    progress = resume_from(
+        progress_path,
+        resume,
+        encoder_name=name,
+        fingerprint=fingerprint,
+        source=source_id,
+        output={"format": fmt, "dim": dim},
+        chunk_size=chunk_size,
+    )
+    if progress is None:
         for leftover in (progress_path, partial, parts):
             _remove(leftover)
         rows = src.count()
@@ -419,16 +444,14 @@ def _encode_locked(
         writer = _NpyPartial(partial, rows, dim, create=done["rows"] == 0)
     if fmt == "parquet" and not cleanup_only:
         parts.mkdir(exist_ok=True)
-    _write_progress(progress_path, progress)
+    write_recorded(progress_path, progress)
 
-    if show_progress:
-        from tqdm.auto import tqdm
-    else:  # tqdm.auto would warn in notebooks without ipywidgets, even when disabled
-        from tqdm import tqdm
+    from embeddings._progress import progress as progress_display
+
     encoded = 0
     row, index = int(done["rows"]), int(done["chunks"])
-    with tqdm(
-        total=rows, initial=row, disable=not show_progress, unit="text", desc=f"encode {name}"
+    with progress_display(
+        enabled=show_progress, total=rows, initial=row, unit="text", desc=f"encode {name}"
     ) as bar:
         offset = done["offset"] if src.kind in ("txt", "jsonl") else None
         chunks = iter(()) if cleanup_only else src.chunks(size, start_row=row, start_offset=offset)
@@ -447,7 +470,7 @@ def _encode_locked(
             index += 1
             encoded += 1
             progress["done"] = {"chunks": index, "rows": row, "offset": next_offset}
-            _write_progress(progress_path, progress)
+            write_recorded(progress_path, progress)
             bar.update(len(texts))
     if not cleanup_only:
         if row != rows:
@@ -549,9 +572,3 @@ def _encode_chunk(
             f"{len(texts)} texts; expected float32 {(len(texts), dim)}"
         )
     return np.ascontiguousarray(vectors)
-
-
-def _write_progress(path: Path, progress: dict[str, Any]) -> None:
-    from embeddings._atomic import atomic_write_text
-
-    atomic_write_text(path, json.dumps(progress, indent=1, sort_keys=True) + "\n")

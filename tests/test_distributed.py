@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -53,16 +54,17 @@ def test_two_workers_match_one_process_bit_for_bit_and_load_once(cluster, source
     sif = embeddings.load("glove-6b-50d-sif").fit(TEXTS[:30])
     out = tmp_path / "vectors"
     result = distributed.encode(
-        sif, source, out, client=client, partition_size=7, show_progress=False
+        sif, source, out, client=client, partition_bytes=128, show_progress=False
     )
     expected = sif.encode(TEXTS)
     got = read_vectors(out)
     assert got.dtype == np.float32 and got.tobytes() == expected.tobytes()
+    n = -(-source.stat().st_size // 128)  # no 128-byte range of this file lacks a line start
     parts = sorted(p.name for p in out.glob("part-*.parquet"))
-    assert parts == [f"part-{i:05d}.parquet" for i in range(9)]
-    assert (result.rows, result.partitions, result.partitions_encoded) == (60, 9, 9)
+    assert n >= 8 and parts == [f"part-{i:05d}.parquet" for i in range(n)]
+    assert (result.rows, result.partitions, result.partitions_encoded) == (60, n, n)
     # both workers encoded partitions, and each loaded the encoder exactly once
-    assert len(result.workers) == 2 and sum(result.workers.values()) == 9
+    assert len(result.workers) == 2 and sum(result.workers.values()) == n
     assert result.loads == dict.fromkeys(result.workers, 1)
     assert set(result.busy_seconds) == set(result.workers)
     assert all(0 < result.encode_seconds[w] <= result.busy_seconds[w] for w in result.workers)
@@ -85,7 +87,7 @@ def test_scheduler_address_and_preset_with_params(cluster, source, tmp_path):
         out,
         client=local.scheduler_address,
         encoder_params={"pooling": "max"},
-        partition_size=25,
+        partition_bytes=source.stat().st_size // 3 + 1,
         show_progress=False,
     )
     expected = embeddings.load("glove-6b-50d", pooling="max").encode(TEXTS)
@@ -98,17 +100,19 @@ def test_resume_encodes_only_missing_partitions_and_checks_the_encoder(cluster, 
     _, client = cluster
     glove = embeddings.load("glove-6b-50d")
     out = tmp_path / "vectors"
-    distributed.encode(glove, source, out, client=client, partition_size=10, show_progress=False)
+    first = distributed.encode(
+        glove, source, out, client=client, partition_bytes=200, show_progress=False
+    )
     (out / "part-00002.parquet").unlink()
     (out / "part-00004.parquet").unlink()
     result = distributed.encode(glove, source, out, client=client, show_progress=False)
-    assert (result.partitions_encoded, result.partitions_resumed) == (2, 4)
+    assert (result.partitions_encoded, result.partitions_resumed) == (2, first.partitions - 2)
     assert read_vectors(out).tobytes() == glove.encode(TEXTS).tobytes()
     other = embeddings.load("glove-6b-50d", pooling="max")
     with pytest.raises(InvalidParameterError, match="mix vectors of two encoders"):
         distributed.encode(other, source, out, client=client, show_progress=False)
-    with pytest.raises(InvalidParameterError, match="partition_size=10, this call"):
-        distributed.encode(glove, source, out, client=client, partition_size=5)
+    with pytest.raises(InvalidParameterError, match="partition_bytes=200, this call"):
+        distributed.encode(glove, source, out, client=client, partition_bytes=50)
     result = distributed.encode(
         other, source, out, client=client, resume=False, show_progress=False
     )
@@ -116,7 +120,7 @@ def test_resume_encodes_only_missing_partitions_and_checks_the_encoder(cluster, 
     assert read_vectors(out).tobytes() == other.encode(TEXTS).tobytes()
 
 
-def test_argument_errors_are_raised_before_any_connection(source, tmp_path):
+def test_argument_errors_are_raised_before_any_connection(source, tmp_path, monkeypatch):
     client = "tcp://127.0.0.1:1"  # never contacted: every check comes first
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
@@ -128,6 +132,12 @@ def test_argument_errors_are_raised_before_any_connection(source, tmp_path):
         distributed.encode("glove-6b-50d", source, tmp_path / "o", client=client, n_workers=2)
     with pytest.raises(InvalidParameterError, match="partition_size must be an int >= 1"):
         distributed.encode("glove-6b-50d", source, tmp_path / "o", partition_size=0)
+    with pytest.raises(InvalidParameterError, match="pass partition_bytes= instead"):
+        distributed.encode("glove-6b-50d", source, tmp_path / "o", partition_size=5)
+    monkeypatch.setenv("TRANSFERKIT_PROGRESS", "loud")
+    with pytest.raises(InvalidParameterError, match=r"TRANSFERKIT_PROGRESS must be one of"):
+        distributed.encode("glove-6b-50d", source, tmp_path / "o", client=client)
+    monkeypatch.delenv("TRANSFERKIT_PROGRESS")
     with pytest.raises(InvalidParameterError, match="encoder must be a transferkit encoder"):
         distributed.encode(object(), source, tmp_path / "o", client=client)
     with pytest.raises(InvalidParameterError, match="encoder_params apply to a preset name"):
@@ -158,3 +168,82 @@ def test_default_local_cluster_is_created_and_closed(source, tmp_path):
     assert np.array_equal(
         read_vectors(tmp_path / "o"), embeddings.load("glove-6b-50d").encode(TEXTS)
     )
+
+
+def test_the_client_never_opens_a_text_input(cluster, source, tmp_path, monkeypatch):
+    """Workers (other processes) read the file; in this process opening it fails."""
+    import builtins
+    import io
+
+    _, client = cluster
+    real_open = io.open
+    blocked = str(source.resolve())
+
+    def guarded(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == blocked:
+            raise PermissionError(f"the client may not read {file}")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    monkeypatch.setattr(io, "open", guarded)
+    glove = embeddings.load("glove-6b-50d")
+    out = tmp_path / "vectors"
+    result = distributed.encode(
+        glove, source, out, client=client, partition_bytes=300, show_progress=False
+    )
+    monkeypatch.undo()
+    assert result.rows == 60 and result.partitions >= 3
+    assert read_vectors(out).tobytes() == glove.encode(TEXTS).tobytes()
+
+
+def test_jsonl_csv_and_parquet_inputs_match_one_process(cluster, tmp_path):
+    import pandas as pd
+
+    _, client = cluster
+    glove = embeddings.load("glove-6b-50d")
+    expected = glove.encode(TEXTS).tobytes()
+    jsonl = tmp_path / "t.jsonl"
+    jsonl.write_text("".join(json.dumps({"body": t}) + "\r\n\n" for t in TEXTS))
+    r = distributed.encode(
+        glove,
+        jsonl,
+        tmp_path / "a",
+        client=client,
+        column="body",
+        partition_bytes=500,
+        show_progress=False,
+    )
+    assert r.partitions > 2 and read_vectors(tmp_path / "a").tobytes() == expected
+    csv = tmp_path / "t.csv"
+    pd.DataFrame({"text": TEXTS}).to_csv(csv, index=False)
+    r = distributed.encode(
+        glove, csv, tmp_path / "b", client=client, partition_size=13, show_progress=False
+    )
+    assert r.partitions == 5 and read_vectors(tmp_path / "b").tobytes() == expected
+    pq = tmp_path / "t.parquet"
+    pd.DataFrame({"text": TEXTS}).to_parquet(pq, row_group_size=8)
+    r = distributed.encode(
+        glove, pq, tmp_path / "c", client=client, partition_size=20, show_progress=False
+    )
+    # row groups of 8 gathered up to 20 rows: 16, 16, 16, 12
+    assert r.partitions == 4 and read_vectors(tmp_path / "c").tobytes() == expected
+    assert pd.read_parquet(tmp_path / "c")["id"].tolist() == list(range(60))
+
+
+def test_encode_dataframe_maps_the_encoder_over_partitions(cluster, tmp_path):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    _ = cluster  # its client is the default: the frame is computed on its workers
+    sif = embeddings.load("glove-6b-50d-sif").fit(TEXTS[:30])
+    frame = pd.DataFrame({"id": range(60), "text": TEXTS})
+    ddf = dd.from_pandas(frame, npartitions=4)
+    vectors = distributed.encode_dataframe(ddf, "text", sif, encoder_dir=tmp_path / "enc")
+    assert vectors.npartitions == 4 and list(vectors.columns)[:2] == ["dim_0", "dim_1"]
+    vectors.to_parquet(tmp_path / "pq")  # computed on the cluster's workers
+    got = pd.read_parquet(tmp_path / "pq").to_numpy()
+    assert got.dtype == np.float32 and got.tobytes() == sif.encode(TEXTS).tobytes()
+    with pytest.raises(InvalidParameterError, match="pass encoder_dir="):
+        distributed.encode_dataframe(ddf, "text", sif)
+    with pytest.raises(InvalidParameterError, match="no column 'body'"):
+        distributed.encode_dataframe(ddf, "body", "glove-6b-50d")

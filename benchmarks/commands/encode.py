@@ -18,6 +18,13 @@ Example:
           --output reviews.npy
     $ transferkit encode --model glove-6b-50d --input big.jsonl --column body \\
           --output big.parquet --chunk-size 50000
+    $ transferkit encode --model minilm-l6 --input big.txt --output vectors/ --workers 2
+
+``--device`` puts a torch encoder on that device (a device this machine lacks is
+refused, naming those it has).  ``--workers N`` encodes on a local Dask cluster of N
+single-threaded processes, ``--cluster tcp://HOST:PORT`` on an existing one
+(:func:`embeddings.distributed.encode`); ``--output`` is then a folder of parquet
+partitions, and the workers read a ``.txt``/``.jsonl``/``.parquet`` input themselves.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from embeddings._atomic import check_writable
 from embeddings._vector_sinks import _side_paths
@@ -75,18 +83,92 @@ def _check_output(out: Path, *, overwrite: bool) -> None:
         )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Execute ``transferkit encode``."""
+def _load(model: str, device: str | None) -> Any:
+    """The encoder of ``--model`` on ``--device`` (checked by the encoder's family)."""
     import embeddings
 
+    if device is None:
+        return embeddings.load(model)
+    try:
+        return embeddings.load(model, device=device)
+    except InvalidParameterError as err:
+        if "unknown parameter" not in str(err) or "'device'" not in str(err):
+            raise
+    if device != "cpu":
+        raise InvalidParameterError(
+            f"--device {device!r}: {model} runs on the CPU only (it has no device setting); "
+            "drop --device or pass --device cpu"
+        )
+    return embeddings.load(model)
+
+
+def _run_distributed(args: argparse.Namespace, encoder: Any) -> int:
+    """``--workers N`` or ``--cluster ADDRESS``: partitions encoded on Dask workers."""
+    from embeddings import distributed
+
+    src = TextSource(args.input, args.column)
+    by_bytes = src.kind in ("txt", "jsonl")
+    if args.chunk_size is not None and by_bytes:
+        raise InvalidParameterError(
+            f"a .{src.kind} input is cut by bytes on the workers: pass --partition-bytes "
+            "instead of --chunk-size"
+        )
+    if args.partition_bytes is not None and not by_bytes:
+        raise InvalidParameterError(
+            f"--partition-bytes applies to .txt/.jsonl input; a .{src.kind} input takes "
+            "--chunk-size (texts per partition)"
+        )
+    start = time.perf_counter()
+    result = distributed.encode(
+        args.model if encoder is None else encoder,
+        args.input,
+        args.output,
+        client=args.cluster,
+        n_workers=args.workers,
+        column=args.column,
+        partition_size=args.chunk_size,
+        partition_bytes=args.partition_bytes,
+        batch_size=args.batch_size,
+        resume=args.resume and not args.overwrite,
+        show_progress=not args.no_progress,
+    )
+    elapsed = time.perf_counter() - start
+    print(
+        f"wrote {result.path} ({result.rows} x {result.dim} float32, {result.partitions} "
+        f"parquet partitions) with {args.model} on {len(result.workers)} workers in "
+        f"{elapsed:.1f}s",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``transferkit encode``."""
     out = Path(args.output)
-    if out.suffix.lower() not in OUTPUT_FORMATS:
+    dask = args.workers is not None or args.cluster is not None
+    if args.workers is not None and args.cluster is not None:
+        raise InvalidParameterError(
+            "--workers starts a local cluster and --cluster connects to one: pass one of them"
+        )
+    if dask and out.suffix.lower() in OUTPUT_FORMATS:
+        raise InvalidParameterError(
+            f"with --workers/--cluster, --output is a folder of parquet partitions, got "
+            f"{out.name!r}; drop the {out.suffix} suffix"
+        )
+    if not dask and args.partition_bytes is not None:
+        raise InvalidParameterError("--partition-bytes applies with --workers or --cluster")
+    if not dask and out.suffix.lower() not in OUTPUT_FORMATS:
         raise InvalidParameterError(
             f"--output must end in {' or '.join(OUTPUT_FORMATS)}, got {out.name!r}"
         )
-    _check_output(out, overwrite=args.overwrite or not args.resume)
+    if not dask:
+        _check_output(out, overwrite=args.overwrite or not args.resume)
     TextSource(args.input, args.column)  # check the input before loading the model
-    encoder = embeddings.load(args.model)
+    if dask:  # the workers load the model; the caller only when it must be saved for them
+        return _run_distributed(
+            args, None if args.device is None else _load(args.model, args.device)
+        )
+    encoder = _load(args.model, args.device)
     if encoder.requires_fit and not encoder.is_fitted:
         raise InvalidParameterError(
             f"{args.model} must be fitted on training texts first; fit it in Python and pass "
@@ -160,6 +242,33 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="encode again and replace an existing --output (without it, or --no-resume, an "
         "existing output is refused)",
+    )
+    p.add_argument(
+        "--device",
+        default=None,
+        help="torch device of the encoder ('cpu', 'cuda', 'cuda:N', 'mps'; checked against "
+        "this machine)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="encode on a local Dask cluster of N single-threaded worker processes; "
+        "--output is then a folder of parquet partitions",
+    )
+    p.add_argument(
+        "--cluster",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="encode on the Dask cluster of this scheduler (the input and --output on "
+        "storage every worker sees)",
+    )
+    p.add_argument(
+        "--partition-bytes",
+        type=int,
+        default=None,
+        help="with --workers/--cluster: bytes of a .txt/.jsonl input per partition "
+        "(default 16 MiB; --chunk-size sets texts per partition of other inputs)",
     )
     p.add_argument("--cache-dir", default=None, help="reuse/store vectors in this cache")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
