@@ -14,13 +14,16 @@ seed) and scores it on the test split:
 :func:`load_splits` gives train/dev/test of a task (carving dev/test when the task
 has none, capping them with fixed stratified subsamples), :func:`curve_summary`
 turns runs into the mean, spread and range per (method, size), and
-:func:`plot_curve` / :func:`format_table` show them.  ``transferkit curve``
+:func:`plot_curve` / :func:`format_table` show them.  Accuracies are points, 0-100
+(test accuracy in %), as everywhere in transferkit; every run record says so with
+``"score_scale": 100``, and runs of an older curve file without it (0-1) are
+converted when they are resumed.  ``transferkit curve``
 (:mod:`benchmarks.commands.curve`) is the command-line front end.
 
 Example:
-    >>> rows = [{"method": "tfidf", "size": 50, "accuracy": a} for a in (0.5, 0.6)]
+    >>> rows = [{"method": "tfidf", "size": 50, "accuracy": a} for a in (50.0, 60.0)]
     >>> curve_summary(rows)[0]["mean"]
-    0.55
+    55.0
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any, Literal, TypedDict
 import numpy as np
 
 from embeddings.errors import InvalidParameterError
+from evaluators.metrics import SCORE_SCALE, points
 
 __all__ = [
     "DEFAULT_DEV_MAX",
@@ -48,6 +52,7 @@ __all__ = [
     "load_splits",
     "plot_curve",
     "run_curve",
+    "run_in_points",
 ]
 
 METHODS: tuple[str, ...] = ("tfidf", "frozen", "finetune", "scratch")
@@ -86,10 +91,10 @@ def curve_summary(records: Sequence[dict[str, Any]], *, key: str = "accuracy") -
         one :class:`CurvePoint` per (method, size), sorted by method then size.
 
     Example:
-        >>> rows = [{"method": "a", "size": 10, "accuracy": x} for x in (0.5, 0.7)]
+        >>> rows = [{"method": "a", "size": 10, "accuracy": x} for x in (50.0, 70.0)]
         >>> p = curve_summary(rows)[0]
         >>> p["mean"], p["n_seeds"]
-        (0.6, 2)
+        (60.0, 2)
     """
     groups: dict[tuple[str, int], list[float]] = {}
     for rec in records:
@@ -102,6 +107,28 @@ def curve_summary(records: Sequence[dict[str, Any]], *, key: str = "accuracy") -
              "std": round(float(arr.std()), 6), "min": float(arr.min()),
              "max": float(arr.max()), "n_seeds": int(arr.size)}
         )  # fmt: skip
+    return out
+
+
+def run_in_points(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One curve run with its accuracies in points, whatever version wrote it.
+
+    A run without ``"score_scale": 100`` (written when curves reported fractions) has
+    ``accuracy`` and ``dev_accuracy`` multiplied by 100.
+
+    Example:
+        >>> run_in_points({"method": "tfidf", "size": 50, "seed": 0, "accuracy": 0.75,
+        ...                "dev_accuracy": None})["accuracy"]
+        75.0
+    """
+    out = dict(record)
+    if out.get("score_scale") == SCORE_SCALE:
+        return out
+    for key in ("accuracy", "dev_accuracy"):
+        value = out.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = points(value)
+    out["score_scale"] = SCORE_SCALE
     return out
 
 
@@ -219,7 +246,10 @@ def plot_curve(
     labels: Mapping[str, str],
     show: bool = False,
 ) -> Path:
-    """Accuracy vs labelled examples (log x), mean and min-max band per method.
+    """Accuracy (points) vs labelled examples (log x), mean and min-max band per method.
+
+    The figure is :func:`benchmarks.plots.curve_figure`: plain tick numbers, the
+    range over seeds shaded, the legend outside the lines.
 
     Args:
         summary: points from :func:`curve_summary`.
@@ -231,40 +261,22 @@ def plot_curve(
     Returns:
         ``path``.
     """
-    import matplotlib
+    from benchmarks.plots import curve_figure, save_figure
 
-    if not show:
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for method in _methods(summary):
-        pts = sorted((p for p in summary if p["method"] == method), key=lambda p: p["size"])
-        if not pts:
-            continue
-        x = [p["size"] for p in pts]
-        mean = np.array([p["mean"] for p in pts])
-        line = ax.plot(x, mean, marker="o", label=labels.get(method, method))[0]
-        ax.fill_between(
-            x, [p["min"] for p in pts], [p["max"] for p in pts], alpha=0.2,
-            color=line.get_color(), linewidth=0,
-        )  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_xlabel("labelled training examples (log scale)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    fig = curve_figure(summary, title=title, labels=labels, methods=_methods(summary))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    if not show:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path, keep_open=show)
 
 
 def format_table(summary: Sequence[Mapping[str, Any]]) -> str:
-    """A plain-text table: one row per size, ``mean ± std (n)`` per method."""
+    """A plain-text table: one row per size, ``mean ± std (n)`` per method, in points.
+
+    Example:
+        >>> print(format_table([{"method": "tfidf", "size": 50, "mean": 61.25, "std": 1.5,
+        ...                      "n_seeds": 3}]))
+        size             tfidf
+          50  61.25 ± 1.50 (3)
+    """
     methods = _methods(summary)
     sizes = sorted({p["size"] for p in summary})
     cell = {(p["method"], p["size"]): p for p in summary}
@@ -274,7 +286,7 @@ def format_table(summary: Sequence[Mapping[str, Any]]) -> str:
         row = [str(size)]
         for m in methods:
             p = cell.get((m, size))
-            row.append("-" if p is None else f"{p['mean']:.4f} ± {p['std']:.4f} ({p['n_seeds']})")
+            row.append("-" if p is None else f"{p['mean']:.2f} ± {p['std']:.2f} ({p['n_seeds']})")
         rows.append(row)
     widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
     return "\n".join("  ".join(v.rjust(w) for v, w in zip(r, widths, strict=True)) for r in rows)
@@ -339,7 +351,7 @@ def run_curve(
     from embeddings.training.finetune import fine_tune, stratified_subsample
 
     log = log or (lambda *a: None)
-    records = list(done)
+    records = [run_in_points(r) for r in done]
     have = {(r["method"], r["size"], r["seed"]) for r in records}
     ytr, ydv, yte = train[1], dev[1], test[1]
     n_total = len(train[0])
@@ -412,19 +424,22 @@ def run_curve(
                         load_encoder(encoder, max_seq_length), sub_texts, ytr[idx],
                         dev_texts=dev[0], dev_labels=ydv, random_state=seed, **kw,
                     )  # fmt: skip
+                    # the classifier's score() and history are fractions (scikit-learn's
+                    # contract); the curve reports points
                     rec.update(
-                        accuracy=clf.score(test[0], yte, show_progress=show_progress),
-                        dev_accuracy=clf.history_[clf.best_epoch_]["val_accuracy"],
+                        accuracy=points(clf.score(test[0], yte, show_progress=show_progress)),
+                        dev_accuracy=points(clf.history_[clf.best_epoch_]["val_accuracy"]),
                         best_epoch=clf.best_epoch_,
                         epochs=len(clf.history_) - 1,
                         train_seconds=round(clf.train_seconds_, 2),
                     )
                 rec["seconds"] = round(time.perf_counter() - t0, 2)
+                rec["score_scale"] = SCORE_SCALE
                 records.append(rec)
                 have.add((method, n, seed))
                 log(
-                    f"{method:>8} n={n:<5} seed={seed} acc={rec['accuracy']:.4f} "
-                    f"dev={rec['dev_accuracy']:.4f} ({rec['seconds']:.1f}s)"
+                    f"{method:>8} n={n:<5} seed={seed} acc={rec['accuracy']:.2f} "
+                    f"dev={rec['dev_accuracy']:.2f} ({rec['seconds']:.1f}s)"
                 )
                 if on_record is not None:
                     on_record(records)

@@ -108,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         without_label = f"saved:{plain.name}"
         for task, s in sorted(scores.items()):
             w, wo = s.get(with_label), s.get(without_label)
-            fmt = lambda v: "-" if v is None else f"{100 * v:.2f}"  # noqa: E731
+            fmt = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
             print(f"| {task} | {fmt(w)} | {fmt(wo)} |")
         report["scores"] = scores
     if args.json:

@@ -21,13 +21,9 @@ family                     protocol
 family.
 
 Example:
-    >>> import embeddings
-    >>> from benchmarks.tasks import Task
-    >>> task = Task.from_dataframe(
-    ...     {"text": ["good film", "great cast", "dull plot", "bad acting"] * 10,
-    ...      "label": ["pos", "pos", "neg", "neg"] * 10}, name="tiny")
-    >>> evaluate(task, embeddings.load("glove-6b-50d"))["protocol"]["evaluator"]
-    'evaluate_classification_train_test'
+    >>> sorted(cls.__name__ for cls in PROTOCOLS)  # doctest: +NORMALIZE_WHITESPACE
+    ['ClassificationTask', 'ClusteringTask', 'PairClassificationTask', 'STSTask',
+     'SimilarityTask']
 """
 
 from __future__ import annotations
@@ -46,6 +42,7 @@ from benchmarks.tasks.base import (
     STSTask,
     Task,
 )
+from benchmarks.tasks.metadata import TaskMetadata
 from benchmarks.tasks.settings import SuiteTask
 from embeddings.errors import InvalidParameterError, renamed_parameters
 
@@ -154,6 +151,23 @@ def protocol_for(task: Task[Any]) -> Protocol:
     )
 
 
+def _c_on_dev(ctx: EvalContext, evaluator: str) -> None:
+    """Record a head whose C is chosen on the dev split."""
+    ctx.set(evaluator=evaluator, c_grid=c_grid(ctx.settings.head, "split"), selection="dev")
+
+
+def _c_by_kfold(ctx: EvalContext, evaluator: str, meta: TaskMetadata) -> int:
+    """Record a head whose C is chosen by k-fold on train; returns the number of folds."""
+    n_folds = ctx.n_folds(meta)
+    ctx.set(
+        evaluator=evaluator,
+        c_grid=c_grid(ctx.settings.head, "kfold"),
+        selection="cv",
+        n_folds=n_folds,
+    )
+    return n_folds
+
+
 def classification(task: ClassificationTask, ctx: EvalContext) -> TaskEvaluation:
     """Single-sentence classification: SentEval's logistic regression.
 
@@ -195,23 +209,13 @@ def classification(task: ClassificationTask, ctx: EvalContext) -> TaskEvaluation
     X = {s: session.encode(d.texts, sparse=True) for s, d in parts.items()}
     y = {s: d.labels for s, d in parts.items()}
     if "dev" in parts:
-        ctx.set(
-            evaluator="evaluate_classification_split",
-            c_grid=c_grid(entry.head, "split"),
-            selection="dev",
-        )
+        _c_on_dev(ctx, "evaluate_classification_split")
         scores = evaluators.evaluate_classification_split(
             X["train"], y["train"], X["dev"], y["dev"], X["test"], y["test"],
             random_state=entry.seed, head=entry.head, n_jobs=ctx.n_jobs,
         )  # fmt: skip
     else:
-        n_folds = ctx.n_folds(meta)
-        ctx.set(
-            evaluator="evaluate_classification_train_test",
-            c_grid=c_grid(entry.head, "kfold"),
-            selection="cv",
-            n_folds=n_folds,
-        )
+        n_folds = _c_by_kfold(ctx, "evaluate_classification_train_test", meta)
         scores = evaluators.evaluate_classification_train_test(
             X["train"], y["train"], X["test"], y["test"],
             n_folds=n_folds, random_state=entry.seed, head=entry.head, n_jobs=ctx.n_jobs,
@@ -263,24 +267,14 @@ def pair_classification(task: PairClassificationTask, ctx: EvalContext) -> TaskE
     y = {s: d.labels for s, d in parts.items()}
     ctx.set(pair_features=entry.pair_features)
     if "dev" in parts:
-        ctx.set(
-            evaluator="evaluate_pairs_split",
-            c_grid=c_grid(entry.head, "split"),
-            selection="dev",
-        )
+        _c_on_dev(ctx, "evaluate_pairs_split")
         scores = evaluators.evaluate_pairs_split(
             *X["train"], y["train"], *X["dev"], y["dev"], *X["test"], y["test"],
             features=entry.pair_features, random_state=entry.seed, head=entry.head,
             n_jobs=ctx.n_jobs,
         )  # fmt: skip
     else:
-        n_folds = ctx.n_folds(task.metadata)
-        ctx.set(
-            evaluator="evaluate_pairs_train_test",
-            c_grid=c_grid(entry.head, "kfold"),
-            selection="cv",
-            n_folds=n_folds,
-        )
+        n_folds = _c_by_kfold(ctx, "evaluate_pairs_train_test", task.metadata)
         scores = evaluators.evaluate_pairs_train_test(
             *X["train"], y["train"], *X["test"], y["test"],
             features=entry.pair_features, n_folds=n_folds, random_state=entry.seed,

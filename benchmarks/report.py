@@ -1,12 +1,15 @@
 """Tables and plots from a folder of benchmark results.
 
 :func:`load_results` reads the JSON files that :mod:`benchmarks.runner` writes;
-:func:`build_table` arranges their main scores as tasks x encoders (x100: accuracy
-in %, correlations and V-measure x100) with an average row; :func:`to_markdown` and
-:func:`to_csv` render it, optionally next to published reference numbers
-(:func:`load_reference`, ``benchmarks/reference/<name>.json``) shown as a separate,
-labelled set of columns; :func:`plot_bars` and :func:`plot_heatmap` draw it with
-matplotlib; :func:`write_report` does all of that into one folder.
+:func:`build_table` arranges their main scores as tasks x encoders (in points, 0-100:
+accuracy in %, correlations and V-measure x100; results written on the older 0-1
+scale are converted) with an average row; :func:`build_tables` makes one such table
+per suite; :func:`to_markdown` and :func:`to_csv` render a table, optionally next to
+published reference numbers (:func:`load_reference`,
+``benchmarks/reference/<name>.json``) shown as a separate, labelled set of columns;
+:func:`plot_bars` and :func:`plot_heatmap` (:mod:`benchmarks.plots`) draw it with
+matplotlib; :func:`write_report` does all of that into one folder, one table, one
+average and one pair of plots per suite.
 
 When a (task, encoder) pair has several results (an encoder whose parameters
 changed, a re-run with a new toolkit version), the newest one is shown.  Results of
@@ -24,18 +27,25 @@ Example:
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypedDict
 
-from embeddings._atomic import atomic_write_bytes, atomic_write_text
-from embeddings.errors import DataNotFoundError, InvalidParameterError, ModelFormatError
+from benchmarks.plots import plot_bars, plot_heatmap
+from benchmarks.references import (
+    REFERENCE_DIR,
+    ReferenceModel,
+    ReferenceSet,
+    list_references,
+    load_reference,
+)
+from benchmarks.results import scores_in_points
+from benchmarks.tables import ResultTable, suites_csv, to_csv, to_markdown
+from embeddings._atomic import atomic_write_text
+from embeddings.errors import DataNotFoundError, InvalidParameterError
 
 __all__ = [
     "REFERENCE_DIR",
@@ -44,102 +54,29 @@ __all__ = [
     "ReportFiles",
     "ResultTable",
     "build_table",
+    "build_tables",
     "list_references",
     "load_reference",
     "load_results",
     "plot_bars",
     "plot_heatmap",
+    "suite_of",
     "to_csv",
     "to_markdown",
     "write_report",
 ]
 
-REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
-"""Where the published reference numbers live (one JSON file per set)."""
-
 _RESULT_FORMAT = "transferkit-benchmark-result"
 
 
-class ReferenceScore(TypedDict, total=False):
-    """One published number: its value (x100), the metric, and a note."""
-
-    value: float
-    metric: str
-    note: str
-
-
-class ReferenceModel(TypedDict):
-    """One published model: a column of the reference set; ``source`` names its citation."""
-
-    label: str
-    source: str
-    protocol: str
-    scores: dict[str, ReferenceScore]
-
-
-class ReferenceSet(TypedDict):
-    """A reference file: its models and the citations of its sources."""
-
-    name: str
-    description: str
-    scale: str
-    sources: dict[str, dict[str, str]]
-    models: list[ReferenceModel]
-
-
 class ReportFiles(TypedDict):
-    """What :func:`write_report` wrote."""
+    """What :func:`write_report` wrote (``bars`` and ``heatmap``: the first suite's)."""
 
     markdown: str
     csv: str
     bars: str | None
     heatmap: str | None
-
-
-@dataclass
-class ResultTable:
-    """Main scores (x100) as rows = task labels, columns = encoder labels.
-
-    Attributes:
-        tasks: Row labels, in suite order where known, else sorted.
-        encoders: Column labels, in the order their first result was created.
-        values: ``{(task, encoder): score}``; a missing pair has no key.
-        metrics: ``{task: main score name}``.
-        task_names: ``{task label: registered task name}`` (for reference lookup).
-        average_tasks: The tasks that the average row averages over.
-        comparable: ``{task: False}`` for subsampled or protocol-changed entries (no
-            reference number is shown next to them); a missing task counts as ``True``.
-        not_comparable: ``{task: why}`` for those entries, e.g. ``"subsampled (train
-            2000 rows); 5-fold C selection"``.
-        task_notes: ``{task: note}`` for tasks of your own data: where the rows came
-            from and how the splits were made.
-        superseded: ``(task, version, encoder)`` of results left out because the task
-            has a newer version in the folder.
-    """
-
-    tasks: list[str]
-    encoders: list[str]
-    values: dict[tuple[str, str], float]
-    metrics: dict[str, str]
-    task_names: dict[str, str]
-    average_tasks: list[str] = field(default_factory=list)
-    comparable: dict[str, bool] = field(default_factory=dict)
-    not_comparable: dict[str, str] = field(default_factory=dict)
-    task_notes: dict[str, str] = field(default_factory=dict)
-    superseded: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def get(self, task: str, encoder: str) -> float | None:
-        """The score of a pair, or ``None``."""
-        return self.values.get((task, encoder))
-
-    def averages(self) -> dict[str, float | None]:
-        """Per-encoder mean over :attr:`average_tasks` (``None`` if there are none)."""
-        out: dict[str, float | None] = {}
-        for enc in self.encoders:
-            vals = [self.values[(t, enc)] for t in self.average_tasks if (t, enc) in self.values]
-            complete = bool(vals) and len(vals) == len(self.average_tasks)
-            out[enc] = sum(vals) / len(vals) if complete else None
-        return out
+    plots: list[str]
 
 
 # ------------------------------------------------------------------ loading
@@ -173,73 +110,6 @@ def load_results(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     return records
 
 
-def list_references() -> list[str]:
-    """The names of the bundled reference sets.
-
-    Example:
-        >>> "senteval" in list_references()
-        True
-    """
-    return sorted(p.stem for p in REFERENCE_DIR.glob("*.json"))
-
-
-def load_reference(name_or_path: str | os.PathLike[str]) -> ReferenceSet:
-    """A reference set by name (``"senteval"``) or from a JSON file path.
-
-    Every model must name a source with a citation: a reference is cited or absent.
-
-    Raises:
-        InvalidParameterError: unknown name.
-        ModelFormatError: a file without ``models``, or a model without a cited source.
-
-    Example:
-        >>> ref = load_reference("senteval")
-        >>> ref["models"][0]["scores"]["MR"]["value"]
-        81.1
-    """
-    path = Path(name_or_path)
-    if not path.is_file():
-        path = REFERENCE_DIR / f"{name_or_path}.json"
-        if not path.is_file():
-            raise InvalidParameterError(
-                f"unknown reference set {str(name_or_path)!r}; bundled: {list_references()}, "
-                "or give the path of a JSON file"
-            )
-    from benchmarks.results import read_json_file
-
-    data = read_json_file(path, what="reference", follow_link=True)
-    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
-        raise ModelFormatError(f"{path}: a reference file needs a 'models' list")
-    sources = data.get("sources") or {}
-    if not isinstance(sources, dict):
-        raise ModelFormatError(f"{path}: 'sources' must be an object of citations")
-    for i, model in enumerate(data["models"]):
-        if not isinstance(model, dict) or not isinstance(model.get("scores"), dict):
-            raise ModelFormatError(f"{path}: models[{i}] needs a 'scores' object")
-        for score in model["scores"].values():
-            value = score.get("value") if isinstance(score, dict) else None
-            if not isinstance(value, (int, float)) or isinstance(value, bool):
-                raise ModelFormatError(f"{path}: each score of models[{i}] needs a numeric 'value'")
-        if not isinstance(model.get("source"), str):
-            raise ModelFormatError(f"{path}: models[{i}].source must be a string")
-        source = sources.get(model.get("source"))
-        if not isinstance(source, dict) or not str(source.get("citation", "")).strip():
-            raise ModelFormatError(
-                f"{path}: models[{i}] ({model.get('label')!r}) names the source "
-                f"{model.get('source')!r}, which has no citation in 'sources' "
-                f"(sources with citations: {sorted(k for k, v in sources.items() if v)})"
-            )
-        model.setdefault("label", str(model.get("source")))
-        model.setdefault("protocol", "")
-    return {
-        "name": str(data.get("name", path.stem)),
-        "description": str(data.get("description", "")),
-        "scale": str(data.get("scale", "percent")),
-        "sources": sources,
-        "models": data["models"],
-    }
-
-
 # ------------------------------------------------------------------ the table
 
 
@@ -249,7 +119,10 @@ def build_table(
     tasks: Sequence[str] | None = None,
     encoders: Sequence[str] | None = None,
 ) -> ResultTable:
-    """Arrange results as tasks x encoders (main score x100), newest result per pair.
+    """Arrange results as tasks x encoders (main score in points), newest result per pair.
+
+    A record without ``"score_scale": 100`` (written on the 0-1 scale by an older
+    version) is converted (:func:`benchmarks.results.scores_in_points`).
 
     Args:
         records: Result records (see :func:`load_results`).
@@ -258,10 +131,11 @@ def build_table(
 
     Example:
         >>> rec = {"task": {"label": "MR", "name": "MR", "main_score": "accuracy"},
-        ...        "encoder": {"label": "glove"}, "main_score": 0.775, "created": "x"}
+        ...        "encoder": {"label": "glove"}, "main_score": 77.5, "score_scale": 100}
         >>> build_table([rec]).get("MR", "glove")
         77.5
     """
+    records = [scores_in_points(dict(r)) for r in records]
     records, superseded = _current_versions(records)
     newest: dict[tuple[str, str], Mapping[str, Any]] = {}
     task_order: list[str] = []
@@ -310,7 +184,7 @@ def build_table(
             raise InvalidParameterError(f"no results for encoder(s) {missing}; have {enc_order}")
         enc_order = list(encoders)
     values = {
-        k: 100.0 * float(r["main_score"])
+        k: float(r["main_score"])
         for k, r in newest.items()
         if k[0] in task_order and k[1] in enc_order
     }
@@ -377,253 +251,78 @@ def _own_task_note(params: Mapping[str, Any]) -> str:
     return f"your own {params.get('type', 'task')} data from {params['source']}; {params['splits']}"
 
 
-def _ref_value(model: ReferenceModel, table: ResultTable, task: str) -> ReferenceScore | None:
-    if not table.comparable.get(task, True):
-        return None
-    return model["scores"].get(table.task_names.get(task, task))
+# ------------------------------------------------------------------ several suites
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    return f"{value:.{digits}f}"
-
-
-def _ref_columns(reference: ReferenceSet | None) -> list[ReferenceModel]:
-    return list(reference["models"]) if reference else []
-
-
-def to_markdown(
-    table: ResultTable, reference: ReferenceSet | None = None, *, title: str | None = None
-) -> str:
-    """The table as GitHub markdown; reference columns come after a ``‖`` divider.
-
-    Reference numbers whose metric differs from the task's main score carry a ``†``;
-    the empty reference cells of subsampled or protocol-changed entries carry a ``‡``
-    and a note that says why.
+def suite_of(record: Mapping[str, Any]) -> str:
+    """The suite a result belongs to: its ``suite`` field, else the first registered
+    suite with an entry of its task label, else ``"own"`` for a task of your own data.
 
     Example:
-        >>> t = ResultTable(["MR"], ["glove"], {("MR", "glove"): 77.5}, {"MR": "accuracy"},
-        ...                 {"MR": "MR"}, ["MR"])
-        >>> print(to_markdown(t).splitlines()[2])
-        | MR | accuracy | 77.50 |
+        >>> suite_of({"task": {"label": "TREC (quick)"}}), suite_of({"task": {"label": "MR"}})
+        ('quick', 'senteval')
     """
-    refs = _ref_columns(reference)
-    lines: list[str] = []
-    if title:
-        lines += [f"### {title}", ""]
-    header = ["task", "metric", *table.encoders]
-    if refs:
-        header += ["‖", *[f"ref: {m['label']} [{i + 1}]" for i, m in enumerate(refs)]]
-    lines.append("| " + " | ".join(header) + " |")
-    align = ["---", "---", *["---:"] * len(table.encoders)]
-    if refs:
-        align += [":-:", *["---:"] * len(refs)]
-    lines.append("|" + "|".join(align) + "|")
-    footnote_metric = False
-    for task in table.tasks:
-        metric = table.metrics.get(task, "")
-        row = [task, metric, *[_fmt(table.get(task, e)) for e in table.encoders]]
-        if refs:
-            cells = []
-            for m in refs:
-                ref = _ref_value(m, table, task)
-                if ref is None:
-                    cells.append("—‡" if task in table.not_comparable else "—")
-                    continue
-                mark = ""
-                if ref.get("metric") and ref.get("metric") != metric:
-                    mark, footnote_metric = "†", True
-                cells.append(f"{_fmt(float(ref['value']), 1)}{mark}")
-            row += ["‖", *cells]
-        lines.append("| " + " | ".join(row) + " |")
-    avgs = table.averages()
-    n = len(table.average_tasks)
-    row = [f"**average ({n} tasks)**", "", *[_fmt(avgs[e]) for e in table.encoders]]
-    if refs:
-        cells = []
-        for m in refs:
-            vals = [_ref_value(m, table, t) for t in table.average_tasks]
-            ok = n > 0 and all(v is not None for v in vals)
-            cells.append(_fmt(sum(float(v["value"]) for v in vals if v) / n, 1) if ok else "—")
-        row += ["‖", *cells]
-    lines.append("| " + " | ".join(row) + " |")
-    notes = []
-    if n < len(table.tasks):
-        notes.append(
-            f"The average covers the {n} task(s) that every encoder column has; "
-            "a reference average is shown only when it has all of them."
-        )
-    notes.append("Scores x100 (accuracy in %, correlations and V-measure x100); — = no result.")
-    if refs:
-        notes.append(
-            "Reference columns (right of ‖) are published numbers, not computed here; their "
-            "data versions, preprocessing and classifier may differ. They are shown only "
-            "next to full-data entries with the task's own protocol."
-        )
-        if footnote_metric:
-            notes.append("† the reference reports a different metric than the task's main score.")
-        shown = [t for t in table.tasks if t in table.not_comparable]
-        if shown:
-            notes.append(
-                "‡ no published number beside "
-                + "; ".join(f"{t}: {table.not_comparable[t]}" for t in shown)
-                + "."
-            )
-        cites = []
-        for i, m in enumerate(refs):
-            src = reference["sources"].get(m["source"], {}) if reference else {}
-            cite = src.get("citation", m["source"])
-            url = src.get("url", "")
-            cites.append(f"[{i + 1}] {m['label']}: {cite}" + (f" <{url}>" if url else ""))
-        notes += cites
-    for task in table.tasks:
-        if task in table.task_notes:
-            notes.append(f"{task}: {table.task_notes[task]}.")
-    if table.superseded:
-        older = sorted({f"{t} v{v}" for t, v, _ in table.superseded})
-        notes.append(
-            f"Not shown: {len(table.superseded)} result(s) of older task versions "
-            f"({', '.join(older)}); rerun `transferkit bench` to compute them for the current "
-            "version."
-        )
-    lines.append("")
-    lines += [f"{note}  " for note in notes]
-    return "\n".join(lines).rstrip() + "\n"
+    suite = record.get("suite")
+    if isinstance(suite, str) and suite:
+        return suite
+    from benchmarks.suites import get_suite, list_suites
+
+    label = str(record["task"]["label"])
+    for name in list_suites():
+        if any(entry.label == label for entry in get_suite(name).tasks):
+            return name
+    return "own" if _own_task_note(record["task"].get("params") or {}) else "other"
 
 
-def to_csv(table: ResultTable, reference: ReferenceSet | None = None) -> str:
-    """The table as CSV (one row per task plus ``average``; reference columns prefixed ``ref:``).
+def build_tables(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    tasks: Sequence[str] | None = None,
+    encoders: Sequence[str] | None = None,
+) -> list[ResultTable]:
+    """One :func:`build_table` per suite (:func:`suite_of`), in the order they ran.
+
+    Results of several suites in one folder (say the quick suite of some encoders and
+    the SentEval suite of others) give one table and one average each, instead of one
+    table whose average covers no task.  ``tasks`` and ``encoders`` filter every
+    table; a name that no result has raises.
 
     Example:
-        >>> t = ResultTable(["MR"], ["glove"], {("MR", "glove"): 77.5}, {"MR": "accuracy"},
-        ...                 {"MR": "MR"}, ["MR"])
-        >>> to_csv(t).splitlines()[1]
-        'MR,accuracy,77.5'
+        >>> recs = [{"task": {"label": "TREC (quick)", "main_score": "accuracy"},
+        ...          "encoder": {"label": "a"}, "main_score": 80.0, "score_scale": 100},
+        ...         {"task": {"label": "MR", "main_score": "accuracy"},
+        ...          "encoder": {"label": "b"}, "main_score": 75.0, "score_scale": 100}]
+        >>> [(t.suite, t.averages()) for t in build_tables(recs)]
+        [('quick', {'a': 80.0}), ('senteval', {'b': 75.0})]
     """
-    refs = _ref_columns(reference)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["task", "metric", *table.encoders, *[f"ref:{m['label']}" for m in refs]])
-
-    def cell(value: float | None) -> str:
-        return "" if value is None else repr(round(value, 4))
-
-    for task in table.tasks:
-        ref_cells = []
-        for m in refs:
-            ref = _ref_value(m, table, task)
-            ref_cells.append("" if ref is None else cell(float(ref["value"])))
-        writer.writerow(
-            [
-                task,
-                table.metrics.get(task, ""),
-                *[cell(table.get(task, e)) for e in table.encoders],
-                *ref_cells,
-            ]
-        )
-    avgs = table.averages()
-    writer.writerow(
-        [
-            "average",
-            f"{len(table.average_tasks)} tasks",
-            *[cell(avgs[e]) for e in table.encoders],
-            *[""] * len(refs),
-        ]
-    )
-    return buf.getvalue()
+    if tasks is not None or encoders is not None:
+        build_table(records, tasks=tasks, encoders=encoders)  # names no result has raise
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for rec in sorted(records, key=lambda r: str(r.get("created", ""))):
+        groups.setdefault(suite_of(rec), []).append(rec)
+    tables = []
+    for suite, recs in groups.items():
+        table = build_table(recs)
+        wanted_t = [t for t in tasks if _has_task(table, t)] if tasks is not None else None
+        wanted_e = [e for e in encoders if e in table.encoders] if encoders is not None else None
+        if wanted_t == [] or wanted_e == []:
+            continue
+        table = build_table(recs, tasks=wanted_t, encoders=wanted_e)
+        table.suite = suite
+        tables.append(table)
+    return tables
 
 
-# ------------------------------------------------------------------ plots
+def _has_task(table: ResultTable, name: str) -> bool:
+    key = name.lower()
+    return any(key in (t.lower(), table.task_names[t].lower()) for t in table.tasks)
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+# ------------------------------------------------------------------ files
 
 
-def _save_figure(plt: Any, fig: Any, out: Path) -> Path:
-    """Render ``fig`` and write it to ``out`` atomically (a link there is replaced)."""
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format=out.suffix.lstrip(".").lower() or "png", dpi=120)
-    finally:
-        plt.close(fig)
-    return atomic_write_bytes(out, buffer.getvalue())
-
-
-def plot_bars(table: ResultTable, path: str | os.PathLike[str]) -> Path:
-    """Grouped bars: one group per task, one bar per encoder; saved as an image.
-
-    Example:
-        >>> plot_bars(build_table(load_results("results")), "bars.png")  # doctest: +SKIP
-    """
-    import numpy as np
-
-    plt = _pyplot()
-    n_t, n_e = len(table.tasks), len(table.encoders)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.0 + n_t * (0.35 + 0.18 * n_e)), 4.5))
-    width = 0.8 / max(n_e, 1)
-    x = np.arange(n_t)
-    for j, enc in enumerate(table.encoders):
-        vals = [table.get(t, enc) for t in table.tasks]
-        ax.bar(
-            x + (j - (n_e - 1) / 2) * width,
-            [np.nan if v is None else v for v in vals],
-            width,
-            label=enc,
-        )
-    ax.set_xticks(x)
-    ax.set_xticklabels(table.tasks, rotation=35, ha="right")
-    ax.set_ylabel("main score (x100)")
-    ax.set_ylim(0, 100)
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize="small", ncols=min(n_e, 4))
-    fig.tight_layout()
-    return _save_figure(plt, fig, Path(path))
-
-
-def plot_heatmap(table: ResultTable, path: str | os.PathLike[str]) -> Path:
-    """Heatmap of tasks x encoders with the scores written in the cells.
-
-    Example:
-        >>> plot_heatmap(build_table(load_results("results")), "heat.png")  # doctest: +SKIP
-    """
-    import numpy as np
-
-    plt = _pyplot()
-    data = np.array(
-        [
-            [np.nan if table.get(t, e) is None else table.get(t, e) for e in table.encoders]
-            for t in table.tasks
-        ],
-        dtype=float,
-    )
-    fig, ax = plt.subplots(figsize=(2.0 + 1.2 * len(table.encoders), 1.2 + 0.4 * len(table.tasks)))
-    image = ax.imshow(np.ma.masked_invalid(data), cmap="viridis", vmin=0, vmax=100, aspect="auto")
-    ax.set_xticks(range(len(table.encoders)))
-    ax.set_xticklabels(table.encoders, rotation=30, ha="right")
-    ax.set_yticks(range(len(table.tasks)))
-    ax.set_yticklabels(table.tasks)
-    for i in range(data.shape[0]):
-        for j in range(data.shape[1]):
-            if not np.isnan(data[i, j]):
-                ax.text(
-                    j,
-                    i,
-                    f"{data[i, j]:.1f}",
-                    ha="center",
-                    va="center",
-                    color="white" if data[i, j] < 60 else "black",
-                    fontsize=8,
-                )
-    fig.colorbar(image, ax=ax, label="main score (x100)")
-    fig.tight_layout()
-    return _save_figure(plt, fig, Path(path))
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "suite"
 
 
 def write_report(
@@ -636,7 +335,12 @@ def write_report(
     plots: bool = True,
     title: str | None = None,
 ) -> tuple[str, ReportFiles]:
-    """Build the table, write ``report.md``, ``report.csv`` and the plots.
+    """Build the tables, write ``report.md``, ``report.csv`` and the plots.
+
+    Results of one suite give one table, ``bars.png`` and ``heatmap.png``.  Results
+    of several suites in one folder give one table and one average per suite (one
+    markdown section each, a ``suite`` column in the CSV) and
+    ``bars-<suite>.png`` / ``heatmap-<suite>.png`` per suite.
 
     Args:
         results_dir: Folder of result JSON files.
@@ -644,7 +348,7 @@ def write_report(
         reference: A reference set name or JSON path to show alongside, or ``None``.
         tasks: Only these tasks (labels or names).
         encoders: Only these encoders.
-        plots: Also write ``bars.png`` and ``heatmap.png``.
+        plots: Also write the bar charts and heatmaps.
         title: A heading for the markdown.
 
     Returns:
@@ -661,21 +365,40 @@ def write_report(
         raise DataNotFoundError(
             f"no benchmark results in {results_dir}; run `transferkit bench --out {results_dir}`"
         )
-    table = build_table(records, tasks=tasks, encoders=encoders)
+    tables = build_tables(records, tasks=tasks, encoders=encoders)
     ref = load_reference(reference) if reference else None
-    text = to_markdown(table, ref, title=title)
     out = Path(out_dir) if out_dir is not None else Path(results_dir)
     out.mkdir(parents=True, exist_ok=True)
+    several = len(tables) > 1
+    if several:
+        heading = [f"## {title}", ""] if title else []
+        sections = [to_markdown(t, ref, title=f"suite: {t.suite}") for t in tables]
+        text = "\n".join([*heading, "\n".join(sections)]).rstrip() + "\n"
+    else:
+        text = to_markdown(tables[0], ref, title=title)
     md_path, csv_path = out / "report.md", out / "report.csv"
     atomic_write_text(md_path, text)  # a link at the path is replaced, not written through
-    atomic_write_text(csv_path, to_csv(table, ref))
+    atomic_write_text(csv_path, suites_csv(tables, ref) if several else to_csv(tables[0], ref))
     files: ReportFiles = {
         "markdown": str(md_path),
         "csv": str(csv_path),
         "bars": None,
         "heatmap": None,
+        "plots": [],
     }
-    if plots and table.tasks and table.encoders:
-        files["bars"] = str(plot_bars(table, out / "bars.png"))
-        files["heatmap"] = str(plot_heatmap(table, out / "heatmap.png"))
+    if plots:
+        for table in tables:
+            if not (table.tasks and table.encoders):
+                continue
+            tail = f"-{_slug(table.suite)}" if several else ""
+            what = f"suite {table.suite}: " if table.suite else ""
+            bars = plot_bars(table, out / f"bars{tail}.png", title=f"{what}{title or _BARS}")
+            heat = plot_heatmap(table, out / f"heatmap{tail}.png", title=f"{what}{title or _HEAT}")
+            files["plots"] += [str(bars), str(heat)]
+            if files["bars"] is None:
+                files["bars"], files["heatmap"] = str(bars), str(heat)
     return text, files
+
+
+_BARS = "main score per task and encoder (points, 0-100)"
+_HEAT = "main score per task and encoder"

@@ -8,6 +8,11 @@ One JSON file per (suite entry, encoder) pair, named
 result (or reference) file within bounds, and :func:`result_problem` names the field
 that keeps a record out of a report.
 
+Scores are points, 0-100 (accuracy in %, correlations and V-measure x100), and every
+record says so: ``"score_scale": 100``.  A record without that field was written by
+an older version on the 0-1 scale; :func:`read_result_folder` converts it
+(:func:`scores_in_points`), so old and new results share one table.
+
 Example:
     >>> from benchmarks.suites import SuiteTask
     >>> result_path("results", SuiteTask("TREC"), "2", "glove-6b-50d", "ab" * 32).name[:9]
@@ -16,22 +21,21 @@ Example:
 
 from __future__ import annotations
 
-import errno
 import json
 import math
 import os
 import platform
 import re
-import stat
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import numpy as np
 
 from benchmarks.tasks.records import FitPolicy as FitPolicy
 from benchmarks.tasks.records import ProtocolInfo as ProtocolInfo
-from embeddings._atomic import atomic_write_text
+from embeddings._atomic import atomic_write_json
+from embeddings._jsonfile import read_json_file as _read_json_file
 from embeddings.errors import ModelFormatError
 
 if TYPE_CHECKING:
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "RESULT_FORMAT",
     "SCHEMA_VERSION",
+    "SCORE_SCALE",
     "EncoderInfo",
     "FailureInfo",
     "FitPolicy",
@@ -55,6 +60,7 @@ __all__ = [
     "read_result_folder",
     "result_path",
     "result_problem",
+    "scores_in_points",
     "task_info",
     "to_jsonable",
     "toolkit_version",
@@ -62,8 +68,12 @@ __all__ = [
 ]
 
 RESULT_FORMAT = "transferkit-benchmark-result"
-SCHEMA_VERSION = 1
-"""Bump when the layout of :class:`ResultRecord` changes."""
+SCHEMA_VERSION = 2
+"""Bump when the layout of :class:`ResultRecord` changes (2: scores in points)."""
+SCORE_SCALE = 100
+"""The scale of every score in a record: points, a fraction x100 (the scale of
+:data:`evaluators.metrics.SCORE_SCALE`, not imported so that reading results needs no
+scipy)."""
 MAX_JSON_BYTES = 16 << 20
 """A result or reference file is a few KiB; a bigger one is not read."""
 MAX_LABEL_CHARS = 200
@@ -117,6 +127,8 @@ class ResultRecord(TypedDict):
     encoder: EncoderInfo
     protocol: ProtocolInfo
     n_samples: dict[str, int]
+    suite: NotRequired[str]
+    score_scale: int
     main_score: float
     scores: dict[str, Any]
     timings: Timings
@@ -195,8 +207,7 @@ def write_json_atomic(path: Path, payload: Any) -> None:
         >>> write_json_atomic(p, {"a": 1}); p.read_text()
         '{\\n  "a": 1\\n}\\n'
     """
-    text = json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=True) + "\n"
-    atomic_write_text(path, text)
+    atomic_write_json(path, payload, allow_nan=True)
 
 
 def to_jsonable(value: Any) -> Any:
@@ -304,37 +315,7 @@ def read_json_file(path: str | os.PathLike[str], *, what: str, follow_link: bool
         >>> read_json_file(p, what="result")
         {'a': 1}
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-    if not follow_link:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            raise ModelFormatError(
-                f"{path}: a symbolic link; {what} files are read only from inside the folder"
-            ) from None
-        raise ModelFormatError(f"{path}: cannot read the {what} ({err.strerror})") from None
-    with open(fd, "rb") as fh:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ModelFormatError(f"{path}: not a regular file, so not a {what}")
-        data = fh.read(MAX_JSON_BYTES + 1) if info.st_size <= MAX_JSON_BYTES else b""
-    if info.st_size > MAX_JSON_BYTES or len(data) > MAX_JSON_BYTES:
-        raise ModelFormatError(
-            f"{path}: more than {MAX_JSON_BYTES >> 20} MiB, too big for a {what} file"
-        )
-    try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise ModelFormatError(f"{path}: not UTF-8 (at byte {err.start})") from None
-    except json.JSONDecodeError as err:
-        raise ModelFormatError(
-            f"{path}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno})"
-        ) from None
-    except (ValueError, RecursionError) as err:
-        reason = "nested too deeply" if isinstance(err, RecursionError) else "a number too long"
-        raise ModelFormatError(f"{path}: not usable JSON ({reason})") from None
+    return _read_json_file(path, what=what, limit=MAX_JSON_BYTES, follow_links=follow_link)
 
 
 _MISSING = object()
@@ -455,5 +436,72 @@ def read_result_folder(root: Path, result_format: str) -> tuple[list[dict[str, A
         if problem is not None:
             skipped.append(f"{file}: {problem}")
             continue
-        records.append(record)
+        records.append(scores_in_points(record))
     return records, skipped
+
+
+# Score fields of the evaluators' dicts (fractions or correlations before version 2);
+# sizes, seeds, parameters and the MSE are left as they are.
+_POINT_KEYS = frozenset(
+    ("main_score", "accuracy", "accuracy_std", "f1", "dev_accuracy", "fold_accuracies",
+     "pearson", "spearman", "dev_pearson", "v_measure", "v_measure_std", "ari", "ari_std",
+     "nmi", "nmi_std")
+)  # fmt: skip
+_NESTED_SCORES = frozenset(("mean", "wmean", "all", "subsets", "runs"))
+
+
+def _to_points(value: Any, factor: float) -> Any:
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return value * factor
+    if isinstance(value, list):
+        return [_to_points(v, factor) for v in value]
+    return value
+
+
+def _scores_to_points(scores: Any, factor: float) -> Any:
+    if isinstance(scores, list):
+        return [_scores_to_points(s, factor) for s in scores]
+    if not isinstance(scores, dict):
+        return scores
+    out = {}
+    for key, value in scores.items():
+        if key in _POINT_KEYS:
+            out[key] = _to_points(value, factor)
+        elif key == "subsets" and isinstance(value, dict):
+            out[key] = {name: _scores_to_points(v, factor) for name, v in value.items()}
+        elif key in _NESTED_SCORES:
+            out[key] = _scores_to_points(value, factor)
+        else:
+            out[key] = value
+    return out
+
+
+def scores_in_points(record: dict[str, Any]) -> dict[str, Any]:
+    """A result record with its scores in points (0-100), whatever version wrote it.
+
+    A record with ``"score_scale": 100`` is returned as it is; one without (written
+    before scores were points, so on the 0-1 scale) or with another positive scale
+    has ``main_score`` and the scores of ``scores`` rescaled to points, and gets
+    ``"score_scale": 100``.
+
+    Example:
+        >>> old = {"main_score": 0.775, "scores": {"accuracy": 0.775, "n_folds": 10}}
+        >>> new = scores_in_points(old)
+        >>> new["main_score"], new["scores"], new["score_scale"]
+        (77.5, {'accuracy': 77.5, 'n_folds': 10}, 100)
+    """
+    scale = record.get("score_scale", 1)
+    if scale == SCORE_SCALE:
+        return record
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+        scale = 1  # not a usable scale: the 0-1 scale of the records that had none
+    factor = SCORE_SCALE / float(scale)
+    converted = dict(record)
+    score = record.get("main_score")
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        converted["main_score"] = score * factor
+    converted["scores"] = _scores_to_points(record.get("scores"), factor)
+    converted["score_scale"] = SCORE_SCALE
+    return converted

@@ -44,17 +44,17 @@ from benchmarks.evaluation import (
     TaskEvaluation,
     unlabeled_texts,
 )
+
+# the record layout lives in benchmarks.results; its names stay importable from here
+from benchmarks.results import RESULT_FORMAT as RESULT_FORMAT
+from benchmarks.results import SCHEMA_VERSION as SCHEMA_VERSION
 from benchmarks.results import (
-    RESULT_FORMAT,
-    SCHEMA_VERSION,
+    SCORE_SCALE,
     EncoderInfo,
     FailureInfo,
-    FitPolicy,
     ProtocolInfo,
     ResultRecord,
     RunSummary,
-    TaskInfo,
-    Timings,
     environment,
     is_current,
     result_path,
@@ -62,22 +62,15 @@ from benchmarks.results import (
     toolkit_version,
     write_json_atomic,
 )
+from benchmarks.results import FitPolicy as FitPolicy
+from benchmarks.results import TaskInfo as TaskInfo
+from benchmarks.results import Timings as Timings
 from benchmarks.specs import build_encoder, encoder_info, parse_encoder_spec
 from benchmarks.suites import Suite, SuiteTask, get_suite
 from embeddings.errors import InvalidParameterError, renamed_parameters
 
 __all__ = [
-    "RESULT_FORMAT",
-    "SCHEMA_VERSION",
     "UNLABELED_FIT_TEXTS",
-    "EncoderInfo",
-    "FailureInfo",
-    "FitPolicy",
-    "ProtocolInfo",
-    "ResultRecord",
-    "RunSummary",
-    "TaskInfo",
-    "Timings",
     "evaluate_task",
     "parse_encoder_spec",
     "result_path",
@@ -277,6 +270,7 @@ def run_suite(
                         session,
                         enc_info,
                         path,
+                        suite=suite_obj.name,
                         verify=verify,
                         data_dir=data_dir,
                         n_jobs=n_jobs,
@@ -292,7 +286,7 @@ def run_suite(
                 summary["computed"].append(str(path))
                 _say(
                     f"done   {entry.label} x {label}: {record['task']['main_score']} = "
-                    f"{100 * record['main_score']:.2f} ({record['timings']['total_s']:.1f}s)",
+                    f"{record['main_score']:.2f} ({record['timings']['total_s']:.1f}s)",
                     log,
                 )
                 bar.update(1)
@@ -318,6 +312,7 @@ def _run_one(
     enc_info: EncoderInfo,
     path: Path,
     *,
+    suite: str,
     verify: bool,
     data_dir: Any,
     n_jobs: int | None,
@@ -346,6 +341,8 @@ def _run_one(
         "encoder": enc_info,
         "protocol": result["protocol"],
         "n_samples": result["n_samples"],
+        "suite": suite,
+        "score_scale": SCORE_SCALE,
         "main_score": result["main_score"],
         "scores": result["scores"],
         "timings": {

@@ -5,6 +5,10 @@ Every atomic write in transferkit goes through this module:
 * :func:`atomic_write_bytes` / :func:`atomic_write_text` write a file in one piece;
   :func:`atomic_open` does the same for writers that stream (large vector files).
 * :func:`write_folder_atomically` writes a folder (a saved encoder, a vector store).
+* :func:`atomic_write_json` writes a JSON document (every JSON file transferkit writes).
+
+Naming, finding and removing the temporaries of dead writers, and recovering a
+folder after a crash, live in :mod:`embeddings._temporaries` (re-exported here).
 
 A file or folder is first written under a temporary sibling name, flushed to disk
 (``fsync`` of every file and of the folder), then renamed into place; the parent
@@ -44,25 +48,30 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import hashlib
+import json
 import os
-import re
-import secrets
 import shutil
-import socket
 import stat
 import sys
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
-from embeddings.errors import InvalidParameterError
+from embeddings._temporaries import (
+    fsync_dir,
+    recover_folder,
+    remove_dead_temporaries,
+    remove_dead_temporaries_in,
+    remove_entry,
+    temporary_name,
+)
+from embeddings.errors import InvalidParameterError, TransferkitError
 
 __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
+    "atomic_write_json",
     "atomic_open",
     "write_folder_atomically",
     "recover_folder",
@@ -71,212 +80,11 @@ __all__ = [
     "fsync_dir",
     "temporary_name",
     "check_writable",
+    "writing_errors",
 ]
-
-#: leftovers whose name shows no writer (written by older versions) are removed
-#: when they are older than this
-STALE_SECONDS = 3600.0
-#: how long a loader waits for a running writer between its two renames
-_WAIT_FOR_WRITER_SECONDS = 2.0
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
-_TEMP_RE = re.compile(r"^(?P<kind>tmp|old)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]+$")
-#: folders left by earlier transferkit versions, which carry no host: vector-store
-#: temporaries ``tmp-`` + 8 ``tempfile`` characters (removed once older than
-#: ``STALE_SECONDS``) and old saved folders ``old-PID``
-_LEGACY_TMP_RE = re.compile(r"^tmp-[a-z0-9_]{8}$")
-_LEGACY_OLD_RE = re.compile(r"^old-(?P<pid>\d+)$")
-
-
-def _host_tag() -> str:
-    """8 hex digits naming this machine (pids are only comparable on one host)."""
-    return hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
-
-
-def temporary_name(final_name: str, kind: str = "tmp") -> str:
-    """A hidden sibling name for a temporary of ``final_name``, tagged with host and pid.
-
-    Example:
-        >>> temporary_name("model").startswith(".model.tmp-")
-        True
-    """
-    return f".{final_name}.{kind}-{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}"
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    if os.name == "nt":  # os.kill would terminate the process there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a process of another user
-        return True
-    except OSError:
-        return True
-    return True
-
-
-def _writer_dead(suffix: str, path: Path) -> bool | None:
-    """Whether the writer of a temporary is dead: True, False, or None when unknown.
-
-    ``suffix`` is the part of the name after ``.NAME.``.
-    """
-    m = _TEMP_RE.match(suffix)
-    if m is not None:
-        if m.group("host") != _host_tag():
-            return None  # another machine's writer (shared file system): never ours to judge
-        return not _pid_alive(int(m.group("pid")))
-    legacy_old = _LEGACY_OLD_RE.match(suffix)
-    if legacy_old is not None:
-        return not _pid_alive(int(legacy_old.group("pid")))
-    if _LEGACY_TMP_RE.match(suffix):
-        try:
-            age = time.time() - path.lstat().st_mtime
-        except OSError:
-            return None
-        return age > STALE_SECONDS
-    return None
-
-
-def _temporaries(target: Path) -> Iterator[tuple[Path, str, bool | None]]:
-    """The temporaries of ``target``: (path, kind ``tmp``/``old``, writer dead?)."""
-    prefix = f".{target.name}."
-    try:
-        entries = list(os.scandir(target.parent))
-    except (OSError, ValueError):  # missing or unreadable folder, a NUL in the path
-        return
-    for entry in entries:
-        if not entry.name.startswith(prefix):
-            continue
-        suffix = entry.name[len(prefix) :]
-        kind = "old" if suffix.startswith("old-") else "tmp"
-        path = Path(entry.path)
-        if not _TEMP_RE.match(suffix):
-            legacy = _LEGACY_OLD_RE.match(suffix) or _LEGACY_TMP_RE.match(suffix)
-            if legacy is None or not entry.is_dir(follow_symlinks=False):
-                continue
-        yield path, kind, _writer_dead(suffix, path)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def remove_dead_temporaries(target: str | os.PathLike[str]) -> list[Path]:
-    """Remove the temporaries of ``target`` left by writers that are no longer running.
-
-    Temporaries of running writers, and of writers on other hosts, are kept; so are
-    old folders while ``target`` is missing (:func:`recover_folder` restores them).
-
-    Returns:
-        The removed paths.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> root = pathlib.Path(tempfile.mkdtemp())
-        >>> (root / ".model.tmp-00000000-999999999-ab").mkdir()
-        >>> remove_dead_temporaries(root / "model")  # another host's: kept
-        []
-    """
-    target = Path(target)
-    keep_old = not os.path.lexists(target)  # then an old folder may be the only copy
-    removed = []
-    for path, kind, dead in _temporaries(target):
-        if dead and not (keep_old and kind == "old"):
-            _remove(path)
-            removed.append(path)
-    return removed
-
-
-_ANY_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<suffix>(?:tmp|old)-[0-9a-f]{8}-\d+-[0-9a-f]+)$")
-
-
-def remove_dead_temporaries_in(folder: str | os.PathLike[str]) -> list[Path]:
-    """Remove every temporary in ``folder`` whose writer (on this host) is dead.
-
-    Only names written by this module (``.NAME.tmp-HOST-PID-RANDOM``) are considered.
-
-    Returns:
-        The removed paths.
-
-    Example:
-        >>> import tempfile
-        >>> remove_dead_temporaries_in(tempfile.mkdtemp())
-        []
-    """
-    removed: list[Path] = []
-    try:
-        entries = list(os.scandir(folder))
-    except (OSError, ValueError):
-        return removed
-    for entry in entries:
-        m = _ANY_TEMP_RE.match(entry.name)
-        if m is None or m.group("suffix").startswith("old-"):
-            continue  # an old folder of a dead writer may be the only copy: recover_folder
-        path = Path(entry.path)
-        if _writer_dead(m.group("suffix"), path):
-            _remove(path)
-            removed.append(path)
-    return removed
-
-
-def recover_folder(target: str | os.PathLike[str]) -> bool:
-    """Move a saved folder back to ``target`` when a writer died between two renames.
-
-    Without ``renameat2(RENAME_EXCHANGE)``, replacing a folder moves the old one
-    aside before renaming the new one into place.  When ``target`` is missing and
-    such an old folder of a dead writer exists, the newest one is renamed back.
-    When the writer is still running, this waits (up to 2 s) for its second rename.
-
-    Returns:
-        Whether ``target`` exists afterwards.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> recover_folder(pathlib.Path(tempfile.mkdtemp()) / "missing")
-        False
-    """
-    target = Path(target)
-    deadline = time.monotonic() + _WAIT_FOR_WRITER_SECONDS
-    while True:
-        if os.path.lexists(target):
-            return True
-        olds = [(path, dead) for path, kind, dead in _temporaries(target) if kind == "old"]
-        candidates = [path for path, dead in olds if dead and (path / "config.json").is_file()]
-        if candidates:
-            newest = max(candidates, key=lambda p: p.stat().st_mtime_ns)
-            try:
-                os.rename(newest, target)
-            except OSError:
-                if not os.path.lexists(target):
-                    raise
-            fsync_dir(target.parent)
-            return True
-        if not any(dead is False for _, dead in olds) or time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-
-
-def fsync_dir(path: str | os.PathLike[str]) -> None:
-    """fsync a folder, so the names in it (a rename) are on disk; a no-op where unsupported."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _fsync_tree(root: Path) -> None:
@@ -352,6 +160,81 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, encoding: str 
     return atomic_write_bytes(path, text.encode(encoding))
 
 
+def atomic_write_json(
+    path: str | os.PathLike[str],
+    value: Any,
+    *,
+    indent: int | None = 2,
+    sort_keys: bool = False,
+    allow_nan: bool = False,
+) -> Path:
+    """Write ``value`` as UTF-8 JSON (ending in a newline) to ``path`` atomically.
+
+    Every JSON file transferkit writes goes through this function, so each one is
+    complete under its final name or absent, and reads back with
+    :func:`embeddings._jsonfile.read_json_file`.
+
+    Args:
+        path: the file to write (missing parent folders are created).
+        value: a JSON-serialisable value.
+        indent: the indentation (``None`` for one line).
+        sort_keys: write the keys of every object sorted.
+        allow_nan: write ``NaN`` and ``Infinity`` (not JSON numbers, but read back by
+            Python); otherwise such a value is refused.
+
+    Raises:
+        InvalidParameterError: a value that is not JSON-serialisable, or a non-finite
+            number without ``allow_nan``; nothing is written.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = atomic_write_json(pathlib.Path(tempfile.mkdtemp()) / "a.json", {"b": [1]})
+        >>> p.read_text().split()
+        ['{', '"b":', '[', '1', ']', '}']
+    """
+    try:
+        text = json.dumps(
+            value, indent=indent, sort_keys=sort_keys, allow_nan=allow_nan, ensure_ascii=False
+        )
+    except (TypeError, ValueError) as err:
+        raise InvalidParameterError(
+            f"{path}: cannot write the value as JSON ({err}); write only strings, numbers, "
+            "booleans, null, lists and objects with string keys, and finite numbers unless "
+            "NaN is allowed"
+        ) from None
+    return atomic_write_text(path, text + "\n")
+
+
+@contextlib.contextmanager
+def writing_errors(
+    what: str, *, fix: str, error: type[TransferkitError] = InvalidParameterError
+) -> Iterator[None]:
+    """Turn an ``OSError`` raised in the block into ``error``, naming the path and the fix.
+
+    Errors of transferkit itself pass through unchanged.
+
+    Args:
+        what: what the block does, after "cannot" (``"store the downloaded data"``).
+        fix: what the user can do about it.
+        error: the transferkit error class raised.
+
+    Example:
+        >>> try:
+        ...     with writing_errors("write the report", fix="choose another folder"):
+        ...         raise PermissionError(13, "Permission denied", "/r.json")
+        ... except InvalidParameterError as err:
+        ...     print(err)
+        /r.json: cannot write the report (Permission denied); choose another folder
+    """
+    try:
+        yield
+    except TransferkitError:
+        raise
+    except OSError as err:
+        where = err.filename if err.filename is not None else "a file"
+        raise error(f"{where}: cannot {what} ({err.strerror or err}); {fix}") from err
+
+
 def _libc_renameat2() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
@@ -391,13 +274,13 @@ def _replace_folder(tmp: Path, target: Path) -> None:
     The old entry may be a folder or a symbolic link (removed as a link)."""
     if _exchange(tmp, target):
         fsync_dir(target.parent)
-        _remove(tmp)  # ``tmp`` now holds the old folder (or link)
+        remove_entry(tmp)  # ``tmp`` now holds the old folder (or link)
         return
     old = target.with_name(temporary_name(target.name, "old"))
     os.replace(target, old)
     os.replace(tmp, target)
     fsync_dir(target.parent)
-    _remove(old)
+    remove_entry(old)
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -597,5 +480,5 @@ def write_folder_atomically(
                 _replace_folder(tmp, target)
     finally:
         if os.path.lexists(tmp):
-            _remove(tmp)
+            remove_entry(tmp)
     return target

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["cache_root", "model_cache_dir"]
+__all__ = ["cache_root", "default_cache_dir", "model_cache_dir"]
 
 
 def cache_root() -> Path:
@@ -36,10 +36,19 @@ def model_cache_dir() -> Path:
     ``cache_root() / "models"``.
 
     Example:
-        >>> import os
-        >>> os.environ["TRANSFERKIT_CACHE"] = "/tmp/tk"
-        >>> str(model_cache_dir())
-        '/tmp/tk/models'
-        >>> del os.environ["TRANSFERKIT_CACHE"]
+        >>> model_cache_dir() == cache_root() / "models"
+        True
     """
     return cache_root() / "models"
+
+
+def default_cache_dir() -> Path:
+    """The default folder of the embedding cache (:class:`embeddings.cache.CachedEncoder`):
+    ``cache_root() / "embeddings"``, so ``$TRANSFERKIT_CACHE/embeddings`` when
+    ``TRANSFERKIT_CACHE`` is set, else ``~/.cache/transferkit/embeddings``.
+
+    Example:
+        >>> default_cache_dir() == cache_root() / "embeddings"
+        True
+    """
+    return cache_root() / "embeddings"

@@ -12,15 +12,14 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from embeddings._classes import BUILTIN_ENCODER_CLASSES
+from embeddings._jsonfile import read_json_file
 from embeddings.errors import ModelFormatError
 
 __all__ = ["ALIASES", "PRESETS_FILE", "Preset", "read_presets", "train_command"]
@@ -97,56 +96,9 @@ def _kind_of(value: object) -> str:
     return f"{type(value).__name__} {value!r:.40}"
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"the key {key!r:.60} appears twice in one object")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def _read_json(path: Path, *, what: str = "presets file", limit: int = _MAX_PRESETS_BYTES) -> Any:
     """The JSON value of ``path``, a regular file of at most ``limit`` bytes."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)  # non-blocking: a FIFO neither blocks nor is read
-    except OSError as err:
-        raise ModelFormatError(f"{path}: cannot open the {what}: {err.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ModelFormatError(f"{path}: the {what} must be a regular file")
-        if info.st_size > limit:
-            raise ModelFormatError(
-                f"{path}: the {what} has {info.st_size} bytes; at most {limit} are read"
-            )
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            raw = fh.read(limit + 1)
-    finally:
-        os.close(fd)
-    if len(raw) > limit:
-        raise ModelFormatError(f"{path}: the {what} grew past {limit} bytes")
-    try:
-        return json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constant,
-        )
-    except UnicodeDecodeError as err:
-        raise ModelFormatError(f"{path}: the {what} is not UTF-8 (byte {err.start})") from None
-    except json.JSONDecodeError as err:
-        raise ModelFormatError(
-            f"{path}: the {what} is not valid JSON: {err.msg} (line {err.lineno}, "
-            f"column {err.colno})"
-        ) from None
-    except (ValueError, RecursionError) as err:
-        why = "nested too deeply" if isinstance(err, RecursionError) else str(err)
-        raise ModelFormatError(f"{path}: the {what} is not valid: {why}") from None
+    return read_json_file(path, what=what, limit=limit, strict=True)
 
 
 def _is_json_data(value: object, depth: int = 0) -> bool:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import inspect
-import json
 import os
 import stat
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,6 +34,8 @@ from typing import Any
 import numpy as np
 
 from embeddings import _classes
+from embeddings._jsonfile import read_json_file
+from embeddings._state import check_names
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
 #: an encoder (``embeddings.base.BaseEncoder``), named loosely here: this module sits
@@ -146,40 +147,12 @@ def read_config(folder: Path) -> dict[str, Any]:
     st = regular_file(cfg_path, what=CONFIG_NAME)
     if st is None:
         raise ModelFormatError(f"{folder} is not a saved encoder: {CONFIG_NAME} is missing")
-    if st.st_size > MAX_CONFIG_BYTES:
-        raise ModelFormatError(
-            f"{cfg_path}: {st.st_size} bytes; a {CONFIG_NAME} holds at most "
-            f"{MAX_CONFIG_BYTES} bytes"
-        )
-    try:
-        with open(cfg_path, "rb", opener=_no_follow) as fh:
-            raw = fh.read(MAX_CONFIG_BYTES + 1)
-    except OSError as err:
-        raise ModelFormatError(f"{cfg_path}: cannot read: {err.strerror}") from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise ModelFormatError(f"{cfg_path}: more than {MAX_CONFIG_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ModelFormatError(
-            f"{cfg_path}: not UTF-8 text (invalid byte {raw[err.start : err.start + 1]!r} at "
-            f"offset {err.start}); {CONFIG_NAME} must be UTF-8 JSON as written by save()"
-        ) from None
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ModelFormatError(f"{cfg_path}: invalid JSON at line {err.lineno}: {err.msg}") from err
-    except RecursionError:
-        raise ModelFormatError(f"{cfg_path}: JSON nested too deeply") from None
+    config = read_json_file(cfg_path, what=CONFIG_NAME, limit=MAX_CONFIG_BYTES, follow_links=False)
     if not isinstance(config, dict):
         raise ModelFormatError(
             f"{cfg_path}: expected a JSON object, got a JSON {type(config).__name__}"
         )
     return config
-
-
-def _no_follow(path: str, flags: int) -> int:
-    return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
 
 
 def check_config(config: dict[str, Any], cfg_path: Path) -> type[Encoder]:
@@ -200,14 +173,7 @@ def check_config(config: dict[str, Any], cfg_path: Path) -> type[Encoder]:
         klass = _classes.resolve(config["class"])
     except ModelFormatError as err:
         raise ModelFormatError(f"{cfg_path}: {err}") from None
-    missing = [k for k in _CONFIG_FIELDS if k not in config]
-    if missing:
-        raise ModelFormatError(f"{cfg_path}: missing field(s) {missing}")
-    unknown = sorted(k for k in config if k not in _CONFIG_FIELDS)
-    if unknown:
-        raise ModelFormatError(
-            f"{cfg_path}: unknown field(s) {unknown}; a saved encoder has {list(_CONFIG_FIELDS)}"
-        )
+    check_names(config, _CONFIG_FIELDS, where=str(cfg_path), what="field")
     for key, types in _CONFIG_FIELDS.items():
         value = config[key]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):

@@ -15,7 +15,7 @@ import numpy as np
 
 from embeddings.errors import ModelFormatError
 
-__all__ = ["check_meta", "check_state_arrays"]
+__all__ = ["check_meta", "check_names", "check_state_arrays"]
 
 
 def check_state_arrays(
@@ -47,15 +47,7 @@ def check_state_arrays(
         ...     print(err)
         x: array 'w' has shape (2,), expected (3,)
     """
-    optional_set = set(optional)
-    missing = sorted(k for k in expected if k not in arrays and k not in optional_set)
-    if missing:
-        raise ModelFormatError(f"{owner}: missing array(s) {missing}")
-    unexpected = sorted(k for k in arrays if k not in expected)
-    if unexpected:
-        raise ModelFormatError(
-            f"{owner}: unexpected array(s) {unexpected}; allowed: {sorted(expected)}"
-        )
+    check_names(arrays, expected, optional=optional, where=owner, what="array", odd="unexpected")
     for name, (dtype, shape) in expected.items():
         if name not in arrays:
             continue
@@ -72,6 +64,47 @@ def check_state_arrays(
             raise ModelFormatError(
                 f"{owner}: array {name!r} has shape {tuple(arr.shape)}, expected {want}"
             )
+
+
+def check_names(
+    got: Iterable[str],
+    known: Iterable[str],
+    *,
+    where: str,
+    what: str,
+    optional: Iterable[str] = (),
+    lacks: str = "missing",
+    odd: str = "unknown",
+) -> None:
+    """Refuse a known name that ``got`` lacks (unless optional), and a name it has that
+    is not known.
+
+    Args:
+        got: the names present (the keys of a mapping).
+        known: every allowed name.
+        where: what the names belong to, for messages (a path, an encoder).
+        what: what one name is, for messages (``"array"``, ``"field"``).
+        optional: known names that may be absent.
+        lacks: the words before the missing names (``"missing"``).
+        odd: the words before the names that are not known (``"unknown"``).
+
+    Raises:
+        ModelFormatError: naming the missing or the unknown names, and the known ones.
+
+    Example:
+        >>> try:
+        ...     check_names({"a": 1, "z": 2}, ["a", "b"], optional=["b"], where="x", what="field")
+        ... except ModelFormatError as err:
+        ...     print(err)
+        x: unknown field(s) ['z']; known: ['a', 'b']
+    """
+    present, allowed, optional_set = set(got), list(known), set(optional)
+    missing = sorted(k for k in allowed if k not in present and k not in optional_set)
+    if missing:
+        raise ModelFormatError(f"{where}: {lacks} {what}(s) {missing}")
+    unknown = sorted(present.difference(allowed))
+    if unknown:
+        raise ModelFormatError(f"{where}: {odd} {what}(s) {unknown}; known: {sorted(allowed)}")
 
 
 _META_KINDS: dict[str, tuple[type, ...]] = {
@@ -111,15 +144,10 @@ def check_meta(
         ...     print(err)
         x: state field 'n_words' must be an integer >= 0, got '3'
     """
-    optional_set = set(optional)
-    missing = sorted(k for k in fields if k not in meta and k not in optional_set)
-    if missing:
-        raise ModelFormatError(f"{owner}: state lacks field(s) {missing}")
-    unknown = sorted(k for k in meta if k not in fields)
-    if unknown:
-        raise ModelFormatError(
-            f"{owner}: unknown state field(s) {unknown}; known: {sorted(fields)}"
-        )
+    check_names(
+        meta, fields, optional=optional, where=owner, what="field", lacks="state lacks",
+        odd="unknown state",
+    )  # fmt: skip
     for key, kind in fields.items():
         if key not in meta:
             continue

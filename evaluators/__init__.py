@@ -1,7 +1,9 @@
 """transferkit evaluators: downstream heads that work on arrays, never on encoders.
 
 Arrays in, scores out. Every function takes float embeddings ``(n, dim)`` (and labels
-or gold scores) and returns a ``TypedDict`` with a ``main_score``:
+or gold scores) and returns a ``TypedDict`` with a ``main_score``. Scores are points,
+0-100 (accuracy in %, correlations and V-measure x100), as SentEval's tables and
+MTEB's leaderboard show them:
 
 * :mod:`evaluators.classification` -- SentEval's logistic-regression protocols
   (nested k-fold, train/dev/test, train/test k-fold) and an MLP head;
@@ -18,7 +20,7 @@ Example:
     >>> from sklearn.datasets import make_classification
     >>> X, y = make_classification(n_samples=100, n_features=6, random_state=0)
     >>> s = evaluators.evaluate_classification_cv(X, y, n_folds=3, random_state=0)
-    >>> 0.5 < s["main_score"] <= 1.0
+    >>> 50.0 < s["main_score"] <= 100.0
     True
 """
 

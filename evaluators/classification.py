@@ -32,7 +32,7 @@ ran on scikit-learn < 0.22 whose default was ``liblinear``, which you get with
 ``estimator=LogisticRegression(solver="liblinear")``); features are **not**
 standardized; the grids and fold seeding are as above.
 
-Differences from SentEval, on purpose: scores are fractions in [0, 1], not percentages
+Differences from SentEval, on purpose: scores are points (percentages, 0-100) but not
 rounded to 2 decimals (the rounding is kept where it decides the selected C); every
 result also reports F1 (binary F1 of the larger label for two classes, as SentEval's
 MRPC does; macro F1 otherwise), the chosen parameters and the sizes.
@@ -67,7 +67,13 @@ from evaluators.heads import (
     select_by_cv,
     select_on_dev,
 )
-from evaluators.metrics import check_embeddings, check_labels, check_n_folds, check_seed
+from evaluators.metrics import (
+    check_embeddings,
+    check_labels,
+    check_n_folds,
+    check_seed,
+    points,
+)
 
 __all__ = [
     "CVClassificationScores",
@@ -123,6 +129,10 @@ def _c_of(spec: HeadSpec, params: Mapping[str, Any]) -> float | None:
     return None if value is None else float(value)
 
 
+def _points_or_none(value: float | None) -> float | None:
+    return None if value is None else points(value)
+
+
 def _check_same_dim(arrays: Sequence[tuple[str, NDArray[Any]]]) -> None:
     dims = {name: arr.shape[1] for name, arr in arrays}
     if len(set(dims.values())) > 1:
@@ -162,7 +172,7 @@ def _outer_fold(
     )
     acc, pred = fit_and_score(spec, params, X_train, y_train, X[test_idx], y[test_idx])
     f1, _ = f1_for(y[test_idx], pred, classes)
-    return acc, f1, params, dev_acc
+    return points(acc), points(f1), params, _points_or_none(dev_acc)
 
 
 @renamed_parameters(seed="random_state")
@@ -194,7 +204,8 @@ def evaluate_classification_cv(
             result does not depend on it.
 
     Returns:
-        :class:`CVClassificationScores`; ``main_score`` is the mean test accuracy.
+        :class:`CVClassificationScores` in points (0-100); ``main_score`` is the mean
+        test accuracy.
 
     Raises:
         InvalidInputError: Bad arrays, mismatched lengths, a single class, or a class
@@ -206,7 +217,7 @@ def evaluate_classification_cv(
         >>> from sklearn.datasets import make_classification
         >>> X, y = make_classification(n_samples=100, n_features=5, random_state=1)
         >>> s = evaluate_classification_cv(X, y, n_folds=3, random_state=7)
-        >>> 0.5 < s["accuracy"] <= 1.0, s["n_folds"], s["seed"]
+        >>> 50.0 < s["accuracy"] <= 100.0, s["n_folds"], s["seed"]
         (True, 3, 7)
     """
     X_arr = check_embeddings(X, name="X", allow_sparse=True)
@@ -273,11 +284,11 @@ def _test_scores(
     classes = np.unique(np.concatenate([y_train, y_test]))
     f1, average = f1_for(y_test, pred, classes)
     return {
-        "main_score": acc,
-        "accuracy": acc,
-        "f1": f1,
+        "main_score": points(acc),
+        "accuracy": points(acc),
+        "f1": points(f1),
         "f1_average": average,
-        "dev_accuracy": dev_acc,
+        "dev_accuracy": _points_or_none(dev_acc),
         "params": params,
         "C": _c_of(spec, params),
         "selection": selection,
@@ -326,7 +337,8 @@ def evaluate_classification_split(
         n_jobs: Candidates are fitted in parallel with joblib.
 
     Returns:
-        :class:`ClassificationScores` on the test set; ``main_score`` is accuracy.
+        :class:`ClassificationScores` on the test set, in points (0-100);
+        ``main_score`` is accuracy.
 
     Raises:
         InvalidInputError: Bad arrays, mismatched lengths or dims, a single class.
@@ -399,7 +411,7 @@ def evaluate_classification_train_test(
         n_jobs: Candidate-fold fits run in parallel with joblib.
 
     Returns:
-        :class:`ClassificationScores` on the test set.
+        :class:`ClassificationScores` on the test set, in points (0-100).
 
     Raises:
         InvalidInputError: Bad arrays, mismatched lengths or dims, a single class.

@@ -3,8 +3,8 @@
 For each run seed, a k-means model with ``k`` = the number of distinct gold labels
 is fit on the embeddings, and its clusters are compared with the gold labels with
 V-measure, the adjusted Rand index and normalized mutual information
-(``sklearn.metrics``). Scores are reported as the mean and the (population) standard
-deviation over the runs. Run ``i`` uses the seed ``random_state + i``.
+(``sklearn.metrics``). Scores are reported in points (x100, 0-100) as the mean and
+the (population) standard deviation over the runs. Run ``i`` uses the seed ``random_state + i``.
 
 ``algorithm="minibatch"`` (default) is ``MiniBatchKMeans(n_clusters=k,
 batch_size=500, n_init=3)``, close to MTEB's clustering evaluator; ``"kmeans"`` is
@@ -17,7 +17,7 @@ Example:
     >>> X, y = make_blobs(n_samples=90, centers=3, cluster_std=0.2, random_state=0)
     >>> s = evaluate_clustering(X, y, n_runs=2, random_state=0)
     >>> round(s["v_measure"], 6), s["n_clusters"]
-    (1.0, 3)
+    (100.0, 3)
 """
 
 from __future__ import annotations
@@ -35,7 +35,13 @@ from sklearn.metrics import (
 )
 
 from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
-from evaluators.metrics import check_embeddings, check_labels, check_positive_int, check_seed
+from evaluators.metrics import (
+    check_embeddings,
+    check_labels,
+    check_positive_int,
+    check_seed,
+    points,
+)
 
 __all__ = ["ClusteringRun", "ClusteringScores", "evaluate_clustering"]
 
@@ -123,7 +129,8 @@ def evaluate_clustering(
             overrides ``algorithm``.
 
     Returns:
-        :class:`ClusteringScores`; ``main_score`` is the mean V-measure.
+        :class:`ClusteringScores` in points (0-100); ``main_score`` is the mean
+        V-measure.
 
     Raises:
         InvalidInputError: Bad arrays, mismatched lengths, a single label, or as
@@ -170,9 +177,9 @@ def evaluate_clustering(
         runs.append(
             {
                 "seed": run_seed,
-                "v_measure": float(v_measure_score(y_arr, pred)),
-                "ari": float(adjusted_rand_score(y_arr, pred)),
-                "nmi": float(normalized_mutual_info_score(y_arr, pred)),
+                "v_measure": points(v_measure_score(y_arr, pred)),
+                "ari": points(adjusted_rand_score(y_arr, pred)),
+                "nmi": points(normalized_mutual_info_score(y_arr, pred)),
             }
         )
 

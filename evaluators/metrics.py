@@ -7,6 +7,11 @@ ints in range.  Bad input raises :class:`~embeddings.errors.InvalidInputError`
 (arrays) or :class:`~embeddings.errors.InvalidParameterError` (parameters) with
 a message that says what was received and what is allowed.
 
+Scores are points, 0-100: a fraction (accuracy, F1, V-measure) or a correlation
+times :data:`SCORE_SCALE`, as SentEval's tables and MTEB's leaderboard show them.
+Every evaluator returns points; :func:`correlations` does too.  Cosines
+(:func:`paired_cosine`) are similarities, not scores, and stay in ``[-1, 1]``.
+
 The metric functions never return NaN silently: a correlation against constant
 gold scores raises, and a correlation of constant *predictions* (a degenerate
 encoder) is reported as ``0.0`` with a ``UserWarning``, as SentEval's SICK code
@@ -20,7 +25,7 @@ Example:
     >>> paired_cosine(U, V).round(3).tolist()
     [1.0, 0.707, 0.0]
     >>> correlations(paired_cosine(U, V), [5.0, 2.5, 0.0])["spearman"]
-    1.0
+    100.0
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from scipy import stats
 from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
 
 __all__ = [
+    "SCORE_SCALE",
     "CorrelationScores",
     "check_embeddings",
     "check_labels",
@@ -47,11 +53,25 @@ __all__ = [
     "check_positive_int",
     "paired_cosine",
     "correlations",
+    "points",
 ]
+
+SCORE_SCALE = 100
+"""Scores are reported in points: a fraction or a correlation times 100."""
+
+
+def points(value: float) -> float:
+    """A fraction or a correlation (``0.8125``) as points (``81.25``).
+
+    Example:
+        >>> points(0.8125)
+        81.25
+    """
+    return float(value) * SCORE_SCALE
 
 
 class CorrelationScores(TypedDict):
-    """Pearson and Spearman correlation of predictions against gold scores."""
+    """Pearson and Spearman correlation of predictions against gold scores, in points."""
 
     pearson: float
     spearman: float
@@ -338,7 +358,7 @@ def correlations(predicted: ArrayLike, gold: ArrayLike) -> CorrelationScores:
         gold: Gold scores, 1-D, same length, at least two distinct values.
 
     Returns:
-        ``{"pearson": r, "spearman": rho}`` as Python floats.
+        ``{"pearson": 100 * r, "spearman": 100 * rho}`` as Python floats (points).
 
     Raises:
         InvalidInputError: On fewer than 2 pairs, a length mismatch, NaN, or
@@ -350,7 +370,7 @@ def correlations(predicted: ArrayLike, gold: ArrayLike) -> CorrelationScores:
 
     Example:
         >>> correlations([0.1, 0.2, 0.9], [1.0, 2.0, 3.0])["spearman"]
-        1.0
+        100.0
     """
     gold_arr = np.asarray(gold)
     n_gold = gold_arr.shape[0] if gold_arr.ndim == 1 else -1  # a wrong ndim raises below
@@ -371,8 +391,8 @@ def correlations(predicted: ArrayLike, gold: ArrayLike) -> CorrelationScores:
             stacklevel=2,
         )
         return {"pearson": 0.0, "spearman": 0.0}
-    pearson = float(stats.pearsonr(p, g)[0])
-    spearman = float(stats.spearmanr(p, g)[0])
+    pearson = points(stats.pearsonr(p, g)[0])
+    spearman = points(stats.spearmanr(p, g)[0])
     return {"pearson": pearson, "spearman": spearman}
 
 

@@ -147,8 +147,9 @@ def evaluate_pairs_split(
         n_jobs: Candidates are fitted in parallel with joblib.
 
     Returns:
-        :class:`~evaluators.classification.ClassificationScores`; ``main_score`` is
-        test accuracy, ``f1`` is binary F1 for two classes, macro F1 otherwise.
+        :class:`~evaluators.classification.ClassificationScores` in points (0-100);
+        ``main_score`` is test accuracy, ``f1`` is binary F1 for two classes, macro
+        F1 otherwise.
 
     Raises:
         InvalidInputError: Bad arrays or mismatched shapes/lengths.
@@ -212,7 +213,7 @@ def evaluate_pairs_train_test(
         n_jobs: Candidate-fold fits run in parallel with joblib.
 
     Returns:
-        :class:`~evaluators.classification.ClassificationScores` on test.
+        :class:`~evaluators.classification.ClassificationScores` on test, in points.
 
     Raises:
         InvalidInputError: Bad arrays or mismatched shapes/lengths.
@@ -225,7 +226,7 @@ def evaluate_pairs_train_test(
         >>> y = (np.abs(U - V).sum(axis=1) > 1.6).astype(int)
         >>> s = evaluate_pairs_train_test(U[:60], V[:60], y[:60], U[60:], V[60:], y[60:],
         ...                               n_folds=3, random_state=0)
-        >>> sorted(k for k in ("accuracy", "f1") if 0.0 <= s[k] <= 1.0)
+        >>> sorted(k for k in ("accuracy", "f1") if 0.0 <= s[k] <= 100.0)
         ['accuracy', 'f1']
     """
     return evaluate_classification_train_test(

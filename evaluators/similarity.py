@@ -35,6 +35,9 @@ of ``senteval/sick.py`` (``encode_labels``, from Tai, Socher and Manning, 2015):
   most 1050 epochs);
 * Pearson, Spearman and MSE of the kept model on test are reported.
 
+Correlations are returned in points (x100, as SentEval's tables print them); the MSE
+stays in the units of the gold scores.
+
 SentEval uses ``nclasses=5`` and scores 1..5 for both SICK-R and STS-B, although
 STS-B gold scores are 0..5: pass ``min_score=0`` for STS-B to give the score 0 a class
 of its own (the default, 1..5, is SICK-R's). Torch is imported only inside
@@ -46,7 +49,7 @@ Example:
     >>> U = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     >>> V = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
     >>> s = evaluate_similarity(U, V, [5.0, 3.0, 0.0])
-    >>> s["main_score"] == s["spearman"] == 1.0
+    >>> s["main_score"] == s["spearman"] == 100.0
     True
 """
 
@@ -70,6 +73,7 @@ from evaluators.metrics import (
     check_seed,
     correlations,
     paired_cosine,
+    points,
 )
 from evaluators.pairs import PairFeatures, pair_features
 
@@ -85,7 +89,7 @@ __all__ = [
 
 
 class SimilarityScores(TypedDict):
-    """Correlations of cosine similarities with gold scores."""
+    """Correlations of cosine similarities with gold scores, in points (x100)."""
 
     main_score: float
     spearman: float
@@ -94,7 +98,7 @@ class SimilarityScores(TypedDict):
 
 
 class STSScores(TypedDict):
-    """Per-subset and aggregated correlations of :func:`evaluate_sts`."""
+    """Per-subset and aggregated correlations of :func:`evaluate_sts`, in points."""
 
     main_score: float
     main: Literal["wmean", "mean", "all"]
@@ -106,7 +110,7 @@ class STSScores(TypedDict):
 
 
 class RelatednessScores(TypedDict):
-    """Test-set scores of the trained relatedness head."""
+    """Test-set scores of the trained relatedness head (correlations in points)."""
 
     main_score: float
     pearson: float
@@ -140,7 +144,7 @@ def evaluate_similarity(U: ArrayLike, V: ArrayLike, gold: ArrayLike) -> Similari
         gold: Gold scores ``(n,)``, not all equal.
 
     Returns:
-        :class:`SimilarityScores`; ``main_score`` is Spearman's rho.
+        :class:`SimilarityScores`; ``main_score`` is Spearman's rho x100.
 
     Raises:
         InvalidInputError: Bad arrays, mismatched shapes or lengths, constant gold.
@@ -153,7 +157,7 @@ def evaluate_similarity(U: ArrayLike, V: ArrayLike, gold: ArrayLike) -> Similari
         >>> U = rng.normal(size=(20, 3)); V = rng.normal(size=(20, 3))
         >>> s = evaluate_similarity(U, V, paired_cosine(U, V) * 5)
         >>> round(s["spearman"], 6), s["n_samples"]
-        (1.0, 20)
+        (100.0, 20)
     """
     cos = paired_cosine(U, V)
     gold_arr = check_scores(gold, n_samples=cos.shape[0], name="gold")
@@ -436,8 +440,8 @@ def evaluate_relatedness(
             (cloned, never changed) fit directly on the features and raw scores.
 
     Returns:
-        :class:`RelatednessScores`; ``main_score`` is test Pearson (SentEval reports
-        Pearson for SICK-R and STS-B).
+        :class:`RelatednessScores`; ``main_score`` is test Pearson x100 (SentEval
+        reports Pearson for SICK-R and STS-B).
 
     Raises:
         InvalidInputError: Bad arrays, mismatched shapes, scores outside the range,
@@ -453,7 +457,7 @@ def evaluate_relatedness(
         >>> s = evaluate_relatedness(U[tr], V[tr], y[tr], U[dv], V[dv], y[dv],
         ...                          U[te], V[te], y[te], epochs_per_check=20,
         ...                          epochs=200, random_state=0)
-        >>> s["main_score"] > 0.7, s["head"]
+        >>> s["main_score"] > 70.0, s["head"]
         (True, 'senteval-softmax')
     """
     lo, hi = _check_score_range(min_score, max_score)
@@ -550,7 +554,7 @@ def evaluate_relatedness(
         "pearson": corr["pearson"],
         "spearman": corr["spearman"],
         "mse": float(np.mean((test_pred - golds["test"]) ** 2)),
-        "dev_pearson": float(dev_pr),
+        "dev_pearson": points(dev_pr),
         "n_epochs": n_ep,
         "n_train": int(feats["train"].shape[0]),
         "n_dev": int(feats["dev"].shape[0]),

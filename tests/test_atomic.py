@@ -20,9 +20,11 @@ import pytest
 
 import embeddings
 import embeddings._atomic as atomic
+import embeddings._temporaries as temporaries
 from embeddings._atomic import (
     atomic_open,
     atomic_write_bytes,
+    atomic_write_json,
     atomic_write_text,
     recover_folder,
     remove_dead_temporaries,
@@ -44,7 +46,7 @@ def _dead_pid() -> int:
 
 
 def _temp(target: Path, kind: str = "tmp", *, pid: int, host: str | None = None) -> Path:
-    host = host or atomic._host_tag()
+    host = host or temporaries._host_tag()
     return target.with_name(f".{target.name}.{kind}-{host}-{pid}-abcd")
 
 
@@ -81,8 +83,8 @@ def test_a_failed_write_keeps_the_old_file_and_no_temporary(tmp_path: Path) -> N
 
 def test_temporary_names_carry_host_and_pid() -> None:
     name = temporary_name("model")
-    assert name.startswith(f".model.tmp-{atomic._host_tag()}-{os.getpid()}-")
-    assert atomic._TEMP_RE.match(name[len(".model.") :])
+    assert name.startswith(f".model.tmp-{temporaries._host_tag()}-{os.getpid()}-")
+    assert temporaries._TEMP_RE.match(name[len(".model.") :])
 
 
 # ----------------------------------------------------------------- folders
@@ -173,7 +175,7 @@ def test_dead_writers_temporaries_are_removed_live_ones_kept(tmp_path: Path) -> 
 def test_an_old_folder_is_recovered_only_from_a_dead_writer(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(atomic, "_WAIT_FOR_WRITER_SECONDS", 0.05)
+    monkeypatch.setattr(temporaries, "_WAIT_FOR_WRITER_SECONDS", 0.05)
     target = tmp_path / "m"
     live_old = _temp(target, "old", pid=os.getpid())
     live_old.mkdir()
@@ -190,8 +192,8 @@ def test_an_old_folder_is_recovered_only_from_a_dead_writer(
 
 def test_remove_dead_temporaries_in_a_folder(tmp_path: Path) -> None:
     shard = tmp_path / "x.safetensors"
-    dead = tmp_path / f".{shard.name}.tmp-{atomic._host_tag()}-{_dead_pid()}-ab"
-    alive = tmp_path / f".{shard.name}.tmp-{atomic._host_tag()}-{os.getpid()}-ab"
+    dead = tmp_path / f".{shard.name}.tmp-{temporaries._host_tag()}-{_dead_pid()}-ab"
+    alive = tmp_path / f".{shard.name}.tmp-{temporaries._host_tag()}-{os.getpid()}-ab"
     dead.write_bytes(b"half")
     alive.write_bytes(b"half")
     assert remove_dead_temporaries_in(tmp_path) == [dead]
@@ -353,3 +355,23 @@ def test_embeddings_load_recovers_a_folder_by_path_string(tmp_path: Path) -> Non
     os.rename(target, aside)
     assert embeddings.load(str(target)).vocabulary_ == ["a", "b", "c"]
     assert json.loads((target / "config.json").read_text())["class"].endswith("TfidfEncoder")
+
+
+def test_atomic_write_json_writes_utf8_json_in_one_piece(tmp_path: Path) -> None:
+    path = atomic_write_json(tmp_path / "sub" / "m.json", {"é": [1, 0.5], "b": None})
+    assert path.read_bytes() == '{\n  "é": [\n    1,\n    0.5\n  ],\n  "b": null\n}\n'.encode()
+    assert json.loads(path.read_text(encoding="utf-8")) == {"é": [1, 0.5], "b": None}
+    atomic_write_json(path, {"b": 2, "a": 1}, indent=None, sort_keys=True)
+    assert path.read_text() == '{"a": 1, "b": 2}\n'
+    assert [p.name for p in path.parent.iterdir()] == ["m.json"]  # no temporary left
+
+
+def test_atomic_write_json_refuses_nan_and_non_json_and_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "r.json"
+    with pytest.raises(InvalidParameterError, match="r.json: cannot write the value as JSON"):
+        atomic_write_json(path, {"score": float("nan")})
+    with pytest.raises(InvalidParameterError, match="not JSON serializable"):
+        atomic_write_json(path, {"x": object()})
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+    atomic_write_json(path, {"score": float("nan")}, allow_nan=True)
+    assert path.read_text() == '{\n  "score": NaN\n}\n'

@@ -439,7 +439,7 @@ class SparseEncoder(BaseEncoder):
 
 
 def _shard_headers(folder: Path) -> list[dict]:
-    from embeddings.cache import _read_header
+    from embeddings._cache_store import read_header as _read_header
 
     return [_read_header(p)[0]["__metadata__"] for p in sorted(folder.glob("*.safetensors"))]
 
@@ -491,7 +491,7 @@ def test_compact_merges_sparse_shards(tmp_path):
 def test_damaged_sparse_shard_is_detected(tmp_path):
     from safetensors.numpy import load_file, save_file
 
-    from embeddings.cache import _read_header
+    from embeddings._cache_store import read_header as _read_header
 
     enc = SparseEncoder()
     expected = CachedEncoder(enc, cache_dir=tmp_path).encode(["a", "b"])

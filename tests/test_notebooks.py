@@ -161,9 +161,9 @@ def _check_transfer(nb: nbformat.NotebookNode, sizes: list[int]) -> None:
     if "use-multilingual-v3" in available:
         methods.append("frozen use-multilingual-v3")
     assert all(m in header for m in methods), header
-    for size in sizes:  # one row per labelled-set size, accuracies in [0, 1]
+    for size in sizes:  # one row per labelled-set size, accuracies in points, [0, 100]
         row = re.search(rf"^\s*{size}\s+([0-9.]+) ±", text, flags=re.M)
-        assert row is not None and 0.0 <= float(row.group(1)) <= 1.0, size
+        assert row is not None and 0.0 <= float(row.group(1)) <= 100.0, size
     assert "minus TF-IDF" in text and "pretraining adds" in text
     assert re.search(r"unfreeze\s+0\s+2\s+all", text)  # the unfreeze table
     assert text.count("2-D accuracy") == 1 + len({"minilm-l6", "use-multilingual-v3"} & available)

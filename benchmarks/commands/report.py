@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
         title=args.title,
     )
     print(text)
-    written = [files["markdown"], files["csv"], files["bars"], files["heatmap"]]
+    written = [files["markdown"], files["csv"], *files["plots"]]  # plots: one pair per suite
     print("wrote " + ", ".join(p for p in written if p))
     return 0
 

@@ -23,15 +23,14 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import stat
 from pathlib import Path
 from typing import Any
 
 from benchmarks.tasks._errors import DataFormatError
 from benchmarks.tasks.metadata import DataFile, RawFile, Source
+from embeddings._jsonfile import read_json_file
 
 __all__ = ["FILES", "PINS_FILE", "RAW_FILES", "load_pins"]
 
@@ -198,19 +197,6 @@ class _Reader:
         return files, raw
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DataFormatError(f"the key {_short(key)} appears twice in one object")
-        out[key] = value
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise DataFormatError(f"{name} is not a JSON number")
-
-
 def _small_int(digits: str) -> int:
     if len(digits) > 20:  # no pinned count or size has more digits; refused before int()
         raise DataFormatError(f"an integer of {len(digits)} digits (at most 20 are read)")
@@ -238,36 +224,14 @@ def load_pins(path: str | os.PathLike[str] = PINS_FILE) -> Pins:
         (500, 2)
     """
     path = Path(path)
-    try:  # O_NONBLOCK: a FIFO is refused below instead of blocking the open
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as err:
-        raise DataFormatError(f"{path}: cannot read the pins file ({err.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise DataFormatError(f"{path}: the pins file is not a regular file")
-        if info.st_size > MAX_PINS_BYTES:
-            raise DataFormatError(
-                f"{path}: the pins file has {info.st_size} bytes; at most {MAX_PINS_BYTES} are read"
-            )
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            raw = handle.read(MAX_PINS_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(raw) > MAX_PINS_BYTES:
-        raise DataFormatError(f"{path}: the pins file grew past {MAX_PINS_BYTES} bytes while read")
-    try:
-        doc = json.loads(
-            raw.decode("utf-8"),
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constant,
-            parse_int=_small_int,
-        )
-    except DataFormatError as err:
-        raise DataFormatError(f"{path}: {err}") from None
-    except (ValueError, RecursionError) as err:
-        reason = "nested too deeply" if isinstance(err, RecursionError) else str(err)[:120]
-        raise DataFormatError(f"{path}: not UTF-8 JSON ({reason})") from None
+    doc = read_json_file(
+        path,
+        what="pins file",
+        limit=MAX_PINS_BYTES,
+        error=DataFormatError,
+        strict=True,
+        parse_int=_small_int,
+    )
     return _Reader(path).document(doc)
 
 

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from benchmarks.tasks.metadata import DataFile, OwnTaskType, TaskMetadata
+    from benchmarks.tasks.metadata import DataFile, TaskMetadata
     from benchmarks.tasks.records import TaskEvaluation
     from benchmarks.tasks.settings import SuiteTask
 
@@ -202,23 +202,12 @@ class Task(ABC, Generic[DataT]):
 
     # ------------------------------------------------------------------ your own data
     @classmethod
-    def from_dataframe(
-        cls,
-        data: pd.DataFrame | Mapping[str, Any],
-        *,
-        type: OwnTaskType = "classification",
-        text: str = "text",
-        label: str | None = "label",
-        pair: str | None = None,
-        score: str | None = None,
-        split: str | None = None,
-        name: str = "own-task",
-        test_size: float = 0.2,
-        random_state: int = 1111,
-    ) -> Task[Any]:
+    def from_dataframe(cls, data: pd.DataFrame | Mapping[str, Any], **options: Any) -> Task[Any]:
         """A task of your own data, evaluated like the built-in tasks of its family.
 
-        See :func:`benchmarks.tasks.own.from_dataframe` for every argument.
+        The keywords (``type``, ``text``, ``label``, ``pair``, ``score``, ``split``,
+        ``name``, ``test_size``, ``random_state``) are those of
+        :func:`benchmarks.tasks.own.from_dataframe`, which documents them.
 
         Example:
             >>> task = Task.from_dataframe(
@@ -230,39 +219,21 @@ class Task(ABC, Generic[DataT]):
             'stratified random split of the rows: test_size=0.2, random_state=1111'
         """
         make: Callable[..., Task[Any]] = hooks.lookup("from_dataframe")
-        return make(
-            data,
-            type=type,
-            text=text,
-            label=label,
-            pair=pair,
-            score=score,
-            split=split,
-            name=name,
-            test_size=test_size,
-            random_state=random_state,
-        )
+        return make(data, **options)
 
     @classmethod
-    def from_file(
-        cls,
-        path: str | os.PathLike[str],
-        *,
-        test: str | os.PathLike[str] | None = None,
-        dev: str | os.PathLike[str] | None = None,
-        sep: str | None = None,
-        name: str | None = None,
-        **options: Any,
-    ) -> Task[Any]:
+    def from_file(cls, path: str | os.PathLike[str], **options: Any) -> Task[Any]:
         """A task of your own TSV, CSV or parquet file(s).
 
-        See :func:`benchmarks.tasks.own.from_file` for every argument.
+        The keywords (``test``, ``dev``, ``sep``, ``name`` and the column and split
+        options of :meth:`from_dataframe`) are those of
+        :func:`benchmarks.tasks.own.from_file`, which documents them.
 
         Example:
             >>> task = Task.from_file("reviews.tsv", text="review", label="stars")  # doctest: +SKIP
         """
         make: Callable[..., Task[Any]] = hooks.lookup("from_file")
-        return make(path, test=test, dev=dev, sep=sep, name=name, **options)
+        return make(path, **options)
 
     # ------------------------------------------------------------------ evaluation
     @renamed_parameters(progress="show_progress")
@@ -309,7 +280,8 @@ class Task(ABC, Generic[DataT]):
 
         Returns:
             :class:`~benchmarks.evaluation.TaskEvaluation`: ``main_score``, all
-            ``scores``, the rows used per split and the protocol.
+            ``scores`` (in points, 0-100: accuracy in %, correlations and V-measure
+            x100), the rows used per split and the protocol.
 
         Raises:
             InvalidParameterError: The task derives from no family class.
@@ -322,7 +294,7 @@ class Task(ABC, Generic[DataT]):
             ...     {"text": ["a fine film", "great fun", "a dull film", "bad fun"] * 10,
             ...      "label": ["pos", "pos", "neg", "neg"] * 10}, name="tiny-reviews")
             >>> result = task.evaluate(embeddings.load("glove-6b-50d"))
-            >>> 0.0 <= result["main_score"] <= 1.0
+            >>> 0.0 <= result["main_score"] <= 100.0
             True
         """
         run: Callable[..., TaskEvaluation] = hooks.lookup("evaluate")

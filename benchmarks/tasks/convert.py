@@ -138,6 +138,45 @@ def to_tsv_bytes(rows: Iterable[Row], header: Sequence[str] | None = None) -> by
 # ---------------------------------------------------------------- single sentence
 
 
+def _labelled_lines(
+    lines: Sequence[str],
+    sep: str,
+    *,
+    where: str,
+    layout: str,
+    label_last: bool = False,
+    digits: bool = False,
+    start: int = 1,
+) -> list[Row]:
+    """``(label, cleaned text)`` per line, the label split off at the first ``sep``
+    (at the last one with ``label_last``).
+
+    Args:
+        lines: the lines.
+        sep: the separator between label and text.
+        where: the corpus, for messages.
+        layout: the expected layout of a line, for messages.
+        label_last: the label follows the text.
+        digits: the label must be digits (then the separator may be missing).
+        start: the number of the first line.
+
+    Raises:
+        DataFormatError: a malformed line, named by its number and the expected layout.
+    """
+    rows: list[Row] = []
+    for number, line in enumerate(lines, start):
+        if label_last:
+            body, found, label = line.rpartition(sep)
+        else:
+            label, found, body = line.partition(sep)
+        if not (label.isdigit() if digits else found):
+            raise DataFormatError(f"{where} line {number}: expected '{layout}'")
+        text = clean_text(body)
+        if text:
+            rows.append((label.strip(), text))
+    return rows
+
+
 def convert_polarity(
     raw: Mapping[str, bytes], *, pos: str, neg: str, pos_label: str = "1", neg_label: str = "0"
 ) -> list[Row]:
@@ -188,15 +227,7 @@ def convert_sst(data: bytes) -> list[Row]:
         >>> convert_sst(b"1 a fine film\\n0 dull\\n")
         [('1', 'a fine film'), ('0', 'dull')]
     """
-    rows: list[Row] = []
-    for number, line in enumerate(_lines(data), 1):
-        label, _, sentence = line.partition(" ")
-        if not label.isdigit():
-            raise DataFormatError(f"SST line {number}: expected 'LABEL text', got {line!r}")
-        text = clean_text(sentence)
-        if text:
-            rows.append((label, text))
-    return rows
+    return _labelled_lines(_lines(data), " ", where="SST", layout="LABEL text", digits=True)
 
 
 def convert_sst_phrases(data: bytes) -> list[Row]:
@@ -206,15 +237,9 @@ def convert_sst_phrases(data: bytes) -> list[Row]:
         >>> convert_sst_phrases(b"a fine film \\t1\\n")
         [('1', 'a fine film')]
     """
-    rows: list[Row] = []
-    for number, line in enumerate(_lines(data), 1):
-        sentence, sep, label = line.rpartition("\t")
-        if not sep:
-            raise DataFormatError(f"SST phrase line {number}: expected 'text<TAB>label'")
-        text = clean_text(sentence)
-        if text:
-            rows.append((label.strip(), text))
-    return rows
+    return _labelled_lines(
+        _lines(data), "\t", where="SST phrase", layout="text<TAB>label", label_last=True
+    )
 
 
 def convert_agnews(data: bytes, classes: bytes) -> list[Row]:
@@ -249,18 +274,10 @@ def convert_r8(data: bytes) -> list[Row]:
         >>> convert_r8(b"Class\\tExample\\nearn\\tprofit up\\n")
         [('earn', 'profit up')]
     """
-    rows: list[Row] = []
     lines = _lines(data)
     if lines and lines[0].split("\t") == ["Class", "Example"]:
         lines = lines[1:]
-    for number, line in enumerate(lines, 2):
-        label, sep, body = line.partition("\t")
-        if not sep:
-            raise DataFormatError(f"R8 line {number}: expected 'label<TAB>text'")
-        text = clean_text(body)
-        if text:
-            rows.append((label.strip(), text))
-    return rows
+    return _labelled_lines(lines, "\t", where="R8", layout="label<TAB>text", start=2)
 
 
 # ---------------------------------------------------------------- sentence pairs

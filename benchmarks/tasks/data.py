@@ -19,8 +19,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, Self
 
 from embeddings.errors import InvalidParameterError
 
@@ -105,8 +105,50 @@ def _take(items: Sequence[str], idx: np.ndarray) -> list[str]:
     return [items[i] for i in idx.tolist()]
 
 
+class _Rows:
+    """Row selection shared by the task data classes: every list or array field holds
+    one entry per row, so a subset of rows is that subset of every such field."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _strata(self) -> np.ndarray | None:
+        """The class id per row that :meth:`subsample` keeps in proportion."""
+        return None
+
+    def _rows(self, idx: np.ndarray) -> Self:
+        changes: dict[str, Any] = {}
+        for field in fields(self):  # type: ignore[arg-type]  # subclasses are dataclasses
+            value = getattr(self, field.name)
+            if isinstance(value, list):
+                changes[field.name] = _take(value, idx)
+            elif hasattr(value, "shape"):
+                changes[field.name] = value[idx]
+        return replace(self, **changes)  # type: ignore[type-var]
+
+    def subsample(self, max_samples: int | None, random_state: int = 0) -> Self:
+        """A seeded subsample (``self`` when nothing would be dropped), stratified by
+        label, or by subset for STS data with subsets."""
+        idx = sample_indices(len(self), max_samples, random_state, self._strata())
+        return self if idx is None else self._rows(idx)
+
+
+class _Labelled(_Rows):
+    """Rows with integer ``labels`` that index ``label_names``."""
+
+    labels: np.ndarray
+    label_names: tuple[str, ...]
+
+    def _strata(self) -> np.ndarray | None:
+        return self.labels
+
+    def label_strings(self) -> list[str]:
+        """The labels as their names."""
+        return [self.label_names[i] for i in self.labels.tolist()]
+
+
 @dataclass(frozen=True, eq=False)
-class TextClassificationData:
+class TextClassificationData(_Labelled):
     """Single texts with integer labels.
 
     Attributes:
@@ -121,17 +163,6 @@ class TextClassificationData:
 
     def __len__(self) -> int:
         return len(self.texts)
-
-    def label_strings(self) -> list[str]:
-        """The labels as their names."""
-        return [self.label_names[i] for i in self.labels.tolist()]
-
-    def subsample(self, max_samples: int | None, random_state: int = 0) -> TextClassificationData:
-        """A stratified, seeded subsample (``self`` when nothing would be dropped)."""
-        idx = sample_indices(len(self), max_samples, random_state, self.labels)
-        if idx is None:
-            return self
-        return replace(self, texts=_take(self.texts, idx), labels=self.labels[idx])
 
     def in_senteval_order(self) -> TextClassificationData:
         """The rows sorted by (whitespace token count, label id), ties in current order.
@@ -155,11 +186,11 @@ class TextClassificationData:
             (len(text.split()) for text in self.texts), dtype=np.int64, count=len(self.texts)
         )
         order = np.lexsort((self.labels, counts))  # last key first; lexsort is stable
-        return replace(self, texts=_take(self.texts, order), labels=self.labels[order])
+        return self._rows(order)
 
 
 @dataclass(frozen=True, eq=False)
-class PairClassificationData:
+class PairClassificationData(_Labelled):
     """Text pairs with integer labels.
 
     Attributes:
@@ -177,25 +208,9 @@ class PairClassificationData:
     def __len__(self) -> int:
         return len(self.texts_a)
 
-    def label_strings(self) -> list[str]:
-        """The labels as their names."""
-        return [self.label_names[i] for i in self.labels.tolist()]
-
-    def subsample(self, max_samples: int | None, random_state: int = 0) -> PairClassificationData:
-        """A stratified, seeded subsample (``self`` when nothing would be dropped)."""
-        idx = sample_indices(len(self), max_samples, random_state, self.labels)
-        if idx is None:
-            return self
-        return replace(
-            self,
-            texts_a=_take(self.texts_a, idx),
-            texts_b=_take(self.texts_b, idx),
-            labels=self.labels[idx],
-        )
-
 
 @dataclass(frozen=True, eq=False)
-class PairScoreData:
+class PairScoreData(_Rows):
     """Text pairs with a real-valued gold similarity score.
 
     Attributes:
@@ -238,15 +253,5 @@ class PairScoreData:
             )
         return out
 
-    def subsample(self, max_samples: int | None, random_state: int = 0) -> PairScoreData:
-        """A seeded subsample, stratified by subset where there are subsets."""
-        idx = sample_indices(len(self), max_samples, random_state, self.subset_ids)
-        if idx is None:
-            return self
-        return replace(
-            self,
-            texts_a=_take(self.texts_a, idx),
-            texts_b=_take(self.texts_b, idx),
-            scores=self.scores[idx],
-            subset_ids=None if self.subset_ids is None else self.subset_ids[idx],
-        )
+    def _strata(self) -> np.ndarray | None:
+        return self.subset_ids

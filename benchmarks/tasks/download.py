@@ -27,6 +27,7 @@ import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from benchmarks.tasks._errors import DataFormatError
 from benchmarks.tasks._pins import FILES, RAW_FILES
@@ -37,10 +38,11 @@ from benchmarks.tasks.metadata import RawFile, Source
 from benchmarks.tasks.nli import ARCHIVES, download_nli
 from benchmarks.tasks.paths import data_dir
 from benchmarks.tasks.registry import get_task_class
-from embeddings._atomic import atomic_write_bytes
+from embeddings._atomic import atomic_write_bytes, writing_errors
 from embeddings.errors import ChecksumError, DataNotFoundError
 
 __all__ = [
+    "DownloadOptions",
     "DownloadReport",
     "Opener",
     "atomic_write",
@@ -213,7 +215,9 @@ def download_folder(
         A :class:`DownloadReport`.
 
     Raises:
-        DataNotFoundError: A required raw file could not be fetched from any source.
+        DataNotFoundError: A required raw file could not be fetched from any source, or
+            the data folder cannot be read or written (the message names the path and
+            the fix).
         ChecksumError: Fetched bytes, or the converted output, differ from the pins.
     """
     if folder in ARCHIVES:  # SNLI, MultiNLI: one pinned zip, streamed and converted
@@ -225,63 +229,70 @@ def download_folder(
         )
     root = Path(dest).expanduser() if dest is not None else data_dir()
     report = DownloadReport(folder=folder, root=root)
-    raw_dir = root / folder / "raw"
-    fetcher = _Fetcher(opener or urlopen_bytes, timeout)
-    raw: dict[str, bytes] = {}
-    for item in RAW_FILES[folder]:
-        target = raw_dir / item.name
-        if not force and target.is_file() and file_sha256(target) == item.sha256:
-            raw[item.name] = target.read_bytes()
-            report.raw_kept.append(item.name)
-            continue
-        try:
-            data = fetcher.raw_bytes(item)
-        except (DataNotFoundError, ChecksumError) as err:
-            if item.required:
-                raise
-            report.warnings.append(f"optional {item.name} skipped: {err}")
-            logger.warning("optional %s skipped: %s", item.name, err)
-            continue
-        atomic_write(target, data)
-        raw[item.name] = data
-        report.raw_fetched.append(item.name)
+    with writing_errors(
+        f"store the {folder} data",
+        fix="pass dest= (or set TRANSFERKIT_DATA to) a writable folder with free space",
+        error=DataNotFoundError,
+    ):
+        raw_dir = root / folder / "raw"
+        fetcher = _Fetcher(opener or urlopen_bytes, timeout)
+        raw: dict[str, bytes] = {}
+        for item in RAW_FILES[folder]:
+            target = raw_dir / item.name
+            if not force and target.is_file() and file_sha256(target) == item.sha256:
+                raw[item.name] = target.read_bytes()
+                report.raw_kept.append(item.name)
+                continue
+            try:
+                data = fetcher.raw_bytes(item)
+            except (DataNotFoundError, ChecksumError) as err:
+                if item.required:
+                    raise
+                report.warnings.append(f"optional {item.name} skipped: {err}")
+                logger.warning("optional %s skipped: %s", item.name, err)
+                continue
+            atomic_write(target, data)
+            raw[item.name] = data
+            report.raw_fetched.append(item.name)
 
-    outputs = convert_folder(folder, raw)
-    checked: list[tuple[Path, bytes]] = []
-    for name, data in sorted(outputs.items()):
-        rel = f"{folder}/{name}"
-        pinned = FILES[rel]
-        digest = sha256_bytes(data)
-        if digest != pinned.sha256:
-            raise ChecksumError(
-                f"converted {rel} has sha256 {digest}, pinned {pinned.sha256}; "
-                "the raw files or the converter changed; nothing was written"
-            )
-        checked.append((root / rel, data))
-    for path, data in checked:  # only after every output matched its pin
-        report.written.append(atomic_write(path, data))
-    return report
+        outputs = convert_folder(folder, raw)
+        checked: list[tuple[Path, bytes]] = []
+        for name, data in sorted(outputs.items()):
+            rel = f"{folder}/{name}"
+            pinned = FILES[rel]
+            digest = sha256_bytes(data)
+            if digest != pinned.sha256:
+                raise ChecksumError(
+                    f"converted {rel} has sha256 {digest}, pinned {pinned.sha256}; "
+                    "the raw files or the converter changed; nothing was written"
+                )
+            checked.append((root / rel, data))
+        for path, data in checked:  # only after every output matched its pin
+            report.written.append(atomic_write(path, data))
+        return report
+
+
+class DownloadOptions(TypedDict, total=False):
+    """The keyword options of :func:`download`: those of :func:`download_folder`."""
+
+    timeout: float
+    force: bool
+    opener: Opener | None
 
 
 def download(
-    task: str,
-    dest: str | os.PathLike[str] | None = None,
-    *,
-    timeout: float = 60.0,
-    force: bool = False,
-    opener: Opener | None = None,
+    task: str, dest: str | os.PathLike[str] | None = None, **options: Unpack[DownloadOptions]
 ) -> DownloadReport:
     """Download the data folder of a task (by task name, any case).
 
-    Args:
-        task: A task name, e.g. ``"TREC-fine"`` (fetches the ``TREC`` folder).
-        dest: Data directory; default :func:`benchmarks.tasks.data_dir`.
-        timeout: Seconds per network request.
-        force: Fetch raw files again even when present.
-        opener: Injected fetch function (tests).
+    ``download("TREC-fine")`` is ``download_folder("TREC")``: ``dest`` and the keyword
+    options (``timeout``, ``force``, ``opener``) are those of :func:`download_folder`.
 
     Returns:
         A :class:`DownloadReport`.
+
+    Example:
+        >>> download("TREC-fine", "data")  # doctest: +SKIP
     """
     folder = get_task_class(task).metadata.dataset
-    return download_folder(folder, dest, timeout=timeout, force=force, opener=opener)
+    return download_folder(folder, dest, **options)

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
-import tempfile
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
@@ -51,6 +51,8 @@ from benchmarks.tasks.checksum import file_sha256
 from benchmarks.tasks.convert import clean_text
 from benchmarks.tasks.download_report import DownloadReport
 from benchmarks.tasks.paths import data_dir, find_file
+from embeddings._atomic import atomic_open, atomic_write_json
+from embeddings._jsonfile import read_json_file
 from embeddings.errors import ChecksumError, DataNotFoundError
 
 __all__ = [
@@ -66,6 +68,8 @@ __all__ = [
 
 NLI_LABELS = ("entailment", "neutral", "contradiction")
 MANIFEST = "manifest.json"
+#: the largest manifest read (the one written is under 1 kB)
+MAX_MANIFEST_BYTES = 1 << 20
 #: the largest jsonl member read from an archive (MultiNLI's train file is ~440 MB)
 MAX_MEMBER_BYTES = 1024**3
 _HEADER = b"label\ttext_a\ttext_b\n"
@@ -130,31 +134,22 @@ def urlopen_stream(url: str, timeout: float) -> IO[bytes]:
 
 def _fetch_archive(archive: NLIArchive, target: Path, opener: StreamOpener, timeout: float) -> None:
     """Stream the archive into ``target`` (atomically), checking size and sha256."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     total = 0
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, opener(archive.url, timeout) as stream:
-            while chunk := stream.read(1 << 20):
-                total += len(chunk)
-                if total > archive.size:
-                    raise ChecksumError(
-                        f"{archive.url}: more than the pinned {archive.size} bytes; refusing"
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+    with atomic_open(target) as out, opener(archive.url, timeout) as stream:
+        while chunk := stream.read(1 << 20):
+            total += len(chunk)
+            if total > archive.size:
+                raise ChecksumError(
+                    f"{archive.url}: more than the pinned {archive.size} bytes; refusing"
+                )
+            digest.update(chunk)
+            out.write(chunk)
         if digest.hexdigest() != archive.sha256 or total != archive.size:
             raise ChecksumError(
                 f"{archive.url}: {total} bytes with sha256 {digest.hexdigest()}; pinned "
                 f"{archive.size} bytes with sha256 {archive.sha256}; nothing was written"
             )
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _pair_lines(stream: IO[bytes], where: str, counts: dict[str, int]) -> Iterator[bytes]:
@@ -193,25 +188,13 @@ def _pair_lines(stream: IO[bytes], where: str, counts: dict[str, int]) -> Iterat
 
 def _write_split(target: Path, lines: Iterator[bytes]) -> tuple[str, int]:
     """Write the header and ``lines`` to ``target`` atomically; ``(sha256, bytes)``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            digest.update(_HEADER)
-            out.write(_HEADER)
-            size += len(_HEADER)
-            for line in lines:
-                digest.update(line)
-                out.write(line)
-                size += len(line)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(target) as out:
+        for line in itertools.chain((_HEADER,), lines):
+            digest.update(line)
+            out.write(line)
+            size += len(line)
     return digest.hexdigest(), size
 
 
@@ -249,7 +232,6 @@ def convert_nli_zip(
     import zlib
     from collections import Counter
 
-    from embeddings._atomic import atomic_write_bytes
     from embeddings.errors import InvalidParameterError
 
     class _LineBounded(io.RawIOBase):
@@ -356,7 +338,7 @@ def convert_nli_zip(
         "archive": {"url": archive.url, "sha256": archive.sha256, "size": archive.size},
         "splits": splits,
     }
-    atomic_write_bytes(out / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+    atomic_write_json(out / MANIFEST, manifest)
     return manifest
 
 
@@ -418,8 +400,10 @@ class NLITrainingTask(PairClassificationTask):
     def _manifest(self) -> dict[str, Any]:
         meta = self.metadata
         path = find_file(f"{meta.dataset}/{MANIFEST}", task=meta.name, root=self.data_dir)
+        manifest = read_json_file(
+            path, what="NLI manifest", limit=MAX_MANIFEST_BYTES, error=DataFormatError
+        )
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
             pinned = manifest["archive"]["sha256"]
             splits = manifest["splits"]
         except (ValueError, KeyError, TypeError) as err:

@@ -233,10 +233,6 @@ def read_table(path: Path, sep: str | None) -> pd.DataFrame:
         raise DataNotFoundError(f"task file {path} does not exist")
     if suffix in (".parquet", ".pq"):
         return pd.read_parquet(path)
-    delimiter = sep if sep is not None else ("," if suffix == ".csv" else "\t")
-    try:
-        return pd.read_csv(
-            path, sep=delimiter, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8"
-        )
-    except (ValueError, pd.errors.ParserError) as err:
-        raise InvalidInputError(f"{path}: cannot read it as {suffix[1:]} ({err})") from None
+    from embeddings._text_sources import read_delimited  # the quoting rule of encode's input
+
+    return read_delimited(path, sep if sep is not None else ("," if suffix == ".csv" else "\t"))

@@ -39,8 +39,9 @@ class TaskEvaluation(TypedDict):
     """What ``Task.evaluate`` returns.
 
     Attributes:
-        main_score: The task's headline score (``scores["main_score"]``).
-        scores: Everything the evaluator reports (JSON-compatible).
+        main_score: The task's headline score (``scores["main_score"]``), in points
+            (0-100: accuracy in %, correlations and V-measure x100).
+        scores: Everything the evaluator reports (JSON-compatible; scores in points).
         n_samples: Rows used per split.
         protocol: How the score was obtained.
     """

@@ -710,7 +710,8 @@ class InferSentCheckpointEncoder(_InferSentBase):
             version 2 (any file or store the toolkit reads).
         version: ``1`` (``<s>``/``</s>`` markers) or ``2`` (``<p>``/``</p>``, exact zeros
             never win the max, ``n't`` split as ``n 't`` by the NLTK tokenizer).
-        tokenizer: ``"nltk"`` (the published default, needs NLTK and its punkt data),
+        tokenizer: ``"nltk"`` (the published default; NLTK's Treebank words without
+            punkt data, :func:`embeddings.tokenize.nltk_word_tokenize`),
             ``"split"`` (whitespace: pre-tokenized text, the published
             ``tokenize=False``) or ``"words"`` (transferkit's tokenizer).
         lowercase: lowercase texts first (the published models read cased text).

@@ -575,9 +575,9 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
         options: ``{"uni": {"dim": 2400, "dim_word": 620}, "bi": {"dim": 1200,
             "dim_word": 620}}`` to use instead of the pickled options files, which are
             otherwise read with an unpickler that refuses anything but plain data.
-        tokenizer: ``"nltk"`` (NLTK's ``word_tokenize``, as published; needs NLTK
-            and its punkt data), ``"split"`` (whitespace, pre-tokenized text) or
-            ``"words"`` (transferkit's tokenizer).
+        tokenizer: ``"nltk"`` (NLTK's word tokenizer, as published, without punkt
+            data: :func:`embeddings.tokenize.nltk_word_tokenize`), ``"split"``
+            (whitespace, pre-tokenized text) or ``"words"`` (transferkit's tokenizer).
         lowercase: lowercase texts first (the release's dictionary is cased).
         use_eos: append the ``<eos>`` row, as the published ``encode(use_eos=True)``.
         normalize: L2-normalise each encoder's vector (the published default).

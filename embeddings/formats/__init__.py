@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -236,19 +237,17 @@ def read_vectors(
     """
     _check_format(format)
     fmt = detect_format(path) if format == "auto" else format
-    if fmt == "native":
-        return read_store(path)
-    if fmt == "word2vec-text":
-        return read_word2vec_text(path)
-    if fmt == "fasttext-vec":
-        return read_fasttext_vec(path)
-    if fmt == "word2vec-binary":
-        return read_word2vec_binary(path)
-    if fmt == "glove-text":
-        return read_glove_text(path)
-    if fmt == "fasttext-bin":
-        return read_fasttext_bin(path)
-    return read_gensim(path, trust_pickle=trust_pickle)
+    if fmt == "gensim":
+        return read_gensim(path, trust_pickle=trust_pickle)
+    readers: dict[str, Callable[[str | os.PathLike[str]], VectorTable]] = {
+        "native": read_store,
+        "word2vec-text": read_word2vec_text,
+        "fasttext-vec": read_fasttext_vec,
+        "word2vec-binary": read_word2vec_binary,
+        "glove-text": read_glove_text,
+        "fasttext-bin": read_fasttext_bin,
+    }
+    return readers[fmt](path)
 
 
 def load_vectors(

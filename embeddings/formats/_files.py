@@ -14,6 +14,10 @@ Every reader in :mod:`embeddings.formats` opens its input through this module:
   ``EOFError`` or ``zlib.error`` of reading becomes a
   :class:`~embeddings.errors.ModelFormatError` naming the file.
 * :func:`reading_errors` does the same for a whole block of parsing code.
+* :func:`read_json_file` (from :mod:`embeddings._jsonfile`, a leaf that imports only
+  the standard library) reads a bounded UTF-8 JSON file: a config, a catalogue, a pins
+  or lock file, a result; every error becomes the caller's transferkit error class,
+  naming the file.
 
 Messages name the file and what went wrong; they never quote the file's content.
 
@@ -30,13 +34,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import os
-import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from embeddings._jsonfile import file_kind as _kind
+from embeddings._jsonfile import read_json_file
 from embeddings.errors import ModelFormatError, TransferkitError
 
 try:
@@ -53,6 +58,7 @@ __all__ = [
     "open_regular_file",
     "open_vector_file",
     "reading_errors",
+    "read_json_file",
     "VectorFile",
 ]
 
@@ -67,21 +73,6 @@ MAX_DIM = 10_000
 MAX_GZIP_RATIO = 16
 #: ... plus this many bytes (so that tiny files are never refused)
 GZIP_SLACK_BYTES = 1 << 20
-
-
-def _kind(mode: int) -> str | None:
-    """What a non-regular file is, in words (``None`` for a regular file)."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device file"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 def check_regular_file(

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import mmap
 import os
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Literal
@@ -44,7 +43,7 @@ from embeddings.formats._files import (
     reading_errors,
 )
 from embeddings.formats.table import VectorTable
-from embeddings.formats.text import _check_writable, parse_count
+from embeddings.formats.text import _check_writable, _dedupe, parse_count
 
 __all__ = ["read_word2vec_binary", "write_word2vec_binary"]
 
@@ -300,16 +299,7 @@ def read_word2vec_binary(
             f"{p}: entry {j + 1} has NaN or infinite values; expected finite float32 numbers "
             "(wrong byte order or not float32?)"
         )
-    if len(set(vocab)) != len(vocab):
-        seen: set[str] = set()
-        keep = [i for i, w in enumerate(vocab) if not (w in seen or seen.add(w))]  # type: ignore[func-returns-value]
-        warnings.warn(
-            f"{p}: {len(vocab) - len(keep)} duplicated word(s); keeping the first vector of each",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        vocab = [vocab[i] for i in keep]
-        vectors = vectors[np.asarray(keep)]
+    vocab, vectors = _dedupe(vocab, vectors, p)
     return VectorTable(vocab, vectors, source=str(p))
 
 

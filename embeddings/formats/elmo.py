@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import math
 import os
 from collections.abc import Iterator
@@ -81,6 +80,7 @@ from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
+from embeddings._jsonfile import read_json_file
 from embeddings.errors import DataNotFoundError, MissingDependencyError, ModelFormatError
 from embeddings.formats._files import open_regular_file
 
@@ -345,9 +345,11 @@ def weight_layout(options: ElmoOptions) -> dict[str, tuple[int, ...]]:
 def _h5py() -> Any:
     try:
         import h5py
-    except ImportError as err:  # a core dependency; only a broken install lacks it
+    except ImportError as err:
         raise MissingDependencyError(
-            "reading ELMo weights.hdf5 needs h5py: pip install h5py"
+            f"reading or writing ELMo's weights.hdf5 needs h5py, which is not installed "
+            f"({err}). Install it with: pip install 'transferkit[published]'  (or: pip "
+            "install h5py)"
         ) from err
     return h5py
 
@@ -373,25 +375,11 @@ def read_options(path: str | os.PathLike[str]) -> ElmoOptions:
         ModelFormatError: not a regular file, too large, not UTF-8 JSON, or a missing /
             invalid field (named).
     """
-    p, fh = _open_regular(path, "options file")
-    with fh:
-        raw = fh.read(MAX_OPTIONS_BYTES + 1)
-    if len(raw) > MAX_OPTIONS_BYTES:
-        raise ModelFormatError(
-            f"{p}: the ELMo options file has more than {MAX_OPTIONS_BYTES} bytes; "
-            "an options.json is a few hundred"
-        )
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise ModelFormatError(f"{p}: not a UTF-8 JSON options file ({err.reason})") from err
-    except json.JSONDecodeError as err:
-        raise ModelFormatError(
-            f"{p}: not a JSON options file ({err.msg} at line {err.lineno} column {err.colno})"
-        ) from err
-    except (ValueError, RecursionError) as err:  # an over-long number, too deep nesting
-        reason = "nested too deeply" if isinstance(err, RecursionError) else "a number too long"
-        raise ModelFormatError(f"{p}: not a usable JSON options file ({reason})") from err
+    p = Path(path)
+    if not os.path.exists(p):
+        raise DataNotFoundError(f"ELMo options file {str(p)!r} does not exist")
+    p = p.resolve()
+    data = read_json_file(p, what="biLM options file", limit=MAX_OPTIONS_BYTES)
     return ElmoOptions.from_json(data, where=str(p))
 
 
@@ -604,7 +592,7 @@ def write_elmo(
     Raises:
         ModelFormatError: a missing or mis-shaped array (named).
     """
-    from embeddings._atomic import atomic_write_bytes, atomic_write_text
+    from embeddings._atomic import atomic_write_bytes, atomic_write_json
 
     layout = weight_layout(options)
     for name, shape in layout.items():
@@ -624,5 +612,5 @@ def write_elmo(
         for name in layout:
             fh.create_dataset(name, data=np.asarray(arrays[name], dtype=np.float32))
     atomic_write_bytes(w_path, buffer.getvalue())
-    atomic_write_text(opt_path, json.dumps(options.to_json(), indent=2) + "\n")
+    atomic_write_json(opt_path, options.to_json())
     return opt_path, w_path

@@ -29,7 +29,6 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from embeddings._deps import require
 from embeddings.errors import ModelFormatError
 from embeddings.formats._files import MAX_DIM, MAX_WORDS, open_regular_file, reading_errors
 from embeddings.formats.table import MAX_SUBWORD_N, Subwords, VectorTable
+from embeddings.formats.text import _dedupe
 
 __all__ = [
     "FASTTEXT_MAGIC",
@@ -320,17 +320,7 @@ def read_fasttext_bin(path: str | os.PathLike[str]) -> VectorTable:
         require("gensim", extra="models")
         vectors = _word_vectors(layout.words, vocab_vectors, ngrams, layout.minn, layout.maxn)
         subwords = Subwords(ngrams, layout.minn, layout.maxn)
-    words = layout.words
-    if len(set(words)) != len(words):
-        seen: set[str] = set()
-        keep = [i for i, w in enumerate(words) if not (w in seen or seen.add(w))]  # type: ignore[func-returns-value]
-        warnings.warn(
-            f"{p}: {len(words) - len(keep)} duplicated word(s); keeping the first vector of each",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-        words = [words[i] for i in keep]
-        vectors = vectors[np.asarray(keep)]
+    words, vectors = _dedupe(layout.words, vectors, p)
     return VectorTable(words, np.ascontiguousarray(vectors), subwords=subwords, source=str(p))
 
 

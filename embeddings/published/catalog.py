@@ -20,14 +20,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from embeddings._jsonfile import read_json_file
 from embeddings.errors import ModelFormatError
 
 __all__ = ["CatalogFile", "Artifact", "PublishedModel", "Catalog", "catalog_path", "load_catalog"]
@@ -299,20 +298,6 @@ def _names(path: Path, where: str, obj: object, limit: int) -> dict:
     return obj
 
 
-def _read_regular(p: Path) -> bytes:
-    """At most 4 MiB + 1 byte of a regular file; a FIFO or device is refused unread."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(p, flags)
-    except OSError as err:
-        raise ModelFormatError(f"{p}: cannot open the model catalogue: {err.strerror}") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ModelFormatError(f"{p}: the model catalogue must be a regular file")
-    with os.fdopen(fd, "rb") as fh:
-        return fh.read(_MAX_CATALOG_BYTES + 1)
-
-
 def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
     """Read and validate a catalogue (default: :func:`catalog_path`).
 
@@ -321,13 +306,7 @@ def load_catalog(path: str | os.PathLike[str] | None = None) -> Catalog:
             not JSON, or a field breaks the schema (the message names the field).
     """
     p = catalog_path() if path is None else Path(path)
-    data = _read_regular(p)
-    if len(data) > _MAX_CATALOG_BYTES:
-        raise ModelFormatError(f"{p}: a model catalogue is at most {_MAX_CATALOG_BYTES} bytes")
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise ModelFormatError(f"{p}: not a JSON model catalogue ({type(err).__name__})") from None
+    raw = read_json_file(p, what="model catalogue", limit=_MAX_CATALOG_BYTES)
     d = _keys(p, "top level", raw, {"format", "version", "artifacts", "models"}, {"omissions"})
     if d["format"] != "transferkit-catalog" or d["version"] != 1:
         raise _fail(p, "format/version", "expected 'transferkit-catalog' version 1")

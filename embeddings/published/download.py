@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import http.client
-import json
 import os
 import shutil
 import stat
@@ -33,8 +32,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from embeddings._atomic import atomic_write_text, fsync_dir, temporary_name
+from embeddings._atomic import atomic_write_json, fsync_dir, temporary_name, writing_errors
 from embeddings._cache_dirs import model_cache_dir
+from embeddings._jsonfile import read_json_file
 from embeddings._progress import progress
 from embeddings.errors import ChecksumError, DataNotFoundError, ModelFormatError
 from embeddings.published.catalog import Artifact, CatalogFile
@@ -49,6 +49,7 @@ except ImportError:  # pragma: no cover - Windows: no process lock
 __all__ = ["published_root", "ensure_artifact", "RECORD_NAME"]
 
 RECORD_NAME = ".transferkit-download.json"
+_MAX_RECORD_BYTES = 4 * 1024 * 1024
 _CHUNK = 1 << 20
 _MAX_REDIRECTS = 5
 
@@ -193,21 +194,15 @@ def _process_lock(path: Path) -> Iterator[None]:
 
 def _read_record(folder: Path) -> dict[str, Any] | None:
     rec = folder / RECORD_NAME
-    try:
-        st = os.lstat(rec)
-    except OSError:
+    if not os.path.lexists(rec):
         return None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > 4 * 1024 * 1024:
-        raise ModelFormatError(f"{rec}: not a regular file of at most 4 MiB")
-    try:
-        data = json.loads(rec.read_bytes().decode("utf-8"))
-        files, outputs = data["files"], data["outputs"]
-        if not isinstance(files, dict) or not isinstance(outputs, dict):
-            raise TypeError
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):
+    data = read_json_file(rec, what="download record", limit=_MAX_RECORD_BYTES, follow_links=False)
+    if not isinstance(data, dict) or not all(
+        isinstance(data.get(key), dict) for key in ("files", "outputs")
+    ):
         raise ModelFormatError(
             f"{rec}: not a valid download record; delete {folder} and pull again"
-        ) from None
+        )
     return data
 
 
@@ -280,7 +275,7 @@ def _install(
             "files": records,
             "outputs": outputs,
         }
-        atomic_write_text(tmp / RECORD_NAME, json.dumps(body, indent=2))
+        atomic_write_json(tmp / RECORD_NAME, body)
         final = root / artifact.name
         if os.path.lexists(final):
             aside = root / temporary_name(artifact.name, "old")
@@ -343,8 +338,9 @@ def ensure_artifact(
     """The folder of ``artifact``, downloading it first when ``download`` is true.
 
     Raises:
-        DataNotFoundError: not downloaded and ``download`` is false, or the download
-            failed (connection, HTTP error, interrupted: run the pull again to resume).
+        DataNotFoundError: not downloaded and ``download`` is false, the download
+            failed (connection, HTTP error, interrupted: run the pull again to resume),
+            or the model folder cannot be written (named, with the fix).
         ModelFormatError: sizes that differ from the expected ones, an unsafe or
             damaged archive, or a downloaded folder that changed since.
         ChecksumError: a sha256 that differs from the published one or the lock file's.
@@ -359,25 +355,34 @@ def ensure_artifact(
             f"{model}: {artifact.name} is not downloaded (it would go to {folder}); run "
             f"`transferkit models pull {model}` or pass download=True to embeddings.load"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    with _process_lock(root / f".{artifact.name}.lock"):
-        if _check_downloaded(artifact, folder):  # another process finished it meanwhile
-            return folder
-        staging = root / f".{artifact.name}.parts"
-        staging.mkdir(exist_ok=True)
-        lock = read_lock()
-        parts = {f.name: staging / (f.name.replace("/", "__") + ".part") for f in artifact.files}
-        records = {
-            f.name: _download_file(artifact, f, parts[f.name], lock, hint, show_progress, timeout)
-            for f in artifact.files
-        }
-        final = _install(artifact, parts, records, root)
-        new = {
-            f"{artifact.name}/{f.name}": records[f.name]
-            for f in artifact.files
-            if f.sha256 is None and f"{artifact.name}/{f.name}" not in lock
-        }
-        if new:
-            record_locks(new)
-        shutil.rmtree(staging, ignore_errors=True)
-        return final
+    with writing_errors(
+        f"store {artifact.name}",
+        fix="set TRANSFERKIT_CACHE to a writable folder with free space, then pull again",
+        error=DataNotFoundError,
+    ):
+        root.mkdir(parents=True, exist_ok=True)
+        with _process_lock(root / f".{artifact.name}.lock"):
+            if _check_downloaded(artifact, folder):  # another process finished it meanwhile
+                return folder
+            staging = root / f".{artifact.name}.parts"
+            staging.mkdir(exist_ok=True)
+            lock = read_lock()
+            parts = {
+                f.name: staging / (f.name.replace("/", "__") + ".part") for f in artifact.files
+            }
+            records = {
+                f.name: _download_file(
+                    artifact, f, parts[f.name], lock, hint, show_progress, timeout
+                )
+                for f in artifact.files
+            }
+            final = _install(artifact, parts, records, root)
+            new = {
+                f"{artifact.name}/{f.name}": records[f.name]
+                for f in artifact.files
+                if f.sha256 is None and f"{artifact.name}/{f.name}" not in lock
+            }
+            if new:
+                record_locks(new)
+            shutil.rmtree(staging, ignore_errors=True)
+            return final

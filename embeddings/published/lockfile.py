@@ -16,15 +16,14 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-from embeddings._atomic import atomic_write_text
+from embeddings._atomic import atomic_write_json
+from embeddings._jsonfile import read_json_file
 from embeddings.errors import ModelFormatError
-from embeddings.formats._files import open_regular_file
 
 __all__ = ["LOCK_NAME", "lock_path", "read_lock", "record_locks"]
 
@@ -50,14 +49,7 @@ def read_lock(path: Path | None = None) -> dict[str, dict[str, Any]]:
     p = lock_path() if path is None else path
     if not os.path.lexists(p):
         return {}
-    with open_regular_file(p, what="models lock file") as fh:
-        data = fh.read(_MAX_LOCK_BYTES + 1)
-    if len(data) > _MAX_LOCK_BYTES:
-        raise ModelFormatError(f"{p}: a models lock file is at most {_MAX_LOCK_BYTES} bytes")
-    try:
-        raw = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise ModelFormatError(f"{p}: not a JSON models lock file ({type(err).__name__})") from None
+    raw = read_json_file(p, what="models lock file", limit=_MAX_LOCK_BYTES)
     if (
         not isinstance(raw, dict)
         or raw.get("format") != "transferkit-models-lock"
@@ -94,4 +86,4 @@ def record_locks(entries: dict[str, dict[str, Any]], path: Path | None = None) -
         "version": 1,
         "files": {k: files[k] for k in sorted(files)},
     }
-    return atomic_write_text(p, json.dumps(body, indent=2) + "\n")
+    return atomic_write_json(p, body)

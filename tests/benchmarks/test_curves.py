@@ -19,7 +19,7 @@ from benchmarks.commands.curve import (
     plot_curve,
     run_curve,
 )
-from benchmarks.curves import curve_summary
+from benchmarks.curves import curve_summary, run_in_points
 from embeddings.errors import InvalidParameterError
 from tests.adapters.test_transformer import _tiny_bert
 
@@ -98,7 +98,7 @@ def test_run_curve_all_methods_and_outputs(saved_encoder, tmp_path) -> None:
         + [("finetune", 16, 0), ("scratch", 16, 0)]
     )
     assert seen == list(range(1, len(records) + 1))
-    assert all(0.0 <= r["accuracy"] <= 1.0 for r in records)
+    assert all(0.0 <= r["accuracy"] <= 100.0 and r["score_scale"] == 100 for r in records)
     assert {"best_epoch", "train_seconds"} <= set(
         next(r for r in records if r["method"] == "scratch")
     )
@@ -188,7 +188,7 @@ def test_frozen_encodes_only_the_training_texts_the_runs_use(monkeypatch, tmp_pa
     assert sorted(seen) == sorted([train[0][i] for i in used] + dev[0] + test[0])
     assert len(seen) < 150  # not the 300 training texts
     assert [(r["size"], r["seed"]) for r in records] == [(10, 0), (10, 1), (40, 0), (40, 1)]
-    assert all(r["accuracy"] == 1.0 for r in records)  # the "good"/"bad" counts separate them
+    assert all(r["accuracy"] == 100.0 for r in records)  # the "good"/"bad" counts separate them
 
 
 def test_run_curve_shows_one_line_per_step(saved_encoder, tmp_path, capsys, monkeypatch) -> None:
@@ -239,3 +239,53 @@ def test_training_options_take_new_names_and_old_spellings_warn() -> None:
         old = p.parse_args(["--max-epochs", "5", "--lr", "0.1", "--head-lr", "0.2", "--seed", "7"])
     assert vars(old) == vars(new)
     assert p.parse_args([]).epochs == 3
+
+
+def test_old_curve_runs_are_read_in_points() -> None:
+    # a curve.json run written before accuracies were points (no score_scale, 0-1)
+    old = {"method": "tfidf", "size": 50, "seed": 0, "accuracy": 0.8125, "dev_accuracy": 0.5}
+    new = run_in_points(old)
+    assert (new["accuracy"], new["dev_accuracy"], new["score_scale"]) == (81.25, 50.0, 100)
+    assert run_in_points(new) == new  # a run in points is left alone
+    assert old["accuracy"] == 0.8125  # the input is not changed
+
+
+def test_resumed_old_runs_are_converted_and_not_rerun() -> None:
+    old = [{"method": "tfidf", "size": 4, "seed": 0, "accuracy": 0.75, "dev_accuracy": None}]
+    split = (["good one", "bad one"] * 4, np.array([1, 0] * 4))
+    records = run_curve(
+        split, split, split, encoder="unused", sizes=[4], seeds=1, methods=["tfidf"],
+        done=old, on_record=lambda r: pytest.fail("ran again"),
+    )  # fmt: skip
+    assert records == [{**old[0], "accuracy": 75.0, "score_scale": 100}]
+
+
+def test_curve_figure_is_readable(tmp_path) -> None:
+    from matplotlib.collections import PolyCollection
+
+    from benchmarks.plots import MAX_HEIGHT_PX, MAX_WIDTH_PX, close, curve_figure
+
+    summary = curve_summary(
+        [{"method": m, "size": n, "accuracy": 50.0 + n / 10 + s}
+         for m in ("tfidf", "frozen") for n in (50, 60, 300, 1000) for s in (0, 2)]
+    )  # fmt: skip
+    fig = curve_figure(summary, title="t", labels={"tfidf": "TF-IDF"}, methods=["tfidf", "frozen"])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["50", "60", "300", "1000"]  # plain numbers, not 6x10^1
+    assert all(t.get_text() == "" for t in ax.get_xticklabels(minor=True))
+    assert ax.get_ylabel() == "test accuracy (%)" and ax.get_title() == "t"
+    assert "examples" in ax.get_xlabel()
+    # the legend sits right of the axes, clear of the lines
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["TF-IDF", "frozen"]
+    # one shaded min-max band per method
+    assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 2
+    close(fig)
+    png = plot_curve(summary, tmp_path / "curve.png", title="t", labels={})
+    import matplotlib.image
+
+    h, w = matplotlib.image.imread(png).shape[:2]
+    assert w <= MAX_WIDTH_PX and h <= MAX_HEIGHT_PX

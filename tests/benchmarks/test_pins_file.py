@@ -194,7 +194,7 @@ def test_missing_unknown_and_repeated_fields(tmp_path: Path) -> None:
     doc = _set(_doc(), "raw_files|MR", [entry, entry])
     assert "raw_files['MR'][1].name: 'rt-polarity.neg' is listed twice" in _error(tmp_path, doc)
     text = json.dumps(_doc()).replace('"rows": 3', '"rows": 3, "rows": 4')
-    assert "the key 'rows' appears twice" in _error(tmp_path, text)
+    assert "'rows' appears twice" in _error(tmp_path, text)
 
 
 @pytest.mark.parametrize(
@@ -202,9 +202,9 @@ def test_missing_unknown_and_repeated_fields(tmp_path: Path) -> None:
     [
         ('{"format": NaN}', "NaN is not a JSON number"),
         ('{"format": Infinity}', "Infinity is not a JSON number"),
-        ('{"format": 1, "files": {', "not UTF-8 JSON"),
+        ('{"format": 1, "files": {', "invalid JSON"),
         ("[1, 2, 3]", "top level: expected an object, got a list"),
-        ("", "not UTF-8 JSON"),
+        ("", "invalid JSON"),
         ('{"format": ' + "9" * 30 + "}", "an integer of 30 digits"),
     ],
 )
@@ -224,13 +224,13 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 
 def test_only_a_regular_file_of_bounded_size_is_read(tmp_path: Path) -> None:
-    with pytest.raises(DataFormatError, match="not a regular file"):
+    with pytest.raises(DataFormatError, match="must be a regular file"):
         load_pins(tmp_path)
-    with pytest.raises(DataFormatError, match="not a regular file"):
+    with pytest.raises(DataFormatError, match="must be a regular file"):
         load_pins("/dev/zero")
     fifo = tmp_path / "pins.fifo"
     os.mkfifo(fifo)
-    with pytest.raises(DataFormatError, match="not a regular file"):
+    with pytest.raises(DataFormatError, match="must be a regular file"):
         load_pins(fifo)  # refused without blocking on the open
     with pytest.raises(DataFormatError, match="cannot read the pins file"):
         load_pins(tmp_path / "absent.json")

@@ -13,6 +13,7 @@ import pytest
 from benchmarks.cli import main as cli_main
 from benchmarks.report import (
     build_table,
+    build_tables,
     list_references,
     load_reference,
     load_results,
@@ -205,3 +206,73 @@ def test_report_cli_prints_the_table(tmp_path: Path, capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert "| MR | accuracy | 70.00 | 80.00 |" in out and "report.csv" in out
     assert cli_main(["report", str(tmp_path / "none")]) == 2
+
+
+def test_results_without_a_scale_are_read_in_points(tmp_path: Path) -> None:
+    # A record written before scores were points: main_score and scores on 0-1.
+    old = record("MR", "a", 0.775)
+    old["scores"] = {"main_score": 0.775, "accuracy": 0.775, "fold_accuracies": [0.75, 0.8],
+                     "dev_accuracy": None, "n_folds": 10, "C": [1.0, 2.0]}  # fmt: skip
+    new = {**record("TREC", "a", 81.5), "score_scale": 100, "scores": {"accuracy": 81.5}}
+    sts = {**record("STS12", "a", 0.5, metric="spearman"), "scores": {
+        "subsets": {"MSRpar": {"spearman": 0.4, "pearson": 0.3, "n_samples": 750}},
+        "wmean": {"spearman": 0.5, "pearson": 0.45}, "n_samples": 750}}  # fmt: skip
+    by_task = {
+        r["task"]["label"]: r for r in load_results(write_records(tmp_path, [old, new, sts]))
+    }
+    mr, trec, sts_read = by_task["MR"], by_task["TREC"], by_task["STS12"]
+    assert mr["main_score"] == pytest.approx(77.5) and mr["score_scale"] == 100
+    assert mr["scores"]["accuracy"] == pytest.approx(77.5)
+    assert mr["scores"]["fold_accuracies"] == pytest.approx([75.0, 80.0])
+    assert mr["scores"]["dev_accuracy"] is None  # not a number: left alone
+    assert (mr["scores"]["n_folds"], mr["scores"]["C"]) == (10, [1.0, 2.0])  # not scores
+    assert trec["main_score"] == 81.5 and trec["scores"] == {"accuracy": 81.5}  # kept as is
+    assert sts_read["scores"]["subsets"]["MSRpar"] == {
+        "spearman": pytest.approx(40.0),
+        "pearson": pytest.approx(30.0),
+        "n_samples": 750,
+    }
+    assert sts_read["scores"]["wmean"]["spearman"] == pytest.approx(50.0)
+    from benchmarks.results import SCORE_SCALE
+    from evaluators.metrics import SCORE_SCALE as EVALUATOR_SCALE
+
+    assert SCORE_SCALE == EVALUATOR_SCALE == 100  # files hold what the evaluators return
+    table = build_table([old, new])  # records in memory are converted too
+    assert table.get("MR", "a") == pytest.approx(77.5) and table.get("TREC", "a") == 81.5
+
+
+def test_mixed_suites_give_one_table_and_one_average_each(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    # The README's quick example and its senteval example, run into one folder: the
+    # quick suite on two encoders, the SentEval tasks on a third; one old record
+    # has no suite field (its label tells), the others name their suite.
+    quick = [
+        {**record("SST2", enc, s, label="SST2 (quick)"), "suite": "quick", "score_scale": 100}
+        for enc, s in (("glove", 78.0), ("tfidf", 74.0))
+    ] + [
+        record("TREC", enc, s, label="TREC (quick)") for enc, s in (("glove", 0.8), ("tfidf", 0.7))
+    ]
+    senteval = [
+        {**record(t, "minilm", s), "suite": "senteval", "score_scale": 100}
+        for t, s in (("MR", 75.0), ("CR", 79.0))
+    ]
+    folder = write_records(tmp_path / "r", quick + senteval)
+    tables = build_tables(load_results(folder))
+    assert [t.suite for t in tables] == ["quick", "senteval"]
+    assert tables[0].encoders == ["glove", "tfidf"] and tables[1].encoders == ["minilm"]
+    assert tables[0].averages() == {"glove": pytest.approx(79.0), "tfidf": pytest.approx(72.0)}
+    assert tables[1].averages() == {"minilm": pytest.approx(77.0)}
+    text, files = write_report(folder, tmp_path / "rep")
+    assert "average (0 tasks)" not in text
+    assert "### suite: quick" in text and "### suite: senteval" in text
+    assert text.count("**average (2 tasks)**") == 2
+    assert "| **average (2 tasks)** |  | 79.00 | 72.00 |" in text
+    rows = list(csv.reader(io.StringIO(Path(files["csv"]).read_text())))
+    assert rows[0][:3] == ["suite", "task", "metric"]
+    assert {r[0] for r in rows[1:]} == {"quick", "senteval"}
+    names = sorted(Path(p).name for p in files["plots"])
+    assert names == ["bars-quick.png", "bars-senteval.png", "heatmap-quick.png",
+                     "heatmap-senteval.png"]  # fmt: skip
+    # a filter keeps only the suites that have the task
+    only = build_tables(load_results(folder), tasks=["MR"])
+    assert [(t.suite, t.tasks) for t in only] == [("senteval", ["MR"])]

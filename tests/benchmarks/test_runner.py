@@ -424,8 +424,10 @@ def _check_cv_against_senteval(encoder: BaseEncoder, n_folds: int | None, tmp_pa
         expected = _senteval_inner_kfold(X, mr.labels, k)
     assert rec["protocol"]["n_folds"] == k
     assert rec["protocol"]["c_grid"] == [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
-    assert rec["scores"]["fold_accuracies"] == pytest.approx(expected, abs=1e-12)
-    assert rec["main_score"] == pytest.approx(float(np.mean(expected)), abs=1e-12)
+    # the record holds points: SentEval's fractions x100
+    assert rec["scores"]["fold_accuracies"] == pytest.approx([100 * a for a in expected], abs=1e-10)
+    assert rec["main_score"] == pytest.approx(100 * float(np.mean(expected)), abs=1e-10)
+    assert rec["score_scale"] == 100 and rec["suite"] == "tiny"
 
 
 @pytest.mark.parametrize("encoder_cls", [BowEncoder, FitIgnoringEncoder])
@@ -456,7 +458,7 @@ def test_train_test_numbers_equal_a_port_of_senteval_kfold(data: Path, tmp_path:
     with threadpool_limits(1, user_api="blas"):
         expected = _senteval_kfold(enc.encode(train.texts), train.labels,
                                    enc.encode(test.texts), test.labels, 5)  # fmt: skip
-    assert read(summary["computed"][0])["main_score"] == pytest.approx(expected, abs=1e-12)
+    assert read(summary["computed"][0])["main_score"] == pytest.approx(100 * expected, abs=1e-10)
 
 
 def test_relatedness_task_records_min_score(data: Path, tmp_path: Path) -> None:
@@ -466,7 +468,7 @@ def test_relatedness_task_records_min_score(data: Path, tmp_path: Path) -> None:
     assert summary["failed"] == []
     rec = read(summary["computed"][0])
     assert rec["protocol"]["min_score"] == 1 and rec["task"]["main_score"] == "pearson"
-    assert rec["scores"]["n_train"] == 60 and -1.0 <= rec["main_score"] <= 1.0
+    assert rec["scores"]["n_train"] == 60 and -100.0 <= rec["main_score"] <= 100.0
 
 
 # ---------------------------------------------------------------- CLI

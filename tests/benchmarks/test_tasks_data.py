@@ -162,3 +162,36 @@ def test_quick_subsample_of_real_task() -> None:
     full = np.array([1092, 2218, 1624, 2322, 1288])
     assert counts.sum() == 1000
     assert np.all(np.abs(counts - full * 1000 / full.sum()) < 1)  # stratified
+
+
+def test_subsample_keeps_every_per_row_field_aligned_and_stratified() -> None:
+    """One row selection serves the three data classes: each list and array field is
+    subset with the same rows, the label (or STS subset) shares are kept, and
+    tuples of names are left alone."""
+    from benchmarks.tasks.data import (
+        PairClassificationData,
+        PairScoreData,
+        TextClassificationData,
+        sample_indices,
+    )
+
+    labels = np.array([0] * 30 + [1] * 10)
+    texts = [f"t{i}" for i in range(40)]
+    text = TextClassificationData(texts, labels, ("neg", "pos")).subsample(8, random_state=3)
+    idx = sample_indices(40, 8, 3, labels)  # the one sampler, stratified by label
+    assert idx is not None
+    assert text.texts == [texts[i] for i in idx] and text.labels.tolist() == labels[idx].tolist()
+    assert sorted(text.label_strings()).count("pos") == 2 and text.label_names == ("neg", "pos")
+
+    pairs = PairClassificationData(texts, [t + "b" for t in texts], labels, ("n", "p"))
+    sub = pairs.subsample(8, random_state=3)
+    assert [a + "b" for a in sub.texts_a] == sub.texts_b and sub.texts_a == text.texts
+    assert pairs.subsample(None) is pairs and pairs.subsample(40) is pairs
+
+    subsets = np.array([0] * 20 + [1] * 20)
+    scores = PairScoreData(texts, texts, np.arange(40.0), subsets, ("x", "y")).subsample(10)
+    assert scores.scores.tolist() == [float(t[1:]) for t in scores.texts_a]
+    assert scores.subset_ids is not None and scores.subset_ids.tolist().count(0) == 5
+    assert scores.subset_names == ("x", "y")
+    plain = PairScoreData(texts, texts, np.arange(40.0)).subsample(10)
+    assert plain.subset_ids is None and len(plain) == 10

@@ -127,6 +127,17 @@ def test_wrong_bytes_raise_checksum_error_and_write_nothing(fake_cr, tmp_path: P
     assert not (tmp_path / "CR" / "all.tsv").exists()
 
 
+def test_an_unwritable_data_folder_is_a_data_error_naming_the_path(fake_cr, tmp_path: Path) -> None:
+    fake_cr()
+    (tmp_path / "CR").write_bytes(b"a file where the folder goes")
+    net = FakeNet({"https://x/custrev.pos": POS, "https://x/custrev.neg": NEG})
+    with pytest.raises(
+        DataNotFoundError, match=r"CR/raw.*: cannot store the CR data .*dest="
+    ) as info:
+        download("CR", tmp_path, opener=net)
+    assert isinstance(info.value.__cause__, OSError)  # the disk's own error, kept as the cause
+
+
 def test_unreachable_source_raises_data_not_found(fake_cr, tmp_path: Path) -> None:
     fake_cr()
     with pytest.raises(DataNotFoundError, match="could not download custrev.neg.*404"):

@@ -71,14 +71,15 @@ def test_cv_matches_direct_sklearn(binary_data) -> None:
         cs.append(C)
         devs.append(dev)
 
-    assert result["fold_accuracies"] == accs
-    assert result["accuracy"] == float(np.mean(accs))
+    # scores are points: the direct scikit-learn fractions x100
+    assert result["fold_accuracies"] == [100 * a for a in accs]
+    assert result["accuracy"] == pytest.approx(100 * float(np.mean(accs)), abs=1e-10)
     assert result["main_score"] == result["accuracy"]
-    assert result["accuracy_std"] == float(np.std(accs))
+    assert result["accuracy_std"] == pytest.approx(100 * float(np.std(accs)), abs=1e-10)
     assert result["C"] == cs
     assert result["params"] == [{"C": c} for c in cs]
-    assert result["dev_accuracy"] == pytest.approx(float(np.mean(devs)), abs=1e-12)
-    assert result["f1"] == pytest.approx(float(np.mean(f1s)), abs=1e-12)
+    assert result["dev_accuracy"] == pytest.approx(100 * float(np.mean(devs)), abs=1e-10)
+    assert result["f1"] == pytest.approx(100 * float(np.mean(f1s)), abs=1e-10)
     assert result["f1_average"] == "binary"
     assert (result["n_samples"], result["n_folds"], result["n_classes"]) == (160, k, 2)
     assert result["seed"] == seed and result["head"] == "logreg"
@@ -96,9 +97,9 @@ def test_split_matches_direct_sklearn(multiclass_data) -> None:
     clf = LogisticRegression(C=SENTEVAL_GRID[best], random_state=3).fit(Xtr, ytr)
     pred = clf.predict(Xte)
     assert result["C"] == SENTEVAL_GRID[best]
-    assert result["dev_accuracy"] == dev[best]
-    assert result["accuracy"] == accuracy_score(yte, pred)
-    assert result["f1"] == f1_score(yte, pred, average="macro")
+    assert result["dev_accuracy"] == 100 * dev[best]
+    assert result["accuracy"] == 100 * accuracy_score(yte, pred)
+    assert result["f1"] == 100 * f1_score(yte, pred, average="macro")
     assert result["f1_average"] == "macro"
     assert (result["n_train"], result["n_dev"], result["n_test"]) == (80, 30, 40)
     assert result["selection"] == "dev" and result["n_folds"] is None
@@ -111,9 +112,9 @@ def test_train_test_matches_direct_sklearn(binary_data) -> None:
     C, dev = _inner_select(Xtr, ytr, SENTEVAL_KFOLD_GRID, 5, 11)
     pred = LogisticRegression(C=C, random_state=11).fit(Xtr, ytr).predict(Xte)
     assert result["C"] == C
-    assert result["dev_accuracy"] == pytest.approx(dev, abs=1e-12)
-    assert result["accuracy"] == accuracy_score(yte, pred)
-    assert result["f1"] == f1_score(yte, pred)
+    assert result["dev_accuracy"] == pytest.approx(100 * dev, abs=1e-10)
+    assert result["accuracy"] == 100 * accuracy_score(yte, pred)
+    assert result["f1"] == 100 * f1_score(yte, pred)
     assert result["selection"] == "cv" and result["n_folds"] == 5 and result["n_dev"] == 0
 
 
@@ -130,7 +131,7 @@ def test_selection_never_sees_test_labels(binary_data) -> None:
     a = evaluate_classification_split(*args, y[120:], random_state=0)
     b = evaluate_classification_split(*args, 1 - y[120:], random_state=0)
     assert a["C"] == b["C"] and a["dev_accuracy"] == b["dev_accuracy"]
-    assert a["accuracy"] == pytest.approx(1 - b["accuracy"])
+    assert a["accuracy"] == pytest.approx(100 - b["accuracy"])
 
 
 def test_user_estimator_is_cloned_not_mutated(binary_data) -> None:
@@ -166,7 +167,7 @@ def test_user_estimator_matches_direct_sklearn(binary_data) -> None:
     pred = KNeighborsClassifier(n_neighbors=best).fit(X[:100], y[:100]).predict(X[130:])
     assert result["params"] == {"n_neighbors": best}
     assert result["C"] is None
-    assert result["accuracy"] == accuracy_score(y[130:], pred)
+    assert result["accuracy"] == 100 * accuracy_score(y[130:], pred)
     assert user.n_neighbors == 3 and not hasattr(user, "classes_")
 
 
@@ -237,8 +238,8 @@ def test_mlp_head_is_seeded_and_early_stopping(multiclass_data) -> None:
     assert a == b and a["head"] == "mlp" and a["C"] is None
     alpha = a["params"]["alpha"]
     direct = clone(est).set_params(alpha=alpha).fit(X[:90], y[:90])
-    assert a["accuracy"] == accuracy_score(y[120:], direct.predict(X[120:]))
-    assert a["accuracy"] > 0.6
+    assert a["accuracy"] == 100 * accuracy_score(y[120:], direct.predict(X[120:]))
+    assert a["accuracy"] > 60
 
 
 def test_string_labels(binary_data) -> None:

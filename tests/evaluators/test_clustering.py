@@ -27,22 +27,23 @@ def test_minibatch_matches_direct_sklearn(blobs) -> None:
         v.append(v_measure_score(y, pred))
         a.append(adjusted_rand_score(y, pred))
         n.append(normalized_mutual_info_score(y, pred))
-    assert [r["v_measure"] for r in result["runs"]] == v
-    assert result["v_measure"] == float(np.mean(v)) == result["main_score"]
-    assert result["v_measure_std"] == float(np.std(v))
-    assert result["ari"] == float(np.mean(a)) and result["ari_std"] == float(np.std(a))
-    assert result["nmi"] == float(np.mean(n)) and result["nmi_std"] == float(np.std(n))
+    # scores are points: the direct scikit-learn values x100
+    assert [r["v_measure"] for r in result["runs"]] == [100 * x for x in v]
+    assert result["v_measure"] == result["main_score"]
+    for key, values in (("v_measure", v), ("ari", a), ("nmi", n)):
+        assert result[key] == pytest.approx(100 * float(np.mean(values)), abs=1e-10)
+        assert result[f"{key}_std"] == pytest.approx(100 * float(np.std(values)), abs=1e-10)
     assert (result["n_clusters"], result["n_samples"], result["n_runs"]) == (4, 120, 3)
 
 
 def test_kmeans_and_separable_blobs() -> None:
     X, y = make_blobs(n_samples=90, centers=3, cluster_std=0.1, random_state=0)
     result = evaluate_clustering(X, y, n_runs=2, algorithm="kmeans")
-    assert result["v_measure"] == pytest.approx(1.0)
-    assert result["ari"] == pytest.approx(1.0)
+    assert result["v_measure"] == pytest.approx(100.0)
+    assert result["ari"] == pytest.approx(100.0)
     assert result["v_measure_std"] == pytest.approx(0.0, abs=1e-12)
     shuffled = np.random.default_rng(0).permutation(y)
-    assert evaluate_clustering(X, shuffled, n_runs=2)["v_measure"] < 0.2
+    assert evaluate_clustering(X, shuffled, n_runs=2)["v_measure"] < 20
 
 
 def test_user_estimator_cloned_and_given_k(blobs) -> None:
@@ -52,11 +53,11 @@ def test_user_estimator_cloned_and_given_k(blobs) -> None:
     assert user.n_clusters == 9 and user.random_state is None
     assert not hasattr(user, "labels_")
     pred = KMeans(n_clusters=4, n_init=2, random_state=1).fit_predict(X)
-    assert result["runs"][0]["v_measure"] == v_measure_score(y, pred)
+    assert result["runs"][0]["v_measure"] == 100 * v_measure_score(y, pred)
     assert result["algorithm"] == "custom:KMeans"
     agg = evaluate_clustering(X, y, n_runs=1, estimator=AgglomerativeClustering())
     direct = AgglomerativeClustering(n_clusters=4).fit_predict(X)
-    assert agg["v_measure"] == v_measure_score(y, direct)
+    assert agg["v_measure"] == pytest.approx(100 * v_measure_score(y, direct), abs=1e-10)
 
 
 def test_deterministic_with_string_labels(blobs) -> None:

@@ -71,8 +71,8 @@ def test_mrpc_protocol_f1_matches_sklearn() -> None:
     assert result == same
     clf = LogisticRegression(C=result["C"], random_state=4).fit(F[:110], y[:110])
     pred = clf.predict(F[110:])
-    assert result["accuracy"] == accuracy_score(y[110:], pred)
-    assert result["f1"] == f1_score(y[110:], pred, pos_label=1)
+    assert result["accuracy"] == 100 * accuracy_score(y[110:], pred)
+    assert result["f1"] == 100 * f1_score(y[110:], pred, pos_label=1)
     assert result["f1_average"] == "binary"
 
 

@@ -49,8 +49,9 @@ def test_paired_cosine_by_hand() -> None:
 def test_evaluate_similarity_by_hand() -> None:
     U, V = _at_cosines(A_COS, [1.0, 2.0, 0.5, 7.0])
     s = evaluate_similarity(U, V, A_GOLD)
-    assert s["pearson"] == pytest.approx(A_PEARSON, abs=1e-12)
-    assert s["spearman"] == pytest.approx(1.0) and s["main_score"] == s["spearman"]
+    # correlations are points: the hand-computed r x100
+    assert s["pearson"] == pytest.approx(100 * A_PEARSON, abs=1e-10)
+    assert s["spearman"] == pytest.approx(100.0) and s["main_score"] == s["spearman"]
     assert s["n_samples"] == 4
 
 
@@ -58,23 +59,24 @@ def test_sts_averages_by_hand() -> None:
     UA, VA = _at_cosines(A_COS, [1.0, 2.0, 0.5, 7.0])
     UB, VB = _at_cosines(B_COS, [1.0, 1.0, 4.0])
     s = evaluate_sts({"A": (UA, VA, A_GOLD), "B": (UB, VB, B_GOLD)})
-    assert s["subsets"]["A"]["pearson"] == pytest.approx(A_PEARSON, abs=1e-12)
-    assert s["subsets"]["B"]["spearman"] == pytest.approx(-0.5, abs=1e-12)
-    assert s["subsets"]["B"]["pearson"] == pytest.approx(B_PEARSON, abs=1e-12)
-    assert s["mean"]["spearman"] == pytest.approx((1.0 - 0.5) / 2)
-    assert s["wmean"]["spearman"] == pytest.approx((4 * 1.0 + 3 * -0.5) / 7)
-    assert s["mean"]["pearson"] == pytest.approx((A_PEARSON + B_PEARSON) / 2)
-    assert s["wmean"]["pearson"] == pytest.approx((4 * A_PEARSON + 3 * B_PEARSON) / 7)
+    assert s["subsets"]["A"]["pearson"] == pytest.approx(100 * A_PEARSON, abs=1e-10)
+    assert s["subsets"]["B"]["spearman"] == pytest.approx(-50.0, abs=1e-10)
+    assert s["subsets"]["B"]["pearson"] == pytest.approx(100 * B_PEARSON, abs=1e-10)
+    assert s["mean"]["spearman"] == pytest.approx(100 * (1.0 - 0.5) / 2)
+    assert s["wmean"]["spearman"] == pytest.approx(100 * (4 * 1.0 + 3 * -0.5) / 7)
+    assert s["mean"]["pearson"] == pytest.approx(100 * (A_PEARSON + B_PEARSON) / 2)
+    assert s["wmean"]["pearson"] == pytest.approx(100 * (4 * A_PEARSON + 3 * B_PEARSON) / 7)
     # "all": one correlation over the 7 concatenated pairs
     cos_all, gold_all = A_COS + B_COS, A_GOLD + B_GOLD
     ranks = np.corrcoef(stats.rankdata(cos_all), stats.rankdata(gold_all))[0, 1]
-    assert s["all"]["spearman"] == pytest.approx(ranks, abs=1e-12)
-    assert s["all"]["pearson"] == pytest.approx(np.corrcoef(cos_all, gold_all)[0, 1], abs=1e-12)
+    assert s["all"]["spearman"] == pytest.approx(100 * ranks, abs=1e-10)
+    all_pearson = np.corrcoef(cos_all, gold_all)[0, 1]
+    assert s["all"]["pearson"] == pytest.approx(100 * all_pearson, abs=1e-10)
     assert s["all"]["n_samples"] == s["n_samples"] == 7
     assert s["main"] == "wmean" and s["main_score"] == s["wmean"]["spearman"]
-    assert evaluate_sts({"A": (UA, VA, A_GOLD)}, main="all")["main_score"] == pytest.approx(1.0)
+    assert evaluate_sts({"A": (UA, VA, A_GOLD)}, main="all")["main_score"] == pytest.approx(100.0)
     m = evaluate_sts({"A": (UA, VA, A_GOLD), "B": (UB, VB, B_GOLD)}, main="mean")
-    assert m["main_score"] == pytest.approx(0.25)
+    assert m["main_score"] == pytest.approx(25.0)
 
 
 def test_sts_errors_name_the_subset() -> None:
@@ -149,8 +151,8 @@ def test_relatedness_learns_is_deterministic_and_leaves_torch_alone() -> None:
     assert torch.get_num_threads() == threads_before
     b = evaluate_relatedness(*data, epochs_per_check=25, epochs=300, random_state=3)
     assert a == b
-    assert a["pearson"] > 0.8 and a["main_score"] == a["pearson"]
-    assert 0 < a["dev_pearson"] <= 1 and a["spearman"] > 0.7
+    assert a["pearson"] > 80 and a["main_score"] == a["pearson"]
+    assert 0 < a["dev_pearson"] <= 100 and a["spearman"] > 70
     assert a["n_epochs"] % 25 == 0 and a["n_epochs"] <= 325
     assert (a["n_train"], a["n_dev"], a["n_test"]) == (300, 150, 150)
     c = evaluate_relatedness(*data, epochs_per_check=25, epochs=300, random_state=4)
@@ -165,7 +167,7 @@ def test_relatedness_with_user_regressor_matches_direct_sklearn() -> None:
     Ftr = pair_features(data[0], data[1], features="senteval")
     Fte = pair_features(data[6], data[7], features="senteval")
     pred = Ridge(alpha=2.0).fit(Ftr, data[2]).predict(Fte)
-    assert s["pearson"] == pytest.approx(stats.pearsonr(pred, data[8])[0], abs=1e-6)
+    assert s["pearson"] == pytest.approx(100 * stats.pearsonr(pred, data[8])[0], abs=1e-4)
     assert s["mse"] == pytest.approx(float(np.mean((pred - data[8]) ** 2)), rel=1e-5)
     assert s["n_epochs"] is None and s["head"] == "custom:Ridge"
 

@@ -265,4 +265,4 @@ def test_nltk_tokenizer_needs_nltk(tiny):
         with pytest.raises(MissingDependencyError, match="tokenizer='split'"):
             enc.encode(["A man ."])
         return
-    pytest.skip("NLTK is installed; its punkt data decides whether tokenizer='nltk' works")
+    pytest.skip("NLTK is installed (tests/test_tokenize_offline.py covers tokenizer='nltk')")

@@ -116,7 +116,7 @@ def test_catalogue_file_bounds(tmp_path, monkeypatch):
         load_catalog(big)
     bad = tmp_path / "bad.json"
     bad.write_text("[" * 100000)
-    with pytest.raises(ModelFormatError, match="not a JSON"):
+    with pytest.raises(ModelFormatError, match="nested too deeply"):
         load_catalog(bad)
     with pytest.raises(ModelFormatError, match="regular file|directory|folder"):
         load_catalog(tmp_path)
