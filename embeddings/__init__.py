@@ -14,18 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from embeddings.errors import (
-    ChecksumError,
-    DataNotFoundError,
-    EncodingError,
-    InvalidInputError,
-    InvalidParameterError,
-    MissingDependencyError,
-    ModelFormatError,
-    NotFittedError,
-    TransferkitError,
-    UnknownEncoderError,
-)
+from embeddings import errors as _errors
+from embeddings.errors import *  # noqa: F403  (every error class, listed in errors.__all__)
 from embeddings.registry import (
     get_preset,
     list_encoders,
@@ -52,16 +42,7 @@ __all__ = [
     "similarity",
     "semantic_search",
     "encode_corpus",
-    "TransferkitError",
-    "UnknownEncoderError",
-    "MissingDependencyError",
-    "InvalidInputError",
-    "InvalidParameterError",
-    "NotFittedError",
-    "ModelFormatError",
-    "EncodingError",
-    "DataNotFoundError",
-    "ChecksumError",
+    *_errors.__all__,
     "__version__",
 ]
 
