@@ -36,6 +36,15 @@ ProgressMode = Literal["bars", "lines", "off"]
 _MODES = ("auto", "bars", "lines", "off")
 
 
+def _in_notebook() -> bool:
+    """Whether this process runs a Jupyter kernel's shell (not merely has ipykernel
+    imported, as a test runner or a library may)."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def progress_mode(stream: TextIO | None = None) -> ProgressMode:
     """How progress is shown now: ``TRANSFERKIT_PROGRESS``, else by where output goes.
 
@@ -54,7 +63,7 @@ def progress_mode(stream: TextIO | None = None) -> ProgressMode:
         )
     if value != "auto":
         return value  # type: ignore[return-value]
-    if "ipykernel" in sys.modules:  # a notebook: tqdm.auto draws widgets or text bars
+    if _in_notebook():  # tqdm.auto draws widgets or text bars
         return "bars"
     target = stream if stream is not None else sys.stderr
     isatty = getattr(target, "isatty", None)

@@ -194,3 +194,21 @@ def test_trainer_progress_is_one_line_outside_a_terminal(capsys, monkeypatch) ->
     assert "\r" not in err
     (line,) = [x for x in err.splitlines() if x.startswith("train")]
     assert line.startswith("train: 6 steps in ") and "loss=" in line
+
+
+def test_notebook_bars_only_inside_a_kernel_shell(monkeypatch):
+    """ipykernel imported (by a test runner or a library) is not a notebook; a kernel's
+    ZMQInteractiveShell is."""
+    import io
+    import types
+
+    from embeddings._progress import progress_mode
+
+    monkeypatch.delenv("TRANSFERKIT_PROGRESS", raising=False)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    fake = types.ModuleType("IPython")
+    fake.get_ipython = lambda: None
+    monkeypatch.setitem(sys.modules, "IPython", fake)
+    assert progress_mode(io.StringIO()) == "lines"
+    fake.get_ipython = lambda: type("ZMQInteractiveShell", (), {})()
+    assert progress_mode(io.StringIO()) == "bars"
