@@ -11,8 +11,13 @@
   (``{"text": [...]}``), plus ``similarity``/``similarity_pairwise`` (cosine) and a
   ``mteb_model_meta`` built from the encoder's name, fingerprint and dimension.
 
-Neither function imports SentEval or MTEB; only ``MTEBModel.mteb_model_meta``
-imports ``mteb`` (when MTEB asks for it).
+* :func:`load_mteb_task` (from :mod:`benchmarks.tasks.mteb_tasks`) gives MTEB's own
+  STS task objects (``STSBenchmark``, ``STS12``-``STS16``) with their data read from
+  the local task files, so ``mteb.evaluate(MTEBModel(encoder), task)`` runs offline.
+
+Importing this module imports neither SentEval nor MTEB; only
+``MTEBModel.mteb_model_meta`` and ``load_mteb_task`` import ``mteb`` (when used).
+``MTEBModel`` is also ``transferkit.MTEBModel``.
 
 Example:
     >>> import embeddings
@@ -32,9 +37,10 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.tasks.mteb_tasks import MTEB_LOCAL_TASKS, load_mteb_task
 from embeddings.errors import InvalidInputError, NotFittedError
 
-__all__ = ["MTEBModel", "senteval_batcher"]
+__all__ = ["MTEB_LOCAL_TASKS", "MTEBModel", "load_mteb_task", "senteval_batcher"]
 
 SentEvalPrepare = Callable[[Any, Sequence[Any]], None]
 SentEvalBatcher = Callable[[Any, Sequence[Any]], np.ndarray]
@@ -119,7 +125,10 @@ def senteval_batcher(
 
 
 class MTEBModel:
-    """An encoder behind MTEB's encoder protocol.
+    """An encoder behind MTEB's encoder protocol (``transferkit.MTEBModel``).
+
+    ``mteb.evaluate(model, tasks)`` (mteb 2) encodes through :meth:`encode`, scores
+    pairs with :meth:`similarity_pairwise` and records :attr:`mteb_model_meta`.
 
     Args:
         encoder: An encoder (or a preset name); trainable ones must be fitted.
@@ -190,19 +199,28 @@ class MTEBModel:
         texts = self._texts(inputs)
         return np.asarray(self._enc.encode(texts, batch_size=int(batch_size)), dtype=np.float32)
 
-    @staticmethod
-    def _normalize(x: Any) -> np.ndarray:
-        arr = np.atleast_2d(np.asarray(x, dtype=np.float64))
-        norms = np.linalg.norm(arr, axis=1, keepdims=True)
-        return np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
-
     def similarity(self, embeddings1: Any, embeddings2: Any) -> np.ndarray:
-        """Cosine similarity matrix ``(n1, n2)`` (a zero vector scores 0)."""
-        return self._normalize(embeddings1) @ self._normalize(embeddings2).T
+        """Cosine similarity matrix ``(n1, n2)``, float64 (a zero vector scores 0).
+
+        The formula of :func:`evaluators.metrics.paired_cosine` (dot product over the
+        product of the norms, clipped to [-1, 1]), applied to every pair of rows.
+        """
+        a = np.atleast_2d(np.asarray(embeddings1, dtype=np.float64))
+        b = np.atleast_2d(np.asarray(embeddings2, dtype=np.float64))
+        norms = np.outer(np.linalg.norm(a, axis=1), np.linalg.norm(b, axis=1))
+        dots = a @ b.T
+        out = np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+        return np.clip(out, -1.0, 1.0)
 
     def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> np.ndarray:
-        """Cosine of each row of ``embeddings1`` with the same row of ``embeddings2``."""
-        return np.sum(self._normalize(embeddings1) * self._normalize(embeddings2), axis=1)
+        """Cosine of each row of ``embeddings1`` with the same row of ``embeddings2``.
+
+        This is :func:`evaluators.metrics.paired_cosine`, the cosine transferkit's STS
+        evaluation scores, so MTEB's ``spearman`` equals transferkit's own.
+        """
+        from evaluators.metrics import paired_cosine
+
+        return paired_cosine(np.asarray(embeddings1), np.asarray(embeddings2))
 
     @property
     def mteb_model_meta(self) -> Any:

@@ -10,6 +10,7 @@ for tasks and the CLI) without knowing their names:
 * :func:`fine_tune`: a softmax head on a torch encoder, top layers unfrozen;
 * :func:`encode_corpus`: out-of-core encoding of a large corpus;
 * :class:`CachedEncoder`: vectors stored on disk, computed once per text;
+* :class:`MTEBModel`: any encoder behind MTEB's encoder protocol, for ``mteb.evaluate``;
 * ``__version__``.
 
 Only the registry is imported up front; everything else (numpy, scikit-learn, torch)
@@ -34,6 +35,7 @@ from embeddings.errors import TransferkitError
 from embeddings.registry import list_encoders, load
 
 if TYPE_CHECKING:  # explicit re-exports for type checkers
+    from benchmarks.interop import MTEBModel as MTEBModel
     from embeddings.cache import CachedEncoder as CachedEncoder
     from embeddings.sklearn import EmbeddingTransformer as EmbeddingTransformer
     from embeddings.streaming import encode_corpus as encode_corpus
@@ -49,6 +51,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "fine_tune": ("embeddings.training.finetune", "fine_tune"),
     "CachedEncoder": ("embeddings.cache", "CachedEncoder"),
     "encode_corpus": ("embeddings.streaming", "encode_corpus"),
+    "MTEBModel": ("benchmarks.interop", "MTEBModel"),
 }
 #: names whose module is part of this installation (encode_corpus may be absent)
 _PRESENT = [
