@@ -254,6 +254,11 @@ class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[m
     def _set_state(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Restore the fitted state written by ``_get_state``."""
 
+    def _check_machine(self) -> None:
+        """Check what depends on this machine (e.g. that a requested GPU exists);
+        :func:`embeddings.load` calls it, so a wrong device fails at load, not at the
+        first ``encode``.  Cheap, no I/O; a CPU device must not import torch."""
+
     def _validate(self) -> None:
         """Check the parameters' types and ranges; raise ``InvalidParameterError``.
 

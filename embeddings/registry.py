@@ -46,8 +46,9 @@ from embeddings._presets import _RECIPES as _RECIPES
 from embeddings._presets import _SKIP_THOUGHT as _SKIP_THOUGHT
 from embeddings._presets import PRESETS_FILE as PRESETS_FILE
 from embeddings.errors import (
+    DataNotFoundError,
     InvalidParameterError,
-    ModelFormatError,  # noqa: F401 - named by the doctests
+    ModelFormatError,
     TransferkitError,
     UnknownEncoderError,
 )
@@ -244,6 +245,23 @@ def _available(preset: Preset) -> bool:
         except (ImportError, ValueError):
             return False
     return True
+
+
+def _refuse_path_that_is_no_model(name: str) -> None:
+    """A folder that is no model, or a path that does not exist, gets its own error
+    instead of "unknown encoder"."""
+    if os.path.isdir(name):
+        raise ModelFormatError(
+            f"{name!r:.200} is a folder but not a model: it has neither a transferkit "
+            "config.json (written by encoder.save(folder)) nor a sentence-transformers / "
+            "Hugging Face model; pass a saved-encoder or model folder, or a preset name "
+            "(`transferkit models` lists them)"
+        )
+    if name.startswith(("/", ".", "~")) and not os.path.lexists(name):
+        raise DataNotFoundError(
+            f"no such file or folder: {name!r:.200}; pass an existing saved-encoder or model "
+            "folder, or a preset name (`transferkit models` lists them)"
+        )
 
 
 def _published_preset(name: str) -> str | None:
@@ -526,6 +544,8 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         encoder = load(name, **spec_overrides, **overrides)
         encoder._preset_name = name_or_path.strip()
         return encoder
+    if isinstance(name_or_path, str) and name_or_path not in {**_PRESETS, **ALIASES}:
+        _refuse_path_that_is_no_model(name_or_path)
     preset = get_preset(str(name_or_path))  # an unknown name fails here, before any import
     name_or_path = preset.name  # an alias loads its preset, under the preset's name
     from embeddings.base import BaseEncoder
@@ -557,6 +577,7 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
     own = preset.params.get("source")
     if source is not None and not (isinstance(source, str) and source == own):
         encoder._preset_name = f"{preset.name}:{source_label(source)}"  # your vectors, your name
+    encoder._check_machine()
     return encoder
 
 

@@ -380,3 +380,15 @@ def test_import_embeddings_stays_fast() -> None:
     seconds, numpy_loaded = out.stdout.split()
     assert numpy_loaded == "False"
     assert float(seconds) < 0.5
+
+
+def test_a_folder_that_is_no_model_and_a_missing_path_get_their_own_errors(tmp_path) -> None:
+    """Not "unknown encoder": a plain folder says what a model folder holds, a missing path
+    says it does not exist; a Hugging Face id stays an unknown-encoder error."""
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(embeddings.ModelFormatError, match="is a folder but not a model"):
+        embeddings.load(str(tmp_path))
+    with pytest.raises(embeddings.DataNotFoundError, match="no such file or folder"):
+        embeddings.load(str(tmp_path / "missing"))
+    with pytest.raises(embeddings.UnknownEncoderError):
+        embeddings.load("BAAI/bge-small-en")

@@ -103,3 +103,16 @@ def test_semantic_search_score_functions() -> None:
         semantic_search(q, corpus, score_function="manhattan")
     with pytest.raises(InvalidParameterError, match="shape"):
         semantic_search(q, corpus, score_function=lambda a, b: np.zeros(3))
+
+
+@pytest.mark.parametrize("name", ["minilm-l6", "quick-thought-corpus"])
+def test_a_gpu_this_machine_lacks_fails_at_load_not_at_encode(name: str) -> None:
+    """``embeddings.load`` checks the device against the machine (transformers and every
+    TorchEncoder family); a CPU-only machine names its devices."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(embeddings.InvalidParameterError, match="cuda"):
+        embeddings.load(name, device="cuda")
+    assert embeddings.load(name, device="cpu").device == "cpu"

@@ -231,6 +231,10 @@ class TransformerEncoder(BaseEncoder):
             width = spec["out"]
         return dense
 
+    def _check_machine(self) -> None:
+        if self.device != "cpu":
+            _check_device(self.device, available=True)
+
     def _validate(self) -> None:
         if not isinstance(self.model, (str, os.PathLike)) or not str(self.model):
             raise InvalidParameterError(

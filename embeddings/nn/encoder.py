@@ -189,6 +189,10 @@ class TorchEncoder(BaseEncoder):
     def _restore_extra(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Inverse of :meth:`_extra_state`."""
 
+    def _check_machine(self) -> None:
+        if self.device not in ("cpu", "auto"):
+            resolve_device(self.device, check_available=True)
+
     def _validate(self) -> None:
         """Check the parameters (called before loading and training)."""
         check_int("threads", self.threads)
