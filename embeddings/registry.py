@@ -264,7 +264,7 @@ def _refuse_path_that_is_no_model(name: str) -> None:
         )
 
 
-def _published_preset(name: str) -> str | None:
+def published_preset(name: str) -> str | None:
     """The registry preset of the published model ``name`` (``None`` when ``name`` is a
     preset or alias, or not in the catalogue); reads the shipped catalogue only."""
     if name in _PRESETS or name in ALIASES:
@@ -528,7 +528,7 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         and (is_spec(name_or_path) or name_or_path.split(":", 1)[0].strip() in _PRESETS)
     ):
         name, spec_overrides = parse_spec(name_or_path)
-        preset_of = _published_preset(name) if name not in _PRESETS else None
+        preset_of = published_preset(name) if name not in _PRESETS else None
         klass_path = get_preset(preset_of or name).target  # an unknown name fails here
         check_spec_overrides(
             name_or_path, spec_overrides, resolve_encoder_class(klass_path).caller_only_params

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -108,6 +109,38 @@ def _check_own_options(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _check_encoder_names(specs: list[str]) -> None:
+    """Refuse an unknown encoder name before any task runs.
+
+    Raises:
+        UnknownEncoderError: the name is no preset, alias or published model (with a
+            did-you-mean suggestion); saved and model folders are taken as they are.
+    """
+    from benchmarks.specs import parse_encoder_spec
+    from embeddings.registry import get_preset, published_preset
+
+    for spec in specs:
+        if os.path.isdir(os.path.expanduser(spec.strip())):
+            continue
+        name, _ = parse_encoder_spec(spec)
+        if published_preset(name) is None:
+            get_preset(name)
+
+
+def _check_data_folder(data_dir: str | None) -> str | None:
+    """What is wrong with the benchmark data folder named by ``--data-dir`` or
+    ``TRANSFERKIT_DATA`` (``None`` when it exists or neither is set)."""
+    source = "--data-dir" if data_dir else "TRANSFERKIT_DATA"
+    root = data_dir or os.environ.get("TRANSFERKIT_DATA")
+    if not root or os.path.isdir(os.path.expanduser(root)):
+        return None
+    return (
+        f"the data folder {root!r:.200} ({source}) does not exist; point {source} at the "
+        "folder that holds the benchmark data, or unset it to use the download cache "
+        "(`transferkit data download TASK ...` fetches and verifies tasks)"
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     from benchmarks.runner import run_suite
     from benchmarks.suites import find_tasks
@@ -122,6 +155,11 @@ def _run(args: argparse.Namespace) -> int:
     if not encoders:
         encoders = default_encoders()
         print(f"no --encoders given: running the embedded defaults {','.join(encoders)}")
+    _check_encoder_names(encoders)  # a typo fails here, once, not once per task
+    problem = None if args.task_file is not None else _check_data_folder(args.data_dir)
+    if problem:
+        print(f"transferkit bench: error: {problem}", file=sys.stderr)
+        return 2
     names = _split(args.tasks)
     suite: Any
     if args.task_file is not None:
