@@ -489,10 +489,14 @@ def test_bench_cli_runs_reports_and_exits_1_on_failures(
     text = capsys.readouterr().out
     assert "tiny: 2 computed, 0 already done, 0 failed" in text
     assert "| SICK-E | accuracy |" in text and (out / "report.md").is_file()
-    assert cli_main([*argv, "--encoders", "glove-6b-50d,nope-encoder"]) == 1
+    bad = "glove-6b-50d:pooling=nope"  # a known name whose build fails in each task
+    assert cli_main([*argv, "--encoders", f"glove-6b-50d,{bad}"]) == 1
     captured = capsys.readouterr()
     assert "0 computed, 2 already done, 2 failed" in captured.out
-    assert "FAILED SICK-E x nope-encoder: UnknownEncoderError" in captured.err
+    assert f"FAILED SICK-E x {bad}: InvalidParameterError" in captured.err
+    # an unknown name fails once, before any task runs
+    assert cli_main([*argv, "--encoders", "glove-6b-50d,nope-encoder"]) == 2
+    assert "unknown encoder 'nope-encoder'" in capsys.readouterr().err
     assert cli_main(["bench", "--list"]) == 0
     assert "quick: " in capsys.readouterr().out
 
