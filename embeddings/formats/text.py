@@ -16,8 +16,15 @@ into memory, and a ``.gz`` file may expand only a bounded number of times its si
 actually present in the file.  Only regular files are read (never a FIFO or a
 device).
 
-Numbers are parsed in bulk (``numpy.fromstring`` on blocks of lines) as float64 and
-rounded once to float32, the same values as gensim's ``load_word2vec_format``.
+The file is read in pieces of about 8 MiB of whole lines.  A piece whose lines are
+all ``word v1 ... vDIM`` with single spaces is split and parsed by Arrow in a few
+calls (no Python code per line or per number); any other piece (blank lines, tabs,
+carriage returns, words with spaces, a bad field) is read line by line, which
+handles or reports it.  Numbers are parsed as float64 with correct rounding and
+rounded once to float32, the same values as gensim's ``load_word2vec_format``.  A
+word that the file repeats keeps its first row (as gensim) or, with
+``keep="last"``, its last row (as a dict filled line by line), with a
+``RuntimeWarning``.
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -44,10 +51,14 @@ import numpy as np
 from embeddings._atomic import atomic_open
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.formats._files import VectorFile, open_vector_file, reading_errors
+from embeddings.formats._text_fields import check_finite, parse_lines, parse_plain_block
 from embeddings.formats.table import VectorTable
 
 __all__ = [
+    "KEEP_CHOICES",
     "MAX_LINE_BYTES",
+    "TEXT_READERS",
+    "check_keep",
     "read_word2vec_text",
     "read_glove_text",
     "read_fasttext_vec",
@@ -56,8 +67,7 @@ __all__ = [
     "open_binary",
 ]
 
-_BLOCK = 20_000  # lines parsed per numpy call
-_BLOCK_CHARS = 1 << 26  # ... or fewer, once their numbers exceed this many characters
+_READ_BYTES = 1 << 23  # bytes of whole lines read, split and parsed at a time
 #: the longest line a text reader accepts (a 100,000-dimensional vector of
 #: 20-character numbers fits); a longer one is refused before it is read whole
 MAX_LINE_BYTES = 1 << 24
@@ -107,122 +117,161 @@ def _numbered_lines(fh: VectorFile, path: Path, start: int) -> Iterator[tuple[in
         if not raw:
             return
         if len(raw) > MAX_LINE_BYTES:
-            raise ModelFormatError(
-                f"{path}: line {lineno} is longer than {MAX_LINE_BYTES} bytes; expected one "
-                "word vector per line (is this a text vector file?)"
-            )
+            raise _too_long(path, lineno)
         line = _decode(raw, path, lineno).rstrip()
         if line:
             yield lineno, line
         lineno += 1
 
 
-def _split_line(line: str, dim: int, path: Path, lineno: int) -> tuple[str, str]:
-    word, _, rest = line.partition(" ")
-    if rest and rest.count(" ") + 1 == dim:
-        return word, rest
-    # multiple spaces, tabs, or a word containing spaces
-    fields = line.split()
-    if len(fields) == dim + 1:
-        return fields[0], " ".join(fields[1:])
-    if len(fields) > dim + 1:
-        parts = line.rsplit(None, dim)
-        if len(parts) == dim + 1:
-            return parts[0], " ".join(parts[1:])
-    raise ModelFormatError(
-        f"{path}: line {lineno}: expected a word followed by {dim} numbers, found "
-        f"{len(fields)} field(s) in all (truncated or mixed-dimension file?)"
+def _raw_blocks(fh: VectorFile, path: Path, lineno: int) -> Iterator[tuple[int, bytes]]:
+    """The rest of the file in pieces of whole lines: (number of the first line, bytes).
+
+    Each piece is about :data:`_READ_BYTES` long and ends before a newline (the last one
+    at the end of the file); a line of :data:`MAX_LINE_BYTES` or more is refused as the
+    line-by-line reader refuses it, without holding more than that line.
+    """
+    pending = b""
+    while True:
+        chunk = fh.read(_READ_BYTES)
+        if not chunk:
+            break
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            pending = data
+            if len(pending) > MAX_LINE_BYTES:
+                raise _too_long(path, lineno)
+            continue
+        body, pending = data[:cut], data[cut + 1 :]
+        if len(body) + 1 > MAX_LINE_BYTES:  # a line may be too long (with its newline)
+            lengths = [len(x) + 1 for x in body.split(b"\n")]
+            if max(lengths) > MAX_LINE_BYTES:
+                raise _too_long(path, lineno + [n > MAX_LINE_BYTES for n in lengths].index(True))
+        yield lineno, body
+        lineno += body.count(b"\n") + 1
+    if pending:
+        yield lineno, pending
+
+
+def _too_long(path: Path, lineno: int) -> ModelFormatError:
+    return ModelFormatError(
+        f"{path}: line {lineno} is longer than {MAX_LINE_BYTES} bytes; expected one "
+        "word vector per line (is this a text vector file?)"
     )
 
 
-def _parse_block(rests: list[str], linenos: list[int], dim: int, path: Path) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            flat = np.fromstring(" ".join(rests), dtype=np.float64, sep=" ")
-        except ValueError:  # numpy >= 2.3 raises on unparsable text
-            flat = np.empty(0)
-    if flat.size != len(rests) * dim:
-        for text, lineno in zip(rests, linenos):
-            for column, tok in enumerate(text.split(), start=2):
-                try:
-                    float(tok)
-                except ValueError:
-                    raise ModelFormatError(
-                        f"{path}: line {lineno}: field {column} is not a number; expected "
-                        f"{dim} decimal numbers after the word"
-                    ) from None
-        raise ModelFormatError(f"{path}: lines {linenos[0]}-{linenos[-1]}: cannot parse numbers")
-    block = flat.reshape(len(rests), dim)
-    if not np.isfinite(block).all():
-        bad = int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
-        raise ModelFormatError(
-            f"{path}: line {linenos[bad]}: NaN or infinite value; expected finite numbers"
-        )
-    return block.astype(np.float32)
+def _block_lines(body: bytes, lineno: int, path: Path) -> tuple[list[str], list[int] | None]:
+    """The non-blank lines of a piece (right-stripped), and their numbers when any is blank."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        for i, raw in enumerate(body.split(b"\n")):
+            _decode(raw, path, lineno + i)  # raises with the line and the byte
+        raise
+    lines = [line.rstrip() for line in text.split("\n")]
+    if "" not in lines:
+        return lines, None
+    numbers = [lineno + i for i, line in enumerate(lines) if line]
+    return [line for line in lines if line], numbers
 
 
 def _read_body(
-    lines: Iterator[tuple[int, str]],
+    fh: VectorFile,
+    lineno: int,
     dim: int,
     path: Path,
     *,
     first: tuple[int, str] | None = None,
     limit: int | None = None,
 ) -> tuple[list[str], np.ndarray, int]:
+    """The word lines from line ``lineno`` on (plus ``first``): vocabulary, vectors, last line.
+
+    The file is read in large pieces; each piece's lines are split in one pass and
+    its numbers parsed in one call, so no Python code runs per number.  Reading
+    stops after ``limit`` words.
+    """
     vocab: list[str] = []
     blocks: list[np.ndarray] = []
-    rests: list[str] = []
-    linenos: list[int] = []
-    chars = 0
     last = 0
 
-    def stream() -> Iterator[tuple[int, str]]:
-        if first is not None:
-            yield first
-        yield from lines
+    def pieces() -> Iterator[tuple[list[str], Sequence[int], np.ndarray]]:
+        """Words, line numbers and float64 vectors (not yet checked for NaN/inf)."""
+        if first is not None and (limit is None or limit > 0):
+            yield parse_lines([first[1]], [first[0]], dim, path)
+        for start, body in _raw_blocks(fh, path, lineno):
+            if limit is not None and len(vocab) >= limit:
+                return
+            plain = parse_plain_block(body, dim)
+            if plain is not None:
+                words, block = plain
+                yield words, range(start, start + len(words)), block
+                continue
+            lines, numbers = _block_lines(body, start, path)
+            linenos = numbers or list(range(start, start + len(lines)))
+            if limit is not None:  # lines past the limit are not read
+                lines, linenos = lines[: limit - len(vocab)], linenos[: limit - len(vocab)]
+            if lines:
+                yield parse_lines(lines, linenos, dim, path)
 
-    for lineno, line in stream():
+    for words, linenos, block in pieces():
+        if limit is not None and len(vocab) + len(words) > limit:
+            keep = limit - len(vocab)
+            words, linenos, block = words[:keep], linenos[:keep], block[:keep]
+        if not words:
+            break
+        blocks.append(check_finite(block, linenos, path).astype(np.float32))
+        vocab += words
+        last = linenos[-1]
         if limit is not None and len(vocab) >= limit:
             break
-        word, rest = _split_line(line, dim, path, lineno)
-        vocab.append(word)
-        rests.append(rest)
-        linenos.append(lineno)
-        chars += len(rest)
-        last = lineno
-        if len(rests) >= _BLOCK or chars >= _BLOCK_CHARS:
-            blocks.append(_parse_block(rests, linenos, dim, path))
-            rests, linenos, chars = [], [], 0
-    if rests:
-        blocks.append(_parse_block(rests, linenos, dim, path))
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
     return vocab, vectors, last
 
 
-def _dedupe(vocab: list[str], vectors: np.ndarray, path: Path) -> tuple[list[str], np.ndarray]:
+#: which row of a word repeated in a vector file the readers keep
+KEEP_CHOICES: tuple[str, ...] = ("first", "last")
+
+
+def check_keep(keep: object) -> str:
+    """``keep`` checked to be ``"first"`` or ``"last"`` (``InvalidParameterError`` if not)."""
+    if not isinstance(keep, str) or keep not in KEEP_CHOICES:
+        raise InvalidParameterError(
+            f"keep must be 'first' or 'last' (which row of a repeated word is kept), "
+            f"got {keep!r:.60}"
+        )
+    return keep
+
+
+def _dedupe(
+    vocab: list[str], vectors: np.ndarray, path: Path, keep: str = "first"
+) -> tuple[list[str], np.ndarray]:
+    """One row per word: the first or the last row of a repeated word, in file order."""
     if len(set(vocab)) == len(vocab):
         return vocab, vectors
-    seen: set[str] = set()
-    keep = []
-    for i, w in enumerate(vocab):
-        if w not in seen:
-            seen.add(w)
-            keep.append(i)
+    if keep == "last":  # later rows overwrite earlier ones
+        rows = sorted({w: i for i, w in enumerate(vocab)}.values())
+    else:
+        rows = sorted({w: i for i, w in reversed(list(enumerate(vocab)))}.values())
     warnings.warn(
-        f"{path}: {len(vocab) - len(keep)} duplicated word(s); keeping the first vector of each",
+        f"{path}: {len(vocab) - len(rows)} duplicated word(s); keeping the {keep} vector of each",
         RuntimeWarning,
         stacklevel=3,
     )
-    return [vocab[i] for i in keep], vectors[np.asarray(keep)]
+    return [vocab[i] for i in rows], vectors[np.asarray(rows)]
 
 
-def read_word2vec_text(path: str | os.PathLike[str], *, limit: int | None = None) -> VectorTable:
+def read_word2vec_text(
+    path: str | os.PathLike[str], *, limit: int | None = None, keep: str = "first"
+) -> VectorTable:
     """Read a word2vec text file (header ``COUNT DIM``); fastText ``.vec`` files too.
 
     Args:
         path: the file (``.gz`` is decompressed).
         limit: read only the first ``limit`` vectors (the most frequent, by convention).
+        keep: the row kept for a word that the file repeats, ``"first"`` (gensim's
+            choice) or ``"last"`` (what a dict built line by line holds); a
+            ``RuntimeWarning`` counts the repeated words.
 
     Raises:
         ModelFormatError: a missing/invalid header (two numbers of ASCII digits), a
@@ -236,6 +285,7 @@ def read_word2vec_text(path: str | os.PathLike[str], *, limit: int | None = None
         >>> read_word2vec_text(p).dim
         2
     """
+    check_keep(keep)
     p = Path(path)
     with open_binary(p) as fh, reading_errors(p):
         lines = _numbered_lines(fh, p, 1)
@@ -260,17 +310,19 @@ def read_word2vec_text(path: str | os.PathLike[str], *, limit: int | None = None
         if dim < 1:
             raise ModelFormatError(f"{p}: line {lineno}: dimension must be >= 1, got {dim}")
         want = count if limit is None else min(count, limit)
-        vocab, vectors, last = _read_body(lines, dim, p, limit=want)
+        vocab, vectors, last = _read_body(fh, lineno + 1, dim, p, limit=want)
     if len(vocab) < want:
         raise ModelFormatError(
             f"{p}: truncated: the header (line {lineno}) announces {count} vectors but the "
             f"file ends after {len(vocab)} (last line read: {last or lineno})"
         )
-    vocab, vectors = _dedupe(vocab, vectors, p)
+    vocab, vectors = _dedupe(vocab, vectors, p, keep)
     return VectorTable(vocab, vectors, source=str(p))
 
 
-def read_fasttext_vec(path: str | os.PathLike[str], *, limit: int | None = None) -> VectorTable:
+def read_fasttext_vec(
+    path: str | os.PathLike[str], *, limit: int | None = None, keep: str = "first"
+) -> VectorTable:
     """Read a fastText ``.vec`` file (the word2vec text format; no subword vectors).
 
     Example:
@@ -280,11 +332,15 @@ def read_fasttext_vec(path: str | os.PathLike[str], *, limit: int | None = None)
         >>> read_fasttext_vec(p).vocab
         ['x']
     """
-    return read_word2vec_text(path, limit=limit)
+    return read_word2vec_text(path, limit=limit, keep=keep)
 
 
-def read_glove_text(path: str | os.PathLike[str], *, limit: int | None = None) -> VectorTable:
+def read_glove_text(
+    path: str | os.PathLike[str], *, limit: int | None = None, keep: str = "first"
+) -> VectorTable:
     """Read a GloVe text file (no header; the dimension comes from the first line).
+
+    ``limit`` and ``keep`` are those of :func:`read_word2vec_text`.
 
     Raises:
         ModelFormatError: an empty file, a header line (use word2vec text), a line
@@ -298,6 +354,7 @@ def read_glove_text(path: str | os.PathLike[str], *, limit: int | None = None) -
         >>> read_glove_text(p).vectors.shape
         (2, 2)
     """
+    check_keep(keep)
     p = Path(path)
     with open_binary(p) as fh, reading_errors(p):
         lines = _numbered_lines(fh, p, 1)
@@ -316,9 +373,17 @@ def read_glove_text(path: str | os.PathLike[str], *, limit: int | None = None) -
                 f"{p}: line {first[0]} has {len(fields)} field(s); a GloVe/word2vec text line "
                 "is a word followed by DIM numbers (is this a vector file?)"
             )
-        vocab, vectors, _ = _read_body(lines, dim, p, first=first, limit=limit)
-    vocab, vectors = _dedupe(vocab, vectors, p)
+        vocab, vectors, _ = _read_body(fh, first[0] + 1, dim, p, first=first, limit=limit)
+    vocab, vectors = _dedupe(vocab, vectors, p, keep)
     return VectorTable(vocab, vectors, source=str(p))
+
+
+#: the text formats and their readers (each takes ``limit`` and ``keep``)
+TEXT_READERS = {
+    "word2vec-text": read_word2vec_text,
+    "fasttext-vec": read_fasttext_vec,
+    "glove-text": read_glove_text,
+}
 
 
 def _check_writable(vocab: Sequence[str], vectors: np.ndarray, *, binary: bool) -> np.ndarray:

@@ -314,7 +314,7 @@ def test_verify_store_reports_a_wrong_recorded_hash(store):
 
 
 def test_conversion_verifies_the_store_and_removes_a_bad_one(tmp_path, small_table, monkeypatch):
-    import embeddings.formats as formats
+    import embeddings.formats.native as formats  # converts and writes stores
 
     vocab, vecs = small_table
     src = tmp_path / "v.bin"

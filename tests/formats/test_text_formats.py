@@ -160,3 +160,30 @@ def test_writer_rejects_words_with_whitespace(tmp_path):
     with pytest.raises(InvalidParameterError, match="vocab\\[1\\]"):
         write_word2vec_text(tmp_path / "x.txt", ["a", "b c"], np.ones((2, 2)))
     assert not (tmp_path / "x.txt").exists()
+
+
+@pytest.mark.parametrize("fmt", ["glove-text", "word2vec-text"])
+def test_duplicates_keep_last_and_warn(tmp_path, fmt):
+    p = tmp_path / "v.txt"
+    header = "4 2\n" if fmt == "word2vec-text" else ""
+    p.write_text(header + "a 1 2\nb 5 6\na 3 4\na 7 8\n", encoding="utf-8")
+    with pytest.warns(RuntimeWarning, match="2 duplicated word.*keeping the last vector"):
+        t = _reader(fmt)(p, keep="last")
+    assert t.vocab == ["b", "a"]  # file order of the kept rows
+    assert t.vectors.tolist() == [[5.0, 6.0], [7.0, 8.0]]
+    with pytest.warns(RuntimeWarning, match="keeping the first vector"):
+        assert _reader(fmt)(p).vectors.tolist() == [[1.0, 2.0], [5.0, 6.0]]
+
+
+def _reader(fmt):
+    return {"glove-text": read_glove_text, "word2vec-text": read_word2vec_text}[fmt]
+
+
+@pytest.mark.parametrize("keep", ["middle", None, 1])
+def test_keep_is_checked(tmp_path, keep):
+    p = tmp_path / "g.txt"
+    p.write_text("a 1 2\n", encoding="utf-8")
+    with pytest.raises(InvalidParameterError, match="keep must be 'first' or 'last'"):
+        read_glove_text(p, keep=keep)
+    with pytest.raises(InvalidParameterError, match="keep must be 'first' or 'last'"):
+        read_fasttext_vec(p, keep=keep)
