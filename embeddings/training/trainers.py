@@ -219,26 +219,22 @@ class _EpochLines:
         self.desc, self.epochs, self.words, self.texts = desc, epochs, words, texts
         self.file = file
 
+    def _emit(self, line: str) -> None:
+        print(f"{self.desc}: {line}", file=self.file or sys.stderr, flush=True)
+
     def _print(self, what: str, epochs: int, seconds: float) -> None:
         from embeddings._progress import _duration
 
         words, texts = (n * epochs / max(seconds, 1e-9) for n in (self.words, self.texts))
-        print(
-            f"{self.desc}: {what} in {_duration(seconds)} "
-            f"({words:,.0f} words/s, {texts:,.1f} texts/s)",
-            file=self.file if self.file is not None else sys.stderr,
-            flush=True,
-        )
+        self._emit(f"{what} in {_duration(seconds)} ({words:,.0f} words/s, {texts:,.1f} texts/s)")
 
     def vocabulary(self, size: int, *, seconds: float) -> None:
         """Print the line of the vocabulary pass: ``size`` words kept, in ``seconds``."""
         from embeddings._progress import _duration
 
-        print(
-            f"{self.desc}: vocabulary of {size:,} words from {self.texts:,} texts "
-            f"({self.words:,} words) in {_duration(seconds)}",
-            file=self.file if self.file is not None else sys.stderr,
-            flush=True,
+        self._emit(
+            f"vocabulary of {size:,} words from {self.texts:,} texts ({self.words:,} words) "
+            f"in {_duration(seconds)}"
         )
 
     def epoch_done(self, epoch: int, *, seconds: float) -> None:
