@@ -1,0 +1,4 @@
+"""The training objectives of the families transferkit trains, one module each:
+
+* ``skip_thought``: Skip-Thought's two conditional decoders (previous and next sentence).
+"""
