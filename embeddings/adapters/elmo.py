@@ -70,241 +70,29 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from embeddings._checks import check_bool, check_int, check_number, check_optional_int
-from embeddings.base import validate_texts
+from embeddings._checks import check_int, check_number, check_optional_int
+from embeddings.adapters._elmo_base import (
+    BILM_PREFIX,
+    Layers,
+    Pooling,
+    _ElmoBase,
+    _network,
+    parse_filters,
+)
 from embeddings.errors import (
     InvalidInputError,
     InvalidParameterError,
-    NotFittedError,
 )
 from embeddings.formats.elmo import ElmoOptions
-from embeddings.nn.encoder import NET_PREFIX, TorchEncoder
-from embeddings.nn.running_text import MAX_LENGTH_LIMIT
-from embeddings.tokenize import head_chars, split_words, tokenize
-from embeddings.training.trainer import Objective
+from embeddings.nn.encoder import NET_PREFIX
+from embeddings.training.objectives.elmo import SPECIALS, UNK_ID, _Data, _lm_losses, _LMObjective
 
 __all__ = ["ElmoEncoder", "ElmoFileEncoder", "parse_filters"]
-
-Layers = Literal["average", "top", "learned"]
-Pooling = Literal["mean", "max"]
-#: the special rows of the training vocabulary (the softmax's first rows)
-SPECIALS = ("<pad>", "<unk>", "<S>", "</S>")
-UNK_ID, BOS_ID, EOS_ID = 1, 2, 3
-#: the hdf5 datasets live under this prefix of the network's state_dict
-BILM_PREFIX = "bilm.weights."
-
-
-def parse_filters(spec: str) -> tuple[tuple[int, int], ...]:
-    """``"1x32,2x32,3x64"`` -> ``((1, 32), (2, 32), (3, 64))`` (width x count).
-
-    Raises:
-        InvalidParameterError: anything else.
-
-    Example:
-        >>> parse_filters("1x32, 2x64")
-        ((1, 32), (2, 64))
-    """
-    out = []
-    if isinstance(spec, str) and spec.strip():
-        for part in spec.split(","):
-            w, _, n = part.strip().partition("x")
-            if not (w.isdigit() and n.isdigit() and int(w) >= 1 and int(n) >= 1):
-                break
-            out.append((int(w), int(n)))
-        else:
-            return tuple(out)
-    raise InvalidParameterError(
-        f"filters must be 'WIDTHxCOUNT,...' with integers >= 1 (e.g. '1x32,2x32,3x64'), "
-        f"got {spec!r}"
-    )
-
-
-def _network(options: ElmoOptions, softmax_rows: int | None) -> Any:
-    import torch
-
-    from embeddings.nn.bilm import BiLM, ScalarMix
-
-    class ElmoNet(torch.nn.Module):
-        """The biLM, the learned scalar mix and (when trained here) the LM softmax."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.bilm = BiLM(options)
-            self.mix = ScalarMix(options.n_layers + 1)
-            if softmax_rows is not None:
-                self.softmax = torch.nn.Linear(options.projection_dim, softmax_rows)
-
-    return ElmoNet()
-
-
-class _ElmoBase(TorchEncoder):
-    """What both ELMo encoders share: tokens, batches, layers, mixing, pooling."""
-
-    family = "elmo"
-    transient = (*TorchEncoder.transient, "_options")
-    max_input_length = 512  # the input limit when max_length is None
-    max_input_unit = "tokens"
-    _options: ElmoOptions
-
-    layers: str
-    pooling: str
-    max_length: int | None
-    lowercase: bool
-
-    # ------------------------------------------------------------ parameters
-    def _validate(self) -> None:
-        super()._validate()
-        if self.layers not in ("average", "top", "learned"):
-            raise InvalidParameterError(
-                f"layers must be 'average', 'top' or 'learned', got {self.layers!r}"
-            )
-        if self.pooling not in ("mean", "max"):
-            raise InvalidParameterError(f"pooling must be 'mean' or 'max', got {self.pooling!r}")
-        self._limit()
-        check_bool("lowercase", self.lowercase)
-
-    def _output_dim(self) -> int:
-        return 2 * int(self._options.projection_dim)
-
-    # ---------------------------------------------------------------- tokens
-    def input_limit(self) -> tuple[int, str] | None:
-        """``(max_length, "tokens")``, or the default 512 tokens when ``max_length`` is None.
-
-        Example:
-            >>> ElmoEncoder().input_limit(), ElmoEncoder(max_length=40).input_limit()
-            ((512, 'tokens'), (40, 'tokens'))
-        """
-        return self._limit(), "tokens"
-
-    def _limit(self) -> int:
-        """The tokens kept per text: ``max_length``, checked, or 512 when it is None."""
-        value = check_optional_int("max_length", self.max_length)
-        if value is not None and value > MAX_LENGTH_LIMIT:
-            raise InvalidParameterError(
-                f"max_length must be None or an int <= {MAX_LENGTH_LIMIT:,} (tokens kept per "
-                f"text), got {value!r}"
-            )
-        return int(self.max_input_length) if value is None else value
-
-    def _tokens(self, text: str) -> list[str]:
-        limit = self._limit()
-        if getattr(self, "tokenizer", "words") == "split":
-            head = head_chars(text, limit)
-            return split_words(head.lower() if self.lowercase else head, max_tokens=limit)
-        return tokenize(text, lowercase=bool(self.lowercase), max_tokens=limit)
-
-    def _batch_of_tokens(self, token_lists: Sequence[Sequence[str]]) -> dict[str, Any]:
-        """Token lists -> character rows of the distinct tokens, positions, lengths."""
-        import torch
-
-        from embeddings.nn.bilm import BOS_TOKEN, EOS_TOKEN, char_ids
-
-        rows: dict[str, int] = {BOS_TOKEN: 0, EOS_TOKEN: 1}
-        seqs = []
-        for toks in token_lists:
-            seqs.append([0, *(rows.setdefault(t, len(rows)) for t in toks), 1])
-        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        index = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
-        for b, s in enumerate(seqs):
-            index[b, : len(s)] = s
-        chars = char_ids(list(rows), int(self._options.max_characters_per_token))
-        return {
-            "chars": torch.from_numpy(chars),
-            "index": torch.from_numpy(index),
-            "lengths": torch.from_numpy(lengths),
-        }
-
-    def _prepare(self, texts: list[str]) -> dict[str, Any]:
-        return self._batch_of_tokens([self._tokens(t) for t in texts])
-
-    # -------------------------------------------------------------- forward
-    def _layer_outputs(self, module: Any, batch: dict[str, Any]) -> list[Any]:
-        return module.bilm(batch["chars"], batch["index"], batch["lengths"])
-
-    def _mix(self, module: Any, layers: list[Any]) -> Any:
-        if self.layers == "top":
-            return layers[-1]
-        if self.layers == "learned":
-            return module.mix(layers)
-        return sum(layers) / len(layers)
-
-    def _forward(self, module: Any, batch: dict[str, Any]) -> Any:
-        import torch
-
-        from embeddings.pooling import pool
-
-        mixed = self._mix(module, self._layer_outputs(module, batch))
-        lengths = batch["lengths"].to(mixed.device)
-        t = torch.arange(mixed.shape[1], device=mixed.device).unsqueeze(0)
-        n = lengths.unsqueeze(1)
-        inner = (t >= 1) & (t < n - 1)
-        boundary = (t == 0) | (t == n - 1)
-        mask = torch.where(n > 2, inner, boundary)
-        return pool(mixed, mask.to(mixed.dtype), (str(self.pooling),))
-
-    def _layer_groups(self, module: Any) -> dict[str, list[Any]]:
-        # fine-tuning with unfreeze=1 learns the scalar mix only; 2 also the biLM
-        return {"layers": [module.bilm, module.mix], "top": []}
-
-    # ----------------------------------------------------------- token verb
-    def encode_tokens(self, texts: Sequence[str], /, *, batch_size: int = 32) -> list[np.ndarray]:
-        """Per text, the biLM layers of its tokens: ``(n_tokens, n_layers + 1, dim)`` float32.
-
-        The tokens are those of ``tokens(text)`` (boundary tokens excluded); a text
-        without tokens gives a ``(0, n_layers + 1, dim)`` array.
-
-        Example:
-            >>> [a.shape for a in enc.encode_tokens(["a b c", ""])]  # doctest: +SKIP
-            [(3, 3, 256), (0, 3, 256)]
-        """
-        import torch
-
-        from embeddings._deps import torch_threads
-
-        items = validate_texts(texts)
-        check_int("batch_size", batch_size)
-        self._ensure_loaded()
-        if self.requires_fit:
-            self._check_fitted()
-        if self.__dict__.get("_module") is None:
-            raise NotFittedError(f"{self.name} must be fitted before encoding")
-        out: list[np.ndarray] = []
-        module = self._inference_module()
-        for start in range(0, len(items), batch_size):
-            token_lists = [self._tokens(t) for t in items[start : start + batch_size]]
-            with torch_threads(int(self.threads)), torch.no_grad():
-                batch = self.tokenize_tokens(token_lists)
-                layers = torch.stack(self._layer_outputs(module, batch), dim=2)
-            arr = layers.to("cpu").numpy()
-            for b, toks in enumerate(token_lists):
-                out.append(np.ascontiguousarray(arr[b, 1 : 1 + len(toks)], dtype=np.float32))
-        return out
-
-    def tokens(self, text: str) -> list[str]:
-        """The tokens the biLM reads for ``text`` (without ``<S>``/``</S>``).
-
-        Example:
-            >>> enc.tokens("Don't panic!")  # doctest: +SKIP
-            ['Do', "n't", 'panic', '!']
-        """
-        if not isinstance(text, str):
-            raise InvalidInputError(f"text must be a str, got {type(text).__name__}")
-        self._validate()
-        return self._tokens(validate_texts([text])[0])
-
-    def tokenize_tokens(self, token_lists: Sequence[Sequence[str]]) -> dict[str, Any]:
-        """Pre-split token lists -> a batch on the encoder's device."""
-        from embeddings.nn.encoder import resolve_device
-
-        device = resolve_device(self.device)
-        batch = self._batch_of_tokens(token_lists)
-        return {k: v.to(device) if k != "lengths" else v for k, v in batch.items()}
 
 
 class ElmoFileEncoder(_ElmoBase):
@@ -439,95 +227,6 @@ class ElmoFileEncoder(_ElmoBase):
             )
         BaseEncoder.fit(self, texts, y)
         return self
-
-
-class _Data:
-    """Training sentences (token ids over the full vocabulary) and their characters."""
-
-    def __init__(self, ids: Any, chars: np.ndarray, targets: np.ndarray,
-                 train: np.ndarray, heldout: np.ndarray, max_length: int) -> None:  # fmt: skip
-        self.ids = ids  # TokenIds over the uncapped vocabulary
-        self.chars = chars  # (rows, max_chars) int16 character ids of every vocabulary row
-        self.targets = targets  # full row -> softmax row (capped, <unk> beyond the cap)
-        self.train = train  # sentence indices used for training
-        self.heldout = heldout  # held-out sentence indices
-        self.lengths = np.minimum(np.diff(np.asarray(ids.offsets)), max_length)
-        self.max_length = max_length
-
-    def sentence(self, i: int) -> np.ndarray:
-        return self.ids.sentence(int(i))[: self.max_length]
-
-    def batch(self, idx: Sequence[int]) -> tuple[dict[str, Any], Any]:
-        """A batch of sentences -> inputs of the biLM and the softmax rows of each token."""
-        import torch
-
-        seqs = [np.concatenate([[BOS_ID], self.sentence(i), [EOS_ID]]) for i in idx]
-        lengths = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=len(seqs))
-        full = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
-        for b, s in enumerate(seqs):
-            full[b, : len(s)] = s
-        rows, index = np.unique(full, return_inverse=True)
-        batch = {
-            "chars": torch.from_numpy(self.chars[rows].astype(np.int64)),
-            "index": torch.from_numpy(index.reshape(full.shape).astype(np.int64)),
-            "lengths": torch.from_numpy(lengths),
-        }
-        return batch, full
-
-
-def _lm_losses(model: Any, data: _Data, idx: Sequence[int]) -> tuple[Any, Any, int]:
-    """Summed forward and backward negative log-likelihoods and the number of predictions."""
-    import torch
-
-    batch, full = data.batch(idx)
-    device = next(model.parameters()).device
-    fwd, bwd = model.bilm.directions(
-        batch["chars"].to(device), batch["index"].to(device), batch["lengths"]
-    )
-    lengths = batch["lengths"].numpy()
-    steps = full.shape[1]
-    t = np.arange(steps)[None, :]
-    valid = t < (lengths[:, None] - 1)  # positions that predict a token
-    nxt = np.zeros_like(full)
-    nxt[:, :-1] = full[:, 1:]
-    # backward: the reversed sentence's next token is the original previous token
-    rev = np.where(t < lengths[:, None], lengths[:, None] - 1 - t, t)
-    full_rev = np.take_along_axis(full, rev, axis=1)
-    prv = np.zeros_like(full)
-    prv[:, :-1] = full_rev[:, 1:]
-    mask = torch.from_numpy(valid).to(device)
-    losses = []
-    for states, targets in ((fwd, nxt), (bwd, prv)):
-        h = states[mask]
-        y = torch.from_numpy(data.targets[targets[valid]]).to(device)
-        logits = model.softmax(h)
-        losses.append(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
-    return losses[0], losses[1], int(valid.sum())
-
-
-class _LMObjective(Objective):
-    """Forward and backward language-model losses over length-bucketed sentence batches."""
-
-    unit = "sentences"
-
-    def __init__(self, data: _Data, batch_size: int) -> None:
-        self.data = data
-        self.batch_size = batch_size
-
-    def plan(self, epoch: int, rng: np.random.Generator) -> list[np.ndarray]:
-        order = self.data.train[rng.permutation(self.data.train.size)]
-        bs = self.batch_size
-        chunk = bs * 50  # sort by length inside chunks of 50 batches (less padding)
-        batches = []
-        for start in range(0, order.size, chunk):
-            part = order[start : start + chunk]
-            part = part[np.argsort(self.data.lengths[part], kind="stable")]
-            batches += [part[i : i + bs] for i in range(0, part.size, bs)]
-        return [batches[int(k)] for k in rng.permutation(len(batches))]
-
-    def loss(self, model: Any, batch: np.ndarray) -> tuple[Any, int]:
-        fwd, bwd, n = _lm_losses(model, self.data, batch)
-        return (fwd + bwd) / (2 * max(n, 1)), len(batch)
 
 
 class ElmoEncoder(_ElmoBase):

@@ -1,4 +1,5 @@
 """The training objectives of the families transferkit trains, one module each:
 
 * ``skip_thought``: Skip-Thought's two conditional decoders (previous and next sentence).
+* ``elmo``: ELMo's forward and backward language-model losses.
 """
