@@ -1,5 +1,6 @@
 """The training objectives of the families transferkit trains, one module each:
 
 * ``skip_thought``: Skip-Thought's two conditional decoders (previous and next sentence).
+* ``infersent``: InferSent's NLI classifier over sentence-pair features.
 * ``elmo``: ELMo's forward and backward language-model losses.
 """
