@@ -255,9 +255,7 @@ class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[m
         """Restore the fitted state written by ``_get_state``."""
 
     def _check_machine(self) -> None:
-        """Check what depends on this machine (e.g. that a requested GPU exists);
-        :func:`embeddings.load` calls it, so a wrong device fails at load, not at the
-        first ``encode``.  Cheap, no I/O; a CPU device must not import torch."""
+        """Check what depends on the machine (a GPU asked for exists); called by ``load``."""
 
     def _validate(self) -> None:
         """Check the parameters' types and ranges; raise ``InvalidParameterError``.
