@@ -424,11 +424,11 @@ def run_curve(
                         load_encoder(encoder, max_seq_length), sub_texts, ytr[idx],
                         dev_texts=dev[0], dev_labels=ydv, random_state=seed, **kw,
                     )  # fmt: skip
-                    # the classifier's score() and history are fractions (scikit-learn's
-                    # contract); the curve reports points
+                    # the classifier's score() is a fraction (scikit-learn's contract);
+                    # its history and the curve report points
                     rec.update(
                         accuracy=points(clf.score(test[0], yte, show_progress=show_progress)),
-                        dev_accuracy=points(clf.history_[clf.best_epoch_]["val_accuracy"]),
+                        dev_accuracy=clf.history_[clf.best_epoch_]["val_accuracy"],
                         best_epoch=clf.best_epoch_,
                         epochs=len(clf.history_) - 1,
                         train_seconds=round(clf.train_seconds_, 2),

@@ -244,7 +244,7 @@ class FineTunedEncoder(BaseEncoder):
         Example:
             >>> clf = FineTunedEncoder(enc, unfreeze=2).fit(texts, labels)  # doctest: +SKIP
             >>> clf.history_[clf.best_epoch_]["val_accuracy"]               # doctest: +SKIP
-            0.85
+            85.0
         """
         import torch
 
@@ -267,8 +267,9 @@ class FineTunedEncoder(BaseEncoder):
             )  # fmt: skip
         config = self._train_config(len(train[0]), threads, max_minutes, show_progress)
         groups = param_groups(
-            run.head, run.enc_params, lr=float(self.learning_rate),
-            head_lr=float(self.head_learning_rate), weight_decay=float(self.weight_decay),
+            run.head, run.enc_params, learning_rate=float(self.learning_rate),
+            head_learning_rate=float(self.head_learning_rate),
+            weight_decay=float(self.weight_decay),
         )  # fmt: skip
         trainer = Trainer(run.model, run.objective, config, workdir, param_groups=groups)
         result = trainer.fit(resume=resume)
@@ -323,6 +324,10 @@ class FineTunedEncoder(BaseEncoder):
         training = meta["training"]
         self.classes_ = classes_from_json(meta["classes"], meta["classes_dtype"])
         self.history_: list[EpochRecord] = [dict(h) for h in meta["history"]]  # type: ignore[misc]
+        if meta.get("history_scale") != 100:  # saved when the history held fractions (0-1)
+            for h in self.history_:
+                if isinstance(h.get("val_accuracy"), (int, float)):
+                    h["val_accuracy"] = 100 * h["val_accuracy"]
         self.best_epoch_: int | None = training.get("best_epoch")
         self.train_seconds_ = float(training["train_seconds"])
         self.n_trainable_params_ = int(training["n_trainable_params"])
@@ -451,7 +456,7 @@ def fine_tune(
         >>> clf = fine_tune(embeddings.load("minilm-l6"), texts, labels,
         ...                 unfreeze=2)               # doctest: +SKIP
         >>> clf.history_[clf.best_epoch_]["val_accuracy"]  # doctest: +SKIP
-        0.85
+        85.0
     """
     check_encoder(encoder)
     fit_options = {k: options.pop(k) for k in _FIT_OPTIONS if k in options}

@@ -155,10 +155,16 @@ def freeze(enc: Any, unfreeze: Any, init: str) -> tuple[list[Any], list[Any], li
 
 
 def param_groups(
-    head: Any, enc_params: list[Any], *, lr: float, head_lr: float, weight_decay: float
+    head: Any,
+    enc_params: list[Any],
+    *,
+    learning_rate: float,
+    head_learning_rate: float,
+    weight_decay: float,
 ) -> list[dict[str, Any]]:
-    """AdamW groups: ``head_lr`` for the head, ``lr`` for the encoder; no decay on 1-D
-    parameters (biases, norms)."""
+    """AdamW groups: ``head_learning_rate`` for the head, ``learning_rate`` for the
+    encoder; no decay on 1-D parameters (biases, norms)."""
+    lr, head_lr = learning_rate, head_learning_rate
     groups = [
         {"params": [head.weight], "lr": head_lr, "weight_decay": weight_decay},
         {"params": [head.bias], "lr": head_lr, "weight_decay": 0.0},

@@ -38,7 +38,8 @@ __all__ = [
 
 
 class EpochRecord(TypedDict):
-    """One epoch of fine-tuning (``epoch`` 0 is the untrained head, never selected)."""
+    """One epoch of fine-tuning (``epoch`` 0 is the untrained head, never selected);
+    ``val_accuracy`` is in points (0-100), as every printed and returned score."""
 
     epoch: int
     train_loss: float | None
@@ -141,7 +142,7 @@ class ClassificationObjective(Objective):
         """The epoch-0 record: the untrained head on the validation set."""
         t0 = time.perf_counter()
         acc, loss, _ = self.measure(model)
-        return {"epoch": 0, "train_loss": None, "val_loss": loss, "val_accuracy": acc,
+        return {"epoch": 0, "train_loss": None, "val_loss": loss, "val_accuracy": 100 * acc,
                 "seconds": time.perf_counter() - t0}  # fmt: skip
 
     def history(self, result: Any) -> list[EpochRecord]:
@@ -160,7 +161,7 @@ class ClassificationObjective(Objective):
                 acc, loss = _split_metric(float(rec["dev_metric"]), len(self.val_texts))
             out.append(
                 {"epoch": int(rec["epoch"]) + 1, "train_loss": float(rec["train_loss"]),
-                 "val_loss": loss, "val_accuracy": acc,
+                 "val_loss": loss, "val_accuracy": 100 * acc,
                  "seconds": float(rec["seconds"]) - previous}
             )  # fmt: skip
             previous = float(rec["seconds"])

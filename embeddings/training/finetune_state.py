@@ -77,6 +77,7 @@ def finetuned_state(
         "classes": classes_to_json(classes),
         "classes_dtype": classes.dtype.str,
         "history": history,
+        "history_scale": 100,  # val_accuracy in points
         "training": training,
     }
     if enc.__dict__.get("_preset_name"):
@@ -97,8 +98,9 @@ def check_finetuned_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, A
     check_meta(
         meta,
         {"base": "dict", "base_preset": "str", "base_state": "dict", "classes": "list",
-         "classes_dtype": "str", "history": "list", "training": "dict"},
-        optional=("base_preset", "base_state"), owner=_OWNER,
+         "classes_dtype": "str", "history": "list", "history_scale": "int",
+         "training": "dict"},
+        optional=("base_preset", "base_state", "history_scale"), owner=_OWNER,
     )  # fmt: skip
     check_meta(
         meta["training"],

@@ -188,6 +188,18 @@ def test_string_labels_save_and_load_roundtrip(encoder, tmp_path) -> None:
     )
     assert back.fingerprint() == clf.fingerprint() != encoder.fingerprint()
     assert back.history_ == clf.history_ and back.unfreeze == 1
+    # a folder saved when the history held fractions (no history_scale) reads in points
+    import json
+
+    config = json.loads((path / "config.json").read_text())
+    meta = config["state"]
+    assert meta.pop("history_scale") == 100
+    meta["history"] = [dict(h, val_accuracy=h["val_accuracy"] / 100) for h in meta["history"]]
+    (path / "config.json").write_text(json.dumps(config))
+    older = embeddings.load(str(path), allow_paths=[encoder.model])
+    assert [h["val_accuracy"] for h in older.history_] == pytest.approx(
+        [h["val_accuracy"] for h in clf.history_]
+    )
     assert back.best_epoch_ == clf.best_epoch_ and back.params_ == clf.params_
     clf.save(path)  # overwriting a saved model is fine
     (tmp_path / "other").mkdir()
