@@ -141,6 +141,21 @@ def _check_data_folder(data_dir: str | None) -> str | None:
     )
 
 
+def _run_mteb(task_name: str, encoders: list[str], data_dir: str | None) -> int:
+    """Evaluate each encoder on MTEB's own ``task_name`` with mteb 2, offline, and print
+    the main score in points."""
+    from benchmarks.interop import MTEBModel, load_mteb_task
+    from embeddings._deps import require
+
+    mteb = require("mteb", extra="mteb")
+    task = load_mteb_task(task_name, data_dir=data_dir)
+    for spec in encoders:
+        result = mteb.evaluate(MTEBModel(spec), task, cache=None, show_progress_bar=False)
+        score = 100 * result.task_results[0].get_score()
+        print(f"MTEB {task_name} x {spec}: main score = {score:.2f} (points; mteb's own scoring)")
+    return 0
+
+
 def _run(args: argparse.Namespace) -> int:
     from benchmarks.runner import run_suite
     from benchmarks.suites import find_tasks
@@ -156,6 +171,8 @@ def _run(args: argparse.Namespace) -> int:
         encoders = default_encoders()
         print(f"no --encoders given: running the embedded defaults {','.join(encoders)}")
     _check_encoder_names(encoders)  # a typo fails here, once, not once per task
+    if args.mteb is not None:
+        return _run_mteb(args.mteb, encoders, args.data_dir)
     problem = None if args.task_file is not None else _check_data_folder(args.data_dir)
     if problem:
         print(f"transferkit bench: error: {problem}", file=sys.stderr)
@@ -264,6 +281,13 @@ def register(subparsers: Any) -> None:
     )
     own.add_argument(
         "--sep", default=None, help="field separator (default: TAB for .tsv, comma for .csv)"
+    )
+    parser.add_argument(
+        "--mteb",
+        default=None,
+        metavar="TASK",
+        help="run MTEB's own task (STSBenchmark, STS12 ... STS16) through mteb 2, its rows "
+        "read from the local task files (offline; the mteb extra)",
     )
     parser.add_argument("--cache-dir", default=None, help="embedding cache folder")
     parser.add_argument("--no-cache", action="store_true", help="do not use the embedding cache")

@@ -112,3 +112,23 @@ def test_without_mteb_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "mteb", None)  # import mteb -> ImportError
     with pytest.raises(MissingDependencyError, match=r"transferkit\[mteb\]"):
         load_mteb_task("STS12")
+
+
+@pytest.mark.data
+def test_bench_mteb_runs_mtebs_own_task_offline(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``transferkit bench --mteb STS12`` prints mteb's main score, in points, of each
+    encoder: the same number as ``mteb.evaluate`` on the local task."""
+    mteb = pytest.importorskip("mteb")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from benchmarks.cli import main
+
+    assert main(["bench", "--mteb", "STS12", "--encoders", "glove-6b-50d"]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("MTEB STS12 x glove-6b-50d: main score = ")
+    printed = float(line.split("= ")[1].split()[0])
+    result = mteb.evaluate(
+        MTEBModel("glove-6b-50d"), load_mteb_task("STS12"), cache=None, show_progress_bar=False
+    )
+    assert printed == pytest.approx(100 * result.task_results[0].get_score(), abs=0.006)
