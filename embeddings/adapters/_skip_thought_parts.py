@@ -11,9 +11,20 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings.errors import InvalidParameterError
+
 UNK_ID = 1
 Mode = Literal["uni", "bi", "combine"]
 _MODES = ("uni", "bi", "combine")
+
+
+def _check_mode(mode: object) -> None:
+    """Refuse a ``mode`` other than ``'uni'``, ``'bi'`` or ``'combine'``."""
+    if mode not in _MODES:
+        raise InvalidParameterError(
+            f"mode must be 'uni', 'bi' or 'combine', got {mode!r}; pass mode='uni' for the "
+            "uni-skip half, 'bi' for the bi-skip half or 'combine' for both"
+        )
 
 
 def _parts(mode: str) -> tuple[str, ...]:

@@ -73,9 +73,9 @@ import numpy as np
 
 from embeddings._checks import check_optional_int
 from embeddings.adapters._skip_thought_parts import (
-    _MODES,
     UNK_ID,
     Mode,
+    _check_mode,
     _embedded_sources,
     _ExpansionMixin,
     _file_digest,
@@ -190,8 +190,7 @@ class SkipThoughtEncoder(_ExpansionMixin, RunningTextEncoder):
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
         super()._validate()
-        if self.mode not in _MODES:
-            raise InvalidParameterError(f"mode must be 'uni', 'bi' or 'combine', got {self.mode!r}")
+        _check_mode(self.mode)
         self._check_params(
             ints=("hidden_size", "embedding_dim", "batch_size"),
             bools=("normalize", "lowercase"),

@@ -10,7 +10,13 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool
-from embeddings.adapters._skip_thought_parts import _MODES, Mode, _file_digest, _parts, _thoughts
+from embeddings.adapters._skip_thought_parts import (
+    Mode,
+    _check_mode,
+    _file_digest,
+    _parts,
+    _thoughts,
+)
 from embeddings.errors import InvalidParameterError
 from embeddings.nn.encoder import TorchEncoder
 from embeddings.tokenize import head_chars, nltk_word_tokenize, split_words, tokenize
@@ -86,8 +92,7 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
 
     def _validate(self) -> None:
         super()._validate()
-        if self.mode not in _MODES:
-            raise InvalidParameterError(f"mode must be 'uni', 'bi' or 'combine', got {self.mode!r}")
+        _check_mode(self.mode)
         if self.tokenizer not in ("nltk", "split", "words"):
             raise InvalidParameterError(
                 f"tokenizer must be 'nltk' (as published), 'split' (whitespace) or 'words' "

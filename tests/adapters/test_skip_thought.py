@@ -11,7 +11,11 @@ pytest.importorskip("torch")
 
 import embeddings
 from benchmarks.cli import main
-from embeddings.adapters.skip_thought import SkipThoughtEncoder, _Objective
+from embeddings.adapters.skip_thought import (
+    SkipThoughtEncoder,
+    SkipThoughtReleaseEncoder,
+    _Objective,
+)
 from embeddings.errors import InvalidInputError, InvalidParameterError
 
 DOCS = [
@@ -119,8 +123,10 @@ def test_save_load_round_trip_is_bit_identical(tmp_path):
 
 
 def test_bad_input_is_refused_clearly():
-    with pytest.raises(InvalidParameterError, match="mode must be"):
+    with pytest.raises(InvalidParameterError, match="mode must be.*pass mode='uni'"):
         SkipThoughtEncoder(mode="tri").fit(DOCS)
+    with pytest.raises(InvalidParameterError, match="mode must be.*pass mode='uni'"):
+        SkipThoughtReleaseEncoder(path="unused", mode="tri").encode(["a cat"])
     with pytest.raises(InvalidParameterError, match="even int"):
         SkipThoughtEncoder(mode="bi", hidden_size=7).fit(DOCS)
     with pytest.raises(InvalidParameterError, match="softmax must be"):
