@@ -49,7 +49,6 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -62,7 +61,12 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.errors import InvalidParameterError, ModelFormatError, NonFiniteLossError
+from embeddings.errors import (
+    InvalidParameterError,
+    MissingDependencyError,
+    ModelFormatError,
+    NonFiniteLossError,
+)
 from embeddings.training.checkpoint import TrainState
 from embeddings.training.config import TrainConfig, TrainResult, _lr_factor
 from embeddings.training.loss_plot import parse_record, plot_loss_curve, read_log
@@ -71,20 +75,6 @@ __all__ = ["Objective", "TrainConfig", "TrainResult", "Trainer", "plot_loss_curv
 
 #: outside a terminal, the least seconds between two progress lines of a run
 _LINE_SECONDS = 10.0
-
-
-def _can_plot() -> bool:
-    """Whether matplotlib (the ``plots`` extra) is installed; without it a run still
-    writes ``log.jsonl`` and skips ``loss.png`` with one warning."""
-    if importlib.util.find_spec("matplotlib") is not None:
-        return True
-    warnings.warn(
-        "loss.png skipped: plotting needs matplotlib (pip install 'transferkit[plots]'); "
-        "the losses are in log.jsonl",
-        RuntimeWarning,
-        stacklevel=3,
-    )
-    return False
 
 
 class Objective:
@@ -493,8 +483,15 @@ class _Run:
             st, workdir = self.state, self.trainer.workdir
             if st.window_items and st.step > self.logged_step:
                 self.log_window(st.epoch, partial=True)
-            if workdir is not None and (workdir / "log.jsonl").is_file() and _can_plot():
-                plot_loss_curve(workdir / "log.jsonl", workdir / "loss.png")
+            if workdir is not None and (workdir / "log.jsonl").is_file():
+                try:
+                    plot_loss_curve(workdir / "log.jsonl", workdir / "loss.png")
+                except MissingDependencyError as err:  # no plots extra: the run still ends
+                    warnings.warn(
+                        f"loss.png skipped ({err}); the losses are in log.jsonl",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
         except Exception:
             if not quiet:
                 raise
