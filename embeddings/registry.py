@@ -477,7 +477,11 @@ def load(name_or_path: str | os.PathLike[str], /, **overrides: Any) -> BaseEncod
         encoder = load(name, **spec_overrides, **overrides)
         encoder._preset_name = name_or_path.strip()
         return encoder
-    if isinstance(name_or_path, str) and name_or_path not in {**_PRESETS, **ALIASES}:
+    if (
+        isinstance(name_or_path, str)
+        and name_or_path not in _PRESETS
+        and name_or_path not in ALIASES
+    ):
         _refuse_path_that_is_no_model(name_or_path)
     preset = get_preset(str(name_or_path))  # an unknown name fails here, before any import
     name_or_path = preset.name  # an alias loads its preset, under the preset's name

@@ -130,8 +130,10 @@ def _check_encoder_names(specs: list[str]) -> None:
 def _check_data_folder(data_dir: str | None) -> str | None:
     """What is wrong with the benchmark data folder named by ``--data-dir`` or
     ``TRANSFERKIT_DATA`` (``None`` when it exists or neither is set)."""
-    source = "--data-dir" if data_dir else "TRANSFERKIT_DATA"
-    root = data_dir or os.environ.get("TRANSFERKIT_DATA")
+    from benchmarks.tasks.paths import ENV_DATA
+
+    source = "--data-dir" if data_dir else ENV_DATA
+    root = data_dir or os.environ.get(ENV_DATA)
     if not root or os.path.isdir(os.path.expanduser(root)):
         return None
     return (
