@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         dev_texts=dev[0], dev_labels=dev[1], epochs=args.epochs,
         patience=args.patience, batch_size=args.batch_size, learning_rate=args.learning_rate,
         head_learning_rate=args.head_learning_rate, random_state=args.random_state,
-        threads=args.threads,
+        threads=args.threads, objective=args.objective,
         show_progress=progress, workdir=args.workdir, resume=args.resume,
         max_minutes=args.max_minutes,
     )  # fmt: skip
@@ -122,6 +122,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         help="train on a stratified subsample of this size (unset: the whole split)",
+    )
+    p.add_argument(
+        "--objective",
+        choices=("classification", "contrastive"),
+        default="classification",
+        help="what the encoder learns: the head's cross-entropy, or a cosine-similarity "
+        "loss on pairs of texts sampled from the labels (the head trained on the new vectors)",
     )
     p.add_argument("--workdir", default=None, help="checkpoints and log.jsonl go here")
     p.add_argument("--resume", action="store_true", help="continue from --workdir's checkpoint")

@@ -110,7 +110,8 @@ class FineTunedEncoder(BaseEncoder):
         init: ``"pretrained"`` or ``"random"``: the same architecture re-initialised
             (seeded), trained like the pretrained one (needs ``unfreeze="all"``).
         validation_fraction: share of the training texts held out for early stopping
-            when :meth:`fit` gets no dev set.
+            when :meth:`fit` gets no dev set; ``0`` holds none out (every text trains,
+            all ``epochs`` run and the last is kept; few-shot training).
         epochs: passes over the training texts at most.
         patience: stop after this many epochs without a better validation score.
         batch_size: training batch size.
@@ -122,6 +123,9 @@ class FineTunedEncoder(BaseEncoder):
         random_state: seeds head init, dropout, batch order, the validation split
             and random init.
         threads: torch threads while training; ``None`` keeps torch's current setting.
+        objective: ``"classification"`` (cross-entropy through the head) or
+            ``"contrastive"`` (cosine-similarity loss on pairs of texts sampled from
+            the labels, the head trained on the new vectors).
 
     Attributes:
         classes_: the label values, in the order of the head's outputs.
@@ -173,6 +177,7 @@ class FineTunedEncoder(BaseEncoder):
         eval_batch_size: int = 64,
         random_state: int = 0,
         threads: int | None = None,
+        objective: str = "classification",
     ) -> None:
         self.base = base
         self.head = head
@@ -189,6 +194,7 @@ class FineTunedEncoder(BaseEncoder):
         self.eval_batch_size = eval_batch_size
         self.random_state = random_state
         self.threads = threads
+        self.objective = objective
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
@@ -285,7 +291,7 @@ class FineTunedEncoder(BaseEncoder):
     def _objective_name(self) -> str:
         """The fine-tuning objective: a key of
         :data:`~embeddings.training.finetune_objectives.OBJECTIVES`."""
-        return "classification"
+        return str(self.objective)
 
     def _train_config(
         self, n_train: int, threads: int, max_minutes: float | None, show_progress: bool

@@ -51,7 +51,8 @@ def check_float(
         x = float(value)
         if (x > low or (low_ok and x == low)) and (high is None or x < high):
             return x
-    bound = f"in ({low}, {high})" if high is not None else f"{'>=' if low_ok else '>'} {low}"
+    left = "[" if low_ok else "("
+    bound = f"in {left}{low}, {high})" if high is not None else f"{'>=' if low_ok else '>'} {low}"
     raise InvalidParameterError(f"{name} must be a number {bound}, got {value!r}")
 
 
@@ -145,6 +146,8 @@ def validation_split(
     y: NDArray[Any], fraction: float, random_state: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     n = int(y.shape[0])
+    if fraction == 0:  # no validation: every text trains, every epoch runs
+        return np.arange(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
     n_val = max(1, round(n * fraction))
     if n_val >= n:
         raise InvalidInputError(
@@ -196,7 +199,7 @@ def check_finetune_params(est: Any) -> None:
     check_float("learning_rate", est.learning_rate, low=0.0)
     check_float("head_learning_rate", est.head_learning_rate, low=0.0)
     check_float("weight_decay", est.weight_decay, low=0.0, low_ok=True)
-    check_float("validation_fraction", est.validation_fraction, low=0.0, high=1.0)
+    check_float("validation_fraction", est.validation_fraction, low=0.0, high=1.0, low_ok=True)
     g = est.max_grad_norm
     if g is not None and (
         isinstance(g, bool) or not isinstance(g, (int, float, np.integer, np.floating))
@@ -204,6 +207,11 @@ def check_finetune_params(est: Any) -> None:
     ):  # fmt: skip
         raise InvalidParameterError(
             f"max_grad_norm must be None or a number > 0 (inf: no clipping), got {g!r}"
+        )
+    if getattr(est, "objective", None) == "contrastive" and est.unfreeze == 0:
+        raise InvalidParameterError(
+            "objective='contrastive' trains the encoder, but unfreeze=0 freezes all of "
+            "it; pass unfreeze=k (the top k layers) or unfreeze='all'"
         )
     if est.init == "random" and est.unfreeze != "all":
         raise InvalidParameterError(
@@ -225,7 +233,7 @@ def train_validation(
     """``(train, validation, how the validation set was made)`` as (texts, class ids).
 
     The validation set is ``dev_texts``/``dev_labels``, else a seeded, stratified
-    ``fraction`` of the training texts.
+    ``fraction`` of the training texts; ``fraction=0`` gives none (``"none"``).
 
     Raises:
         InvalidParameterError: only one of ``dev_texts`` and ``dev_labels``.
@@ -236,7 +244,8 @@ def train_validation(
     if dev_texts is None:
         tr, va = validation_split(y_idx, fraction, random_state)
         train = ([texts[i] for i in tr], y_idx[tr])
-        return train, ([texts[i] for i in va], y_idx[va]), f"split {fraction}"
+        how = f"split {fraction}" if va.size else "none"
+        return train, ([texts[i] for i in va], y_idx[va]), how
     val_texts, y_val = check_texts_labels(dev_texts, dev_labels, "dev")
     if not val_texts:
         raise InvalidInputError("dev_texts is empty")

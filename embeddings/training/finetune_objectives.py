@@ -4,11 +4,17 @@ An objective is a :class:`~embeddings.training.trainer.Objective` built by
 :func:`make_objective` from :data:`OBJECTIVES`, the one place that maps the name
 ``fine_tune(objective=...)`` takes to its class.  ``"classification"``
 (cross-entropy of a new softmax head, early stopping on validation accuracy) is the
-default.
+default.  ``"contrastive"`` trains the encoder on pairs of texts drawn from the labels:
+each epoch pairs every training text with one text of its class (target cosine
+similarity 1) and one of another class (target 0), so positives and negatives are
+balanced, from the trainer's seeded generator.  The encoder learns to match each
+pair's cosine similarity to its target (mean squared error, the recipe of SetFit,
+Tunstall et al. 2022); the softmax head learns in the same steps from the new vectors
+(cross-entropy on detached vectors, so only the pair loss shapes the encoder).
 
 Example:
     >>> sorted(OBJECTIVES)
-    ['classification']
+    ['classification', 'contrastive']
 """
 
 from __future__ import annotations
@@ -30,21 +36,24 @@ from embeddings.training.trainer import Objective
 __all__ = [
     "OBJECTIVES",
     "ClassificationObjective",
+    "ContrastiveObjective",
     "EpochRecord",
     "TrainingSetup",
     "make_objective",
+    "sample_pairs",
     "setup_training",
 ]
 
 
 class EpochRecord(TypedDict):
     """One epoch of fine-tuning (``epoch`` 0 is the untrained head, never selected);
-    ``val_accuracy`` is in points (0-100), as every printed and returned score."""
+    ``val_accuracy`` is in points (0-100), as every printed and returned score, and
+    ``None`` with the validation loss when there is no validation set."""
 
     epoch: int
     train_loss: float | None
-    val_loss: float
-    val_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
     seconds: float
 
 
@@ -133,7 +142,10 @@ class ClassificationObjective(Objective):
             correct = int((logits.argmax(dim=1) == self.y_val).sum().item())
         return correct / len(self.val_texts), loss, correct
 
-    def evaluate(self, model: Any) -> float:
+    def evaluate(self, model: Any) -> float | None:
+        if not self.val_texts:  # no validation set: the trainer keeps the last epoch
+            self.records.append((math.nan, math.nan))
+            return None
         acc, loss, correct = self.measure(model)
         self.records.append((acc, loss))
         return _joint_metric(correct, loss, len(self.val_texts))
@@ -141,6 +153,9 @@ class ClassificationObjective(Objective):
     def untrained_record(self, model: Any) -> EpochRecord:
         """The epoch-0 record: the untrained head on the validation set."""
         t0 = time.perf_counter()
+        if not self.val_texts:
+            return {"epoch": 0, "train_loss": None, "val_loss": None, "val_accuracy": None,
+                    "seconds": 0.0}  # fmt: skip
         acc, loss, _ = self.measure(model)
         return {"epoch": 0, "train_loss": None, "val_loss": loss, "val_accuracy": 100 * acc,
                 "seconds": time.perf_counter() - t0}  # fmt: skip
@@ -155,21 +170,78 @@ class ClassificationObjective(Objective):
         offset = len(result.history) - len(self.records)
         previous = 0.0
         for i, rec in enumerate(result.history):
-            if i >= offset:
+            if not self.val_texts:
+                acc = loss = None
+            elif i >= offset:
                 acc, loss = self.records[i - offset]
             else:
                 acc, loss = _split_metric(float(rec["dev_metric"]), len(self.val_texts))
             out.append(
                 {"epoch": int(rec["epoch"]) + 1, "train_loss": float(rec["train_loss"]),
-                 "val_loss": loss, "val_accuracy": 100 * acc,
+                 "val_loss": loss, "val_accuracy": None if acc is None else 100 * acc,
                  "seconds": float(rec["seconds"]) - previous}
             )  # fmt: skip
             previous = float(rec["seconds"])
         return out
 
 
+def sample_pairs(labels: NDArray[np.int64], rng: np.random.Generator) -> NDArray[np.int64]:
+    """Balanced pairs ``(i, j, same)``: per text one positive and one negative partner.
+
+    A text whose class has no other member gets no positive pair.
+
+    Example:
+        >>> pairs = sample_pairs(np.array([0, 0, 1, 1]), np.random.default_rng(0))
+        >>> pairs.shape, int(pairs[:, 2].sum())
+        ((8, 3), 4)
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    by_class = {int(c): np.flatnonzero(labels == c) for c in np.unique(labels)}
+    rows: list[tuple[int, int, int]] = []
+    for i, c in enumerate(labels.tolist()):
+        same = by_class[c][by_class[c] != i]
+        if same.size:
+            rows.append((i, int(same[rng.integers(same.size)]), 1))
+        other = np.flatnonzero(labels != c)
+        rows.append((i, int(other[rng.integers(other.size)]), 0))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+
+
+class ContrastiveObjective(ClassificationObjective):
+    """Cosine-similarity loss on sampled pairs, plus the head on the new vectors."""
+
+    unit = "pairs"
+
+    def plan(self, epoch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
+        pairs = sample_pairs(self.y.cpu().numpy(), rng)
+        pairs = pairs[rng.permutation(len(pairs))]
+        size = max(1, self.batch_size // 2)  # two texts per pair
+        return [pairs[s : s + size] for s in range(0, len(pairs), size)]
+
+    def loss(self, model: Any, batch: NDArray[np.int64]) -> tuple[Any, int]:
+        import torch
+
+        left = torch.from_numpy(np.ascontiguousarray(batch[:, 0])).to(self.device)
+        right = torch.from_numpy(np.ascontiguousarray(batch[:, 1])).to(self.device)
+        target = torch.from_numpy(batch[:, 2].astype(np.float32)).to(self.device)
+        if self.X is not None:
+            a, b = self.X[left], self.X[right]
+        else:
+            both = self.encoder.forward(
+                self.encoder.tokenize([self.texts[i] for i in (*batch[:, 0], *batch[:, 1])])
+            )
+            a, b = both[: len(batch)], both[len(batch) :]
+        cos = torch.nn.functional.cosine_similarity(a, b, dim=1)
+        pair_loss = torch.nn.functional.mse_loss(cos, target)
+        head_loss = torch.nn.functional.cross_entropy(model.head(a.detach()), self.y[left])
+        return pair_loss + head_loss, len(batch)
+
+
 #: ``fine_tune(objective=...)`` name -> the objective class; the one place to add one
-OBJECTIVES: dict[str, Callable[..., Objective]] = {"classification": ClassificationObjective}
+OBJECTIVES: dict[str, Callable[..., Objective]] = {
+    "classification": ClassificationObjective,
+    "contrastive": ContrastiveObjective,
+}
 
 
 def make_objective(
@@ -196,7 +268,7 @@ def make_objective(
         ...     make_objective("regression", None)
         ... except InvalidParameterError as err:
         ...     print(err)
-        objective must be one of ['classification'], got 'regression'
+        objective must be one of ['classification', 'contrastive'], got 'regression'
     """
     cls = OBJECTIVES.get(name) if isinstance(name, str) else None
     if cls is None:
@@ -233,6 +305,8 @@ class TrainingSetup:
         }  # fmt: skip
         if result.finished and result.best_epoch is not None:
             training["best_epoch"] = result.best_epoch + 1  # history's epoch 0 is untrained
+        elif result.finished and not self.objective.val_texts:  # no validation: the last
+            training["best_epoch"] = int(result.epochs_done)
         return training
 
 

@@ -55,9 +55,13 @@ def test_objectives_are_chosen_in_one_registry():
     from embeddings.training.finetune_objectives import (
         OBJECTIVES,
         ClassificationObjective,
+        ContrastiveObjective,
         make_objective,
     )
 
-    assert OBJECTIVES == {"classification": ClassificationObjective}
+    assert OBJECTIVES == {
+        "classification": ClassificationObjective,
+        "contrastive": ContrastiveObjective,
+    }
     with pytest.raises(InvalidParameterError, match="objective must be one of"):
         make_objective("contrastive-typo", None)
