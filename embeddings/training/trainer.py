@@ -148,10 +148,14 @@ class Trainer:
             g.setdefault("lr", float(c.lr))
             g.setdefault("weight_decay", float(c.weight_decay))
             g["initial_lr"] = g["lr"]
-        if c.optimizer == "adam":
-            return torch.optim.Adam(groups)
-        if c.optimizer == "adamw":
-            return torch.optim.AdamW(groups)
+        if c.optimizer in ("adam", "adamw"):
+            cls = torch.optim.Adam if c.optimizer == "adam" else torch.optim.AdamW
+            # the fused kernel (CPU and CUDA, float tensors) updates all parameters in one
+            # pass: several times faster than the per-tensor loop, and as deterministic
+            params = [p for g in groups for p in g["params"]]
+            fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda")
+                        for p in params)  # fmt: skip
+            return cls(groups, fused=fused or None)
         return torch.optim.SGD(groups, momentum=float(c.momentum))
 
     def _trainable(self) -> list[Any]:
