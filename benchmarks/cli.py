@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "benchmarks.commands.train",
     "benchmarks.commands.curve",
     "benchmarks.commands.finetune",
+    "benchmarks.commands.advise",
     "benchmarks.commands.bench",
     "benchmarks.commands.report",
     "benchmarks.commands.store",

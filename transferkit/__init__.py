@@ -11,6 +11,8 @@ for tasks and the CLI) without knowing their names:
 * :func:`encode_corpus`: out-of-core encoding of a large corpus;
 * :class:`CachedEncoder`: vectors stored on disk, computed once per text;
 * :class:`MTEBModel`: any encoder behind MTEB's encoder protocol, for ``mteb.evaluate``;
+* :func:`advise` and :class:`Task`: which encoder, frozen or fine-tuned, suits your
+  labelled data (``advise(Task.from_file("my.tsv"), budget="10m")``);
 * ``__version__``.
 
 Only the registry is imported up front; everything else (numpy, scikit-learn, torch)
@@ -35,7 +37,9 @@ from embeddings.errors import TransferkitError
 from embeddings.registry import list_encoders, load
 
 if TYPE_CHECKING:  # explicit re-exports for type checkers
+    from benchmarks.advise import advise as advise
     from benchmarks.interop import MTEBModel as MTEBModel
+    from benchmarks.tasks import Task as Task
     from embeddings.cache import CachedEncoder as CachedEncoder
     from embeddings.sklearn import EmbeddingTransformer as EmbeddingTransformer
     from embeddings.streaming import encode_corpus as encode_corpus
@@ -52,6 +56,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "CachedEncoder": ("embeddings.cache", "CachedEncoder"),
     "encode_corpus": ("embeddings.streaming", "encode_corpus"),
     "MTEBModel": ("benchmarks.interop", "MTEBModel"),
+    "advise": ("benchmarks.advise", "advise"),
+    "Task": ("benchmarks.tasks", "Task"),
 }
 #: names whose module is part of this installation (encode_corpus may be absent)
 _PRESENT = [

