@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["finish", "fit_curve", "format_table", "predict"]
+__all__ = ["finish", "fit_candidate", "fit_curve", "format_table", "predict", "render"]
 
 
 def fit_curve(sizes: Sequence[int], means: Sequence[float]) -> tuple[float, float, float] | None:
@@ -90,6 +90,7 @@ def _rank(advice: Any) -> list[dict[str, Any]]:
             "train_seconds": float(np.mean(c.train_seconds)) if c.train_seconds else None,
             "encode_ms_per_1000": c.encode_ms_per_1000, "size_mb": c.size_mb,
             "cpu_only": True, "skipped": list(c.skipped),
+            "fine_tune": c.params.get("fine_tune"),
         }  # fmt: skip
         rows.append(row)
     run = sorted((r for r in rows if r["score"] is not None), key=lambda r: -r["score"])
@@ -169,9 +170,7 @@ def _recommend(advice: Any) -> str:
 
 def _rebuild(best: dict[str, Any], advice: Any, params: dict[str, Any]) -> str:
     if best["kind"] in ("contrastive", "top2"):
-        from benchmarks.advise import Candidate, fine_tune_params
-
-        kw = fine_tune_params(Candidate(best["candidate"], best["kind"]), advice.n_labels)
+        kw = best["fine_tune"]
         args = ", ".join(f"{k}={v!r}" for k, v in {**kw, "random_state": params["seed"]}.items())
         return ("import transferkit\n"
                 f"model = transferkit.fine_tune({best['encoder']!r}, texts, labels, {args})\n"
@@ -191,38 +190,63 @@ def _rebuild(best: dict[str, Any], advice: Any, params: dict[str, Any]) -> str:
             "model.fit(texts, labels)  # pairs: a list of (text_a, text_b)")  # fmt: skip
 
 
-def _train_final(advice: Any, data: Any, best: dict[str, Any], folder: Path,
-                 seed: int) -> dict[str, Any]:  # fmt: skip
-    """Train the recommendation on every labelled row and save it to ``folder``."""
+def fit_candidate(
+    row: dict[str, Any],
+    texts: list[str],
+    pairs: list[str] | None,
+    labels: list[Any],
+    random_state: int = 0,
+) -> tuple[Any, dict[str, Any]]:
+    """Train the candidate of ranking ``row`` on all of ``texts`` (and ``pairs``).
+
+    Returns:
+        ``(model, params)``: a :class:`~embeddings.training.finetune.FineTunedEncoder`,
+        or a features + logistic-regression pipeline (``C`` chosen by inner CV); both
+        ``predict`` labels (pipelines of pair tasks take ``(text_a, text_b)`` pairs).
+    """
     from sklearn.pipeline import Pipeline
 
-    from benchmarks.advice_model import PairFeatures, save_pipeline
-    from evaluators.heads import make_estimator, resolve_head, select_by_cv
+    from benchmarks.advice_model import PairFeatures
+    from evaluators.heads import make_estimator, quiet_convergence, resolve_head, select_by_cv
 
-    labels = np.asarray(data.classes, dtype=object)[data.y].tolist()
-    if best["kind"] in ("contrastive", "top2"):
-        from benchmarks.advise import Candidate, fine_tune_params
+    if row["kind"] in ("contrastive", "top2"):
         from embeddings.training.finetune import fine_tune
 
-        kw = fine_tune_params(Candidate(best["candidate"], best["kind"]), len(data.texts))
-        model = fine_tune(best["encoder"], data.texts, labels, **kw, random_state=seed)
-        model.save(folder)
-        return {"seed": seed}
-    enc = "tfidf" if best["kind"] == "tfidf" else best["encoder"]
-    X_in: Any = data.texts if data.pairs is None else list(zip(data.texts, data.pairs))
-    if data.pairs is None:
+        model = fine_tune(row["encoder"], texts, labels, **row["fine_tune"],
+                          random_state=random_state)  # fmt: skip
+        return model, {"seed": random_state}
+    enc = "tfidf" if row["kind"] == "tfidf" else row["encoder"]
+    if pairs is None:
         from embeddings.sklearn import EmbeddingTransformer
 
         features: Any = EmbeddingTransformer(enc)
+        X = features.fit_transform(texts)
     else:
         features = PairFeatures(enc)
-    X = features.fit_transform(X_in)
-    spec = resolve_head("logreg", random_state=seed)
-    inner = int(min(3, np.bincount(data.y).min()))
-    params, _ = select_by_cv(spec, X, data.y, n_folds=inner, random_state=seed)
-    head = make_estimator(spec, params).fit(X, labels)
-    save_pipeline(Pipeline([("features", features), ("head", head)]), folder)
-    return {"C": float(params["C"]), "seed": seed}
+        X = features.fit_transform(list(zip(texts, pairs)))
+    _, y = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
+    spec = resolve_head("logreg", random_state=random_state)
+    inner = int(min(3, np.bincount(y).min()))
+    params: dict[str, Any] = {"C": 1.0}
+    with quiet_convergence():
+        if inner >= 2:
+            params, _ = select_by_cv(spec, X, y, n_folds=inner, random_state=random_state)
+        head = make_estimator(spec, params).fit(X, labels)
+    model = Pipeline([("features", features), ("head", head)])
+    return model, {"C": float(params["C"]), "seed": random_state}
+
+
+def _train_final(data: Any, best: dict[str, Any], folder: Path, seed: int) -> dict[str, Any]:
+    """Train the recommendation on every labelled row and save it to ``folder``."""
+    from benchmarks.advice_model import save_pipeline
+
+    labels = np.asarray(data.classes, dtype=object)[data.y].tolist()
+    model, params = fit_candidate(best, data.texts, data.pairs, labels, seed)
+    if best["kind"] in ("contrastive", "top2"):
+        model.save(folder)
+    else:
+        save_pipeline(model, folder)
+    return params
 
 
 def _plot(advice: Any, path: Path) -> str | None:
@@ -274,7 +298,7 @@ def finish(advice: Any, data: Any, out: str | Path | None,
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         log(f"training the recommended model on all {advice.n_labels} rows")
-        params = _train_final(advice, data, ranked[0], folder / "model", seed)
+        params = _train_final(data, ranked[0], folder / "model", seed)
         advice.saved_to = str(folder / "model")
         advice.plot = _plot(advice, folder / "curves.png")
     elif ranked:  # the C most folds chose at the largest size

@@ -200,12 +200,12 @@ class _Data:
     sizes: list[int]
     fingerprint: str
 
-    def subsample(self, train: np.ndarray, size: int, seed: int) -> np.ndarray:
+    def subsample(self, train: np.ndarray, size: int, random_state: int) -> np.ndarray:
         from embeddings.training.finetune import stratified_subsample
 
         if size >= train.size:
             return train
-        return train[stratified_subsample(self.y[train], size, seed)]
+        return train[stratified_subsample(self.y[train], size, random_state)]
 
 
 def _task_rows(task: Any) -> tuple[str, list[str], list[str] | None, np.ndarray, list[str]]:
@@ -441,14 +441,15 @@ def _rows(enc: Any, d: _Data, idx: np.ndarray) -> np.ndarray:
 def _fit_linear(X: Any, X_test: Any, y: np.ndarray, y_test: np.ndarray,
                 random_state: int) -> tuple[float, float]:  # fmt: skip
     """Accuracy (points) of logistic regression, C chosen by an inner stratified CV."""
-    from evaluators.heads import make_estimator, resolve_head, select_by_cv
+    from evaluators.heads import make_estimator, quiet_convergence, resolve_head, select_by_cv
 
     spec = resolve_head("logreg", random_state=random_state)
     inner = int(min(3, np.bincount(y)[np.bincount(y) > 0].min()))
     params = {"C": 1.0}
-    if inner >= 2:
-        params, _ = select_by_cv(spec, X, y, n_folds=inner, random_state=random_state)
-    head = make_estimator(spec, params).fit(X, y)
+    with quiet_convergence():
+        if inner >= 2:
+            params, _ = select_by_cv(spec, X, y, n_folds=inner, random_state=random_state)
+        head = make_estimator(spec, params).fit(X, y)
     return 100.0 * float(np.mean(head.predict(X_test) == y_test)), float(params["C"])
 
 
@@ -577,6 +578,8 @@ def advise(
             tuned.append(Candidate(f"top2:{best.encoder}", "top2", best.encoder))
         for c in tuned:
             c.encode_ms_per_1000, c.size_mb = best.encode_ms_per_1000, best.size_mb
+        for c in tuned:  # the settings of the model trained on all rows
+            c.params["fine_tune"] = fine_tune_params(c, len(data.y))
         if kind == "pair_classification":
             note = "fine-tuning takes single texts; pair tasks are scored frozen only"
             tuned[0].skipped.append(note)

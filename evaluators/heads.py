@@ -55,8 +55,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import numbers
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -84,6 +85,7 @@ __all__ = [
     "fit_and_score",
     "f1_for",
     "check_n_jobs",
+    "quiet_convergence",
 ]
 
 HeadName = Literal["logreg", "mlp"]
@@ -281,6 +283,27 @@ def run_parallel(
     if n_jobs is None or n_jobs == 1 or len(arg_tuples) <= 1:
         return [func(*args) for args in arg_tuples]
     return list(Parallel(n_jobs=n_jobs)(delayed(func)(*args) for args in arg_tuples))
+
+
+@contextlib.contextmanager
+def quiet_convergence() -> Iterator[None]:
+    """Silence scikit-learn's ConvergenceWarning inside the block.
+
+    For loops that fit hundreds of heads over a C grid: the large values of C hit
+    lbfgs's iteration cap on some folds, and each fold's score already says how well
+    the head did.
+
+    Example:
+        >>> with quiet_convergence():
+        ...     pass
+    """
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
 
 
 def fit_and_score(
