@@ -60,7 +60,7 @@ format: $(STAMP)
 notebooks: $(STAMP)
 	cd notebooks && TRANSFERKIT_NOTEBOOK_SCALE=full ../$(BIN)/jupyter execute --inplace \
 		01_embed_and_sklearn.ipynb 02_when_transfer_helps.ipynb 03_train_your_own.ipynb \
-		04_benchmark_and_report.ipynb
+		04_benchmark_and_report.ipynb 05_i_have_200_labels.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache results

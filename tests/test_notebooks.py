@@ -31,6 +31,7 @@ EMBED = "01_embed_and_sklearn.ipynb"
 TRANSFER = "02_when_transfer_helps.ipynb"
 TRAIN = "03_train_your_own.ipynb"
 BENCH = "04_benchmark_and_report.ipynb"
+ADVISE = "05_i_have_200_labels.ipynb"
 QUICK_LABELS = (
     "SST2 (quick)",
     "TREC (quick)",
@@ -94,7 +95,7 @@ def _set_data(monkeypatch: pytest.MonkeyPatch, use_data: bool) -> bool:
     return True
 
 
-@pytest.mark.parametrize("name", [EMBED, TRANSFER, TRAIN, BENCH])
+@pytest.mark.parametrize("name", [EMBED, TRANSFER, TRAIN, BENCH, ADVISE])
 def test_stored_notebook_is_executed_and_clean(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
@@ -274,3 +275,31 @@ def test_benchmark_notebook_runs_quick_suite_and_reports(
         assert all(0 < float(v) <= 100 for v in row.groups())
     assert "task,metric,glove-6b-50d,tfidf" in text  # the CSV that write_report wrote
     assert _images(nb) == 1  # the bar plot, inline
+
+
+def test_advise_notebook_without_data_stops_with_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _set_data(monkeypatch, use_data=False)
+    text = _text(_execute(ADVISE, tmp_path))
+    assert "No benchmark data, so this notebook stops here" in text
+    assert "Recommended:" not in text
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_advise_notebook_on_a_trec_slice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _set_data(monkeypatch, use_data=True)
+    monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
+    nb = _execute(ADVISE, tmp_path)
+    text = _text(nb)
+    assert "scale small: 60 labels, budget 90s" in text
+    assert re.search(r"^rank\s+candidate\s+score@48", text, re.M)
+    for name in ("tfidf", "frozen:glove-6b-50d", "frozen:minilm-l6"):
+        row = re.search(rf"^\d\s+{re.escape(name)}\s+([0-9.]+)\s", text, re.M)
+        assert row is not None and 0 <= float(row.group(1)) <= 100, name
+    assert "Recommended: " in text and "model = " in text
+    test = re.search(r"TREC test \(500 questions\) ([0-9.]+)$", text, re.M)
+    assert test is not None and 0 < float(test.group(1)) <= 100
+    assert _images(nb) == 1  # the learning curves
+    assert "removed the advice folder" in text
