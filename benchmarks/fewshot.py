@@ -43,14 +43,15 @@ ROWS = ("tfidf", "frozen", "contrastive", "setfit")
 PEER = Path(__file__).resolve().parent / "peers" / "setfit_peer.py"
 
 
-def sample(labels: np.ndarray, shots: int, seed: int) -> np.ndarray:
-    """``shots`` indices a class, drawn with ``seed`` (all of a smaller class), shuffled.
+def sample(labels: np.ndarray, shots: int, random_state: int) -> np.ndarray:
+    """``shots`` indices a class, drawn with ``random_state`` (all of a smaller class),
+    shuffled.
 
     Example:
         >>> sample(np.array([0, 0, 0, 1, 1, 1]), 2, 0).size
         4
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(random_state)
     picked = [
         rng.choice(np.flatnonzero(labels == c), min(shots, int((labels == c).sum())), replace=False)
         for c in np.unique(labels)
@@ -81,8 +82,9 @@ class Cells:
         atomic_write_json(self.path, {"cells": cells})
 
 
-def key(task: str, shots: int, seed: int, row: str, model: str) -> str:
-    return f"{task}/{shots}/{seed}/{row}/{model}"
+def key(task: str, shots: int, random_state: int, row: str, model: str) -> str:
+    """The cell's name in the results file: ``task/shots/seed/row/model``."""
+    return f"{task}/{shots}/{random_state}/{row}/{model}"
 
 
 def run(args: argparse.Namespace) -> Cells:
@@ -148,6 +150,9 @@ def run(args: argparse.Namespace) -> Cells:
                         seconds = time.perf_counter() - t0
                         cells.add({**base, "accuracy": acc, "seconds": seconds})
                         print(f"{k}: {acc:.2f} in {seconds:.1f}s", file=sys.stderr, flush=True)
+                if setfit_jobs and args.interleave:  # right after our cells of this sample
+                    _run_setfit(args, setfit_jobs, cells)
+                    setfit_jobs = []
         if setfit_jobs:  # after each task, so both libraries run under the same load
             _run_setfit(args, setfit_jobs, cells)
             setfit_jobs = []
@@ -179,6 +184,26 @@ def _run_setfit(args: argparse.Namespace, jobs: list[dict[str, Any]], cells: Cel
                            "seconds": r["seconds"]})  # fmt: skip
         if proc.returncode != 0:
             print(f"setfit peer exited with {proc.returncode}", file=sys.stderr)
+
+
+def time_ratios(cells: Cells) -> dict[str, dict[str, float]]:
+    """Per model: contrastive wall time / SetFit wall time over the samples both ran
+    (median, min, max, count), and the mean accuracy difference (points)."""
+    by: dict[tuple[str, int, int, str], dict[str, dict[str, Any]]] = {}
+    for r in cells.records.values():
+        if r["row"] in ("contrastive", "setfit"):
+            by.setdefault((r["task"], r["shots"], r["seed"], r["model"]), {})[r["row"]] = r
+    out: dict[str, dict[str, float]] = {}
+    for model in sorted({k[3] for k in by}):
+        pairs = [v for k, v in by.items() if k[3] == model and len(v) == 2]
+        if not pairs:
+            continue
+        ratios = np.array([v["contrastive"]["seconds"] / v["setfit"]["seconds"] for v in pairs])
+        diff = np.array([v["contrastive"]["accuracy"] - v["setfit"]["accuracy"] for v in pairs])
+        out[model] = {"median": float(np.median(ratios)), "min": float(ratios.min()),
+                      "max": float(ratios.max()), "n": float(ratios.size),
+                      "accuracy_diff": float(diff.mean())}  # fmt: skip
+    return out
 
 
 def table(cells: Cells, tasks: list[str], shots: list[int]) -> str:
@@ -240,6 +265,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="results/fewshot.json")
     p.add_argument("--table-only", action="store_true", help="print the table of --out")
+    p.add_argument("--interleave", action="store_true",
+                   help="run SetFit right after each sample's own cells (fair wall times on "
+                   "a busy machine) instead of once per task")  # fmt: skip
     return p
 
 
@@ -247,6 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     cells = Cells(Path(args.out)) if args.table_only else run(args)
     print(table(cells, args.tasks, args.shots))
+    for model, r in time_ratios(cells).items():
+        print(f"contrastive / SetFit wall time, {model}: median {r['median']:.2f}x "
+              f"(min {r['min']:.2f}, max {r['max']:.2f}, {int(r['n'])} samples); accuracy "
+              f"{r['accuracy_diff']:+.2f} points on average")  # fmt: skip
     return 0
 
 
