@@ -136,9 +136,12 @@ def _recommend(advice: Any) -> str:
     if not ranked:
         return "Nothing could be measured within the budget; give a larger --budget."
     best = ranked[0]
-    ci = f" ± {best['ci95']:.1f}" if best["ci95"] is not None else " (one fold)"
+    ci = f" ± {best['ci95']:.1f}" if best["ci95"] is not None else ""
+    folds = f"{advice.folds}-fold CV"
+    if best["folds_run"] < advice.folds:
+        folds = f"{best['folds_run']} of {advice.folds} CV folds, so a rough estimate"
     lines = [f"Recommended: {_label(best)}: {best['score']:.1f}{ci} "
-             f"({best['folds_run']}-fold CV with {advice.sizes[-1]} labels)."]  # fmt: skip
+             f"({folds}, {advice.sizes[-1]} training labels)."]  # fmt: skip
     tuned = [r for r in ranked if r["kind"] in ("contrastive", "top2")]
     frozen = [r for r in ranked if r["kind"] in ("frozen", "tfidf")]
     if best["kind"] in ("frozen", "tfidf") and tuned:

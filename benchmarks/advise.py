@@ -469,20 +469,26 @@ def _encode_rate(name: str | None, texts: list[str], fit: bool = False) -> float
 
 
 def _size_mb(name: str | None) -> float | None:
-    """Size of an encoder's weight files in MB (``None`` when not on disk)."""
+    """Size of an encoder's weight files in MB: the ONNX graph it runs (int8 and ONNX
+    backends), else its transformer folder's weights; ``None`` when not on disk."""
+    import embeddings
+    from embeddings.adapters.transformer import TransformerEncoder
+
     if name is None:
         return None
-    from embeddings.adapters.transformer import resolve_model_dir
-
-    try:
-        base = name.split("-int8")[0]
-        folder = resolve_model_dir(base)
-    except Exception:
-        folder = None
-    if folder is None:
+    enc = embeddings.load(name)
+    if not isinstance(enc, TransformerEncoder):
         return None
-    weights = [p for p in Path(folder).rglob("*") if p.suffix in (".safetensors", ".bin", ".onnx")]
-    total = sum(p.stat().st_size for p in weights)
+    enc.encode(["size"])  # loads the model (and builds an ONNX graph once)
+    runner = getattr(enc, "_runner", None)
+    if runner is not None and Path(runner.path).is_file():
+        files = [Path(runner.path)]
+    else:
+        from embeddings.adapters.transformer import resolve_model_dir
+
+        folder = resolve_model_dir(str(enc.model))
+        files = [p for p in folder.rglob("*") if p.suffix in (".safetensors", ".bin")]
+    total = sum(p.stat().st_size for p in files)
     return round(total / 1e6, 1) if total else None
 
 
