@@ -119,6 +119,11 @@ def _task_rows(task: Any) -> tuple[str, list[str], list[str] | None, np.ndarray,
     """``(type, texts, second texts or None, labels, label names)`` of the training rows."""
     from benchmarks.tasks import ClassificationTask, PairClassificationTask
 
+    if not isinstance(task, (ClassificationTask, PairClassificationTask)):
+        raise InvalidParameterError(
+            f"advise takes a classification or pair_classification task; "
+            f"{task.metadata.name} is a {task.metadata.family} task"
+        )
     splits = task.metadata.splits
     # an own file split by us (not by the user): every row is a labelled row
     carved = str(getattr(task, "provenance", {}).get("splits", "")).startswith("stratified")
@@ -129,13 +134,8 @@ def _task_rows(task: Any) -> tuple[str, list[str], list[str] | None, np.ndarray,
         a = [t for p in parts for t in p.texts_a]
         b = [t for p in parts for t in p.texts_b]
         return "pair_classification", a, b, labels, list(parts[0].label_names)
-    if isinstance(task, ClassificationTask):
-        texts = [t for p in parts for t in p.texts]
-        return "classification", texts, None, labels, list(parts[0].label_names)
-    raise InvalidParameterError(
-        f"advise takes a classification or pair_classification task; {task.metadata.name} "
-        f"is a {task.metadata.family} task"
-    )
+    texts = [t for p in parts for t in p.texts]
+    return "classification", texts, None, labels, list(parts[0].label_names)
 
 
 def _prepare(task: Any, folds: int, random_state: int) -> tuple[str, _Data]:

@@ -147,6 +147,12 @@ def test_bad_input_gets_clear_errors(tmp_path) -> None:
         advise(task, candidates=["no-such-encoder"], show_progress=False)
     with pytest.raises(InvalidParameterError, match="folds must be"):
         advise(task, folds=1, show_progress=False)
+    sts = Task.from_dataframe(
+        pd.DataFrame({"text": GOOD, "pair": BAD, "score": [1.0, 2.0, 3.0, 4.0, 5.0]}),
+        name="s", type="sts", pair="pair", score="score", label=None,
+    )  # fmt: skip
+    with pytest.raises(InvalidParameterError, match="s is a sts task"):
+        advise(sts, show_progress=False)
 
 
 def test_cli_advise_prints_the_report(tmp_path, capsys) -> None:
