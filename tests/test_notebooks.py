@@ -293,8 +293,8 @@ def test_advise_notebook_on_a_trec_slice(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
     nb = _execute(ADVISE, tmp_path)
     text = _text(nb)
-    assert "scale small: 60 labels, budget 90s" in text
-    assert re.search(r"^rank\s+candidate\s+score@48", text, re.M)
+    assert "scale small: 130 labels, budget 90s" in text
+    assert re.search(r"^rank\s+candidate\s+score@\d+", text, re.M)
     for name in ("tfidf", "frozen:glove-6b-50d", "frozen:minilm-l6"):
         row = re.search(rf"^\d\s+{re.escape(name)}\s+([0-9.]+)\s", text, re.M)
         assert row is not None and 0 <= float(row.group(1)) <= 100, name
