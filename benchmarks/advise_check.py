@@ -52,7 +52,14 @@ def _test_score(model: Any, texts: list[str], pairs: list[str] | None, labels: l
     return 100.0 * float(np.mean(np.asarray(model.predict(X), dtype=object) == labels))
 
 
-def check(task_name: str, n_labels: int, budget: str, test_max: int, log: Any) -> dict[str, Any]:
+def check(
+    task_name: str,
+    n_labels: int,
+    budget: str,
+    test_max: int,
+    log: Any,
+    candidates: list[str] | None = None,
+) -> dict[str, Any]:
     """Advise on ``n_labels`` training rows of ``task_name``; score the advice on its test."""
     from benchmarks.advice_report import fit_candidate
     from benchmarks.advise import advise
@@ -80,7 +87,7 @@ def check(task_name: str, n_labels: int, budget: str, test_max: int, log: Any) -
     own = Task.from_dataframe(_frame(*mine), name=f"{task_name}-{n_labels}", type=kind,
                               **({"pair": "pair"} if pairs is not None else {}))  # fmt: skip
     t0 = time.perf_counter()
-    advice = advise(own, budget=budget, show_progress=True)
+    advice = advise(own, budget=budget, candidates=candidates, show_progress=True)
     advise_seconds = time.perf_counter() - t0
     log(advice.table())
     measured = [r for r in advice.ranking if r["score"] is not None]
@@ -106,6 +113,7 @@ def check(task_name: str, n_labels: int, budget: str, test_max: int, log: Any) -
         "test_2x": test_2x,
         "error_2x": None if pred_2x is None else pred_2x - test_2x,
         "not_run": {r["candidate"]: r["skipped"] for r in advice.ranking if r["skipped"]},
+        "candidates": [r["candidate"] for r in advice.ranking],
     }  # fmt: skip
 
 
@@ -116,13 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--labels", type=int, default=300, help="labelled rows given to advise")
     p.add_argument("--budget", default="8m", help="advise's budget per task")
     p.add_argument("--test-max", type=int, default=1000, help="test rows scored (stratified)")
+    p.add_argument("--candidates", default=None,
+                   help="comma-separated frozen encoders (default: advise's defaults)")  # fmt: skip
     p.add_argument("--out", default="results/advise_check.json")
     args = p.parse_args(argv)
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    results = [check(t, args.labels, args.budget, args.test_max, log) for t in args.tasks]
+    names = args.candidates.split(",") if args.candidates else None
+    results = [check(t, args.labels, args.budget, args.test_max, log, names) for t in args.tasks]
     atomic_write_json(Path(args.out), {"checks": results})
     print("| task | labels | recommended | cv | test | best tested | regret | pred 2x | "
           "test 2x | error 2x |")  # fmt: skip
