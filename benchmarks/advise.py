@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +150,13 @@ def _prepare(task: Any, folds: int, random_state: int) -> tuple[str, _Data]:
             f"advise needs at least 2 labelled rows of every class; class "
             f"{names[int(np.argmin(np.where(counts > 0, counts, 10**9)))]!r} has {smallest}"
         )
-    k = min(folds, smallest)
-    split = list(StratifiedKFold(k, shuffle=True, random_state=random_state).split(texts, y))
+    # a class rarer than the folds is simply absent from some test folds: fewer folds
+    # would train every fold on far fewer rows than the final model sees
+    k = min(folds, len(y) // 2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The least populated class")
+        folder = StratifiedKFold(k, shuffle=True, random_state=random_state)
+        split = list(folder.split(texts, y))
     largest = min(tr.size for tr, _ in split)
     floor = max(4 * len(names), 16)
     sizes = [largest]
@@ -364,7 +370,9 @@ def advise(
         candidates: frozen encoder presets to try (default :func:`default_candidates`).
         fine_tuning: also try contrastive fine-tuning and top-2 unfreezing of the best
             fine-tunable frozen encoder.
-        folds: cross-validation folds (fewer when a class has fewer rows).
+        folds: stratified cross-validation folds (fewer only when there are fewer than
+            ``2 * folds`` rows; a class with fewer rows than folds is absent from some test
+            folds).
         random_state: seeds folds, subsamples, heads and fine-tuning.
         cache_dir: vectors and unit scores (default: transferkit's cache folder).
         out: folder for ``advice.json``, ``advice.md``, ``curves.png`` and the

@@ -111,6 +111,17 @@ def test_fine_tuning_candidates_run_on_a_torch_encoder(tmp_path) -> None:
         assert row["train_seconds"] > 0
 
 
+def test_a_rare_class_keeps_every_fold(tmp_path) -> None:
+    frame = _frame()
+    frame.loc[len(frame)] = {"text": "so so film", "label": "meh"}
+    frame.loc[len(frame)] = {"text": "a so so movie", "label": "meh"}
+    advice = advise(Task.from_dataframe(frame, name="r"), budget="2m",
+                    candidates=["glove-6b-50d"], fine_tuning=False, cache_dir=tmp_path,
+                    show_progress=False)  # fmt: skip
+    assert advice.folds == 5 and advice.n_classes == 3
+    assert all(r["folds_run"] == 5 for r in advice.ranking)
+
+
 def test_a_tiny_budget_says_what_it_could_not_run(tmp_path) -> None:
     task = Task.from_dataframe(_frame(), name="reviews")
     advice = advise(task, budget=0.01, candidates=["glove-6b-50d"], fine_tuning=False,
