@@ -323,7 +323,8 @@ def render(advice: Any) -> str:
         f"transferkit advise: {advice.task} ({advice.task_type}), {advice.n_labels} labelled "
         f"rows, {advice.n_classes} classes; {advice.folds}-fold CV at sizes "
         f"{', '.join(map(str, advice.sizes))}; {advice.seconds:.0f}s of a "
-        f"{advice.budget_seconds:.0f}s budget",
+        f"{advice.budget_seconds:.0f}s budget; {advice.runs.get('measured', 0)} runs measured "
+        f"now, {advice.runs.get('from_cache', 0)} read from the cache",
         "",
         format_table(advice),
         "",

@@ -81,6 +81,7 @@ class Advice:
     folds: int
     budget_seconds: float
     seconds: float = 0.0
+    runs: dict[str, int] = field(default_factory=dict)
     candidates: list[Candidate] = field(default_factory=list)
     ranking: list[dict[str, Any]] = field(default_factory=list)
     recommendation: str = ""
@@ -180,6 +181,7 @@ class _Runner:
         self.cache_file = cache_dir / "advise" / f"{data.fingerprint}.json"
         self.cache_dir = cache_dir
         self.results: dict[str, dict[str, float]] = {}
+        self.new_runs = 0  # runs measured now; the others in ``results`` came from the cache
         if self.cache_file.is_file():
             from embeddings._jsonfile import read_json_file
             from embeddings.errors import TransferkitError
@@ -197,6 +199,7 @@ class _Runner:
         from embeddings._atomic import atomic_write_json
 
         self.results[key] = record
+        self.new_runs += 1
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.cache_file, self.results)
 
@@ -451,4 +454,6 @@ def advise(
             runner.fine_tune_units(tuned)
         advice.candidates.extend(tuned)
     advice.seconds = time.perf_counter() - runner.started
+    used = sum(len(v) for c in advice.candidates for v in c.scores.values())
+    advice.runs = {"measured": runner.new_runs, "from_cache": used - runner.new_runs}
     return finish(advice, data, out, log)

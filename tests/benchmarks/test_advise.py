@@ -91,6 +91,8 @@ def test_a_second_advise_reads_the_measured_units_from_the_cache(tmp_path) -> No
     )
     second = advise(task, **opts)  # scores come from the cache file, not a new run
     assert all(r["score"] == 42.0 for r in second.ranking)
+    assert first.runs == {"measured": len(units), "from_cache": 0}
+    assert second.runs == {"measured": 0, "from_cache": len(units)}
 
 
 def test_fine_tuning_candidates_run_on_a_torch_encoder(tmp_path) -> None:
