@@ -58,7 +58,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         "advise",
         help="which encoder, frozen or fine-tuned, suits your labelled data",
         description=__doc__.split("\n\n")[1],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--task-file", default=None, metavar="PATH",
                    help="your labelled rows (TSV/CSV/parquet with a header); without a "
