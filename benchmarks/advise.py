@@ -283,22 +283,25 @@ class _Runner:
         d = self.data
         order = [(d.sizes[-1], 0), *((s, 0) for s in d.sizes[:-1][::-1][:2]),
                  *((d.sizes[-1], f) for f in range(1, len(d.folds)))]  # fmt: skip
-        # seconds per text and epoch; before any run: ~3 encodings (forward + backward),
-        # contrastive epochs hold 2 pairs (4 texts) a text
+        # seconds per text and epoch; before any run: ~4 encodings (forward, backward,
+        # optimizer step), contrastive epochs hold 2 pairs (4 texts) a text
         per_text: dict[str, float] = {
-            c.name: 3e-6 * (c.encode_ms_per_1000 or 0.0) * (4 if c.kind == "contrastive" else 1)
+            c.name: 4e-6 * (c.encode_ms_per_1000 or 0.0) * (4 if c.kind == "contrastive" else 1)
             for c in cands
         }  # fmt: skip
+        n_all = len(d.y)
         for size, f in order:
             for cand in cands:
                 key = f"{cand.name}/{size}/{f}"
                 if key not in self.results:
                     epochs = fine_tune_params(cand, size)["epochs"]
                     estimate = per_text[cand.name] * size * epochs
-                    if estimate > self.left() or self.left() <= 0:
+                    # and room to train it on all rows, should it be the one recommended
+                    final = per_text[cand.name] * n_all * fine_tune_params(cand, n_all)["epochs"]
+                    if estimate + final > self.left() or self.left() <= 0:
                         cand.skipped.append(
-                            f"n={size} fold {f + 1}: needs ~{estimate:.0f}s, "
-                            f"{max(self.left(), 0):.0f}s left"
+                            f"n={size} fold {f + 1}: needs ~{estimate:.0f}s (+ ~{final:.0f}s to "
+                            f"train the final model), {max(self.left(), 0):.0f}s left"
                         )
                         continue
                     train, test = d.folds[f]
@@ -439,7 +442,7 @@ def advise(
         advice.candidates.append(cand)
     tunable = [c for c in advice.candidates if c.scores and fine_tunable(c.encoder)]
     if fine_tuning and tunable:
-        best = to_fine_tune(tunable, data.sizes[-1], runner.left())
+        best = to_fine_tune(tunable, data.sizes[-1], len(data.y), runner.left())
         tuned = [Candidate(f"contrastive:{best.encoder}", "contrastive", best.encoder)]
         if kind == "classification":
             tuned.append(Candidate(f"top2:{best.encoder}", "top2", best.encoder))

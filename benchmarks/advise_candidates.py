@@ -151,14 +151,15 @@ def fine_tune_params(cand: Candidate, n: int) -> dict[str, Any]:
     return {"unfreeze": 2, "epochs": 3, "learning_rate": 2e-5}
 
 
-def to_fine_tune(tunable: list[Candidate], size: int, left: float) -> Candidate:
-    """The encoder to fine-tune: the best frozen one whose contrastive run at ``size``
-    is estimated to fit in ``left`` seconds (a pass costs ~3 encodings of each of the
-    4 texts of its 2 pairs), else the cheapest."""
+def to_fine_tune(tunable: list[Candidate], size: int, n_all: int, left: float) -> Candidate:
+    """The encoder to fine-tune: the best frozen one whose contrastive run at ``size``,
+    and then on all ``n_all`` rows, is estimated to fit in ``left`` seconds (a pass costs
+    ~4 encodings of each of the 4 texts of its 2 pairs), else the cheapest."""
 
     def cost(c: Candidate) -> float:
-        epochs = fine_tune_params(Candidate(c.name, "contrastive"), size)["epochs"]
-        return 12e-6 * (c.encode_ms_per_1000 or 0.0) * size * epochs
+        probe = Candidate(c.name, "contrastive")
+        passes = sum(n * fine_tune_params(probe, n)["epochs"] for n in (size, n_all))
+        return 16e-6 * (c.encode_ms_per_1000 or 0.0) * passes
 
     ranked = sorted(tunable, key=lambda c: -float(np.mean(c.scores[max(c.scores)])))
     fits = [c for c in ranked if cost(c) <= left]

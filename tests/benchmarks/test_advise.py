@@ -179,3 +179,16 @@ def test_cli_advise_prints_the_report(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0 and "rank  candidate" in out and "Recommended:" in out
     assert (tmp_path / "out" / "model" / "advised.json").is_file()
+
+
+def test_the_encoder_to_fine_tune_is_the_best_one_that_fits_the_budget() -> None:
+    from benchmarks.advise_candidates import Candidate, to_fine_tune
+
+    big = Candidate("frozen:big", "frozen", "big", scores={400: [90.0]}, encode_ms_per_1000=80e3)
+    small = Candidate("frozen:small", "frozen", "small", scores={400: [85.0]},
+                      encode_ms_per_1000=10e3)  # fmt: skip
+    # contrastive at 400 rows (2 epochs) then on all 500 (1 epoch): 1,300 text-passes at
+    # 16 encodings' worth each: big needs ~1,664 s, small ~208 s
+    assert to_fine_tune([big, small], 400, 500, left=3000).name == "frozen:big"
+    assert to_fine_tune([big, small], 400, 500, left=600).name == "frozen:small"
+    assert to_fine_tune([big, small], 400, 500, left=10).name == "frozen:small"  # cheapest
