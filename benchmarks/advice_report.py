@@ -210,7 +210,7 @@ def fit_candidate(
     from sklearn.pipeline import Pipeline
 
     from benchmarks.advice_model import PairFeatures
-    from evaluators.heads import make_estimator, quiet_convergence, resolve_head, select_by_cv
+    from evaluators.heads import fit_logreg_selected
 
     if row["kind"] in ("contrastive", "top2"):
         from embeddings.training.finetune import fine_tune
@@ -228,15 +228,9 @@ def fit_candidate(
         features = PairFeatures(enc)
         X = features.fit_transform(list(zip(texts, pairs)))
     _, y = np.unique(np.asarray(labels, dtype=object).astype(str), return_inverse=True)
-    spec = resolve_head("logreg", random_state=random_state)
-    inner = int(min(3, np.bincount(y).min()))
-    params: dict[str, Any] = {"C": 1.0}
-    with quiet_convergence():
-        if inner >= 2:
-            params, _ = select_by_cv(spec, X, y, n_folds=inner, random_state=random_state)
-        head = make_estimator(spec, params).fit(X, labels)
+    head, C = fit_logreg_selected(X, y, random_state=random_state, targets=labels)
     model = Pipeline([("features", features), ("head", head)])
-    return model, {"C": float(params["C"]), "seed": random_state}
+    return model, {"C": C, "seed": random_state}
 
 
 def _train_final(data: Any, best: dict[str, Any], folder: Path, seed: int) -> dict[str, Any]:

@@ -342,16 +342,10 @@ def _rows(enc: Any, d: _Data, idx: np.ndarray) -> np.ndarray:
 def _fit_linear(X: Any, X_test: Any, y: np.ndarray, y_test: np.ndarray,
                 random_state: int) -> tuple[float, float]:  # fmt: skip
     """Accuracy (points) of logistic regression, C chosen by an inner stratified CV."""
-    from evaluators.heads import make_estimator, quiet_convergence, resolve_head, select_by_cv
+    from evaluators.heads import fit_logreg_selected
 
-    spec = resolve_head("logreg", random_state=random_state)
-    inner = int(min(3, np.bincount(y)[np.bincount(y) > 0].min()))
-    params = {"C": 1.0}
-    with quiet_convergence():
-        if inner >= 2:
-            params, _ = select_by_cv(spec, X, y, n_folds=inner, random_state=random_state)
-        head = make_estimator(spec, params).fit(X, y)
-    return 100.0 * float(np.mean(head.predict(X_test) == y_test)), float(params["C"])
+    head, C = fit_logreg_selected(X, y, random_state=random_state)
+    return 100.0 * float(np.mean(head.predict(X_test) == y_test)), C
 
 
 # ------------------------------------------------------------------ entry

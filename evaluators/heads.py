@@ -86,6 +86,7 @@ __all__ = [
     "f1_for",
     "check_n_jobs",
     "quiet_convergence",
+    "fit_logreg_selected",
 ]
 
 HeadName = Literal["logreg", "mlp"]
@@ -304,6 +305,43 @@ def quiet_convergence() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         yield
+
+
+def fit_logreg_selected(
+    X: NDArray[Any],
+    y: NDArray[Any],
+    *,
+    random_state: int,
+    max_folds: int = 3,
+    targets: Any = None,
+) -> tuple[BaseEstimator, float]:
+    """Logistic regression with C chosen by a small inner CV, fitted on all of ``X``.
+
+    C comes from :data:`LOGREG_C_GRID` by stratified CV over at most ``max_folds`` folds
+    and no more folds than the rarest class of ``y`` has rows; with fewer than 2 such
+    folds there is no search and C is 1.  ``targets`` (default ``y``) are the labels the
+    final head learns, e.g. the label names of the class ids in ``y``.
+    ConvergenceWarnings are silenced (:func:`quiet_convergence`).
+
+    Returns:
+        The fitted estimator and its C.
+
+    Example:
+        >>> from sklearn.datasets import make_classification
+        >>> X, y = make_classification(n_samples=60, random_state=0)
+        >>> head, C = fit_logreg_selected(X, y, random_state=0)
+        >>> C in LOGREG_C_GRID
+        True
+    """
+    spec = resolve_head("logreg", random_state=random_state)
+    counts = np.bincount(np.asarray(y))
+    folds = int(min(max_folds, counts[counts > 0].min()))
+    params: dict[str, Any] = {"C": 1.0}
+    with quiet_convergence():
+        if folds >= 2:
+            params, _ = select_by_cv(spec, X, y, n_folds=folds, random_state=random_state)
+        head = make_estimator(spec, params).fit(X, y if targets is None else targets)
+    return head, float(params["C"])
 
 
 def fit_and_score(
