@@ -166,33 +166,25 @@ def to_fine_tune(tunable: list[Candidate], size: int, n_all: int, left: float) -
     return fits[0] if fits else min(ranked, key=cost)
 
 
-def encode_rate(name: str | None, texts: list[str], fit: bool = False) -> float | None:
-    """Milliseconds to encode 1,000 texts like ``texts`` (timed on them, warm)."""
-    import embeddings
-
-    if not texts or name is None:
+def encode_rate(enc: Any, texts: list[str]) -> float | None:
+    """Milliseconds for ``enc`` (a loaded or fitted encoder) to encode 1,000 texts like
+    ``texts``, timed on them after a warm-up."""
+    if not texts:
         return None
-    enc = embeddings.load(name)
-    if fit:
-        enc = enc.fit(texts)
     enc.encode(texts[:4])
     t0 = time.perf_counter()
     enc.encode(texts)
     return 1e6 * (time.perf_counter() - t0) / len(texts)
 
 
-def size_mb(name: str | None) -> float | None:
+def size_mb(enc: Any) -> float | None:
     """Size of an encoder's weight files in MB: the ONNX graph it runs (int8 and ONNX
     backends), else its transformer folder's weights; ``None`` when not on disk."""
-    import embeddings
     from embeddings.adapters.transformer import TransformerEncoder
 
-    if name is None:
-        return None
-    enc = embeddings.load(name)
     if not isinstance(enc, TransformerEncoder):
         return None
-    enc.encode(["size"])  # loads the model (and builds an ONNX graph once)
+    enc.encode(["size"])  # loads the model (and builds an ONNX graph once), if not yet
     runner = getattr(enc, "_runner", None)
     if runner is not None and Path(runner.path).is_file():
         files = [Path(runner.path)]
