@@ -247,13 +247,14 @@ def _train_final(data: Any, best: dict[str, Any], folder: Path, seed: int) -> di
 
 
 def _plot(advice: Any, path: Path) -> str | None:
-    """Learning curves with 95% intervals, and the fitted curves out to 4N."""
-    try:
-        import matplotlib
+    """Learning curves with 95% intervals, and the fitted curves out to 4N (``None``
+    without the plots extra)."""
+    from benchmarks.plots import _pyplot, save_figure
+    from embeddings.errors import MissingDependencyError
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    try:
+        plt = _pyplot()
+    except MissingDependencyError:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in advice.ranking:
@@ -276,9 +277,7 @@ def _plot(advice: Any, path: Path) -> str | None:
     ax.set_title(f"{advice.task}: learning curves ({advice.folds}-fold CV, 95% intervals)")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path)
+    return str(save_figure(fig, path))
 
 
 def finish(advice: Any, data: Any, out: str | Path | None,
