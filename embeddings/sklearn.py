@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from embeddings._params import store_params
 from embeddings.base import BaseEncoder, validate_texts
 from embeddings.errors import InvalidInputError, InvalidParameterError
 
@@ -91,11 +92,7 @@ class EmbeddingTransformer(TransformerMixin, BaseEstimator):  # type: ignore[mis
         encoder_params: dict[str, Any] | None = None,
         show_progress: bool = False,
     ) -> None:
-        self.encoder = encoder
-        self.batch_size = batch_size
-        self.cache_dir = cache_dir
-        self.encoder_params = encoder_params
-        self.show_progress = show_progress
+        store_params(self, locals())
 
     def _build_encoder(self) -> BaseEncoder:
         params = dict(self.encoder_params or {})

@@ -29,6 +29,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, is_int
+from embeddings._params import store_params
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays, validate_texts
 from embeddings.errors import InvalidParameterError, ModelFormatError
 from embeddings.tokenize import TOKEN_PATTERN
@@ -150,11 +151,7 @@ class TfidfEncoder(BaseEncoder):
         sublinear_tf: bool = True,
         lowercase: bool = True,
     ) -> None:
-        self.max_features = max_features
-        self.ngram_range = ngram_range
-        self.min_df = min_df
-        self.sublinear_tf = sublinear_tf
-        self.lowercase = lowercase
+        store_params(self, locals())
 
     def input_limit(self) -> tuple[int, str]:
         """``(characters, "characters")``: :data:`MAX_INPUT_CHARACTERS`, or
@@ -300,11 +297,7 @@ class LsaEncoder(BaseEncoder):
         normalize: bool = True,
         random_state: int = 0,
     ) -> None:
-        self.n_components = n_components
-        self.max_features = max_features
-        self.sublinear_tf = sublinear_tf
-        self.normalize = normalize
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _validate(self) -> None:
         _check_int_at_most("n_components", self.n_components, 1, MAX_LSA_COMPONENTS)
@@ -469,10 +462,7 @@ class RandomProjectionEncoder(BaseEncoder):
         activation: Literal["identity", "relu"] = "identity",
         random_state: int = 0,
     ) -> None:
-        self.base = base
-        self.n_components = n_components
-        self.activation = activation
-        self.random_state = random_state
+        store_params(self, locals())
 
     def _validate(self) -> None:
         if not isinstance(self.base, str) or not self.base:

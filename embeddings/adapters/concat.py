@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from embeddings._checks import check_bool
+from embeddings._params import store_params
 from embeddings._saved import MAX_NESTING, looks_like_path, restore_state
 from embeddings.base import BaseEncoder, check_meta
 from embeddings.errors import InvalidParameterError, ModelFormatError
@@ -139,10 +140,7 @@ class ConcatEncoder(BaseEncoder):
         weights: str | Sequence[float] | None = None,
         cache_dir: str | None = None,
     ) -> None:
-        self.encoders = encoders
-        self.normalize = normalize
-        self.weights = weights
-        self.cache_dir = cache_dir
+        store_params(self, locals())
 
     # ----------------------------------------------------------- parameters
     def _weights(self) -> list[float]:

@@ -45,6 +45,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
+from embeddings._params import store_params
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays
 from embeddings.errors import (
@@ -139,20 +140,7 @@ class Doc2VecEncoder(BaseEncoder):
         random_state: int = 0,
         threads: int = 1,
     ) -> None:
-        self.mode = mode
-        self.vector_size = vector_size
-        self.window = window
-        self.min_count = min_count
-        self.epochs = epochs
-        self.negative = negative
-        self.sample = sample
-        self.dbow_words = dbow_words
-        self.alpha = alpha
-        self.min_alpha = min_alpha
-        self.infer_epochs = infer_epochs
-        self.lowercase = lowercase
-        self.random_state = random_state
-        self.threads = threads
+        store_params(self, locals())
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:

@@ -76,6 +76,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_int, check_number, check_optional_int
+from embeddings._params import store_params
 from embeddings.adapters._elmo_base import (
     BILM_PREFIX,
     Layers,
@@ -146,15 +147,7 @@ class ElmoFileEncoder(_ElmoBase):
         threads: int = 1,
         device: str = "cpu",
     ) -> None:
-        self.options_file = options_file
-        self.weight_file = weight_file
-        self.layers = layers
-        self.pooling = pooling
-        self.max_length = max_length
-        self.lowercase = lowercase
-        self.tokenizer = tokenizer
-        self.threads = threads
-        self.device = device
+        store_params(self, locals())
 
     def _validate(self) -> None:
         super()._validate()
@@ -298,29 +291,7 @@ class ElmoEncoder(_ElmoBase):
         threads: int = 1,
         device: str = "cpu",
     ) -> None:
-        self.cell_dim = cell_dim
-        self.projection_dim = projection_dim
-        self.n_layers = n_layers
-        self.char_dim = char_dim
-        self.filters = filters
-        self.n_highway = n_highway
-        self.cell_clip = cell_clip
-        self.proj_clip = proj_clip
-        self.max_vocab = max_vocab
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_grad_norm = max_grad_norm
-        self.train_max_length = train_max_length
-        self.holdout_every = holdout_every
-        self.holdout_max = holdout_max
-        self.layers = layers
-        self.pooling = pooling
-        self.max_length = max_length
-        self.lowercase = lowercase
-        self.random_state = random_state
-        self.threads = threads
-        self.device = device
+        store_params(self, locals())
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:

@@ -78,6 +78,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
+from embeddings._params import store_params
 from embeddings.adapters._infersent_base import (
     ZERO_STEP,
     Pooling,
@@ -176,26 +177,7 @@ class InferSentEncoder(_InferSentBase):
         threads: int = 1,
         device: str = "cpu",
     ) -> None:
-        self.word_vectors = word_vectors
-        self.hidden_size = hidden_size
-        self.pooling = pooling
-        self.tokenizer = tokenizer
-        self.lowercase = lowercase
-        self.fc_dim = fc_dim
-        self.nonlinear_fc = nonlinear_fc
-        self.dropout_fc = dropout_fc
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.lr_decay = lr_decay
-        self.lr_shrink = lr_shrink
-        self.min_lr = min_lr
-        self.max_grad_norm = max_grad_norm
-        self.patience = patience
-        self.random_state = random_state
-        self.threads = threads
-        self.device = device
+        store_params(self, locals())
 
     def _validate(self) -> None:
         super()._validate()

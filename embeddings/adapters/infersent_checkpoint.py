@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._params import store_params
 from embeddings.adapters._infersent_base import Pooling, Tokenizer, _InferSentBase, _network
 from embeddings.base import BaseEncoder
 from embeddings.errors import (
@@ -71,14 +72,7 @@ class InferSentCheckpointEncoder(_InferSentBase):
         threads: int = 1,
         device: str = "cpu",
     ) -> None:
-        self.checkpoint = checkpoint
-        self.word_vectors = word_vectors
-        self.version = version
-        self.tokenizer = tokenizer
-        self.lowercase = lowercase
-        self.pooling = pooling
-        self.threads = threads
-        self.device = device
+        store_params(self, locals())
 
     def _version(self) -> int | None:
         return int(self.version)

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from embeddings._checks import is_int
+from embeddings._params import store_params
 from embeddings.errors import InvalidParameterError
 from embeddings.nn.running_text import RunningTextEncoder
 from embeddings.tokenize import tokenize
@@ -154,22 +155,7 @@ class QuickThoughtEncoder(RunningTextEncoder):
         threads: int = 1,
         device: str = "cpu",
     ) -> None:
-        self.hidden_size = hidden_size
-        self.embedding_dim = embedding_dim
-        self.bidirectional = bidirectional
-        self.context_size = context_size
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_grad_norm = max_grad_norm
-        self.max_length = max_length
-        self.min_count = min_count
-        self.max_vocab = max_vocab
-        self.init_vectors = init_vectors
-        self.lowercase = lowercase
-        self.random_state = random_state
-        self.threads = threads
-        self.device = device
+        store_params(self, locals())
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:

@@ -72,6 +72,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_optional_int
+from embeddings._params import store_params
 from embeddings.adapters._skip_thought_parts import (
     UNK_ID,
     Mode,
@@ -167,25 +168,7 @@ class SkipThoughtEncoder(_ExpansionMixin, RunningTextEncoder):
         threads: int = 1,
         device: str = "cpu",
     ) -> None:
-        self.mode = mode
-        self.hidden_size = hidden_size
-        self.embedding_dim = embedding_dim
-        self.decoder_size = decoder_size
-        self.softmax = softmax
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.max_grad_norm = max_grad_norm
-        self.max_length = max_length
-        self.min_count = min_count
-        self.max_vocab = max_vocab
-        self.init_vectors = init_vectors
-        self.expand_vocab = expand_vocab
-        self.normalize = normalize
-        self.lowercase = lowercase
-        self.random_state = random_state
-        self.threads = threads
-        self.device = device
+        store_params(self, locals())
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:

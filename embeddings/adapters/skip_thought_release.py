@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 
 from embeddings._checks import check_bool
+from embeddings._params import store_params
 from embeddings.adapters._skip_thought_parts import (
     Mode,
     _check_mode,
@@ -80,15 +81,7 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
         threads: int = 1,
         device: str = "cpu",
     ) -> None:
-        self.path = path
-        self.mode = mode
-        self.options = options
-        self.tokenizer = tokenizer
-        self.lowercase = lowercase
-        self.use_eos = use_eos
-        self.normalize = normalize
-        self.threads = threads
-        self.device = device
+        store_params(self, locals())
 
     def _validate(self) -> None:
         super()._validate()

@@ -50,6 +50,7 @@ import numpy as np
 from embeddings._cache_dirs import model_cache_dir
 from embeddings._checks import check_bool, check_optional_int, is_int
 from embeddings._deps import require, torch_threads
+from embeddings._params import store_params
 from embeddings.adapters.onnx_backend import MAX_THREADS, effective_threads
 from embeddings.base import BaseEncoder, replace_surrogates
 from embeddings.errors import InvalidParameterError, ModelFormatError, TransferkitError
@@ -200,15 +201,7 @@ class TransformerEncoder(BaseEncoder):
         per_channel: bool = True,
         threads: int | None = None,
     ) -> None:
-        self.model = model
-        self.pooling = pooling
-        self.normalize = normalize
-        self.max_seq_length = max_seq_length
-        self.device = device
-        self.backend = backend
-        self.quantize = quantize
-        self.per_channel = per_channel
-        self.threads = threads
+        store_params(self, locals())
 
     def _json_params(self) -> dict[str, Any]:
         params = super()._json_params()

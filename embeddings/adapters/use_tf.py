@@ -54,6 +54,7 @@ import numpy as np
 
 from embeddings._checks import check_int
 from embeddings._deps import require
+from embeddings._params import store_params
 from embeddings.base import BaseEncoder
 from embeddings.errors import (
     EncodingError,
@@ -306,10 +307,7 @@ class TFHubUSEEncoder(BaseEncoder):
         output_key: str | None = None,
         threads: int = 1,
     ) -> None:
-        self.path = path
-        self.signature = signature
-        self.output_key = output_key
-        self.threads = threads
+        store_params(self, locals())
 
     def _validate(self) -> None:
         if self.path is not None and not (isinstance(self.path, str) and self.path):

@@ -51,6 +51,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from embeddings._params import store_params
 from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidParameterError, renamed_parameters
 from embeddings.training.finetune_data import (
@@ -179,22 +180,7 @@ class FineTunedEncoder(BaseEncoder):
         threads: int | None = None,
         objective: str = "classification",
     ) -> None:
-        self.base = base
-        self.head = head
-        self.unfreeze = unfreeze
-        self.init = init
-        self.validation_fraction = validation_fraction
-        self.epochs = epochs
-        self.patience = patience
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.head_learning_rate = head_learning_rate
-        self.weight_decay = weight_decay
-        self.max_grad_norm = max_grad_norm
-        self.eval_batch_size = eval_batch_size
-        self.random_state = random_state
-        self.threads = threads
-        self.objective = objective
+        store_params(self, locals())
 
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from embeddings._checks import check_bool, is_int
+from embeddings._params import store_params
 from embeddings.adapters.word_vectors.access import VectorAccessMixin
 from embeddings.adapters.word_vectors.lookup import (
     MAX_INPUT_CHARACTERS,
@@ -146,17 +147,7 @@ class WordVectorEncoder(VectorAccessMixin, BaseEncoder):
         trust_pickle: bool = False,
         n_jobs: int = 1,
     ) -> None:
-        self.source = source
-        self.format = format
-        self.pooling = pooling
-        self.lowercase = lowercase
-        self.subwords = subwords
-        self.sif_a = sif_a
-        self.word_freq = word_freq
-        self.n_components = n_components
-        self.powers = powers
-        self.trust_pickle = trust_pickle
-        self.n_jobs = n_jobs
+        store_params(self, locals())
 
     # ------------------------------------------------------------ properties
     @property

@@ -34,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from embeddings._checks import check_optional_int
+from embeddings._params import store_params
 from embeddings.adapters.word_vectors.lookup import ChunkBatch, Lookup, truncate
 from embeddings.errors import InvalidParameterError
 
@@ -217,12 +218,7 @@ class Pooler:
         powers: Sequence[int | str] = (1, "max", "min"),
         lowercase: bool = True,
     ) -> None:
-        self.pooling = pooling
-        self.sif_a = sif_a
-        self.word_freq = word_freq
-        self.n_components = n_components
-        self.powers = powers
-        self.lowercase = lowercase
+        store_params(self, locals())
 
     def check(self) -> None:
         """Refuse parameters outside their documented ranges (``InvalidParameterError``)."""

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from embeddings._checks import check_bool, check_int
+from embeddings._params import store_params
 from embeddings.adapters.word_vectors.encoder import WordVectorEncoder
 from embeddings.adapters.word_vectors.lookup import Lookup, frozen_table
 from embeddings.adapters.word_vectors.pooling import FITTED_POOLINGS, Pooling, WordFreq
@@ -117,27 +118,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         powers: Sequence[int | str] = (1, "max", "min"),
         n_jobs: int = 1,
     ) -> None:
-        self.algorithm = algorithm
-        self.sg = sg
-        self.vector_size = vector_size
-        self.window = window
-        self.min_count = min_count
-        self.epochs = epochs
-        self.negative = negative
-        self.sample = sample
-        self.min_n = min_n
-        self.max_n = max_n
-        self.bucket = bucket
-        self.random_state = random_state
-        self.threads = threads
-        self.pooling = pooling
-        self.lowercase = lowercase
-        self.subwords = subwords
-        self.sif_a = sif_a
-        self.word_freq = word_freq
-        self.n_components = n_components
-        self.powers = powers
-        self.n_jobs = n_jobs
+        store_params(self, locals())
 
     @property
     def requires_fit(self) -> bool:  # type: ignore[override]
