@@ -140,10 +140,9 @@ def import_class(path: str) -> type:
 class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[misc]
     """Template for every encoder: validation, lazy load, batching, persistence.
 
-    Subclasses define ``__init__`` with keyword parameters that are only stored
-    (the scikit-learn rule, :func:`embeddings._params.store_params`), implement
-    ``_encode_batch`` and ``_output_dim``, and ``_load``, ``_fit``, ``_get_state``/
-    ``_set_state`` where needed.
+    Subclasses store their keyword parameters in ``__init__`` and nothing else (the
+    scikit-learn rule, :func:`embeddings._params.store_params`), implement ``_encode_batch``
+    and ``_output_dim``, and ``_load``, ``_fit``, ``_get_state``/``_set_state`` as needed.
 
     Input text policy (``encode`` and ``fit``, for every family): each surrogate code
     point U+D800-U+DFFF of a text (a lone surrogate, which UTF-8 cannot encode) is
