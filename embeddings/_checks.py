@@ -24,7 +24,14 @@ import numpy as np
 
 from embeddings.errors import InvalidParameterError
 
-__all__ = ["is_int", "check_int", "check_optional_int", "check_bool", "check_number"]
+__all__ = [
+    "is_int",
+    "check_int",
+    "check_optional_int",
+    "check_optional_str",
+    "check_bool",
+    "check_number",
+]
 
 
 def is_int(value: object) -> bool:
@@ -61,6 +68,24 @@ def check_optional_int(name: str, value: Any, minimum: int = 1) -> int | None:
     if not is_int(value) or value < minimum:
         raise InvalidParameterError(f"{name} must be None or an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_optional_str(name: str, value: Any, what: str = "a non-empty str") -> str | None:
+    """``value`` unchanged when it is ``None`` or a non-empty str; else refused.
+
+    ``what`` says in the message what the string names (a path, a folder, ...).
+
+    Example:
+        >>> check_optional_str("path", None) is None
+        True
+        >>> check_optional_str("path", "", "the release folder")
+        Traceback (most recent call last):
+        ...
+        embeddings.errors.InvalidParameterError: path must be None or the release folder, got ''
+    """
+    if value is not None and not (isinstance(value, str) and value):
+        raise InvalidParameterError(f"{name} must be None or {what}, got {value!r}")
+    return value
 
 
 def check_bool(name: str, value: Any) -> bool:

@@ -12,13 +12,14 @@ Example:
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import ItemsView, Iterable, KeysView, Mapping, Set
 
 import numpy as np
 
 from embeddings.errors import InvalidInputError
 
-__all__ = ["REPLACEMENT_CHARACTER", "replace_surrogates", "validate_texts"]
+__all__ = ["REPLACEMENT_CHARACTER", "replace_surrogates", "validate_texts", "warn_empty_texts"]
 
 #: the code points U+D800-U+DFFF: no UTF-8 or tokenizer accepts them in a ``str``
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -139,3 +140,27 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
                 "convert or drop missing values before encoding"
             )
     return replace_surrogates(out)
+
+
+def warn_empty_texts(owner: str, n_empty: int) -> None:
+    """Warn once per ``encode`` call that ``n_empty`` texts were encoded as zero vectors.
+
+    For vocabulary-based encoders: a text without one in-vocabulary token has nothing
+    to pool.  Called from an encoder's ``_on_encode_end`` hook; the warning points at
+    the caller of ``encode``.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warn_empty_texts("glove-6b-50d", 2)
+        >>> str(caught[0].message)
+        'glove-6b-50d: 2 text(s) had no in-vocabulary token and were encoded as zero vectors'
+    """
+    if n_empty:
+        warnings.warn(
+            f"{owner}: {n_empty} text(s) had no in-vocabulary token and were encoded as "
+            "zero vectors",
+            RuntimeWarning,
+            stacklevel=4,
+        )

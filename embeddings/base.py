@@ -4,7 +4,8 @@ Every encoder in transferkit turns a sequence of raw strings into a contiguous
 ``float32`` array of shape ``(len(texts), dim)`` in input order.  Subclasses only
 write the model-specific parts:
 
-* ``_load()``: load weights/resources (lazily, on first use; never in ``__init__``),
+* ``_load()``: load weights/resources (lazily, on first use, after ``_validate``;
+  never in ``__init__``),
 * ``_fit(texts)``: learn from training texts (only for trainable encoders),
 * ``_fit_corpus(path, show_progress)``: learn from a corpus file or folder, which
   ``fit(path)`` hands over (only for encoders with ``trains_on_corpus``),
@@ -144,12 +145,10 @@ class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[m
     scikit-learn rule, :func:`embeddings._params.store_params`), implement ``_encode_batch``
     and ``_output_dim``, and ``_load``, ``_fit``, ``_get_state``/``_set_state`` as needed.
 
-    Input text policy (``encode`` and ``fit``, for every family): each surrogate code
-    point U+D800-U+DFFF of a text (a lone surrogate, which UTF-8 cannot encode) is
-    replaced by U+FFFD, one for one, before any adapter sees it
-    (:func:`replace_surrogates`); the text keeps its length, and every other
-    character, control characters and NUL included, is passed on unchanged.  Texts
-    without surrogates are not copied.
+    Input text policy (``encode`` and ``fit``, every family): each lone surrogate
+    U+D800-U+DFFF (which UTF-8 cannot encode) becomes U+FFFD, one for one, before any
+    adapter sees it (:func:`replace_surrogates`); every other character, control
+    characters and NUL included, is passed on unchanged.
 
     Attributes:
         family: the encoder family, e.g. ``"word_vectors"``.
@@ -557,6 +556,7 @@ class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[m
     def _ensure_loaded(self) -> None:
         key = self._params_key()
         if self.__dict__.get("_loaded_for") != key:
+            self._validate()
             self._load()
             self._loaded_for = key
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embeddings._checks import check_bool
+from embeddings._checks import check_bool, check_optional_str
 from embeddings.errors import (
     InvalidParameterError,
 )
@@ -89,12 +89,12 @@ class _InferSentBase(TorchEncoder):
                 f"the published InferSent) or 'split' (whitespace), got {self.tokenizer!r}"
             )
         check_bool("lowercase", self.lowercase)
-        wv = self.word_vectors
-        if wv is not None and not (isinstance(wv, str) and wv):
-            raise InvalidParameterError(
-                f"word_vectors must be an embedded vector set (e.g. 'glove-6b-50d') or the path "
-                f"of a word-vector file or store, got {wv!r}"
-            )
+        check_optional_str(
+            "word_vectors",
+            self.word_vectors,
+            "an embedded vector set (e.g. 'glove-6b-50d') or the path of a word-vector file "
+            "or store",
+        )
 
     # --------------------------------------------------------- word vectors
     def _load_vectors(self) -> None:

@@ -90,6 +90,7 @@ def _truncate(texts: list[str], limit: int = MAX_INPUT_CHARACTERS) -> list[str]:
 def _check_vocabulary(meta: Mapping[str, Any], owner: str, max_features: int) -> int:
     """The saved TF-IDF vocabulary: a non-empty list of at most ``max_features`` distinct
     strings; returns its size."""
+    check_meta(meta, {"vocabulary": "list"}, owner=owner)
     vocabulary = meta["vocabulary"]
     if not vocabulary:
         raise ModelFormatError(f"{owner}: state field 'vocabulary' is empty")
@@ -189,7 +190,6 @@ class TfidfEncoder(BaseEncoder):
 
     def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         owner = "saved TF-IDF state"
-        check_meta(meta, {"vocabulary": "list"}, owner=owner)
         n = _check_vocabulary(meta, owner, int(self.max_features))
         check_state_arrays(arrays, {"idf": ("float64", (n,))}, owner=owner)
 
@@ -308,7 +308,6 @@ class LsaEncoder(BaseEncoder):
 
     def _check_state(self, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> None:
         owner = "saved LSA state"
-        check_meta(meta, {"vocabulary": "list"}, owner=owner)
         n = _check_vocabulary(meta, owner, int(self.max_features))
         check_state_arrays(
             arrays,
@@ -479,7 +478,6 @@ class RandomProjectionEncoder(BaseEncoder):
     def _load(self) -> None:
         from embeddings.registry import load
 
-        self._validate()
         k = int(self.n_components)
         with _loading_base(self.base):
             base = load(self.base)

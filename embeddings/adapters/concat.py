@@ -213,7 +213,6 @@ class ConcatEncoder(BaseEncoder):
 
     # --------------------------------------------------------------- parts
     def _load(self) -> None:
-        self._validate()
         key = self._params_key()
         if self.__dict__.get("_parts_for") != key:
             parts = [_build_part(spec) for spec in parse_parts(self.encoders)]

@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar, Literal
@@ -46,6 +45,7 @@ import numpy as np
 
 from embeddings._checks import check_bool, check_int, check_number, check_optional_int
 from embeddings._params import store_params
+from embeddings._texts import warn_empty_texts
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
 from embeddings.base import BaseEncoder, check_meta, check_state_arrays
 from embeddings.errors import (
@@ -168,7 +168,6 @@ class Doc2VecEncoder(BaseEncoder):
         )  # fmt: skip
 
     def _load(self) -> None:
-        self._validate()
         from embeddings._deps import require
 
         require("gensim", extra="models")
@@ -365,13 +364,7 @@ class Doc2VecEncoder(BaseEncoder):
         self._n_empty = 0
 
     def _on_encode_end(self) -> None:
-        if self._n_empty:
-            warnings.warn(
-                f"{self.name}: {self._n_empty} text(s) had no in-vocabulary token and were "
-                "encoded as zero vectors",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        warn_empty_texts(self.name, self._n_empty)
 
     def get_vocabulary(self) -> list[str]:
         """The trained vocabulary (most frequent first)."""

@@ -75,7 +75,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embeddings._checks import check_int, check_number, check_optional_int
+from embeddings._checks import check_int, check_number, check_optional_int, check_optional_str
 from embeddings._params import store_params
 from embeddings.adapters._elmo_base import (
     BILM_PREFIX,
@@ -156,9 +156,7 @@ class ElmoFileEncoder(_ElmoBase):
                 f"tokenizer must be 'words' or 'split', got {self.tokenizer!r}"
             )
         for name in ("options_file", "weight_file"):
-            v = getattr(self, name)
-            if v is not None and not (isinstance(v, str) and v):
-                raise InvalidParameterError(f"{name} must be a file path, got {v!r}")
+            check_optional_str(name, getattr(self, name), "a file path")
 
     def _load(self) -> None:
         import torch
@@ -166,7 +164,6 @@ class ElmoFileEncoder(_ElmoBase):
         from embeddings.formats.elmo import read_elmo
         from embeddings.nn.encoder import resolve_device
 
-        self._validate()
         if self.options_file is None or self.weight_file is None:
             raise InvalidParameterError(
                 "options_file and weight_file are required: the published biLM's options.json "
@@ -310,7 +307,6 @@ class ElmoEncoder(_ElmoBase):
             )
 
     def _load(self) -> None:
-        self._validate()
         self._options = ElmoOptions(
             char_dim=int(self.char_dim),
             filters=parse_filters(self.filters),

@@ -204,7 +204,6 @@ class InferSentEncoder(_InferSentBase):
 
     # ---------------------------------------------------------------- network
     def _load(self) -> None:
-        self._validate()
         self._load_vectors()
         super()._load()
 

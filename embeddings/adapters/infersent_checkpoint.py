@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from embeddings._checks import check_optional_str
 from embeddings._params import store_params
 from embeddings.adapters._infersent_base import Pooling, Tokenizer, _InferSentBase, _network
 from embeddings.base import BaseEncoder
@@ -84,18 +85,15 @@ class InferSentCheckpointEncoder(_InferSentBase):
                 f"version must be 1 (infersent1.pkl, GloVe) or 2 (infersent2.pkl, fastText), "
                 f"got {self.version!r}"
             )
-        ck = self.checkpoint
-        if ck is not None and not (isinstance(ck, str) and ck):
-            raise InvalidParameterError(
-                f"checkpoint must be the path of infersent1.pkl / infersent2.pkl, got {ck!r}"
-            )
+        check_optional_str(
+            "checkpoint", self.checkpoint, "the path of infersent1.pkl / infersent2.pkl"
+        )
 
     def _load(self) -> None:
         import torch
 
         from embeddings.formats.infersent import read_infersent_checkpoint
 
-        self._validate()
         if self.checkpoint is None:
             raise InvalidParameterError(
                 "checkpoint is required: the path of the published infersent1.pkl (version=1, "

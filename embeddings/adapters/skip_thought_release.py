@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from embeddings._checks import check_bool
+from embeddings._checks import check_bool, check_optional_str
 from embeddings._params import store_params
 from embeddings.adapters._skip_thought_parts import (
     Mode,
@@ -93,10 +93,7 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
             )
         for name in ("lowercase", "use_eos", "normalize"):
             check_bool(name, getattr(self, name))
-        if self.path is not None and not (isinstance(self.path, str) and self.path):
-            raise InvalidParameterError(
-                f"path must be the release folder as a string, got {self.path!r}"
-            )
+        check_optional_str("path", self.path, "the release folder as a string")
         opts = self.options
         if opts is not None and not (
             isinstance(opts, dict) and all(isinstance(v, dict) for v in opts.values())
@@ -112,7 +109,6 @@ class SkipThoughtReleaseEncoder(TorchEncoder):
         from embeddings.formats.skip_thought import gru_to_torch, read_release
         from embeddings.nn.encoder import resolve_device
 
-        self._validate()
         if self.path is None:
             raise InvalidParameterError(
                 "path is required: the folder of the published Skip-Thought files, e.g. "

@@ -263,7 +263,6 @@ class TransformerEncoder(BaseEncoder):
             )
 
     def _load(self) -> None:
-        self._validate()
         if self.backend == "onnx":
             from embeddings.adapters.onnx_backend import _require_onnx
 

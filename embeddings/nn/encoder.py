@@ -201,7 +201,6 @@ class TorchEncoder(BaseEncoder):
 
     # --------------------------------------------------------------- loading
     def _load(self) -> None:
-        self._validate()
         self._module = None
         self._infer = None
         meta = self.__dict__.get("_meta")

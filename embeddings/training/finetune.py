@@ -341,7 +341,6 @@ class FineTunedEncoder(BaseEncoder):
         self._expose()
 
     def _load(self) -> None:
-        self._validate()
         self._encoder = None
         self._head = None
         if self.__dict__.get("_weights") is not None and self.__dict__.get("_meta"):

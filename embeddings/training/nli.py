@@ -38,9 +38,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -200,10 +201,10 @@ def read_nli_jsonl(path: str | os.PathLike[str]) -> NLIPairs:
         ['neutral']
     """
     file = _existing_file(path)
-    premises: list[str] = []
-    hypotheses: list[str] = []
-    labels: list[int] = []
-    dropped = 0
+    return _collect(file, _jsonl_rows(file))
+
+
+def _jsonl_rows(file: Path) -> Iterator[tuple[Any, str, str, str]]:
     with open(file, encoding="utf-8") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
@@ -226,13 +227,24 @@ def read_nli_jsonl(path: str | os.PathLike[str]) -> NLIPairs:
                     raise InvalidInputError(
                         f"{where}: {key} must be a string, got {row[key]!r:.60}"
                     )
-            label = _label_or_none(row["gold_label"], where)
-            if label is None:
-                dropped += 1
-                continue
-            premises.append(row["sentence1"])
-            hypotheses.append(row["sentence2"])
-            labels.append(label)
+            yield row["gold_label"], row["sentence1"], row["sentence2"], where
+
+
+def _collect(file: Path, rows: Iterable[tuple[Any, str, str, str]]) -> NLIPairs:
+    """The pairs of ``(gold label, premise, hypothesis, where)`` rows; a pair without a
+    gold label is dropped and counted."""
+    premises: list[str] = []
+    hypotheses: list[str] = []
+    labels: list[int] = []
+    dropped = 0
+    for gold, premise, hypothesis, where in rows:
+        label = _label_or_none(gold, where)
+        if label is None:
+            dropped += 1
+            continue
+        premises.append(premise)
+        hypotheses.append(hypothesis)
+        labels.append(label)
     return NLIPairs(
         premises, hypotheses, np.asarray(labels, dtype=np.int64), dropped,
         {str(file): _sha256(file)},
@@ -257,10 +269,10 @@ def read_nli_tsv(path: str | os.PathLike[str]) -> NLIPairs:
         ['entailment']
     """
     file = _existing_file(path)
-    premises: list[str] = []
-    hypotheses: list[str] = []
-    labels: list[int] = []
-    dropped = 0
+    return _collect(file, _tsv_rows(file))
+
+
+def _tsv_rows(file: Path) -> Iterator[tuple[Any, str, str, str]]:
     with open(file, encoding="utf-8", newline="") as fh:
         header = fh.readline().rstrip("\r\n").split("\t")
         if tuple(header) != _TSV_HEADER:
@@ -278,17 +290,7 @@ def read_nli_tsv(path: str | os.PathLike[str]) -> NLIPairs:
                     f"{where}: expected 3 TAB-separated fields (label, text_a, text_b), "
                     f"got {len(parts)}"
                 )
-            label = _label_or_none(parts[0], where)
-            if label is None:
-                dropped += 1
-                continue
-            premises.append(parts[1])
-            hypotheses.append(parts[2])
-            labels.append(label)
-    return NLIPairs(
-        premises, hypotheses, np.asarray(labels, dtype=np.int64), dropped,
-        {str(file): _sha256(file)},
-    )  # fmt: skip
+            yield parts[0], parts[1], parts[2], where
 
 
 def read_nli_file(path: str | os.PathLike[str]) -> NLIPairs:

@@ -9,7 +9,6 @@ what a pooling learns), :mod:`.state` (the saved state), :mod:`.workers`
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import numpy as np
 
 from embeddings._checks import check_bool, is_int
 from embeddings._params import store_params
+from embeddings._texts import warn_empty_texts
 from embeddings.adapters.word_vectors.access import VectorAccessMixin
 from embeddings.adapters.word_vectors.lookup import (
     MAX_INPUT_CHARACTERS,
@@ -215,7 +215,6 @@ class WordVectorEncoder(VectorAccessMixin, BaseEncoder):
         return loaded
 
     def _load(self) -> None:
-        self._validate()
         self._resource = ""
         table = self._load_table()
         self._table = table
@@ -403,10 +402,4 @@ class WordVectorEncoder(VectorAccessMixin, BaseEncoder):
 
     def _on_encode_end(self) -> None:
         self._stop_workers()
-        if self._n_empty:
-            warnings.warn(
-                f"{self.name}: {self._n_empty} text(s) had no in-vocabulary token and were "
-                "encoded as zero vectors",
-                RuntimeWarning,
-                stacklevel=3,
-            )
+        warn_empty_texts(self.name, self._n_empty)
