@@ -16,40 +16,17 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
+from benchmarks.perf.run import read_sentences
+
 REQUIRED_SPEEDUP = 20.0
 DEFAULT_ENCODERS = ("use-multilingual-v3", "glove-6b-50d")
-
-
-def data_dir() -> Path:
-    """``$TRANSFERKIT_DATA``, else ``../shared/data`` relative to the repository."""
-    env = os.environ.get("TRANSFERKIT_DATA")
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-def read_texts(task: str, n: int) -> list[str]:
-    """The first ``n`` texts of ``<data>/<task>/all.tsv`` (``label<TAB>text``, header)."""
-    from embeddings.errors import DataNotFoundError
-
-    path = data_dir() / task / "all.tsv"
-    if not path.is_file():
-        raise DataNotFoundError(f"{path} not found; set TRANSFERKIT_DATA to the data folder")
-    with open(path, encoding="utf-8") as f:
-        next(f)
-        texts = [line.rstrip("\n").split("\t", 1)[1] for line in f]
-    if len(texts) < n:
-        raise SystemExit(f"{path} has {len(texts)} texts, fewer than --n {n}")
-    return texts[:n]
 
 
 def pick_encoder(name: str | None) -> str:
@@ -85,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import embeddings
     from embeddings.cache import CachedEncoder, cache_info
 
-    texts = read_texts(args.task, args.n)
+    texts = read_sentences(args.n, args.task)
     name = pick_encoder(args.encoder)
     encoder = embeddings.load(name)
     encoder.encode(["warm up: load the model before timing"])

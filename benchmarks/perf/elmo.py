@@ -27,7 +27,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.perf.run import print_throughput, run_child, timed_encode
+from benchmarks.perf.run import encoder_parser, report_glove_ratio, run_child, timed_encode
 
 __all__ = ["main", "measure"]
 
@@ -75,14 +75,11 @@ def _child(which: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure both encoders in fresh processes and print the table."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=2000, help="sentences of MR to encode")
-    p.add_argument("--model", default=None, help="a saved ELMo folder")
+    p = encoder_parser(
+        __doc__, n=2000, model_help="a saved ELMo folder", threads_help="torch threads of ELMo"
+    )
     p.add_argument("--options", default=None, help="a published options.json (with --weights)")
     p.add_argument("--weights", default=None, help="a published weights.hdf5 (with --options)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads of ELMo")
-    p.add_argument("--json", default=None, help="also write the rows as JSON")
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if bool(args.options) != bool(args.weights):
         p.error("--options and --weights go together")
@@ -92,14 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(int(args.threads))
         print(json.dumps(measure(args.child, args)))
         return 0
-    rows = [_child("elmo", args), _child("glove-6b-50d", args)]
-    ratio = rows[1]["sentences_per_s"] / rows[0]["sentences_per_s"]
-    print_throughput(rows)
-    print(f"\naveraged GloVe is {ratio:,.0f}x faster than ELMo on the same {args.n} "
-          f"sentences (ELMo: {args.threads} torch thread(s), float64 inference)")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"rows": rows, "glove_over_elmo": ratio}, fh, indent=2)
+    report_glove_ratio([_child("elmo", args), _child("glove-6b-50d", args)], "ELMo", args)
     return 0
 
 

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from benchmarks.perf.run import print_throughput, run_child, timed_encode
+from benchmarks.perf.run import encoder_parser, report_glove_ratio, run_child, timed_encode
 
 __all__ = ["main", "measure"]
 
@@ -63,12 +63,12 @@ def _child(which: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure both encoders in fresh processes and print the table."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=10_000, help="sentences of MR to encode")
-    p.add_argument("--model", default=None, help="a saved InferSent folder")
-    p.add_argument("--threads", type=int, default=1, help="torch threads of InferSent")
-    p.add_argument("--json", default=None, help="also write the rows as JSON")
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    p = encoder_parser(
+        __doc__,
+        n=10_000,
+        model_help="a saved InferSent folder",
+        threads_help="torch threads of InferSent",
+    )
     args = p.parse_args(argv)
     if args.child:
         import torch
@@ -76,14 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         torch.set_num_threads(int(args.threads))
         print(json.dumps(measure(args.child, args.n, args.model, args.threads)))
         return 0
-    rows = [_child("infersent", args), _child("glove-6b-50d", args)]
-    ratio = rows[1]["sentences_per_s"] / rows[0]["sentences_per_s"]
-    print_throughput(rows)
-    print(f"\naveraged GloVe is {ratio:,.0f}x faster than InferSent on the same {args.n} "
-          f"sentences (InferSent: {args.threads} torch thread(s), float64 inference)")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"rows": rows, "glove_over_infersent": ratio}, fh, indent=2)
+    report_glove_ratio([_child("infersent", args), _child("glove-6b-50d", args)], "InferSent", args)
     return 0
 
 

