@@ -12,10 +12,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from embeddings._dask_workers import cluster_threads
 from embeddings._partitions import (
-    DEFAULT_PARTITION_BYTES,
     byte_ranges,
     count_range,
+    default_partition_bytes,
     row_group_plan,
 )
 from embeddings._text_sources import TextSource
@@ -75,8 +76,10 @@ def _new_manifest(
     """The manifest of a new run, with its partition plan (byte ranges counted by the
     workers, row groups from the parquet footer, or runs of texts counted here)."""
     if mode == "bytes":
-        unit = DEFAULT_PARTITION_BYTES if unit is None else unit
-        ranges = byte_ranges(src.path.stat().st_size, unit)
+        size = src.path.stat().st_size
+        if unit is None:
+            unit = default_partition_bytes(size, cluster_threads(connect()))
+        ranges = byte_ranges(size, unit)
         plan: list[dict[str, Any]] = []
         if ranges:
             dask_client = connect()

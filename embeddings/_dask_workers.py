@@ -31,6 +31,7 @@ __all__ = [
     "EncoderPlugin",
     "EncoderSpec",
     "client_for",
+    "cluster_threads",
     "importing_main_in_worker",
     "resolve_encoder",
     "resolve_reference",
@@ -260,6 +261,20 @@ def _start_local_cluster(n_workers: int | None) -> Any:
         if script is None:
             raise
         raise InvalidParameterError(_GUARD_HINT.format(path=script)) from None
+
+
+def cluster_threads(client: Any) -> int:
+    """The worker threads of the cluster behind ``client`` (at least 1).
+
+    Example:
+        >>> class Client:  # a stand-in for distributed.Client
+        ...     def scheduler_info(self, n_workers=-1):
+        ...         return {"workers": {"a": {"nthreads": 1}, "b": {"nthreads": 2}}}
+        >>> cluster_threads(Client())
+        3
+    """
+    info = client.scheduler_info(n_workers=-1).get("workers", {})
+    return max(1, sum(int(w.get("nthreads", 1)) for w in info.values()))
 
 
 @contextlib.contextmanager

@@ -29,10 +29,36 @@ from typing import Any
 from embeddings._checks import check_int
 from embeddings._text_sources import decode_line
 
-__all__ = ["byte_ranges", "range_lines", "range_texts", "count_range", "row_group_plan"]
+__all__ = [
+    "byte_ranges",
+    "default_partition_bytes",
+    "range_lines",
+    "range_texts",
+    "count_range",
+    "row_group_plan",
+]
 
-#: default bytes of a ``.txt``/``.jsonl`` partition
+#: the largest default partition of a ``.txt``/``.jsonl`` file, in bytes
 DEFAULT_PARTITION_BYTES = 16 << 20
+#: the smallest default partition: below it, a task's own cost outweighs its texts
+MIN_PARTITION_BYTES = 64 << 10
+#: default partitions per worker thread, so that a slow partition does not idle the rest
+PARTITIONS_PER_THREAD = 4
+
+
+def default_partition_bytes(size: int, threads: int) -> int:
+    """Bytes per partition when none are given: a file of ``size`` bytes is cut so that
+    each of ``threads`` worker threads gets :data:`PARTITIONS_PER_THREAD` partitions,
+    within [:data:`MIN_PARTITION_BYTES`, :data:`DEFAULT_PARTITION_BYTES`].
+
+    Example:
+        >>> default_partition_bytes(12_000_000, 2)   # 8 partitions of 1.5 MB
+        1500000
+        >>> default_partition_bytes(10_000, 2) == MIN_PARTITION_BYTES
+        True
+    """
+    share = -(-int(size) // (PARTITIONS_PER_THREAD * max(1, int(threads))))
+    return max(MIN_PARTITION_BYTES, min(DEFAULT_PARTITION_BYTES, share))
 
 
 def byte_ranges(size: int, partition_bytes: int) -> list[tuple[int, int]]:

@@ -84,6 +84,7 @@ from embeddings._dask_workers import (
     EncoderPlugin,
     EncoderSpec,
     client_for,
+    cluster_threads,
     importing_main_in_worker,
     resolve_encoder,
 )
@@ -231,8 +232,9 @@ def encode(
         column: the text column or key (CSV/TSV/JSONL/parquet; default ``text``).
         partition_size: texts per partition of a ``.csv``/``.tsv`` file, at most rows
             per partition of a ``.parquet`` file (whole row groups); default 50,000.
-        partition_bytes: bytes per partition of a ``.txt``/``.jsonl`` file; default
-            16 MiB.  Neither size changes the vectors.
+        partition_bytes: bytes per partition of a ``.txt``/``.jsonl`` file; default:
+            four partitions per worker thread, between 64 KiB and 16 MiB.  Neither size
+            changes the vectors.
         batch_size: passed to ``encoder.encode`` (does not change the vectors).
         encoder_params: parameter overrides for a preset name.
         encoder_dir: where an encoder object is saved for the workers (default
@@ -438,9 +440,7 @@ def _run(
     from distributed import wait
 
     if max_in_flight is None:
-        info = client.scheduler_info(n_workers=-1).get("workers", {})
-        threads = sum(int(w.get("nthreads", 1)) for w in info.values())
-        max_in_flight = max(2, 2 * threads)
+        max_in_flight = max(2, 2 * cluster_threads(client))
     pending: set[Any] = set()
 
     def collect(futures: set[Any]) -> None:

@@ -247,3 +247,23 @@ def test_encode_dataframe_maps_the_encoder_over_partitions(cluster, tmp_path):
         distributed.encode_dataframe(ddf, "text", sif)
     with pytest.raises(InvalidParameterError, match="no column 'body'"):
         distributed.encode_dataframe(ddf, "body", "glove-6b-50d")
+
+
+def test_default_partitions_give_every_worker_thread_four(cluster, tmp_path):
+    """Without partition_bytes, a file is cut into 4 partitions per worker thread (here
+    2 single-threaded workers: 8), each at least 64 KiB; the vectors do not change."""
+    from embeddings._partitions import MIN_PARTITION_BYTES
+
+    _, client = cluster
+    texts = TEXTS * 350  # 21,000 lines, about 0.7 MB
+    path = tmp_path / "big.txt"
+    path.write_text("".join(t + "\n" for t in texts), encoding="utf-8")
+    assert path.stat().st_size > 8 * MIN_PARTITION_BYTES
+    glove = embeddings.load("glove-6b-50d")
+    result = distributed.encode(glove, path, tmp_path / "v", client=client, show_progress=False)
+    assert result.partitions == 8
+    assert read_vectors(tmp_path / "v").tobytes() == glove.encode(texts).tobytes()
+    small = tmp_path / "small.txt"
+    small.write_text("".join(t + "\n" for t in TEXTS), encoding="utf-8")
+    result = distributed.encode(glove, small, tmp_path / "s", client=client, show_progress=False)
+    assert result.partitions == 1  # under 64 KiB: one partition

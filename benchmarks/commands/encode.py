@@ -268,7 +268,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         help="with --workers/--cluster: bytes of a .txt/.jsonl input per partition "
-        "(default 16 MiB; --chunk-size sets texts per partition of other inputs)",
+        "(default: 4 per worker thread, 64 KiB to 16 MiB; --chunk-size sets texts per "
+        "partition of other inputs)",
     )
     p.add_argument("--cache-dir", default=None, help="reuse/store vectors in this cache")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
