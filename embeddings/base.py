@@ -15,8 +15,8 @@ write the model-specific parts:
 * ``_validate()``: check the parameters (also run on every loaded folder),
 * ``_check_state()``: check a saved state's arrays and metadata before ``_set_state``.
 
-Validation, lazy loading, the fitted check, length-sorted batching, order
-restoration, dtype/shape/finiteness checks and the progress bar live here only.
+Validation, lazy loading, the fitted check, batching, order restoration, output checks
+and progress live here only; ``get_params``/``set_params`` come from ``ParamsMixin``.
 
 Example:
     >>> import numpy as np
@@ -43,12 +43,12 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from embeddings import _classes
 from embeddings._atomic import write_folder_atomically
 from embeddings._corpus_fit import CorpusFitMixin
 from embeddings._encode_args import EncodeMixin
+from embeddings._estimator import ParamsMixin
 from embeddings._saved import CONFIG_NAME, SAVE_FORMAT, SAVE_FORMAT_VERSION, WEIGHTS_NAME
 from embeddings._state import check_meta, check_state_arrays
 from embeddings._texts import replace_surrogates, validate_texts
@@ -138,7 +138,7 @@ def import_class(path: str) -> type:
     return obj
 
 
-class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[misc]
+class BaseEncoder(EncodeMixin, CorpusFitMixin, ParamsMixin):
     """Template for every encoder: validation, lazy load, batching, persistence.
 
     Subclasses store their keyword parameters in ``__init__`` and nothing else (the
@@ -216,6 +216,7 @@ class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[m
     max_input_length: ClassVar[int | None] = None
     max_input_unit: ClassVar[str] = "tokens"
     _state_digest: str | None
+    _preset_name: str | None  # the name embeddings.load was given (registry.load sets it)
 
     def input_limit(self) -> tuple[int, str] | None:
         """``(length, unit)``: the longest input encoded whole, or ``None`` when unbounded.
@@ -591,10 +592,8 @@ class BaseEncoder(EncodeMixin, CorpusFitMixin, BaseEstimator):  # type: ignore[m
         return str(digest)
 
     def __getstate__(self) -> dict[str, Any]:
-        state = dict(super().__getstate__())
-        for attr in (*self.transient, "_loaded_for"):
-            state.pop(attr, None)
-        return state
+        drop = {*self.transient, "_loaded_for"}
+        return {k: v for k, v in super().__getstate__().items() if k not in drop}
 
 
 _classes.set_root(BaseEncoder)  # saved folders may only name its subclasses
