@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -40,6 +44,16 @@ def read_tsv_texts(path: Path, limit: int, column: int = 1) -> list[str]:
             if len(out) >= limit:
                 break
     return out
+
+
+def modules_imported_by(code: str, modules: Iterable[str]) -> list[str]:
+    """Which of ``modules`` a fresh Python process has imported after running ``code``."""
+    names = sorted(modules)
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps([m for m in {names!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")

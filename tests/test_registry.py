@@ -10,6 +10,7 @@ import pytest
 
 import embeddings
 from embeddings.errors import InvalidParameterError, UnknownEncoderError
+from tests.conftest import modules_imported_by
 
 
 def test_list_encoders_reports_the_embedded_defaults() -> None:
@@ -57,14 +58,9 @@ def test_register_encoder_and_refuse_duplicates() -> None:
 
 
 def test_import_embeddings_is_light() -> None:
-    code = (
-        "import sys, embeddings; embeddings.list_encoders(); "
-        "embeddings.get_preset('minilm-l6');"
-        "heavy = [m for m in ('torch', 'tensorflow', 'sklearn', 'transformers', 'gensim') "
-        "if m in sys.modules]; print(heavy)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    code = "import embeddings; embeddings.list_encoders(); embeddings.get_preset('minilm-l6')"
+    heavy = ("torch", "tensorflow", "sklearn", "transformers", "gensim")
+    assert modules_imported_by(code, heavy) == []
 
 
 def test_unknown_name_fails_at_once_without_importing_the_base() -> None:
