@@ -95,6 +95,7 @@ from embeddings._cache_store import (
     resolve_dir,
 )
 from embeddings._encode_args import EncodeMixin
+from embeddings._params import store_params
 from embeddings.base import validate_texts
 from embeddings.errors import EncodingError, InvalidParameterError
 
@@ -153,8 +154,7 @@ class CachedEncoder(EncodeMixin):
     """
 
     def __init__(self, encoder: Any, cache_dir: str | os.PathLike[str] | None = None) -> None:
-        self.encoder = encoder
-        self.cache_dir = cache_dir
+        store_params(self, locals())
 
     # ------------------------------------------------------------ delegation
     @property

@@ -34,6 +34,7 @@ import numpy as np
 
 from embeddings._checks import check_bool, check_int
 from embeddings._deps import require
+from embeddings._params import store_params
 from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidParameterError, MissingDependencyError
 from embeddings.tokenize import head_chars
@@ -105,9 +106,7 @@ class UniversalSentenceEncoder(BaseEncoder):
         threads: int = 1,
         denoise_numbers: bool = False,
     ) -> None:
-        self.variant = variant
-        self.threads = threads
-        self.denoise_numbers = denoise_numbers
+        store_params(self, locals())
 
     def _validate(self) -> None:
         if self.variant not in _VARIANTS:
