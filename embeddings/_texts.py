@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from collections.abc import ItemsView, Iterable, KeysView, Mapping, Set
@@ -43,10 +44,8 @@ def replace_surrogates(texts: list[str]) -> list[str]:
         >>> replace_surrogates(["ok", "a\\ud800b"]) == ["ok", "a\\ufffdb"]
         True
     """
-    if all(map(str.isascii, texts)):
-        return texts
     search = _SURROGATES.search
-    if not any(map(search, texts)):
+    if not any(map(search, itertools.filterfalse(str.isascii, texts))):
         return texts
     return [_SURROGATES.sub(REPLACEMENT_CHARACTER, t) if search(t) else t for t in texts]
 

@@ -190,8 +190,8 @@ def reading_errors(path: str | os.PathLike[str], *, what: str = "vector file") -
 class VectorFile:
     """A binary reader over a regular file, decompressing ``.gz`` files with a bound.
 
-    Only ``read``, ``readline`` and ``close`` are offered (and the context manager);
-    every error of reading is a :class:`~embeddings.errors.ModelFormatError`.
+    Only ``read``, ``readinto``, ``readline`` and ``close`` are offered (and the context
+    manager); every error of reading is a :class:`~embeddings.errors.ModelFormatError`.
 
     Attributes:
         path: the file, for messages.
@@ -217,8 +217,13 @@ class VectorFile:
         return GZIP_SLACK_BYTES + MAX_GZIP_RATIO * size
 
     def _count(self, data: bytes) -> bytes:
+        self._counted(len(data))
+        return data
+
+    def _counted(self, n: int) -> None:
+        """Add ``n`` decompressed bytes; refuse a ``.gz`` file that expands too much."""
         if self._gz is not None:
-            self._out += len(data)
+            self._out += n
             consumed = self._raw.tell()
             if self._out > GZIP_SLACK_BYTES + MAX_GZIP_RATIO * consumed:
                 raise ModelFormatError(
@@ -227,7 +232,6 @@ class VectorFile:
                     "files do not compress that much, so this is refused as a decompression "
                     "bomb (decompress the file yourself to read it anyway)"
                 )
-        return data
 
     def fileno(self) -> int:
         """The descriptor of the underlying (compressed, for ``.gz``) file."""
@@ -244,6 +248,18 @@ class VectorFile:
                     chunks.append(chunk)
                 return b"".join(chunks)
             return self._count(self._gz.read(size))
+
+    def readinto(self, buffer: memoryview) -> int:
+        """Fill ``buffer`` with the next bytes; how many were read (0 at the end).
+
+        Bounded for ``.gz`` as :meth:`read` is.
+        """
+        with reading_errors(self.path, what=self.what):
+            if self._gz is None:
+                return self._raw.readinto(buffer) or 0
+            n = self._gz.readinto(buffer)
+            self._counted(n)
+            return n
 
     def readline(self, size: int = -1) -> bytes:
         """One line of at most ``size`` bytes, with its newline."""

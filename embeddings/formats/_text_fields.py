@@ -98,7 +98,9 @@ def check_finite(block: np.ndarray, linenos: Sequence[int], path: Path) -> np.nd
     return block
 
 
-def parse_plain_block(body: bytes, dim: int) -> tuple[list[str], np.ndarray] | None:
+def parse_plain_block(
+    body: bytes | bytearray | memoryview, dim: int
+) -> tuple[list[str], np.ndarray] | None:
     """Words and float64 vectors of a piece whose lines are all ``word v1 ... vDIM``.
 
     Everything happens in Arrow: the UTF-8 check, the split into lines and on single
@@ -107,12 +109,16 @@ def parse_plain_block(body: bytes, dim: int) -> tuple[list[str], np.ndarray] | N
     carriage return, trailing space), a word with spaces, a field that is not a
     number, invalid UTF-8; the caller then reads the piece line by line, which
     handles or reports it.  NaN and infinity are left for the caller to refuse.
+    Nothing returned refers to ``body``'s memory.
     """
     try:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        text = pa.array([body], type=pa.large_binary()).cast(pa.large_string())
+        data = pa.py_buffer(body)  # no copy
+        offsets = pa.py_buffer(np.array([0, data.size], dtype=np.int64))
+        raw = pa.LargeBinaryArray.from_buffers(pa.large_binary(), 1, [None, offsets, data])
+        text = raw.cast(pa.large_string())
         lines = pc.list_flatten(pc.split_pattern(text, "\n"))
         halves = pc.split_pattern(lines, " ", max_splits=1)
         n = len(lines)

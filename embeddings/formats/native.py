@@ -197,13 +197,15 @@ def write_store(
         ``folder`` as a Path.
     """
     target = Path(folder)
-    for i, w in enumerate(table.vocab):
-        if "\n" in w:
-            raise ModelFormatError(
-                f"{table.source or 'vector table'}: word {i} contains a newline; "
-                "the native store keeps one word per line"
-            )
-    vocab_bytes = "\n".join(table.vocab).encode("utf-8")
+    joined = "\n".join(table.vocab)
+    if joined.count("\n") > max(len(table.vocab) - 1, 0):  # a word holds a newline
+        i = next(i for i, w in enumerate(table.vocab) if "\n" in w)
+        raise ModelFormatError(
+            f"{table.source or 'vector table'}: word {i} contains a newline; "
+            "the native store keeps one word per line"
+        )
+    vocab_bytes = joined.encode("utf-8")
+    del joined
     ngrams = table.subwords.vectors if table.subwords is not None else None
     config: dict[str, Any] = {
         "format": STORE_FORMAT,
@@ -483,9 +485,10 @@ def converted_store(
     if not is_store(store):
         table = read()
         write_store(store, table, source={"path": str(Path(path).resolve()), "format": fmt})
+        vocab = table.vocab
         del table
         try:
-            return _verified_table(store)[0]
+            return _verified_table(store, vocab)[0]
         except ModelFormatError as err:
             shutil.rmtree(store, ignore_errors=True)
             raise ModelFormatError(
@@ -524,11 +527,20 @@ def verify_store(folder: str | os.PathLike[str]) -> str:
     return _verified_table(Path(folder))[1]
 
 
-def _verified_table(folder: Path) -> tuple[VectorTable, str]:
-    """The store read (memory-mapped) and its content checked; see :func:`verify_store`."""
-    table = read_store(folder)
+def _verified_table(folder: Path, vocab: list[str] | None = None) -> tuple[VectorTable, str]:
+    """The store read (memory-mapped) and its content checked; see :func:`verify_store`.
+
+    ``vocab``: the words just written to ``folder``.  When ``vocab.txt`` holds exactly
+    their bytes, the table takes them instead of decoding the file again; the bytes
+    hashed are those of the file either way.
+    """
+    found = None if vocab is None else _read_store_with_words(folder, vocab)
+    if found is None:
+        table = read_store(folder)
+        vocab_bytes = "\n".join(table.vocab).encode("utf-8")  # the bytes of vocab.txt, as read
+    else:
+        table, vocab_bytes = found
     recorded = str(store_config(folder)["sha256"])
-    vocab_bytes = "\n".join(table.vocab).encode("utf-8")  # the bytes of vocab.txt, as read
     ngrams = table.subwords.vectors if table.subwords is not None else None
     actual = _content_sha256(vocab_bytes, table.vectors, ngrams)
     if actual != recorded:
@@ -539,3 +551,27 @@ def _verified_table(folder: Path) -> tuple[VectorTable, str]:
             "the folder (loading the source file converts it again)"
         )
     return table, actual
+
+
+def _read_store_with_words(folder: Path, vocab: list[str]) -> tuple[VectorTable, bytes] | None:
+    """The store mapped as :func:`read_store` maps it, with ``vocab`` as its words, and
+    the bytes of its ``vocab.txt``; ``None`` unless that file holds exactly ``vocab``."""
+    config = store_config(folder)
+    count, dim, path = int(config["count"]), int(config["dim"]), folder / _VOCAB
+    expected = "\n".join(vocab).encode("utf-8")
+    if count != len(vocab) or not os.path.exists(path):
+        return None
+    vectors = _load_npy(folder / _VECTORS, (count, dim), mmap=True)
+    _member(folder, _VOCAB)
+    with open_regular_file(path, what="store file") as fh, reading_errors(path):
+        if os.fstat(fh.fileno()).st_size != len(expected):
+            return None
+        raw = fh.read(len(expected) + 1)
+    if raw != expected:
+        return None
+    subwords = None
+    sw = config.get("subwords")
+    if sw:
+        ngrams = _load_npy(folder / _NGRAMS, (int(sw["bucket"]), dim), mmap=True)
+        subwords = Subwords(ngrams, int(sw["min_n"]), int(sw["max_n"]))
+    return VectorTable(vocab, vectors, subwords=subwords, source=str(folder)), raw

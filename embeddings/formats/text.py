@@ -124,34 +124,48 @@ def _numbered_lines(fh: VectorFile, path: Path, start: int) -> Iterator[tuple[in
         lineno += 1
 
 
-def _raw_blocks(fh: VectorFile, path: Path, lineno: int) -> Iterator[tuple[int, bytes]]:
-    """The rest of the file in pieces of whole lines: (number of the first line, bytes).
+class _LongLine(Exception):
+    """A line of :data:`MAX_LINE_BYTES` or more, ``index`` lines after the last piece."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
+def _raw_blocks(fh: VectorFile) -> Iterator[memoryview]:
+    """The rest of the file in pieces of whole lines.
 
     Each piece is about :data:`_READ_BYTES` long and ends before a newline (the last one
-    at the end of the file); a line of :data:`MAX_LINE_BYTES` or more is refused as the
-    line-by-line reader refuses it, without holding more than that line.
+    at the end of the file); a line of :data:`MAX_LINE_BYTES` or more raises
+    :class:`_LongLine`, without holding more than that line.  The pieces are views of
+    one buffer that the next piece reuses: a piece is to be parsed before the next
+    one is asked for.
     """
-    pending = b""
+    buf = bytearray(_READ_BYTES)
+    held = 0  # bytes of an unfinished line at the start of ``buf``
     while True:
-        chunk = fh.read(_READ_BYTES)
-        if not chunk:
+        if held == len(buf):  # one line fills the buffer: a larger one (views stay valid)
+            buf = buf + bytearray(len(buf))
+        view = memoryview(buf)
+        n = fh.readinto(view[held:])
+        if not n:
             break
-        data = pending + chunk if pending else chunk
-        cut = data.rfind(b"\n")
+        end = held + n
+        cut = buf.rfind(b"\n", 0, end)
         if cut < 0:
-            pending = data
-            if len(pending) > MAX_LINE_BYTES:
-                raise _too_long(path, lineno)
+            held = end
+            if held > MAX_LINE_BYTES:
+                raise _LongLine(0)
             continue
-        body, pending = data[:cut], data[cut + 1 :]
-        if len(body) + 1 > MAX_LINE_BYTES:  # a line may be too long (with its newline)
-            lengths = [len(x) + 1 for x in body.split(b"\n")]
+        if cut + 1 > MAX_LINE_BYTES:  # a line may be too long (with its newline)
+            lengths = [len(x) + 1 for x in bytes(view[:cut]).split(b"\n")]
             if max(lengths) > MAX_LINE_BYTES:
-                raise _too_long(path, lineno + [n > MAX_LINE_BYTES for n in lengths].index(True))
-        yield lineno, body
-        lineno += body.count(b"\n") + 1
-    if pending:
-        yield lineno, pending
+                raise _LongLine([n > MAX_LINE_BYTES for n in lengths].index(True))
+        yield view[:cut]
+        held = end - cut - 1
+        buf[:held] = buf[cut + 1 : end]  # the same size: views of ``buf`` stay valid
+    if held:
+        yield memoryview(buf)[:held]
 
 
 def _too_long(path: Path, lineno: int) -> ModelFormatError:
@@ -189,26 +203,39 @@ def _read_body(
 
     The file is read in large pieces; each piece's lines are split in one pass and
     its numbers parsed in one call, so no Python code runs per number.  Reading
-    stops after ``limit`` words.
+    stops after ``limit`` words.  The float32 rows go into one buffer sized from the
+    file's size and the length of the first piece's lines (:class:`_Rows`).
     """
     vocab: list[str] = []
-    blocks: list[np.ndarray] = []
+    rows = _Rows(dim, 1024 if limit is None else min(limit, 1024))
     last = 0
 
     def pieces() -> Iterator[tuple[list[str], Sequence[int], np.ndarray]]:
         """Words, line numbers and float64 vectors (not yet checked for NaN/inf)."""
         if first is not None and (limit is None or limit > 0):
             yield parse_lines([first[1]], [first[0]], dim, path)
-        for start, body in _raw_blocks(fh, path, lineno):
-            if limit is not None and len(vocab) >= limit:
+        blocks = _raw_blocks(fh)
+        start = lineno  # the number of the first line of the next piece
+        while True:
+            try:
+                body = next(blocks, None)
+            except _LongLine as err:
+                raise _too_long(path, start + err.index) from None
+            if body is None or (limit is not None and len(vocab) >= limit):
                 return
             plain = parse_plain_block(body, dim)
-            if plain is not None:
+            if plain is not None:  # one word per line: as many lines as words
                 words, block = plain
-                yield words, range(start, start + len(words)), block
+                if start == lineno and words:  # the first piece: rows the file may hold
+                    expect = int(1.1 * _file_size(fh) * len(words) / (len(body) + 1)) + 1
+                    rows.reserve(expect if limit is None else min(limit, expect))
+                start += len(words)
+                yield words, range(start - len(words), start), block
                 continue
-            lines, numbers = _block_lines(body, start, path)
+            raw = bytes(body)
+            lines, numbers = _block_lines(raw, start, path)
             linenos = numbers or list(range(start, start + len(lines)))
+            start += raw.count(b"\n") + 1
             if limit is not None:  # lines past the limit are not read
                 lines, linenos = lines[: limit - len(vocab)], linenos[: limit - len(vocab)]
             if lines:
@@ -220,13 +247,48 @@ def _read_body(
             words, linenos, block = words[:keep], linenos[:keep], block[:keep]
         if not words:
             break
-        blocks.append(check_finite(block, linenos, path).astype(np.float32))
+        rows.append(check_finite(block, linenos, path))
         vocab += words
         last = linenos[-1]
         if limit is not None and len(vocab) >= limit:
             break
-    vectors = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
-    return vocab, vectors, last
+    return vocab, rows.array(), last
+
+
+def _file_size(fh: VectorFile) -> int:
+    """The size of the file under ``fh`` (compressed, for ``.gz``)."""
+    return os.fstat(fh.fileno()).st_size
+
+
+class _Rows:
+    """Float32 rows appended piece by piece into one buffer, grown by half when full.
+
+    Rows of the buffer past the last one appended are never written, so their memory
+    pages are never touched: room reserved in excess costs address space only.
+    """
+
+    def __init__(self, dim: int, capacity: int) -> None:
+        self.buf = np.empty((max(capacity, 1), dim), dtype=np.float32)
+        self.n = 0
+
+    def reserve(self, capacity: int) -> None:
+        """Make room for ``capacity`` rows in all."""
+        if capacity > self.buf.shape[0]:
+            grown = np.empty((capacity, self.buf.shape[1]), dtype=np.float32)
+            grown[: self.n] = self.buf[: self.n]
+            self.buf = grown
+
+    def append(self, block: np.ndarray) -> None:
+        """Append rows, rounded to float32 as ``astype`` rounds them."""
+        end = self.n + block.shape[0]
+        if end > self.buf.shape[0]:
+            self.reserve(max(end, self.buf.shape[0] * 3 // 2))
+        self.buf[self.n : end] = block
+        self.n = end
+
+    def array(self) -> np.ndarray:
+        """The rows appended (a view of the buffer)."""
+        return self.buf[: self.n]
 
 
 #: which row of a word repeated in a vector file the readers keep

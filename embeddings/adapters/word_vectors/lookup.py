@@ -15,14 +15,18 @@ user).
 from __future__ import annotations
 
 import itertools
+import re
 import weakref
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from embeddings.formats.table import Subwords, VectorTable
 from embeddings.tokenize import _TOKEN_RE
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "MAX_INPUT_CHARACTERS",
@@ -38,6 +42,9 @@ __all__ = [
 #: rest of a longer text is cut off before tokenizing
 MAX_INPUT_CHARACTERS = 1_000_000
 _MISSING = -1  # chunk not yet in the cache
+#: the characters that ``str.split`` splits on besides ASCII space, tab, LF, VT, FF
+#: and CR (those that Arrow's ``ascii_split_whitespace`` knows)
+_OTHER_SPACES = re.compile("[\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 _CACHE_LIMIT = 2_000_000  # distinct chunks kept before the cache is reset
 
 
@@ -206,7 +213,7 @@ class Lookup:
         self.reset()
 
     def reset(self) -> None:
-        #: codes of the chunks met so far that the shared ``_base_chunks`` lacks
+        #: codes of the chunks met so far
         self.chunks: dict[str, int] = {}
         self.multi_ids = _Growable()
         self.multi_off = _Growable()
@@ -310,24 +317,34 @@ class Lookup:
     def chunk_batch(self, texts: list[str]) -> ChunkBatch:
         """The chunks of ``texts``: cache codes of the distinct ones, and each occurrence.
 
-        Texts are lowercased in Python (``str.lower``), split on whitespace by
-        Arrow's ``utf8_split_whitespace`` (the same whitespace as ``str.split``; a
-        test checks every code point), and the chunks are deduplicated by
-        ``dictionary_encode``: only the distinct chunks of a batch meet the Python
-        chunk cache.  Texts that UTF-8 cannot encode (lone surrogates) take a pure
-        Python split, which gives the same result.
+        Texts are lowercased as ``str.lower`` does (ASCII texts by Arrow's
+        ``ascii_lower``, which agrees with it on ASCII, the others in Python), split
+        on whitespace by Arrow (the same whitespace as ``str.split``, see
+        :func:`_split_whitespace`; tests check every code point), and the chunks
+        are deduplicated by ``dictionary_encode``: only the distinct chunks of a
+        batch meet the Python chunk cache.  Texts that UTF-8 cannot encode (lone
+        surrogates) take a pure Python split, which gives the same result.
         """
         if len(self.chunks) > _CACHE_LIMIT:
             self.reset()
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        lowered = [t.lower() for t in texts] if self.lowercase else texts
+        non_ascii = np.flatnonzero(
+            ~np.fromiter(map(str.isascii, texts), dtype=bool, count=len(texts))
+        ).tolist()
+        lowered = texts
+        if self.lowercase and non_ascii:
+            lowered = list(texts)
+            for i in non_ascii:
+                lowered[i] = lowered[i].lower()
         try:
             arr = pa.array(lowered, type=pa.large_string())
         except (UnicodeEncodeError, pa.ArrowException):
-            return self._chunk_batch_python(lowered)
-        lists = pc.utf8_split_whitespace(arr)
+            return self._chunk_batch_python([t.lower() for t in texts] if self.lowercase else texts)
+        if self.lowercase:
+            arr = pc.ascii_lower(arr)  # the non-ASCII texts are lowercase already
+        lists = _split_whitespace(arr, [lowered[i] for i in non_ascii])
         encoded = pc.dictionary_encode(pc.list_flatten(lists))
         distinct: list[str] = encoded.dictionary.to_pylist()
         chunk_text = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)
@@ -349,20 +366,28 @@ class Lookup:
     def _codes(self, chunks: list[str]) -> np.ndarray:
         """Cache codes of ``chunks``, adding the chunks not seen before.
 
-        The words the tokenizer keeps whole come from the shared ``_base_chunks``
-        (never copied per encoder); other chunks from this lookup's own ``chunks``.
+        This lookup's own ``chunks`` holds every chunk met so far (a small dict that
+        stays in the CPU caches); a chunk met for the first time is looked up in the
+        shared ``_base_chunks`` (the words the tokenizer keeps whole, never copied
+        whole per encoder), else tokenized.
         """
-        get = self._base_chunks.get
+        own = self.chunks
         codes = np.fromiter(
-            map(get, chunks, itertools.repeat(_MISSING)), dtype=np.int64, count=len(chunks)
+            map(own.get, chunks, itertools.repeat(_MISSING)), dtype=np.int64, count=len(chunks)
         )
         missing = np.flatnonzero(codes == _MISSING)
         if missing.size:
             rest = [chunks[i] for i in missing.tolist()]
-            own = self.chunks
-            new = [c for c in dict.fromkeys(rest) if c not in own]
-            if new:
-                self._add_chunks(new)
+            base = np.fromiter(
+                map(self._base_chunks.get, rest, itertools.repeat(_MISSING)),
+                dtype=np.int64,
+                count=len(rest),
+            )
+            unknown = np.flatnonzero(base == _MISSING).tolist()
+            if unknown:
+                self._add_chunks(list(dict.fromkeys([rest[i] for i in unknown])))
+            known = np.flatnonzero(base != _MISSING).tolist()
+            own.update(zip([rest[i] for i in known], base[known].tolist()))
             codes[missing] = np.fromiter(
                 map(own.__getitem__, rest), dtype=np.int64, count=missing.size
             )
@@ -394,6 +419,28 @@ class Lookup:
         starts = (np.cumsum(lens) - lens)[batch.which]
         pos = np.repeat(starts, counts) + _ranges(counts)
         return flat[pos], np.repeat(batch.text, counts)
+
+
+def _split_whitespace(arr: pa.LargeStringArray, non_ascii: list[str]) -> pa.LargeListArray:
+    """``arr`` split on the whitespace of ``str.split`` (empty pieces included).
+
+    Arrow's ``ascii_split_whitespace`` splits on the ASCII whitespace bytes only, and
+    UTF-8 puts no ASCII byte inside a multi-byte character, so it gives the result
+    of ``utf8_split_whitespace`` whenever no text holds a character of
+    :data:`_OTHER_SPACES`; ``non_ascii`` are the texts that hold any non-ASCII
+    character, the only ones that can hold one above U+007F.
+    """
+    import pyarrow.compute as pc
+
+    _, offsets, data = arr.buffers()
+    control = False
+    if len(arr) and offsets is not None and data is not None:
+        ends = np.frombuffer(offsets, dtype=np.int64)[[arr.offset, arr.offset + len(arr)]]
+        values = np.frombuffer(data, dtype=np.uint8)[ends[0] : ends[1]]
+        control = bool(((values - np.uint8(0x1C)) < 4).any())  # U+001C-U+001F
+    if control or any(map(_OTHER_SPACES.search, non_ascii)):
+        return pc.utf8_split_whitespace(arr)
+    return pc.ascii_split_whitespace(arr)
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:

@@ -341,7 +341,11 @@ class Pooler:
         """
         n = batch.n
         flat, lens = lookup.distinct_tokens(batch.codes)
-        n_tokens = np.bincount(batch.text, weights=lens[batch.which], minlength=n)
+        a_ptr = np.zeros(n + 1, dtype=np.int64)  # the chunk occurrences of each text
+        np.cumsum(np.bincount(batch.text, minlength=n), out=a_ptr[1:])
+        tok_ptr = np.zeros(batch.which.size + 1, dtype=np.int64)
+        np.cumsum(lens[batch.which], out=tok_ptr[1:])  # occurrences are in text order
+        n_tokens = (tok_ptr[a_ptr[1:]] - tok_ptr[a_ptr[:-1]]).astype(np.float64)
         n_empty = n - int(np.count_nonzero(n_tokens))
         if flat.size == 0:
             return np.zeros((n, lookup.dim), dtype=np.float32), n_empty
@@ -367,7 +371,6 @@ class Pooler:
         else:
             totals = n_tokens
         scale = np.where(totals > 0, 1.0 / np.maximum(totals, 1e-300), 0.0).astype(np.float32)
-        a_ptr = np.concatenate(([0], np.cumsum(np.bincount(batch.text, minlength=n))))
         a = sp.csr_matrix((scale[batch.text], batch.which, a_ptr), shape=(n, n_distinct))
         return np.asarray(a @ per_chunk, dtype=np.float32), n_empty
 
