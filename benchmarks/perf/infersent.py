@@ -63,12 +63,8 @@ def _child(which: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure both encoders in fresh processes and print the table."""
-    p = encoder_parser(
-        __doc__,
-        n=10_000,
-        model_help="a saved InferSent folder",
-        threads_help="torch threads of InferSent",
-    )
+    helps = {"model_help": "a saved InferSent folder", "threads_help": "torch threads"}
+    p = encoder_parser(__doc__, n=10_000, **helps)
     args = p.parse_args(argv)
     if args.child:
         import torch

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,15 +41,14 @@ def context_targets(doc_ids: Sequence[int] | np.ndarray, context_size: int = 1) 
     return t
 
 
+@dataclass
 class _Objective:
     """Pick each sentence's neighbours among the contiguous sentences of its batch."""
 
-    unit = "sentences"
-
-    def __init__(self, data: Any, batch_size: int, context_size: int) -> None:
-        self.data = data
-        self.batch_size = batch_size
-        self.context_size = context_size
+    data: Any
+    batch_size: int
+    context_size: int
+    unit: ClassVar[str] = "sentences"
 
     def plan(self, epoch: int, rng: np.random.Generator) -> list[tuple[int, int]]:
         n, bs = self.data.n_sentences, self.batch_size
