@@ -14,6 +14,19 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+#: eight short sentences of different topics that trainable encoders are fitted on
+FIT_SENTENCES = [
+    "the movie was wonderful and moving",
+    "a dull , lifeless film with no story",
+    "stocks fell sharply on monday",
+    "the cat sat on the mat",
+    "what is the capital of france ?",
+    "i loved the acting but hated the plot",
+    "rain is expected over the weekend",
+    "the committee approved the new budget",
+]
+
+
 def data_dir() -> Path | None:
     """The benchmark data folder from TRANSFERKIT_DATA, or ../shared/data, or None."""
     env = os.environ.get("TRANSFERKIT_DATA")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,27 @@ def _set_data(monkeypatch: pytest.MonkeyPatch, use_data: bool) -> bool:
     return True
 
 
+Runner = Callable[..., tuple[nbformat.NotebookNode, str]]
+
+
+@pytest.fixture
+def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Runner:
+    """Execute a notebook in ``tmp_path``, with the benchmark data (which must be found)
+    or without it, at ``TRANSFERKIT_NOTEBOOK_SCALE=scale`` when a scale is given; return
+    the executed notebook and its text (``_text``)."""
+
+    def run(
+        name: str, *, use_data: bool, scale: str | None = None
+    ) -> tuple[nbformat.NotebookNode, str]:
+        assert _set_data(monkeypatch, use_data) is use_data
+        if scale is not None:
+            monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", scale)
+        nb = _execute(name, tmp_path)
+        return nb, _text(nb)
+
+    return run
+
+
 @pytest.mark.parametrize("name", [EMBED, TRANSFER, TRAIN, BENCH, ADVISE])
 def test_stored_notebook_is_executed_and_clean(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
@@ -109,8 +131,7 @@ def test_stored_notebook_is_executed_and_clean(name: str) -> None:
     assert any(c.cell_type == "markdown" for c in nb.cells)
 
 
-def _check_embed(nb: nbformat.NotebookNode, with_data: bool) -> None:
-    text = _text(nb)
+def _check_embed(text: str, with_data: bool) -> None:
     shape = re.search(r"^\((\d+), 50\) float32$", text, flags=re.M)
     assert shape is not None
     assert int(shape.group(1)) == (600 if with_data else 40)
@@ -130,18 +151,16 @@ def _check_embed(nb: nbformat.NotebookNode, with_data: bool) -> None:
         assert 0.6 < float(best.group(2)) < 0.9
 
 
-def test_embed_and_sklearn_notebook_with_fallback_sentences(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _set_data(monkeypatch, use_data=False)
-    _check_embed(_execute(EMBED, tmp_path), with_data=False)
+def test_embed_and_sklearn_notebook_with_fallback_sentences(run_notebook: Runner) -> None:
+    _, text = run_notebook(EMBED, use_data=False)
+    _check_embed(text, with_data=False)
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_embed_and_sklearn_notebook_on_mr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _set_data(monkeypatch, use_data=True)
-    _check_embed(_execute(EMBED, tmp_path), with_data=True)
+def test_embed_and_sklearn_notebook_on_mr(run_notebook: Runner) -> None:
+    _, text = run_notebook(EMBED, use_data=True)
+    _check_embed(text, with_data=True)
 
 
 def _images(nb: nbformat.NotebookNode) -> int:
@@ -153,8 +172,7 @@ def _images(nb: nbformat.NotebookNode) -> int:
     )
 
 
-def _check_transfer(nb: nbformat.NotebookNode, sizes: list[int]) -> None:
-    text = _text(nb)
+def _check_transfer(nb: nbformat.NotebookNode, text: str, sizes: list[int]) -> None:
     assert "scale small" in text
     available = {i["name"] for i in embeddings.list_encoders() if i["available"]}
     header = next(line for line in text.splitlines() if line.lstrip().startswith("size "))
@@ -171,48 +189,58 @@ def _check_transfer(nb: nbformat.NotebookNode, sizes: list[int]) -> None:
     assert _images(nb) == 2  # the learning curve and the projection
 
 
-def test_transfer_notebook_with_fallback_sentences(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _set_data(monkeypatch, use_data=False)
-    monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
-    nb = _execute(TRANSFER, tmp_path)
-    assert "built-in sentences: 24 train, 8 dev" in _text(nb)
-    _check_transfer(nb, [8, 16, 24])
+def test_transfer_notebook_with_fallback_sentences(run_notebook: Runner) -> None:
+    nb, text = run_notebook(TRANSFER, use_data=False, scale="small")
+    assert "built-in sentences: 24 train, 8 dev" in text
+    _check_transfer(nb, text, [8, 16, 24])
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_transfer_notebook_on_an_sst2_slice(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert _set_data(monkeypatch, use_data=True)
-    monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
-    nb = _execute(TRANSFER, tmp_path)
-    assert "SST2: 6920 train, 64 dev" in _text(nb) and ", 128 test" in _text(nb)
-    _check_transfer(nb, [16, 64])
+def test_transfer_notebook_on_an_sst2_slice(run_notebook: Runner) -> None:
+    nb, text = run_notebook(TRANSFER, use_data=True, scale="small")
+    assert "SST2: 6920 train, 64 dev" in text and ", 128 test" in text
+    _check_transfer(nb, text, [16, 64])
 
 
 TRAINED = ("word2vec", "doc2vec", "quick-thought", "quick-thought-glove")
 
 
-def test_train_notebook_without_data_skips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _set_data(monkeypatch, use_data=False)
-    text = _text(_execute(TRAIN, tmp_path))
-    assert "No corpus: TRANSFERKIT_DATA is not set" in text
-    assert text.count("skipped: no corpus") == 7  # every cell that needs the corpus
-    assert "corpus slice" not in text and " computed, " not in text
+#: notebook run without data -> (texts it prints, {text: how many times}, texts it must not)
+WITHOUT_DATA: dict[str, tuple[list[str], dict[str, int], list[str]]] = {
+    TRAIN: (
+        ["No corpus: TRANSFERKIT_DATA is not set"],
+        {"skipped: no corpus": 7},  # every cell that needs the corpus
+        ["corpus slice", " computed, "],
+    ),
+    BENCH: (
+        # the suite listing ("SST2 (quick)") needs no data
+        ["No benchmark data: TRANSFERKIT_DATA is not set", "SST2 (quick)"],
+        {"skipped: no benchmark data": 5},
+        ["done ", "| task |"],
+    ),
+    ADVISE: (["No benchmark data, so this notebook stops here"], {}, ["Recommended:"]),
+}
+
+
+@pytest.mark.parametrize("name", list(WITHOUT_DATA))
+def test_notebook_without_data_skips_or_stops_with_a_message(
+    run_notebook: Runner, name: str
+) -> None:
+    _, text = run_notebook(name, use_data=False)
+    shown, counts, absent = WITHOUT_DATA[name]
+    for line in shown:
+        assert line in text
+    for line, times in counts.items():
+        assert text.count(line) == times, line
+    for line in absent:
+        assert line not in text
 
 
 @pytest.mark.data
 @pytest.mark.slow
-def test_train_notebook_trains_on_a_corpus_slice_and_compares(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert _set_data(monkeypatch, use_data=True)
-    monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
-    nb = _execute(TRAIN, tmp_path)
-    text = _text(nb)
+def test_train_notebook_trains_on_a_corpus_slice_and_compares(run_notebook: Runner) -> None:
+    nb, text = run_notebook(TRAIN, use_data=True, scale="small")
     assert "scale small" in text
     # at most 100 lines of each of the 40 corpus files
     sliced = re.search(
@@ -248,25 +276,10 @@ def test_train_notebook_trains_on_a_corpus_slice_and_compares(
     assert _images(nb) == 2  # the Quick-Thought loss curves and the bar plot
 
 
-def test_benchmark_notebook_without_data_skips(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _set_data(monkeypatch, use_data=False)
-    text = _text(_execute(BENCH, tmp_path))
-    assert "No benchmark data: TRANSFERKIT_DATA is not set" in text
-    assert text.count("skipped: no benchmark data") == 5
-    assert "SST2 (quick)" in text  # the suite listing needs no data
-    assert "done " not in text and "| task |" not in text
-
-
 @pytest.mark.data
 @pytest.mark.slow
-def test_benchmark_notebook_runs_quick_suite_and_reports(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    assert _set_data(monkeypatch, use_data=True)
-    nb = _execute(BENCH, tmp_path)
-    text = _text(nb)
+def test_benchmark_notebook_runs_quick_suite_and_reports(run_notebook: Runner) -> None:
+    nb, text = run_notebook(BENCH, use_data=True)
     assert "10 computed, 0 skipped, 0 failed" in text
     assert "| task | metric | glove-6b-50d | tfidf |" in text
     for label in QUICK_LABELS:
@@ -277,22 +290,10 @@ def test_benchmark_notebook_runs_quick_suite_and_reports(
     assert _images(nb) == 1  # the bar plot, inline
 
 
-def test_advise_notebook_without_data_stops_with_a_message(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _set_data(monkeypatch, use_data=False)
-    text = _text(_execute(ADVISE, tmp_path))
-    assert "No benchmark data, so this notebook stops here" in text
-    assert "Recommended:" not in text
-
-
 @pytest.mark.data
 @pytest.mark.slow
-def test_advise_notebook_on_a_trec_slice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _set_data(monkeypatch, use_data=True)
-    monkeypatch.setenv("TRANSFERKIT_NOTEBOOK_SCALE", "small")
-    nb = _execute(ADVISE, tmp_path)
-    text = _text(nb)
+def test_advise_notebook_on_a_trec_slice(run_notebook: Runner) -> None:
+    nb, text = run_notebook(ADVISE, use_data=True, scale="small")
     assert "scale small: 130 labels, budget 90s" in text
     assert re.search(r"^rank\s+candidate\s+score@\d+", text, re.M)
     for name in ("tfidf", "frozen:glove-6b-50d", "frozen:minilm-l6"):

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ from hypothesis import strategies as st
 
 import embeddings
 from embeddings.base import BaseEncoder, replace_surrogates, validate_texts
+from tests.conftest import FIT_SENTENCES
 
 LONG = 100_000  # characters of a "very long" text
 
@@ -77,16 +79,8 @@ HOSTILE = [
     "the cat sat on the mat",
 ]
 
-FIT_TEXTS = [
-    "the movie was wonderful and moving",
-    "a dull , lifeless film with no story",
-    "stocks fell sharply on monday",
-    "the cat sat on the mat",
-    "what is the capital of france ?",
-    "i loved the acting but hated the plot",
-    "rain is expected over the weekend \ufffd",
-    "the committee approved the new budget \ud800",
-] * 4
+#: ``FIT_SENTENCES`` four times, the last two ending in U+FFFD and a lone surrogate
+FIT_TEXTS = [*FIT_SENTENCES[:6], FIT_SENTENCES[6] + " \ufffd", FIT_SENTENCES[7] + " \ud800"] * 4
 
 #: family -> presets (with parameters that keep trained ones tiny)
 FAMILIES: dict[str, list[tuple[str, dict[str, Any]]]] = {
@@ -182,25 +176,27 @@ def hostile_batch(*, min_size: int, max_size: int) -> st.SearchStrategy[tuple[li
     )
 
 
+#: what a property run counts: kind of text -> whether a text is of that kind
+KINDS: dict[str, Callable[[str], bool]] = {
+    "texts": lambda t: True,
+    "long": lambda t: len(t) >= LONG,
+    "surrogates": lambda t: any("\ud800" <= c <= "\udfff" for c in t),
+    "control": lambda t: any(c < " " for c in t),
+    "empty": lambda t: not t.strip(),
+}
+
+
 @dataclass
 class Tally:
-    """What a property run encoded."""
+    """What a property run encoded: examples (lists), texts of each of ``KINDS``, time."""
 
     examples: int = 0
-    texts: int = 0
-    long: int = 0
-    surrogates: int = 0
-    control: int = 0
-    empty: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
 
     def add(self, texts: list[str]) -> None:
         self.examples += 1
-        self.texts += len(texts)
-        self.long += sum(len(t) >= LONG for t in texts)
-        self.surrogates += sum(any("\ud800" <= c <= "\udfff" for c in t) for t in texts)
-        self.control += sum(any(c < " " for c in t) for t in texts)
-        self.empty += sum(not t.strip() for t in texts)
+        self.counts.update(kind for t in texts for kind, test in KINDS.items() if test(t))
 
 
 def run_property(
@@ -235,10 +231,11 @@ def run_property(
 
 
 def _report(name: str, tally: Tally) -> None:
+    n = tally.counts
     print(
-        f"\n{name}: {tally.examples} examples, {tally.texts} texts ({tally.long} of "
-        f"{LONG} chars, {tally.surrogates} with surrogates, {tally.control} with control "
-        f"characters, {tally.empty} empty or blank), 0 crashes, 0 NaN, {tally.seconds:.1f} s"
+        f"\n{name}: {tally.examples} examples, {n['texts']} texts ({n['long']} of "
+        f"{LONG} chars, {n['surrogates']} with surrogates, {n['control']} with control "
+        f"characters, {n['empty']} empty or blank), 0 crashes, 0 NaN, {tally.seconds:.1f} s"
     )
 
 
@@ -319,7 +316,8 @@ def _sizes(family: str, *, slow: bool) -> dict[str, int]:
 @pytest.mark.parametrize(("family", "name", "params"), ALL, ids=IDS)
 def test_generated_hostile_texts(family: str, name: str, params: dict[str, Any]) -> None:
     tally = run_property(get(name, params), **_sizes(family, slow=False))
-    assert tally.texts >= 40 and tally.surrogates > 0 and tally.empty > 0
+    n = tally.counts
+    assert n["texts"] >= 40 and n["surrogates"] > 0 and n["empty"] > 0
     _report(name, tally)
 
 
@@ -329,6 +327,7 @@ def test_generated_hostile_texts_at_scale(family: str, name: str, params: dict[s
     sizes = _sizes(family, slow=True)
     tally = run_property(get(name, params), **sizes)
     assert tally.examples >= sizes["examples"]
-    assert tally.texts >= 1000
-    assert tally.long >= 2 and tally.surrogates >= 50 and tally.control >= 50 and tally.empty >= 5
+    n = tally.counts
+    assert n["texts"] >= 1000
+    assert n["long"] >= 2 and n["surrogates"] >= 50 and n["control"] >= 50 and n["empty"] >= 5
     _report(name, tally)

@@ -15,6 +15,7 @@ import textwrap
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -267,13 +268,28 @@ def test_empty_source_gives_an_empty_array(tmp_path, glove) -> None:
 
 
 # ------------------------------------------------------------------- resume
+def _interrupted(
+    folder: Path, encoder: Any, n: int, name: str, *, fail_after: int, chunk_size: int
+) -> tuple[list[str], Path, Path]:
+    """Encode ``corpus(n)`` from a text file to ``folder/name``, interrupted (by
+    KeyboardInterrupt) in chunk ``fail_after + 1``; return the texts, source and output."""
+    texts = corpus(n)
+    src = write_source(folder, "txt", texts)
+    out = folder / name
+    with pytest.raises(KeyboardInterrupt):
+        encode_corpus(
+            Recording(encoder, fail_after=fail_after),
+            src,
+            out,
+            chunk_size=chunk_size,
+            show_progress=False,
+        )
+    return texts, src, out
+
+
 @pytest.mark.parametrize("fmt", ["npy", "parquet"])
 def test_interrupted_run_resumes_without_recomputing(tmp_path, glove, fmt) -> None:
-    texts = corpus(50)
-    src = write_source(tmp_path, "txt", texts)
-    out = tmp_path / f"v.{fmt}"
-    with pytest.raises(KeyboardInterrupt):
-        encode_corpus(Recording(glove, fail_after=3), src, out, chunk_size=6, show_progress=False)
+    texts, src, out = _interrupted(tmp_path, glove, 50, f"v.{fmt}", fail_after=3, chunk_size=6)
     assert not out.exists()
     progress = json.loads(out.with_name(out.name + ".progress.json").read_text())
     assert progress["done"]["chunks"] == 3 and progress["done"]["rows"] == 18
@@ -286,11 +302,7 @@ def test_interrupted_run_resumes_without_recomputing(tmp_path, glove, fmt) -> No
 
 
 def test_resume_with_another_encoder_input_or_chunk_size_is_refused(tmp_path, glove) -> None:
-    texts = corpus(30)
-    src = write_source(tmp_path, "txt", texts)
-    out = tmp_path / "v.npy"
-    with pytest.raises(KeyboardInterrupt):
-        encode_corpus(Recording(glove, fail_after=2), src, out, chunk_size=5, show_progress=False)
+    texts, src, out = _interrupted(tmp_path, glove, 30, "v.npy", fail_after=2, chunk_size=5)
     other = embeddings.load("glove-6b-50d", pooling="max")
     with pytest.raises(InvalidParameterError, match=r"used encoder 'glove-6b-50d' .*mix vectors"):
         encode_corpus(other, src, out, show_progress=False)
@@ -311,11 +323,7 @@ def test_resume_with_another_encoder_input_or_chunk_size_is_refused(tmp_path, gl
 
 
 def test_damaged_partial_starts_over_with_a_warning(tmp_path, glove) -> None:
-    texts = corpus(20)
-    src = write_source(tmp_path, "txt", texts)
-    out = tmp_path / "v.npy"
-    with pytest.raises(KeyboardInterrupt):
-        encode_corpus(Recording(glove, fail_after=2), src, out, chunk_size=5, show_progress=False)
+    texts, src, out = _interrupted(tmp_path, glove, 20, "v.npy", fail_after=2, chunk_size=5)
     (tmp_path / "v.npy.partial").write_bytes(b"garbage")
     with pytest.warns(RuntimeWarning, match="does not match its progress file"):
         result = encode_corpus(glove, src, out, show_progress=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,18 +25,25 @@ TINY_QT = ["--hidden-size", "4", "--embedding-dim", "4", "--batch-size", "8", "-
 TINY_QT += ["--epochs", "2", "--init-vectors", "none", "--no-progress"]
 
 
+def write_documents(path: Path, words: list[str], n_docs: int) -> Path:
+    """``path``: ``n_docs`` seeded random documents of 6 sentences of 3 to 6 of ``words``
+    (blank line between documents)."""
+    rng = np.random.default_rng(0)
+    docs = [
+        "\n".join(" ".join(rng.choice(words, rng.integers(3, 7))) for _ in range(6))
+        for _ in range(n_docs)
+    ]
+    path.write_text("\n\n".join(docs) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def corpus(tmp_path):
     """12 documents x 6 sentences over a small vocabulary (blank line between documents)."""
-    rng = np.random.default_rng(0)
     words = "the cat dog sat ran on mat log market fell rose bank sold shares".split()
-    docs = [
-        "\n".join(" ".join(rng.choice(words, rng.integers(3, 7))) for _ in range(6))
-        for _ in range(12)
-    ]
     path = tmp_path / "corpus"
     path.mkdir()
-    (path / "a.txt").write_text("\n\n".join(docs) + "\n", encoding="utf-8")
+    write_documents(path / "a.txt", words, 12)
     return path
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -37,13 +39,12 @@ def _tiny_bert(folder) -> None:
     BertModel(config).eval().save_pretrained(str(folder))
 
 
-@pytest.fixture(scope="module")
-def tiny_st_folder(tmp_path_factory):
-    """A sentence-transformers folder: tiny BERT + CLS&mean pooling + Dense(tanh) + Normalize."""
+def tiny_st(root: Path) -> Path:
+    """``root/hf``: the tiny BERT (``_tiny_bert``); ``root/st``: a sentence-transformers
+    folder of it with CLS&mean pooling, Dense(64->24, tanh) and Normalize; returns ``root``."""
     import torch
     from sentence_transformers import SentenceTransformer, models
 
-    root = tmp_path_factory.mktemp("tiny")
     _tiny_bert(root / "hf")
     word = models.Transformer(str(root / "hf"), max_seq_length=16)
     pooling = models.Pooling(32, pooling_mode_cls_token=True, pooling_mode_mean_tokens=True)
@@ -52,6 +53,12 @@ def tiny_st_folder(tmp_path_factory):
     st = SentenceTransformer(modules=[word, pooling, dense, models.Normalize()], device="cpu")
     st.save(str(root / "st"))
     return root
+
+
+@pytest.fixture(scope="module")
+def tiny_st_folder(tmp_path_factory):
+    """A sentence-transformers folder: tiny BERT + CLS&mean pooling + Dense(tanh) + Normalize."""
+    return tiny_st(tmp_path_factory.mktemp("tiny"))
 
 
 TEXTS = ["the cat sat on the mat", "stocks fell sharply", "", "good film " * 20, "unknownword"]

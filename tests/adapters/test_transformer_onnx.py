@@ -18,7 +18,7 @@ from embeddings.errors import (
     MissingDependencyError,
     ModelFormatError,
 )
-from tests.adapters.test_transformer import TEXTS, _tiny_bert
+from tests.adapters.test_transformer import TEXTS, tiny_st
 
 
 @pytest.fixture(autouse=True)
@@ -31,18 +31,7 @@ def _model_cache(tmp_path_factory, monkeypatch):
 def tiny(tmp_path_factory):
     """A sentence-transformers folder (tiny BERT + CLS&mean + Dense(tanh) + Normalize)
     and a plain Hugging Face folder."""
-    import torch
-    from sentence_transformers import SentenceTransformer, models
-
-    root = tmp_path_factory.mktemp("tiny-onnx")
-    _tiny_bert(root / "hf")
-    word = models.Transformer(str(root / "hf"), max_seq_length=16)
-    pooling = models.Pooling(32, pooling_mode_cls_token=True, pooling_mode_mean_tokens=True)
-    torch.manual_seed(1)
-    dense = models.Dense(64, 24, activation_function=torch.nn.Tanh())
-    st = SentenceTransformer(modules=[word, pooling, dense, models.Normalize()], device="cpu")
-    st.save(str(root / "st"))
-    return root
+    return tiny_st(tmp_path_factory.mktemp("tiny-onnx"))
 
 
 def test_onnx_equals_sentence_transformers_on_a_generated_folder(tiny) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 from benchmarks.cli import main as cli_main
 from benchmarks.report import build_table, load_results, to_markdown
 from benchmarks.results import RESULT_FORMAT, SCHEMA_VERSION
-from benchmarks.runner import run_suite
 from benchmarks.suites import SuiteTask
 from benchmarks.tasks import Task
 from benchmarks.tasks.base import (
@@ -23,7 +21,8 @@ from benchmarks.tasks.base import (
     STSTask,
 )
 from embeddings.errors import DataNotFoundError, InvalidInputError, InvalidParameterError
-from tests.benchmarks.test_runner import VOCAB, BowEncoder, LearnedVocabEncoder
+from tests.benchmarks.test_runner import VOCAB, BowEncoder, LearnedVocabEncoder, read
+from tests.benchmarks.test_runner import run_quietly as run
 
 # ---------------------------------------------------------------- generated data
 
@@ -49,16 +48,6 @@ def pairs(n: int = 60, seed: int = 0) -> pd.DataFrame:
         b = a if same else " ".join(rng.choice(VOCAB, size=4))
         rows.append({"a": a, "b": b, "para": int(same), "sim": 5.0 if same else float(k % 3)})
     return pd.DataFrame(rows)
-
-
-def run(task: Any, encoders: list[Any], out: Path, **kw: Any) -> dict[str, Any]:
-    kw.setdefault("show_progress", False)
-    kw.setdefault("log", None)
-    return dict(run_suite(task, encoders, out, **kw))
-
-
-def read(path: str) -> dict[str, Any]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------- building tasks

@@ -110,13 +110,15 @@ class BrokenEncoder(BowEncoder):
 # ---------------------------------------------------------------- tiny data
 
 
-def _sentence(rng: np.random.Generator, label: int, uid: str) -> str:
-    words = [VOCAB[label % len(VOCAB)]] * 2 + list(rng.choice(VOCAB, size=3))
+def labelled_sentence(rng: np.random.Generator, label: int, uid: str, size: int = 3) -> str:
+    """Two copies of the label's word and ``size`` random words, shuffled, then ``u{uid}``."""
+    words = [VOCAB[label % len(VOCAB)]] * 2 + list(rng.choice(VOCAB, size=size))
     rng.shuffle(words)
     return " ".join(words) + f" u{uid}"
 
 
-def _write(root: Path, rel: str, header: str, rows: list[str]) -> None:
+def write_tsv(root: Path, rel: str, header: str, rows: list[str]) -> None:
+    """``root/rel``: the header line, then one line per row."""
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + "\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
@@ -125,32 +127,35 @@ def _write(root: Path, rel: str, header: str, rows: list[str]) -> None:
 def make_data(root: Path) -> Path:
     """Small files for MR, TREC, SICK-E, SICK-R, STS12 and an unlabeled corpus."""
     rng = np.random.default_rng(0)
-    mr = [f"{k % 2}\t{_sentence(rng, k % 2, f'mr{k}')}" for k in range(80)]
-    _write(root, "MR/all.tsv", "label\ttext", mr)
+    mr = [f"{k % 2}\t{labelled_sentence(rng, k % 2, f'mr{k}')}" for k in range(80)]
+    write_tsv(root, "MR/all.tsv", "label\ttext", mr)
     for split, n in (("train", 120), ("test", 36)):
-        rows = [f"{TREC_LABELS[k % 6]}\t{_sentence(rng, k % 6, f'{split}{k}')}" for k in range(n)]
-        _write(root, f"TREC/{split}.tsv", "label\ttext", rows)
+        rows = [
+            f"{TREC_LABELS[k % 6]}\t{labelled_sentence(rng, k % 6, f'{split}{k}')}"
+            for k in range(n)
+        ]
+        write_tsv(root, f"TREC/{split}.tsv", "label\ttext", rows)
     sick = ("CONTRADICTION", "ENTAILMENT", "NEUTRAL")
     for split, n in (("train", 60), ("dev", 21), ("test", 30)):
         rows = []
         for k in range(n):
-            a = _sentence(rng, k % 3, f"a{split}{k}")
-            b = _sentence(rng, k % 3, f"b{split}{k}")
+            a = labelled_sentence(rng, k % 3, f"a{split}{k}")
+            b = labelled_sentence(rng, k % 3, f"b{split}{k}")
             rows.append(f"{sick[k % 3]}\t{a}\t{b}")
-        _write(root, f"SICK-E/{split}.tsv", "label\ttext_a\ttext_b", rows)
+        write_tsv(root, f"SICK-E/{split}.tsv", "label\ttext_a\ttext_b", rows)
         scores = [
             f"{1 + (k % 5) * 0.9 + 0.05:.2f}\t{r.split(chr(9), 1)[1]}" for k, r in enumerate(rows)
         ]
-        _write(root, f"SICK-R/{split}.tsv", "label\ttext_a\ttext_b", scores)
+        write_tsv(root, f"SICK-R/{split}.tsv", "label\ttext_a\ttext_b", scores)
     for subset in get_task("STS12").metadata.subsets:
         rows = []
         for k in range(12):
-            a = _sentence(rng, k % 4, f"s{subset}{k}")
-            b = a if k % 2 else _sentence(rng, (k + 1) % 4, f"t{subset}{k}")
+            a = labelled_sentence(rng, k % 4, f"s{subset}{k}")
+            b = a if k % 2 else labelled_sentence(rng, (k + 1) % 4, f"t{subset}{k}")
             rows.append(f"{float(k % 6):.1f}\t{a}\t{b}")
-        _write(root, f"STS12/test_{subset}.tsv", "label\ttext_a\ttext_b", rows)
-    corpus = [_sentence(rng, k % 12, f"brown{k}") for k in range(50)]
-    _write(root, "unlabeled/brown/a.txt", "", corpus)
+        write_tsv(root, f"STS12/test_{subset}.tsv", "label\ttext_a\ttext_b", rows)
+    corpus = [labelled_sentence(rng, k % 12, f"brown{k}") for k in range(50)]
+    write_tsv(root, "unlabeled/brown/a.txt", "", corpus)
     return root
 
 
@@ -167,14 +172,21 @@ def small_suite(*entries: SuiteTask) -> Suite:
     return Suite("tiny", "test suite", entries)
 
 
-def run(encoders: list[Any], suite: Suite, out: Path, **kw: Any) -> dict[str, Any]:
-    kw.setdefault("verify", False)
+def run_quietly(suite: Any, encoders: list[Any], out: Path, **kw: Any) -> dict[str, Any]:
+    """``run_suite`` without a progress bar or log lines; the summary as a dict."""
     kw.setdefault("show_progress", False)
     kw.setdefault("log", None)
     return dict(run_suite(suite, encoders, out, **kw))
 
 
+def run(encoders: list[Any], suite: Suite, out: Path, **kw: Any) -> dict[str, Any]:
+    """``run_quietly`` without checksum verification."""
+    kw.setdefault("verify", False)
+    return run_quietly(suite, encoders, out, **kw)
+
+
 def read(path: str) -> dict[str, Any]:
+    """A result file's JSON."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
@@ -368,9 +380,25 @@ def test_fitted_encoders_use_the_cache_keyed_by_fitted_state(data: Path, tmp_pat
 # ---------------------------------------------------------------- SentEval protocol
 
 
+def _senteval_fit_best_c(X: np.ndarray, y: np.ndarray, regs: list[float], folds: Any) -> Any:
+    """SentEval's C selection (usepytorch=False), ported line by line: for each C the mean
+    accuracy over ``folds`` of ``X``, rounded to 2 decimals in points; the first best C
+    wins and is refitted on all of ``X``."""
+    from sklearn.linear_model import LogisticRegression
+
+    scores = []
+    for reg in regs:
+        scan = []
+        for tr, te in folds.split(X, y):
+            clf = LogisticRegression(C=reg, random_state=1111).fit(X[tr], y[tr])
+            scan.append(clf.score(X[te], y[te]))
+        scores.append(round(100 * np.mean(scan), 2))
+    optreg = regs[int(np.argmax(scores))]
+    return LogisticRegression(C=optreg, random_state=1111).fit(X, y)
+
+
 def _senteval_inner_kfold(X: np.ndarray, y: np.ndarray, k: int) -> list[float]:
     """SentEval's InnerKFoldClassifier.run (usepytorch=False), ported line by line."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     regs = [2**t for t in range(-2, 4, 1)]
@@ -379,15 +407,7 @@ def _senteval_inner_kfold(X: np.ndarray, y: np.ndarray, k: int) -> list[float]:
     test_results = []
     for train_idx, test_idx in skf.split(X, y):
         X_train, X_test, y_train, y_test = X[train_idx], X[test_idx], y[train_idx], y[test_idx]
-        scores = []
-        for reg in regs:
-            regscores = []
-            for itr, ite in innerskf.split(X_train, y_train):
-                clf = LogisticRegression(C=reg, random_state=1111).fit(X_train[itr], y_train[itr])
-                regscores.append(clf.score(X_train[ite], y_train[ite]))
-            scores.append(round(100 * np.mean(regscores), 2))
-        optreg = regs[int(np.argmax(scores))]
-        clf = LogisticRegression(C=optreg, random_state=1111).fit(X_train, y_train)
+        clf = _senteval_fit_best_c(X_train, y_train, regs, innerskf)
         test_results.append(clf.score(X_test, y_test))
     return test_results
 
@@ -395,20 +415,11 @@ def _senteval_inner_kfold(X: np.ndarray, y: np.ndarray, k: int) -> list[float]:
 def _senteval_kfold(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray,
                     k: int) -> float:  # fmt: skip
     """SentEval's KFoldClassifier.run (usepytorch=False), ported line by line."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     regs = [2**t for t in range(-1, 6, 1)]
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=1111)
-    scores = []
-    for reg in regs:
-        scan = []
-        for tr, te in skf.split(Xtr, ytr):
-            clf = LogisticRegression(C=reg, random_state=1111).fit(Xtr[tr], ytr[tr])
-            scan.append(clf.score(Xtr[te], ytr[te]))
-        scores.append(round(100 * np.mean(scan), 2))
-    optreg = regs[int(np.argmax(scores))]
-    clf = LogisticRegression(C=optreg, random_state=1111).fit(Xtr, ytr)
+    clf = _senteval_fit_best_c(Xtr, ytr, regs, skf)
     return float(clf.score(Xte, yte))
 
 

@@ -7,25 +7,27 @@ The ports below follow those loaders; the runner must give their fold accuracies
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from benchmarks.runner import run_suite
 from benchmarks.suites import Suite, SuiteTask
 from benchmarks.tasks import TextClassificationData, clear_checksum_cache, get_task, list_tasks
 from tests.benchmarks.test_runner import (
+    TREC_LABELS,
     VOCAB,
     BowEncoder,
     FitIgnoringEncoder,
     _senteval_inner_kfold,
     _senteval_kfold,
+    labelled_sentence,
+    read,
+    run,
+    write_tsv,
 )
 
-TREC_LABELS = ("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM")
 SENTEVAL_ORDERED = ("MR", "CR", "SUBJ", "MPQA", "TREC")
 
 
@@ -59,16 +61,8 @@ def senteval_trec_order(lines: list[str]) -> tuple[list[str], list[int]]:
 
 
 def _sentence(rng: np.random.Generator, label: int, uid: str) -> str:
-    n = int(rng.integers(1, 7))
-    words = [VOCAB[label % len(VOCAB)]] * 2 + list(rng.choice(VOCAB, size=n))
-    rng.shuffle(words)
-    return " ".join(words) + f" u{uid}"
-
-
-def _write(root: Path, rel: str, header: str, rows: list[str]) -> None:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + "\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
+    """A labelled sentence of 1 to 6 random words besides the label's two."""
+    return labelled_sentence(rng, label, uid, size=int(rng.integers(1, 7)))
 
 
 @pytest.fixture()
@@ -78,15 +72,17 @@ def varied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     root = tmp_path / "data"
     pos = [_sentence(rng, 1, f"p{k}") for k in range(45)]
     neg = [_sentence(rng, 0, f"n{k}") for k in range(45)]
-    _write(root, "MR/all.tsv", "label\ttext", [f"1\t{t}" for t in pos] + [f"0\t{t}" for t in neg])
+    write_tsv(
+        root, "MR/all.tsv", "label\ttext", [f"1\t{t}" for t in pos] + [f"0\t{t}" for t in neg]
+    )
     trec: dict[str, list[str]] = {}
     for split, n in (("train", 120), ("test", 30)):
         labels = [TREC_LABELS[int(rng.integers(0, 6))] for _ in range(n)]
         questions = [_sentence(rng, TREC_LABELS.index(lab), f"{split}{k}") for k, lab in
                      enumerate(labels)]  # fmt: skip
         trec[split] = [f"{lab}:other {q}" for lab, q in zip(labels, questions)]
-        _write(root, f"TREC/{split}.tsv", "label\ttext",
-               [f"{lab}\t{q}" for lab, q in zip(labels, questions)])  # fmt: skip
+        write_tsv(root, f"TREC/{split}.tsv", "label\ttext",
+                  [f"{lab}\t{q}" for lab, q in zip(labels, questions)])  # fmt: skip
     monkeypatch.setenv("TRANSFERKIT_DATA", str(root))
     monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
     clear_checksum_cache()
@@ -94,11 +90,9 @@ def varied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def _run(encoder: Any, entry: SuiteTask, out: Path) -> dict[str, Any]:
-    summary = run_suite(
-        Suite("t", "t", (entry,)), [encoder], out, verify=False, show_progress=False, log=None
-    )
+    summary = run([encoder], Suite("t", "t", (entry,)), out)
     assert summary["failed"] == []
-    return json.loads(Path(summary["computed"][0]).read_text(encoding="utf-8"))
+    return read(summary["computed"][0])
 
 
 # ---------------------------------------------------------------- the order itself

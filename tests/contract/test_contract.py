@@ -18,17 +18,9 @@ from sklearn.base import clone
 
 import embeddings
 from embeddings.errors import InvalidInputError, ModelFormatError
+from tests.conftest import FIT_SENTENCES
 
-FIT_TEXTS = [
-    "the movie was wonderful and moving",
-    "a dull , lifeless film with no story",
-    "stocks fell sharply on monday",
-    "the cat sat on the mat",
-    "what is the capital of france ?",
-    "i loved the acting but hated the plot",
-    "rain is expected over the weekend",
-    "the committee approved the new budget",
-] * 4
+FIT_TEXTS = FIT_SENTENCES * 4
 
 TEXTS = [
     "the cat sat on the mat",

@@ -15,6 +15,7 @@ from embeddings.formats import (
     read_word2vec_binary,
     write_word2vec_binary,
 )
+from tests.formats.conftest import gensim_reads_ours
 
 
 def test_binary_layout_is_word2vec_c(tmp_path):
@@ -41,14 +42,8 @@ def test_binary_reads_entries_without_newlines(tmp_path):
 
 
 def test_binary_gensim_parity(tmp_path, small_table):
-    from gensim.models import KeyedVectors
-
     vocab, vecs = small_table
-    write_word2vec_binary(tmp_path / "ours.bin", vocab, vecs)
-    kv = KeyedVectors.load_word2vec_format(str(tmp_path / "ours.bin"), binary=True)
-    assert kv.index_to_key == vocab
-    np.testing.assert_array_equal(kv.vectors, vecs)
-    kv.save_word2vec_format(str(tmp_path / "theirs.bin"), binary=True)
+    gensim_reads_ours(tmp_path, "bin", vocab, vecs, binary=True)
     t = read_word2vec_binary(tmp_path / "theirs.bin")
     assert t.vocab == vocab
     np.testing.assert_array_equal(t.vectors, vecs)

@@ -33,6 +33,7 @@ from embeddings.formats import (
 from embeddings.formats import text as text_format
 from embeddings.formats.native import content_sha256
 from embeddings.formats.table import VectorTable
+from tests.formats.conftest import assert_refused
 
 ROW = struct.pack("<2f", 1.0, 2.0)
 
@@ -49,10 +50,12 @@ def test_binary_header_announcing_1e11_words_is_refused_before_allocating(tmp_pa
 
 
 def test_binary_header_announcing_a_huge_dimension_is_refused(tmp_path):
-    p = tmp_path / "wide.bin"
-    p.write_bytes(b"1 100000000000\na " + ROW)
-    with pytest.raises(ModelFormatError, match=r"wide.bin: truncated or wrong header"):
-        read_word2vec_binary(p)
+    assert_refused(
+        tmp_path / "wide.bin",
+        b"1 100000000000\na " + ROW,
+        read_word2vec_binary,
+        r"wide.bin: truncated or wrong header",
+    )
 
 
 def test_binary_limit_reads_a_prefix_of_a_cut_file(tmp_path):
@@ -67,26 +70,32 @@ def test_binary_limit_reads_a_prefix_of_a_cut_file(tmp_path):
     "header", ["² 2", "2 ²", "١ 2", "+1 2", "1_0 2", "-1 2", "1 2 3", "0x1 2", "1.0 2"]
 )
 def test_binary_header_numbers_are_ascii_digits_only(tmp_path, header):
-    p = tmp_path / "v.bin"
-    p.write_bytes(header.encode("utf-8") + b"\na " + ROW)
-    with pytest.raises(ModelFormatError, match=r"v.bin: byte offset 0: .*ASCII digits 0-9"):
-        read_word2vec_binary(p)
+    assert_refused(
+        tmp_path / "v.bin",
+        header.encode("utf-8") + b"\na " + ROW,
+        read_word2vec_binary,
+        r"v.bin: byte offset 0: .*ASCII digits 0-9",
+    )
 
 
 # ------------------------------------------------------------------ text files
 @pytest.mark.parametrize("header", ["² 2", "2 ²", "١ 2", "+1 2", "1_0 2", "-1 2"])
 def test_text_header_numbers_are_ascii_digits_only(tmp_path, header):
-    p = tmp_path / "v.txt"
-    p.write_text(f"{header}\na 1 2\n", encoding="utf-8")
-    with pytest.raises(ModelFormatError, match=r"v.txt: line 1: .*ASCII digits 0-9"):
-        read_word2vec_text(p)
+    assert_refused(
+        tmp_path / "v.txt",
+        f"{header}\na 1 2\n".encode(),
+        read_word2vec_text,
+        r"v.txt: line 1: .*ASCII digits 0-9",
+    )
 
 
 def test_text_header_announcing_1e11_words_reports_where_the_file_ends(tmp_path):
-    p = tmp_path / "v.vec"
-    p.write_text("100000000000 2\na 1 2\nb 3 4\n", encoding="utf-8")
-    with pytest.raises(ModelFormatError, match=r"announces 100000000000 vectors .* after 2"):
-        read_word2vec_text(p)
+    assert_refused(
+        tmp_path / "v.vec",
+        b"100000000000 2\na 1 2\nb 3 4\n",
+        read_word2vec_text,
+        r"announces 100000000000 vectors .* after 2",
+    )
 
 
 @pytest.mark.parametrize(
@@ -101,10 +110,7 @@ def test_lines_longer_than_the_limit_are_refused_before_being_read(
     tmp_path, monkeypatch, name, reader, content
 ):
     monkeypatch.setattr(text_format, "MAX_LINE_BYTES", 64)
-    p = tmp_path / name
-    p.write_bytes(content)
-    with pytest.raises(ModelFormatError, match=rf"{name}: line \d+ is longer than 64 bytes"):
-        reader(p)
+    assert_refused(tmp_path / name, content, reader, rf"{name}: line \d+ is longer than 64 bytes")
 
 
 def test_glove_reads_lines_up_to_the_limit(tmp_path, monkeypatch):
@@ -161,18 +167,22 @@ DICT = 8 + 56  # size, nwords, nlabels (int32), ntokens, pruneidx_size (int64)
 def test_fasttext_header_fields_are_checked_against_the_file(
     tmp_path, ft_bytes, what, offset, fmt, value, message
 ):
-    p = tmp_path / "m.bin"
-    p.write_bytes(_patched(ft_bytes, offset, fmt, value))
-    with pytest.raises(ModelFormatError, match=rf"m.bin: byte offset \d+: .*{message}"):
-        read_fasttext_bin(p)
+    assert_refused(
+        tmp_path / "m.bin",
+        _patched(ft_bytes, offset, fmt, value),
+        read_fasttext_bin,
+        rf"m.bin: byte offset \d+: .*{message}",
+    )
 
 
 def test_fasttext_cut_inside_the_dictionary_fails_instead_of_reading_forever(tmp_path, ft_bytes):
     # gensim reads a word byte by byte until NUL: at the end of the file it never stops
-    p = tmp_path / "m.bin"
-    p.write_bytes(ft_bytes[: DICT + 28 + 7])
-    with pytest.raises(ModelFormatError, match=r"m.bin: byte offset \d+: .*dictionary"):
-        read_fasttext_bin(p)
+    assert_refused(
+        tmp_path / "m.bin",
+        ft_bytes[: DICT + 28 + 7],
+        read_fasttext_bin,
+        r"m.bin: byte offset \d+: .*dictionary",
+    )
 
 
 def test_fasttext_trailing_bytes_and_quantized_matrices_are_refused(tmp_path, ft_bytes):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,6 +46,18 @@ def _gru(rng: np.random.Generator, prefix: str, dim_word: int, dim: int) -> dict
     }
 
 
+def save_table(path: Path, table: np.ndarray, *, object_rows: bool = False) -> None:
+    """Save a word table as ``.npy``: a float array, or an object array holding one
+    row vector per word (``object_rows``, as some published tables are)."""
+    if object_rows:
+        rows = np.empty(len(table), dtype=object)
+        for i in range(len(table)):
+            rows[i] = table[i].copy()
+        np.save(path, rows, allow_pickle=True)
+    else:
+        np.save(path, table)
+
+
 def build_release(folder, *, object_tables: bool = False, seed: int = 0):
     """Write a release with random weights in the published layout; return its arrays."""
     rng = np.random.default_rng(seed)
@@ -65,13 +78,7 @@ def build_release(folder, *, object_tables: bool = False, seed: int = 0):
         with open(folder / f"{name}_skip.npz.pkl", "wb") as fh:
             pickle.dump(options, fh, protocol=2)
         table = rng.normal(0, 0.5, (len(WORDS), DIM_WORD)).astype(np.float32)
-        if object_tables:
-            obj = np.empty(len(WORDS), dtype=object)
-            for i in range(len(WORDS)):
-                obj[i] = table[i].copy()
-            np.save(folder / table_name, obj, allow_pickle=True)
-        else:
-            np.save(folder / table_name, table)
+        save_table(folder / table_name, table, object_rows=object_tables)
         arrays[name] = (params, table)
     return arrays
 

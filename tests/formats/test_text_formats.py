@@ -17,6 +17,7 @@ from embeddings.formats import (
     write_glove_text,
     write_word2vec_text,
 )
+from tests.formats.conftest import assert_refused, gensim_reads_ours
 
 
 def test_word2vec_text_reads_hand_written_file(tmp_path):
@@ -69,11 +70,7 @@ def test_gensim_reads_our_text_and_we_read_gensims(tmp_path, small_table):
     from gensim.models import KeyedVectors
 
     vocab, vecs = small_table
-    write_word2vec_text(tmp_path / "ours.txt", vocab, vecs)
-    kv = KeyedVectors.load_word2vec_format(str(tmp_path / "ours.txt"), binary=False)
-    assert kv.index_to_key == vocab
-    np.testing.assert_array_equal(kv.vectors, vecs)
-    kv.save_word2vec_format(str(tmp_path / "theirs.txt"), binary=False)
+    kv = gensim_reads_ours(tmp_path, "txt", vocab, vecs, binary=False)
     t = read_word2vec_text(tmp_path / "theirs.txt")
     np.testing.assert_array_equal(t.vectors, kv.vectors)
     glove = KeyedVectors.load_word2vec_format(str(tmp_path / "ours.txt"), no_header=False)
@@ -99,25 +96,21 @@ def test_truncated_word2vec_text_names_file_and_counts(tmp_path):
     assert str(p) in msg and "truncated" in msg and "announces 3" in msg and "after 2" in msg
 
 
-def test_short_line_names_line_and_expected_count(tmp_path):
-    p = tmp_path / "v.txt"
-    p.write_text("2 3\na 1 2 3\nb 4 5\n", encoding="utf-8")
-    with pytest.raises(ModelFormatError, match=r"line 3: expected a word followed by 3 numbers"):
-        read_word2vec_text(p)
-
-
-def test_non_number_names_the_line_and_token(tmp_path):
-    p = tmp_path / "g.txt"
-    p.write_text("a 1 2\nb 3 x4\n", encoding="utf-8")
-    with pytest.raises(ModelFormatError, match=r"line 2: field 3 is not a number"):
-        read_glove_text(p)
-
-
-def test_nan_is_rejected(tmp_path):
-    p = tmp_path / "g.txt"
-    p.write_text("a 1 2\nb nan 1\n", encoding="utf-8")
-    with pytest.raises(ModelFormatError, match="line 2: NaN or infinite"):
-        read_glove_text(p)
+@pytest.mark.parametrize(
+    ("name", "content", "reader", "match"),
+    [
+        pytest.param("v.txt", b"2 3\na 1 2 3\nb 4 5\n", read_word2vec_text,
+                     r"line 3: expected a word followed by 3 numbers", id="short line"),
+        pytest.param("g.txt", b"a 1 2\nb 3 x4\n", read_glove_text,
+                     r"line 2: field 3 is not a number", id="non-number"),
+        pytest.param("g.txt", b"a 1 2\nb nan 1\n", read_glove_text,
+                     "line 2: NaN or infinite", id="nan"),
+        pytest.param("g.txt", b"a 1 2\n\xff\xfe 1 2\n", read_glove_text,
+                     "line 2: not valid UTF-8", id="invalid utf-8"),
+    ],
+)  # fmt: skip
+def test_a_malformed_line_is_named(tmp_path, name, content, reader, match):
+    assert_refused(tmp_path / name, content, reader, match)
 
 
 def test_bad_header_and_empty_file(tmp_path):
@@ -133,13 +126,6 @@ def test_bad_header_and_empty_file(tmp_path):
         read_glove_text(tmp_path / "v2.txt") if (tmp_path / "v2.txt").write_text(
             "2 2\na 1 2\n"
         ) else None
-
-
-def test_invalid_utf8_names_the_line(tmp_path):
-    p = tmp_path / "g.txt"
-    p.write_bytes(b"a 1 2\n\xff\xfe 1 2\n")
-    with pytest.raises(ModelFormatError, match="line 2: not valid UTF-8"):
-        read_glove_text(p)
 
 
 def test_duplicates_keep_first_and_warn(tmp_path):

@@ -122,46 +122,32 @@ def test_published_sha256_mismatch(server, tmp_path, monkeypatch):
     assert not (tmp_path / "models.lock.json").exists()
 
 
+def _write_lock(path: Path, entry: dict[str, object]) -> None:
+    """A ``models.lock.json`` pinning the one file of glove.tiny to ``entry``."""
+    lock = {
+        "format": "transferkit-models-lock",
+        "version": 1,
+        "files": {"glove.tiny/glove.tiny.zip": entry},
+    }
+    path.write_text(json.dumps(lock))
+
+
 def test_sha256_differing_from_the_lock(server, tmp_path, monkeypatch):
     data = glove_zip()
     server.files["/g.zip"] = data
     glove_catalog(tmp_path, monkeypatch, server.url + "/g.zip")
     lock = tmp_path / "models.lock.json"
     entry = {"sha256": "a" * 64, "size": len(data), "url": "x"}
-    lock.write_text(
-        json.dumps(
-            {
-                "format": "transferkit-models-lock",
-                "version": 1,
-                "files": {"glove.tiny/glove.tiny.zip": entry},
-            }
-        )
-    )
+    _write_lock(lock, entry)
     with pytest.raises(ChecksumError, match="models.lock.json pins a{64}"):
         pull("glove-tiny", show_progress=False)
     assert not _final().exists()
     # with a correct lock the pull succeeds; a lock changed afterwards fails every load
     entry["sha256"] = hashlib.sha256(data).hexdigest()
-    lock.write_text(
-        json.dumps(
-            {
-                "format": "transferkit-models-lock",
-                "version": 1,
-                "files": {"glove.tiny/glove.tiny.zip": entry},
-            }
-        )
-    )
+    _write_lock(lock, entry)
     pull("glove-tiny", show_progress=False)
     entry["sha256"] = "b" * 64
-    lock.write_text(
-        json.dumps(
-            {
-                "format": "transferkit-models-lock",
-                "version": 1,
-                "files": {"glove.tiny/glove.tiny.zip": entry},
-            }
-        )
-    )
+    _write_lock(lock, entry)
     with pytest.raises(ChecksumError, match="pins b{64}"):
         embeddings.load("glove-tiny")
 

@@ -22,6 +22,7 @@ import embeddings._atomic as atomic
 from benchmarks.cli import main
 from embeddings._atomic import atomic_write_bytes, write_folder_atomically
 from embeddings.errors import InvalidParameterError
+from tests.test_train_cli import write_documents
 
 SECRET = b"outside file: must stay as it is\n"
 RESULT = "transferkit-benchmark-result"
@@ -175,9 +176,7 @@ def test_a_target_that_is_a_link_is_replaced_as_a_link(
 def test_report_files_replace_links(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("matplotlib")
     outside = _outside(tmp_path)
-    results = tmp_path / "results"
-    results.mkdir()
-    _write_result(results / "ok.json")
+    results = _results(tmp_path, "ok.json")
     for name in ("report.md", "report.csv", "bars.png", "heatmap.png"):
         (results / name).symlink_to(outside / "secret.txt")
     assert main(["report", str(results)]) == 0
@@ -194,15 +193,8 @@ TINY_QT += ["--epochs", "1", "--init-vectors", "none", "--no-progress"]
 
 
 def _corpus(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
     words = "the cat dog sat ran on mat log market fell rose bank".split()
-    docs = [
-        "\n".join(" ".join(rng.choice(words, rng.integers(3, 7))) for _ in range(6))
-        for _ in range(6)
-    ]
-    path = tmp_path / "corpus.txt"
-    path.write_text("\n\n".join(docs) + "\n", encoding="utf-8")
-    return path
+    return write_documents(tmp_path / "corpus.txt", words, 6)
 
 
 def test_train_resume_refuses_links_in_its_folder(
@@ -330,6 +322,14 @@ def test_models_unknown_family(capsys: pytest.CaptureFixture[str]) -> None:
     assert "did you mean 'word_vectors'" in capsys.readouterr().err
 
 
+def _results(tmp_path: Path, name: str, **changes: object) -> Path:
+    """``tmp_path/results`` holding one result file ``name`` (see ``_write_result``)."""
+    results = tmp_path / "results"
+    results.mkdir()
+    _write_result(results / name, **changes)
+    return results
+
+
 def _write_result(path: Path, **changes: object) -> None:
     record: dict[str, object] = {
         "format": RESULT,
@@ -346,9 +346,7 @@ def _write_result(path: Path, **changes: object) -> None:
 def test_report_skips_each_bad_result_with_one_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    results = tmp_path / "results"
-    results.mkdir()
-    _write_result(results / "good.json")
+    results = _results(tmp_path, "good.json")
     record = json.loads((results / "good.json").read_text())
     del record["task"]
     (results / "no_task.json").write_text(json.dumps(record))
@@ -389,9 +387,7 @@ def test_report_skips_each_bad_result_with_one_warning(
 def test_report_without_a_usable_result_is_one_error_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    results = tmp_path / "results"
-    results.mkdir()
-    _write_result(results / "a.json", task={"name": "MR"})
+    results = _results(tmp_path, "a.json", task={"name": "MR"})
     assert main(["report", str(results), "--no-plots"]) == 2
     err = capsys.readouterr().err
     _error_lines(err, "report")
@@ -401,9 +397,7 @@ def test_report_without_a_usable_result_is_one_error_line(
 def test_report_reference_file_that_is_not_usable(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    results = tmp_path / "results"
-    results.mkdir()
-    _write_result(results / "a.json")
+    results = _results(tmp_path, "a.json")
     ref = tmp_path / "ref.json"
     for text in ("not json", '{"models": [], "sources": "x"}',
                  '{"models": [{"scores": {"MR": {"value": "x"}}, "source": "s"}]}',

@@ -10,8 +10,10 @@ from __future__ import annotations
 import io
 import pickle
 import struct
+import textwrap
 import warnings
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +28,18 @@ from embeddings.errors import (
     ModelFormatError,
 )
 from embeddings.formats import skip_thought as st
+from tests.formats.test_skip_thought_release import save_table
 from tests.security.limits import assert_bounded, run_limited
+from tests.security.probes._zips import (
+    corrupt_crc,
+    damage_first_member_data,
+    npy_header,
+    replace_member,
+    set_flag,
+    set_method,
+    set_utf8_flag_bad_name,
+    zip_bytes,
+)
 
 WORDS = ["<eos>", "UNK", "the", "a", "cat", "dog", "sat", "on", "mat", "."]
 DW, UNI, BI = 5, 6, 4
@@ -52,98 +65,49 @@ def build_release(folder: Path, *, object_tables: bool = False) -> Path:
         options = {"dim": dim, "dim_word": DW, "encoder": "gru"}
         (folder / f"{name}_skip.npz.pkl").write_bytes(pickle.dumps(options, protocol=2))
         table = rng.normal(0, 0.5, (len(WORDS), DW)).astype(np.float32)
-        if object_tables:
-            rows = np.empty(len(WORDS), dtype=object)
-            for i in range(len(WORDS)):
-                rows[i] = table[i].copy()
-            np.save(folder / table_name, rows, allow_pickle=True)
-        else:
-            np.save(folder / table_name, table)
+        save_table(folder / table_name, table, object_rows=object_tables)
     return folder
-
-
-def _npy(shape: tuple[int, ...], descr: str = "<f4") -> bytes:
-    buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buf, {"descr": descr, "fortran_order": False, "shape": shape}
-    )
-    return buf.getvalue()
-
-
-def _replace_member(npz: Path, member: str, data: bytes, method: int = zipfile.ZIP_STORED) -> None:
-    with zipfile.ZipFile(npz) as zf:
-        members = {i.filename: zf.read(i) for i in zf.infolist()}
-    members[member] = data
-    with zipfile.ZipFile(npz, "w", method) as zf:
-        for name, body in members.items():
-            zf.writestr(name, body)
-
-
-def _patch_headers(data: bytes, offsets: tuple[int, int], value: int, *, bits: bool) -> bytes:
-    """Set a 16-bit field of every local (``offsets[0]``) and central (``offsets[1]``) header."""
-    out = bytearray(data)
-    for sig, off in ((b"PK\x03\x04", offsets[0]), (b"PK\x01\x02", offsets[1])):
-        i = out.find(sig)
-        while i >= 0:
-            old = struct.unpack_from("<H", out, i + off)[0]
-            struct.pack_into("<H", out, i + off, (old | value) if bits else value)
-            i = out.find(sig, i + 4)
-    return bytes(out)
-
-
-def _method(data: bytes, method: int) -> bytes:
-    return _patch_headers(data, (8, 10), method, bits=False)
-
-
-def _encrypted(data: bytes) -> bytes:
-    return _patch_headers(data, (6, 8), 0x1, bits=True)
 
 
 def _bad_utf8_name(data: bytes, old: bytes) -> bytes:
     """Rename ``old`` to a same-length invalid UTF-8 name and mark names as UTF-8."""
-    bad = old[:-6] + b"\xff" + old[-5:]
-    return _patch_headers(data.replace(old, bad), (6, 8), 0x800, bits=True)
-
-
-def _bad_crc(data: bytes) -> bytes:
-    out = bytearray(data)
-    for sig, off in ((b"PK\x03\x04", 14), (b"PK\x01\x02", 16)):
-        i = out.find(sig)
-        while i >= 0:
-            struct.pack_into("<I", out, i + off, 0xDEADBEEF)
-            i = out.find(sig, i + 4)
-    return bytes(out)
-
-
-def _damaged_data(data: bytes) -> bytes:
-    out = bytearray(data)
-    name_len, extra_len = struct.unpack_from("<HH", out, 26)
-    start = 30 + name_len + extra_len + 4
-    for k in range(start, start + 8):
-        out[k] ^= 0x5A
-    return bytes(out)
-
-
-def _zip(members: list[tuple[str, bytes]], method: int = zipfile.ZIP_STORED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", method) as zf:
-        for name, body in members:
-            zf.writestr(name, body)
-    return buf.getvalue()
+    return set_utf8_flag_bad_name(data, old, old[:-6] + b"\xff" + old[-5:])
 
 
 def _quiet_zip(members: list[tuple[str, bytes]]) -> bytes:
     """A zip with a repeated name (zipfile warns when it writes one)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        return _zip(members)
+        return zip_bytes(members)
 
 
 # ------------------------------------------------------------ Skip-Thought options pickle
+def _each_refused(reader: str, cases: dict[Path, tuple[str, ...]], setup: str = "") -> None:
+    """In one capped child, after ``setup``: ``reader`` must raise a ModelFormatError on
+    each file of ``cases`` whose message holds one of the file's words (any message when
+    there are none)."""
+    wanted = {str(path): list(words) for path, words in cases.items()}
+    loop = f"""
+        for path, words in {wanted!r}.items():
+            try:
+                {reader}(path)
+            except ModelFormatError as err:
+                assert not words or any(w in str(err) for w in words), (path, err)
+                continue
+            raise AssertionError(path + " was read")
+        raise ModelFormatError("all refused")
+        """
+    result = run_limited(
+        textwrap.dedent(setup) + textwrap.dedent(loop),
+        imports=f"{BOUND}\nfrom embeddings.errors import ModelFormatError",
+    )
+    assert_bounded(result, allowed=("ModelFormatError",))
+    assert result.message == "all refused"
+
+
 def test_memo_shared_nesting_in_options_is_refused_within_bounds(tmp_path: Path) -> None:
     # within the depth limit, 8 references per level to one shared value: 8**18 visits
-    result = run_limited(
-        f"""
+    setup = f"""
         import pickle
         from pathlib import Path
         d = Path({str(tmp_path)!r})
@@ -158,18 +122,9 @@ def test_memo_shared_nesting_in_options_is_refused_within_bounds(tmp_path: Path)
             data = pickle.dumps({{"dim": 3, "dim_word": 2, "x": value}}, protocol=i % 3 * 2)
             assert len(data) < 2048, len(data)
             (d / f"o{{i}}.pkl").write_bytes(data)
-            try:
-                read_options(d / f"o{{i}}.pkl")
-            except ModelFormatError as err:
-                assert "100000 values" in str(err) or "nested" in str(err), err
-            else:
-                raise AssertionError("a shared nesting was read")
-        raise ModelFormatError("all refused")
-        """,
-        imports=f"{BOUND}\nfrom embeddings.errors import ModelFormatError",
-    )
-    assert_bounded(result, allowed=("ModelFormatError",))
-    assert result.message == "all refused"
+        """
+    cases = {tmp_path / f"o{i}.pkl": ("100000 values", "nested") for i in range(4)}
+    _each_refused("read_options", cases, setup)
 
 
 def test_lying_counted_lengths_in_options_allocate_nothing(tmp_path: Path) -> None:
@@ -182,22 +137,9 @@ def test_lying_counted_lengths_in_options_allocate_nothing(tmp_path: Path) -> No
     ]
     for i, body in enumerate(bodies):
         (tmp_path / f"o{i}.pkl").write_bytes(body)
-    result = run_limited(
-        f"""
-        for i in range({len(bodies)}):
-            try:
-                read_options({str(tmp_path)!r} + f"/o{{i}}.pkl")
-            except ModelFormatError as err:
-                # the count is refused as such, before any allocation is tried
-                assert "truncated: an entry declares" in str(err) or "BYTEARRAY8" in str(err), err
-                continue
-            raise AssertionError(f"o{{i}}.pkl was read")
-        raise ModelFormatError("all refused")
-        """,
-        imports=f"{BOUND}\nfrom embeddings.errors import ModelFormatError",
-    )
-    assert_bounded(result, allowed=("ModelFormatError",))
-    assert result.message == "all refused"
+    # the count is refused as such, before any allocation is tried
+    words = ("truncated: an entry declares", "BYTEARRAY8")
+    _each_refused("read_options", {tmp_path / f"o{i}.pkl": words for i in range(len(bodies))})
 
 
 def test_shared_tuple_as_dict_key_or_set_member_is_refused(tmp_path: Path) -> None:
@@ -211,39 +153,27 @@ def test_shared_tuple_as_dict_key_or_set_member_is_refused(tmp_path: Path) -> No
     prefix = b"}(X\x03\x00\x00\x00dimK\x03X\x01\x00\x00\x00k"
     (tmp_path / "key.pkl").write_bytes(b"\x80\x02" + prefix + b"}(" + dag2 + b"K\x01uu.")
     (tmp_path / "set.pkl").write_bytes(b"\x80\x04" + prefix + b"(" + dag4 + b"\x91u.")
-    result = run_limited(
-        f"""
-        for name in ("key", "set"):
-            try:
-                read_options({str(tmp_path)!r} + f"/{{name}}.pkl")
-            except ModelFormatError as err:
-                assert ("tuple" if name == "key" else "set") in str(err), err
-                continue
-            raise AssertionError(name)
-        raise ModelFormatError("all refused")
-        """,
-        imports=f"{BOUND}\nfrom embeddings.errors import ModelFormatError",
+    _each_refused(
+        "read_options", {tmp_path / "key.pkl": ("tuple",), tmp_path / "set.pkl": ("set",)}
     )
-    assert_bounded(result, allowed=("ModelFormatError",))
-    assert result.message == "all refused"
 
 
 # ------------------------------------------------------------ Skip-Thought arrays and tables
 def test_lying_npz_header_is_refused_before_allocating(tmp_path: Path) -> None:
     rel = build_release(tmp_path / "rel")
     # 37 GiB declared, 64 bytes held
-    _replace_member(rel / "uni_skip.npz", "encoder_W.npy", _npy((1 << 28, 37)) + b"\0" * 64)
+    replace_member(rel / "uni_skip.npz", "encoder_W.npy", npy_header((1 << 28, 37)) + b"\0" * 64)
     result = run_limited(f"read_release({str(rel)!r}, mode='uni')", imports=BOUND)
     assert_bounded(result, allowed=("ModelFormatError",))
     assert "encoder_W.npy" in result.message and "(268435456, 37)" in result.message
     # the expected shape, but fewer bytes than it declares (checked against the zip directory)
-    _replace_member(rel / "uni_skip.npz", "encoder_W.npy", _npy((DW, 2 * UNI)) + b"\0" * 8)
+    replace_member(rel / "uni_skip.npz", "encoder_W.npy", npy_header((DW, 2 * UNI)) + b"\0" * 8)
     with pytest.raises(ModelFormatError, match=r"encoder_W.npy.*zip directory"):
         st.read_release(rel, mode="uni")
 
 
 def test_ndarray_reconstruction_in_a_table_is_bounded(tmp_path: Path) -> None:
-    head = _npy((2,), "|O")
+    head = npy_header((2,), "|O")
     big_shape = (  # numpy._reconstruct(ndarray, (10**10,), b'b'): a 10 GB array at once
         b"\x80\x02cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
         b"\x8a\x05\x00\xe4\x0bT\x02\x85C\x01b\x87R."
@@ -266,33 +196,20 @@ def test_ndarray_reconstruction_in_a_table_is_bounded(tmp_path: Path) -> None:
     )
     (tmp_path / "t0.npy").write_bytes(head + big_shape)
     (tmp_path / "t1.npy").write_bytes(head + big_state)
-    (tmp_path / "t2.npy").write_bytes(_npy((n,), "|O") + shared)
-    result = run_limited(
-        f"""
-        for i in range(3):
-            try:
-                read_table({str(tmp_path)!r} + f"/t{{i}}.npy")
-            except ModelFormatError:
-                continue
-            raise AssertionError(f"t{{i}}.npy was read")
-        raise ModelFormatError("all refused")
-        """,
-        imports=f"{BOUND}\nfrom embeddings.errors import ModelFormatError",
-    )
-    assert_bounded(result, allowed=("ModelFormatError",))
-    assert result.message == "all refused"
+    (tmp_path / "t2.npy").write_bytes(npy_header((n,), "|O") + shared)
+    _each_refused("read_table", {tmp_path / f"t{i}.npy": () for i in range(3)})
 
 
 def _object_member(rel: Path) -> None:
     buf = io.BytesIO()
     np.save(buf, np.full((DW, 2 * UNI), 1.0, dtype=object), allow_pickle=True)
-    _replace_member(rel / "uni_skip.npz", "encoder_W.npy", buf.getvalue())
+    replace_member(rel / "uni_skip.npz", "encoder_W.npy", buf.getvalue())
 
 
 def _truncated_member(rel: Path) -> None:
     with zipfile.ZipFile(rel / "uni_skip.npz") as zf:
         data = zf.read("encoder_Ux.npy")
-    _replace_member(rel / "uni_skip.npz", "encoder_Ux.npy", data[:-7])
+    replace_member(rel / "uni_skip.npz", "encoder_Ux.npy", data[:-7])
 
 
 def _truncate(name: str, cut: int) -> object:
@@ -314,8 +231,10 @@ DAMAGES = {
     "truncated float table": (_truncate("utable.npy", -9), r"utable.npy.*header declares"),
     "truncated npz": (_truncate("uni_skip.npz", 300), r"uni_skip.npz.*zip"),
     "negative shape": (
-        lambda rel: _replace_member(
-            rel / "uni_skip.npz", "encoder_W.npy", _npy((5, 12)).replace(b"(5, 12)", b"(5,-12)")
+        lambda rel: replace_member(
+            rel / "uni_skip.npz",
+            "encoder_W.npy",
+            npy_header((5, 12)).replace(b"(5, 12)", b"(5,-12)"),
         ),
         r"encoder_W.npy.*invalid shape",
     ),
@@ -328,7 +247,7 @@ DAMAGES = {
         r"an integer of 20001 bits",
     ),
     "lying float table": (
-        _write("utable.npy", _npy((1 << 28, 37)) + b"\0" * 64),
+        _write("utable.npy", npy_header((1 << 28, 37)) + b"\0" * 64),
         r"utable.npy.*header declares",
     ),
 }
@@ -352,8 +271,8 @@ def test_npz_members_that_expand_too_far_or_repeat_are_refused(
     monkeypatch.setattr(st, "_SMALL_MEMBER", 1 << 16)
     dim = 8192
     opts = {"uni": {"dim": dim, "dim_word": DW}}
-    zeros = _npy((DW, 2 * dim)) + b"\0" * (DW * 2 * dim * 4)
-    _replace_member(npz, "encoder_W.npy", zeros, zipfile.ZIP_DEFLATED)
+    zeros = npy_header((DW, 2 * dim)) + b"\0" * (DW * 2 * dim * 4)
+    replace_member(npz, "encoder_W.npy", zeros, zipfile.ZIP_DEFLATED)
     with pytest.raises(ModelFormatError, match=r"encoder_W.npy.*expands"):
         st.read_release(rel, mode="uni", options=opts)
     build_release(rel)
@@ -362,7 +281,7 @@ def test_npz_members_that_expand_too_far_or_repeat_are_refused(
     with pytest.raises(ModelFormatError, match=r"2 members for array 'encoder_W'"):
         st.read_release(rel, mode="uni")
     build_release(rel)
-    npz.write_bytes(_method(npz.read_bytes(), 99))
+    npz.write_bytes(set_method(npz.read_bytes(), 99))
     with pytest.raises(ModelFormatError, match="compression method 99"):
         st.read_release(rel, mode="uni")
     build_release(rel)
@@ -370,7 +289,7 @@ def test_npz_members_that_expand_too_far_or_repeat_are_refused(
     with pytest.raises(ModelFormatError, match=r"uni_skip.npz is not a readable"):
         st.read_release(rel, mode="uni")
     build_release(rel)
-    npz.write_bytes(_bad_crc(npz.read_bytes()))
+    npz.write_bytes(corrupt_crc(npz.read_bytes()))
     with pytest.raises(ModelFormatError, match=r"encoder_W.npy.*BadZipFile"):
         st.read_release(rel, mode="uni")
 
@@ -502,30 +421,49 @@ def test_infersent_records_that_expand_too_far_are_refused(
 # ------------------------------------------------------------ zip archives
 MP_OK = [("m/config.json", b"{}"), ("m/model.bin", b"x" * 100)]
 MPNET_CASES = {
-    "bad CRC": (_bad_crc(_zip(MP_OK)), r"member 'm/config.json' cannot be read.*BadZipFile"),
+    "bad CRC": (
+        corrupt_crc(zip_bytes(MP_OK)),
+        r"member 'm/config.json' cannot be read.*BadZipFile",
+    ),
     "damaged deflate data": (
-        _damaged_data(_zip([("m/config.json", b"{}" * 5000)], zipfile.ZIP_DEFLATED)),
+        damage_first_member_data(
+            zip_bytes([("m/config.json", b"{}" * 5000)], zipfile.ZIP_DEFLATED), at=4
+        ),
         r"member 'm/config.json' cannot be read",
     ),
-    "unsupported method": (_method(_zip(MP_OK), 99), r"'m/config.json' uses compression method"),
-    "encrypted": (_encrypted(_zip(MP_OK)), r"member 'm/config.json' is encrypted"),
-    "file then child": (_zip([("m/a", b"x"), ("m/a/b", b"y")]), r"'m/a' is both a file"),
-    "dir after file": (_zip([("m/a", b"x"), ("m/a/", b"")]), r"'m/a' is both a file"),
-    "bad utf-8 name": (_bad_utf8_name(_zip(MP_OK), b"m/config.json"), r"not valid UTF-8"),
-    "300-byte name": (_zip([("m/" + "x" * 300, b"x")]), r"longer than a file name"),
+    "unsupported method": (
+        set_method(zip_bytes(MP_OK), 99),
+        r"'m/config.json' uses compression method",
+    ),
+    "encrypted": (set_flag(zip_bytes(MP_OK), 0x1), r"member 'm/config.json' is encrypted"),
+    "file then child": (zip_bytes([("m/a", b"x"), ("m/a/b", b"y")]), r"'m/a' is both a file"),
+    "dir after file": (zip_bytes([("m/a", b"x"), ("m/a/", b"")]), r"'m/a' is both a file"),
+    "bad utf-8 name": (_bad_utf8_name(zip_bytes(MP_OK), b"m/config.json"), r"not valid UTF-8"),
+    "300-byte name": (zip_bytes([("m/" + "x" * 300, b"x")]), r"longer than a file name"),
     "duplicate": (_quiet_zip([("m/a", b"1"), ("m/a", b"2")]), r"'m/a' appears more than once"),
-    "named '.'": (_zip([(".", b"x")]), r"target folder itself"),
+    "named '.'": (zip_bytes([(".", b"x")]), r"target folder itself"),
 }
+
+
+def _refused_naming_it(
+    archive: Path, data: bytes, read: Callable[[Path], object], error: type[Exception], match: str
+) -> None:
+    """Write ``data`` to ``archive``: ``read(archive)`` must raise ``error`` matching
+    ``match`` and naming the archive."""
+    archive.write_bytes(data)
+    with pytest.raises(error, match=match) as info:
+        read(archive)
+    assert str(archive) in str(info.value)
 
 
 @pytest.mark.parametrize("case", sorted(MPNET_CASES))
 def test_mpnet_damaged_members_are_model_format_errors(tmp_path: Path, case: str) -> None:
     data, message = MPNET_CASES[case]
-    archive = tmp_path / "a.zip"
-    archive.write_bytes(data)
-    with pytest.raises(ModelFormatError, match=message) as info:
+
+    def extract(archive: Path) -> None:
         mpnet.safe_extract(archive, tmp_path / "out")
-    assert str(archive) in str(info.value)
+
+    _refused_naming_it(tmp_path / "a.zip", data, extract, ModelFormatError, message)
 
 
 LINE = b'{"gold_label": "neutral", "sentence1": "a cat", "sentence2": "a dog"}\n'
@@ -533,17 +471,23 @@ SNLI = [f"snli_1.0/snli_1.0_{s}.jsonl" for s in ("train", "dev", "test")]
 GOOD = [(m, LINE * 50) for m in SNLI]
 TRAIN = SNLI[0]
 NLI_CASES = {
-    "bad CRC": (_bad_crc(_zip(GOOD, zipfile.ZIP_DEFLATED)), rf"{TRAIN}' cannot be read"),
+    "bad CRC": (corrupt_crc(zip_bytes(GOOD, zipfile.ZIP_DEFLATED)), rf"{TRAIN}' cannot be read"),
     "damaged deflate data": (
-        _damaged_data(_zip(GOOD, zipfile.ZIP_DEFLATED)),
+        damage_first_member_data(zip_bytes(GOOD, zipfile.ZIP_DEFLATED), at=4),
         rf"{TRAIN}' cannot be read",
     ),
-    "unsupported method": (_method(_zip(GOOD), 99), rf"{TRAIN}' uses compression method 99"),
-    "encrypted": (_encrypted(_zip(GOOD)), rf"{TRAIN}' is encrypted"),
-    "bad utf-8 name": (_bad_utf8_name(_zip(GOOD), TRAIN.encode()), "not valid UTF-8"),
-    "content not utf-8": (_zip([(m, b"\xff\xfe" + LINE) for m in SNLI]), rf"{TRAIN}' is not UTF-8"),
+    "unsupported method": (
+        set_method(zip_bytes(GOOD), 99),
+        rf"{TRAIN}' uses compression method 99",
+    ),
+    "encrypted": (set_flag(zip_bytes(GOOD), 0x1), rf"{TRAIN}' is encrypted"),
+    "bad utf-8 name": (_bad_utf8_name(zip_bytes(GOOD), TRAIN.encode()), "not valid UTF-8"),
+    "content not utf-8": (
+        zip_bytes([(m, b"\xff\xfe" + LINE) for m in SNLI]),
+        rf"{TRAIN}' is not UTF-8",
+    ),
     "deeply nested JSON": (
-        _zip([(m, b"[" * 100_000 + b"]" * 100_000 + b"\n") for m in SNLI]),
+        zip_bytes([(m, b"[" * 100_000 + b"]" * 100_000 + b"\n") for m in SNLI]),
         "nests JSON",
     ),
     "repeated member": (_quiet_zip([*GOOD, (TRAIN, LINE)]), rf"{TRAIN}' appears 2 times"),
@@ -553,11 +497,11 @@ NLI_CASES = {
 @pytest.mark.parametrize("case", sorted(NLI_CASES))
 def test_nli_damaged_members_are_data_format_errors(tmp_path: Path, case: str) -> None:
     data, message = NLI_CASES[case]
-    archive = tmp_path / "snli.zip"
-    archive.write_bytes(data)
-    with pytest.raises(DataFormatError, match=message) as info:
+
+    def convert(archive: Path) -> None:
         nli.convert_nli_zip(archive, nli.ARCHIVES["SNLI"], tmp_path / "out")
-    assert str(archive) in str(info.value)
+
+    _refused_naming_it(tmp_path / "snli.zip", data, convert, DataFormatError, message)
 
 
 def test_nli_a_huge_line_is_refused_before_it_is_gathered(tmp_path: Path) -> None:
@@ -581,7 +525,7 @@ def test_nli_a_huge_line_is_refused_before_it_is_gathered(tmp_path: Path) -> Non
 
 def test_nli_outputs_taken_by_the_wrong_kind_of_file(tmp_path: Path) -> None:
     archive = tmp_path / "snli.zip"
-    archive.write_bytes(_zip(GOOD))
+    archive.write_bytes(zip_bytes(GOOD))
     (tmp_path / "out").write_text("a file")
     with pytest.raises(InvalidParameterError, match="is not a folder"):
         nli.convert_nli_zip(archive, nli.ARCHIVES["SNLI"], tmp_path / "out")

@@ -19,63 +19,22 @@ import pytest
 import embeddings
 from embeddings.adapters.transformer import TransformerEncoder
 from embeddings.errors import InvalidParameterError, ModelFormatError
-from tests.adapters.test_transformer import _tiny_bert
 from tests.security.limits import assert_bounded, run_limited
+from tests.security.probes import edit_json, write_json
+from tests.security.probes.transformer import add_tokens, build_base, set_token_ids
 
 TEXTS = ["the cat sat on the mat", "stocks fell sharply"]
 IMPORTS = (
     "import embeddings, torch, transformers\n"
     "from embeddings.adapters.transformer import TransformerEncoder"
 )
-ST = "sentence_transformers.models."
-
-
-def _write_json(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data), encoding="utf-8")
-
-
-def _edit_json(path: Path, **fields: object) -> None:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    data.update(fields)
-    _write_json(path, data)
 
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     """A valid sentence-transformers folder: tiny BERT, CLS&mean, Dense(64->8, tanh), Normalize."""
-    import torch
-    from safetensors.torch import save_file
-
     root = tmp_path_factory.mktemp("hostile-st") / "st"
-    _tiny_bert(root)
-    _write_json(
-        root / "modules.json",
-        [
-            {"idx": 0, "name": "0", "path": "", "type": ST + "Transformer"},
-            {"idx": 1, "name": "1", "path": "1_Pooling", "type": ST + "Pooling"},
-            {"idx": 2, "name": "2", "path": "2_Dense", "type": ST + "Dense"},
-            {"idx": 3, "name": "3", "path": "3_Normalize", "type": ST + "Normalize"},
-        ],
-    )  # fmt: skip
-    (root / "1_Pooling").mkdir()
-    _write_json(root / "1_Pooling" / "config.json", {"pooling_mode": ["cls", "mean"]})
-    (root / "2_Dense").mkdir()
-    _write_json(
-        root / "2_Dense" / "config.json",
-        {
-            "in_features": 64,
-            "out_features": 8,
-            "bias": True,
-            "activation_function": "torch.nn.modules.activation.Tanh",
-        },
-    )
-    torch.manual_seed(2)
-    save_file(
-        {"linear.weight": torch.randn(8, 64), "linear.bias": torch.randn(8)},
-        str(root / "2_Dense" / "model.safetensors"),
-    )
-    (root / "3_Normalize").mkdir()
-    _write_json(root / "sentence_bert_config.json", {"max_seq_length": 16, "do_lower_case": False})
+    build_base(root)
     return root
 
 
@@ -98,7 +57,7 @@ def _refused(folder: Path, match: str, **params: object) -> ModelFormatError:
 def test_module_paths_leaving_the_folder_are_refused(folder, tmp_path, how) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
-    _write_json(outside / "config.json", {"pooling_mode": "max"})
+    write_json(outside / "config.json", {"pooling_mode": "max"})
     modules = json.loads((folder / "modules.json").read_text())
     if how == "dotdot":
         modules[1]["path"] = "../outside"
@@ -110,7 +69,7 @@ def test_module_paths_leaving_the_folder_are_refused(folder, tmp_path, how) -> N
     else:
         shutil.rmtree(folder / "1_Pooling")
         (folder / "1_Pooling").symlink_to(outside, target_is_directory=True)
-    _write_json(folder / "modules.json", modules)
+    write_json(folder / "modules.json", modules)
     _refused(folder, "outside the model folder")
 
 
@@ -122,7 +81,7 @@ def test_a_link_out_of_the_transformer_folder_is_refused(folder, tmp_path) -> No
 
 
 def test_a_shard_index_naming_a_file_outside_is_refused(folder) -> None:
-    _write_json(
+    write_json(
         folder / "model.safetensors.index.json",
         {"weight_map": {"embeddings.word_embeddings.weight": "../../elsewhere.safetensors"}},
     )
@@ -133,7 +92,7 @@ def test_a_symbolic_link_loop_is_refused(folder) -> None:
     modules = json.loads((folder / "modules.json").read_text())
     modules[1]["path"] = "loop"
     (folder / "loop").symlink_to(folder / "loop")
-    _write_json(folder / "modules.json", modules)
+    write_json(folder / "modules.json", modules)
     _refused(folder, "loop.*cannot be resolved")
 
 
@@ -168,7 +127,7 @@ def test_a_hub_snapshot_may_link_into_its_blobs(base, tmp_path) -> None:
     ],
 )
 def test_broken_modules_json_is_a_model_format_error(folder, modules, match) -> None:
-    _write_json(folder / "modules.json", modules)
+    write_json(folder / "modules.json", modules)
     err = _refused(folder, match)
     assert "modules.json" in str(err)
 
@@ -177,7 +136,7 @@ def test_modules_out_of_order_are_refused(folder) -> None:
     """Normalize before Dense would be applied after it: refused rather than reordered."""
     modules = json.loads((folder / "modules.json").read_text())
     modules[2], modules[3] = modules[3], modules[2]
-    _write_json(folder / "modules.json", modules)
+    write_json(folder / "modules.json", modules)
     _refused(folder, "in this order")
 
 
@@ -196,13 +155,13 @@ def test_modules_out_of_order_are_refused(folder) -> None:
     ],
 )
 def test_broken_dense_config_is_a_model_format_error(folder, fields, match) -> None:
-    _edit_json(folder / "2_Dense" / "config.json", **fields)
+    edit_json(folder / "2_Dense" / "config.json", **fields)
     err = _refused(folder, match)
     assert "2_Dense" in str(err)
 
 
 def test_a_dense_config_that_is_not_an_object_is_refused(folder) -> None:
-    _write_json(folder / "2_Dense" / "config.json", [64, 8])
+    write_json(folder / "2_Dense" / "config.json", [64, 8])
     _refused(folder, "2_Dense/config.json: expected a JSON object")
 
 
@@ -229,7 +188,7 @@ def test_dense_weights_with_wrong_tensors_or_nan_are_refused(folder) -> None:
     ],
 )
 def test_broken_pooling_config_is_a_model_format_error(folder, content, match) -> None:
-    _write_json(folder / "1_Pooling" / "config.json", content)
+    write_json(folder / "1_Pooling" / "config.json", content)
     err = _refused(folder, match)
     assert "1_Pooling" in str(err)
 
@@ -244,7 +203,7 @@ def test_broken_pooling_config_is_a_model_format_error(folder, content, match) -
     ],
 )
 def test_broken_sentence_bert_config_is_a_model_format_error(folder, content, match) -> None:
-    _write_json(folder / "sentence_bert_config.json", content)
+    write_json(folder / "sentence_bert_config.json", content)
     err = _refused(folder, match)
     assert "sentence_bert_config.json" in str(err)
 
@@ -267,7 +226,7 @@ def test_max_seq_length_beyond_the_positions_is_refused_at_load(folder) -> None:
 
 
 def test_a_saved_max_seq_length_beyond_the_positions_is_a_format_error(folder) -> None:
-    _edit_json(folder / "sentence_bert_config.json", max_seq_length=1000)
+    edit_json(folder / "sentence_bert_config.json", max_seq_length=1000)
     err = _refused(folder, "'max_seq_length' is 1000.*at most 64 tokens")
     assert "sentence_bert_config.json" in str(err)
 
@@ -285,8 +244,8 @@ def test_position_offset_models_allow_two_tokens_less() -> None:
 def test_without_any_limit_inputs_are_cut_at_512(folder) -> None:
     """A tokenizer that declares no length limit and a model without position embeddings
     limit: texts are cut at 512 tokens, not left unbounded."""
-    _write_json(folder / "sentence_bert_config.json", {})
-    _edit_json(folder / "tokenizer_config.json", model_max_length=10**30)
+    write_json(folder / "sentence_bert_config.json", {})
+    edit_json(folder / "tokenizer_config.json", model_max_length=10**30)
     enc = TransformerEncoder(model=str(folder))
     enc.encode(["a"])
     assert enc._max_len == 64  # the position embeddings
@@ -353,17 +312,17 @@ def test_a_corrupt_safetensors_file_is_refused(folder, where, damage) -> None:
 
 def test_weights_missing_from_the_files_are_refused(folder) -> None:
     """A config.json declaring more layers than the weights hold would get random layers."""
-    _edit_json(folder / "config.json", num_hidden_layers=4)
+    edit_json(folder / "config.json", num_hidden_layers=4)
     _refused(folder, "lack .* tensor\\(s\\).*would be random")
 
 
 def test_a_config_declaring_a_huge_model_is_refused_within_bounds(folder) -> None:
-    _edit_json(folder / "config.json", num_hidden_layers=20000)
+    edit_json(folder / "config.json", num_hidden_layers=20000)
     body = f"TransformerEncoder(model={str(folder)!r}).encode(['a'])"
     result = run_limited(body, imports=IMPORTS, seconds=20)
     assert_bounded(result, seconds=20, allowed=("ModelFormatError",))
     assert "'num_hidden_layers' must be an int in [1, 256]" in result.message
-    _edit_json(folder / "config.json", num_hidden_layers=2, intermediate_size=1 << 20)
+    edit_json(folder / "config.json", num_hidden_layers=2, intermediate_size=1 << 20)
     result = run_limited(body, imports=IMPORTS, seconds=20)
     assert_bounded(result, seconds=20, allowed=("ModelFormatError",))
     assert "MiB of float32 weights" in result.message
@@ -371,25 +330,17 @@ def test_a_config_declaring_a_huge_model_is_refused_within_bounds(folder) -> Non
 
 # --------------------------------------------------------------- tokenizer checks
 def test_a_tokenizer_larger_than_the_embeddings_is_refused(folder) -> None:
-    vocab = (folder / "vocab.txt").read_text().split()
-    extra = [f"word{i}" for i in range(5)]
-    (folder / "vocab.txt").write_text("\n".join(vocab + extra) + "\n")
-    tok = json.loads((folder / "tokenizer.json").read_text())
-    for i, word in enumerate(extra):
-        tok["model"]["vocab"][word] = len(vocab) + i
-    _write_json(folder / "tokenizer.json", tok)
+    add_tokens(folder, [f"word{i}" for i in range(5)])
     _refused(folder, "token ids up to 23, but config.json field 'vocab_size' embeds only 19")
 
 
 def test_a_tokenizer_id_beyond_the_embeddings_is_refused(folder) -> None:
-    tok = json.loads((folder / "tokenizer.json").read_text())
-    tok["model"]["vocab"]["cat"] = 10**6
-    _write_json(folder / "tokenizer.json", tok)
+    set_token_ids(folder, {"cat": 10**6})
     _refused(folder, "token ids up to 1000000")
 
 
 def test_a_tokenizer_without_padding_is_refused_at_load(folder) -> None:
-    _edit_json(folder / "tokenizer_config.json", pad_token=None)
+    edit_json(folder / "tokenizer_config.json", pad_token=None)
     _refused(folder, "no padding token")
 
 
@@ -403,7 +354,7 @@ def test_a_saved_config_with_too_many_threads_is_refused_at_load(tmp_path) -> No
     TransformerEncoder(model="minilm-l6", threads=2).save(tmp_path / "enc")
     config = json.loads((tmp_path / "enc" / "config.json").read_text())
     config["params"]["threads"] = 4096
-    _write_json(tmp_path / "enc" / "config.json", config)
+    write_json(tmp_path / "enc" / "config.json", config)
     with pytest.raises(ModelFormatError, match=r"threads must be None or an int in \[1, 64\]"):
         embeddings.load(tmp_path / "enc")
 
@@ -436,7 +387,7 @@ def test_an_edited_dense_config_is_not_served_a_stale_onnx_graph(
     pytest.importorskip("onnxruntime")
     monkeypatch.setenv("TRANSFERKIT_CACHE", str(tmp_path / "cache"))
     tanh = TransformerEncoder(model=str(folder), backend="onnx", threads=1).encode(TEXTS)
-    _edit_json(
+    edit_json(
         folder / "2_Dense" / "config.json",
         activation_function="torch.nn.modules.linear.Identity",
     )
@@ -469,7 +420,7 @@ def test_a_saved_config_with_an_unknown_device_is_refused_at_load(tmp_path) -> N
     TransformerEncoder(model="minilm-l6").save(tmp_path / "enc")
     config = json.loads((tmp_path / "enc" / "config.json").read_text())
     config["params"]["device"] = "gpu"
-    _write_json(tmp_path / "enc" / "config.json", config)
+    write_json(tmp_path / "enc" / "config.json", config)
     with pytest.raises(ModelFormatError, match="device must be a torch device"):
         embeddings.load(tmp_path / "enc")
 

@@ -43,6 +43,7 @@ from embeddings.formats import (
     write_word2vec_binary,
 )
 from tests.security.limits import assert_bounded, run_limited
+from tests.security.probes.vector_files import gz_members
 
 ROW = struct.pack("<2f", 1.0, 2.0)
 SECRET = "s3cr3t-T0KEN"
@@ -75,20 +76,6 @@ def _run_refused(cases: list[tuple[str, str]], **kw: Any) -> None:
     result = run_limited("\n".join(lines), imports=IMPORTS, **kw)
     assert_bounded(result, allowed=("ModelFormatError",))
     assert result.message == "all refused", result.message
-
-
-def _gzip_members(path: Path, head: bytes, unit: bytes, total: int) -> Path:
-    """``head`` then ``unit`` repeated to ``total`` bytes, as gzip members of 1 MiB each.
-
-    Compressing 1 MiB once and repeating the member keeps building a 3 GB bomb cheap.
-    """
-    per = max(1, (1 << 20) // len(unit))
-    member = gzip.compress(unit * per, compresslevel=9)
-    with open(path, "wb") as fh:
-        fh.write(gzip.compress(head))
-        for _ in range(max(1, total // (per * len(unit)))):
-            fh.write(member)
-    return path
 
 
 def _fasttext_bytes(
@@ -130,7 +117,7 @@ def test_zero_filled_bin_gz_is_refused_without_decompressing_it(tmp_path: Path) 
     }
     cases = []
     for name, head in files.items():
-        path = _gzip_members(tmp_path / name, head, zeros, 3 << 30)
+        path = gz_members(tmp_path / name, head, zeros, 3 << 30)
         assert path.stat().st_size < 4 << 20
         cases.append((f"read_word2vec_binary({str(path)!r})", expected[name]))
         cases.append((f"load_vectors({str(path)!r})", expected[name]))
@@ -141,9 +128,9 @@ def test_gzip_bomb_of_valid_entries_stops_at_the_expansion_bound(tmp_path: Path)
     """Valid binary entries and text lines of zeros, 3 GB from about 3 MB of gzip."""
     entry = b"a " + b"\0" * 1200
     line = b"w" + b" 0" * 300 + b"\n"
-    b = _gzip_members(tmp_path / "bomb.bin.gz", b"30000 300\n", entry, 3 << 30)
-    t = _gzip_members(tmp_path / "bomb.txt.gz", b"", line, 3 << 30)
-    v = _gzip_members(tmp_path / "bomb.vec.gz", b"5000000 300\n", line, 3 << 30)
+    b = gz_members(tmp_path / "bomb.bin.gz", b"30000 300\n", entry, 3 << 30)
+    t = gz_members(tmp_path / "bomb.txt.gz", b"", line, 3 << 30)
+    v = gz_members(tmp_path / "bomb.vec.gz", b"5000000 300\n", line, 3 << 30)
     _run_refused(
         [
             (f"read_word2vec_binary({str(b)!r})", "bomb.bin.gz: the gzip data expands more"),

@@ -141,6 +141,13 @@ def read(ctx: Ctx, opt: object, wts: object) -> dict[str, np.ndarray]:
     return arrays
 
 
+def read_rewritten(ctx: Ctx, name: str, make: Callable[[Any, str, Any], object]) -> None:
+    """``read`` a fresh tiny file whose dataset ``name`` was replaced (see ``rewrite``)."""
+    opt, wts = fresh(ctx)
+    rewrite(wts, name, make)
+    read(ctx, opt, wts)
+
+
 def _secret_floats(ctx: Ctx) -> Path:
     path = ctx.outside / "secret.bin"
     path.write_bytes(np.full(261 * 3, MARK_VALUE, np.float32).tobytes())
@@ -200,9 +207,7 @@ def virtual(source: str) -> Variant:
             lay[:] = h5py.VirtualSource(src, "char_embed", shape=(261, 3))
             g.create_virtual_dataset(leaf, lay, fillvalue=0)
 
-        opt, wts = fresh(ctx)
-        rewrite(wts, "char_embed", make)
-        read(ctx, opt, wts)
+        read_rewritten(ctx, "char_embed", make)
 
     return Variant(source, run)
 
@@ -216,20 +221,15 @@ def shared_file(name: str) -> Variant:
 
 
 def small_unwritten(kind: str) -> Variant:
-    def run(ctx: Ctx) -> None:
-        def make(fh: Any, leaf: str, g: Any) -> None:
-            if kind == "contiguous":
-                g.create_dataset(leaf, shape=(12, 4), dtype="f4")
-                return
-            ds = g.create_dataset(leaf, shape=(12, 4), dtype="f4", chunks=(2, 2))
-            if kind == "partly written":
-                ds[:2] = 1.0
+    def make(fh: Any, leaf: str, g: Any) -> None:
+        if kind == "contiguous":
+            g.create_dataset(leaf, shape=(12, 4), dtype="f4")
+            return
+        ds = g.create_dataset(leaf, shape=(12, 4), dtype="f4", chunks=(2, 2))
+        if kind == "partly written":
+            ds[:2] = 1.0
 
-        opt, wts = fresh(ctx)
-        rewrite(wts, "CNN_proj/W_proj", make)
-        read(ctx, opt, wts)
-
-    return Variant(kind, run)
+    return dataset_kind(kind, make)
 
 
 def soft_link(kind: str) -> Variant:
@@ -314,9 +314,7 @@ def _plugin_filter(ctx: Ctx) -> None:
                               compression=30000, allow_unknown_filter=True)  # fmt: skip
         ds.id.write_direct_chunk((0, 0), b"\0" * 192)
 
-    opt, wts = fresh(ctx)
-    rewrite(wts, "CNN_proj/W_proj", make)
-    read(ctx, opt, wts)
+    read_rewritten(ctx, "CNN_proj/W_proj", make)
 
 
 def options_text(label: str, make: Callable[[], str | bytes | None], size: int = 0) -> Variant:
@@ -337,9 +335,7 @@ def options_text(label: str, make: Callable[[], str | bytes | None], size: int =
 
 def dataset_kind(label: str, make: Callable[[Any, str, Any], object]) -> Variant:
     def run(ctx: Ctx) -> None:
-        opt, wts = fresh(ctx)
-        rewrite(wts, "CNN_proj/W_proj", make)
-        read(ctx, opt, wts)
+        read_rewritten(ctx, "CNN_proj/W_proj", make)
 
     return Variant(label, run)
 

@@ -33,7 +33,9 @@ _BASE: dict[str, np.ndarray] = {}
 Setup = Callable[[Path, Ctx], Any]
 
 
-def _build_base(root: Path) -> None:
+def build_base(root: Path) -> None:
+    """A valid sentence-transformers folder at ``root``: the tiny BERT, CLS&mean pooling,
+    Dense(64->8, tanh), Normalize."""
     import torch
     from safetensors.torch import save_file
 
@@ -84,7 +86,7 @@ def setup(shared: Path) -> None:
     base = shared / "st"
     if not (shared / ".built").exists():
         shutil.rmtree(base, ignore_errors=True)
-        _build_base(base)
+        build_base(base)
         from safetensors.torch import load_file
 
         _bomb(shared / "dense-bomb.bin", {"linear.weight": torch.zeros(8, 64),
@@ -278,21 +280,28 @@ def _swap(i: int, j: int) -> Setup:
     return _set_modules(edit)
 
 
+def add_tokens(folder: Path, extra: list[str]) -> None:
+    """Append ``extra`` to the folder's ``vocab.txt`` and to the vocabulary of its
+    ``tokenizer.json`` (ids after the last word's)."""
+    vocab = (folder / "vocab.txt").read_text().split()
+    (folder / "vocab.txt").write_text("\n".join(vocab + extra) + "\n")
+    set_token_ids(folder, {w: len(vocab) + i for i, w in enumerate(extra)})
+
+
+def set_token_ids(folder: Path, ids: dict[str, int]) -> None:
+    """Set the ids of words in the vocabulary of the folder's ``tokenizer.json``."""
+    tok = json.loads((folder / "tokenizer.json").read_text())
+    tok["model"]["vocab"].update(ids)
+    write_json(folder / "tokenizer.json", tok)
+
+
 def _bigger_vocab(f: Path, ctx: Ctx) -> dict[str, Any]:
-    v = (f / "vocab.txt").read_text().split()
-    extra = [f"w{i}" for i in range(5)]
-    (f / "vocab.txt").write_text("\n".join(v + extra) + "\n")
-    t = json.loads((f / "tokenizer.json").read_text())
-    for i, w in enumerate(extra):
-        t["model"]["vocab"][w] = len(v) + i
-    write_json(f / "tokenizer.json", t)
+    add_tokens(f, [f"w{i}" for i in range(5)])
     return {"__texts__": ["w1 w2 w3"]}
 
 
 def _huge_id(f: Path, ctx: Ctx) -> dict[str, Any]:
-    t = json.loads((f / "tokenizer.json").read_text())
-    t["model"]["vocab"]["cat"] = 10**6
-    write_json(f / "tokenizer.json", t)
+    set_token_ids(f, {"cat": 10**6})
     return {"__texts__": ["the cat"]}
 
 

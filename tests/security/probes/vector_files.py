@@ -30,7 +30,10 @@ ECHO = ("root:x", "bin/bash", "s3cr3t-TOKEN")
 
 # -------------------------------------------------------------------- builders
 def gz_members(path: Path, head: bytes, unit: bytes, total: int) -> Path:
-    """A multi-member gzip file: ``head`` then ``unit`` repeated to ``total`` bytes."""
+    """A multi-member gzip file: ``head`` then ``unit`` repeated to ``total`` bytes.
+
+    Compressing 1 MiB once and repeating the member keeps building a 3 GB bomb cheap.
+    """
     per = max(1, (1 << 20) // len(unit))
     member = gzip.compress(unit * per, compresslevel=9)
     with open(path, "wb") as fh:
