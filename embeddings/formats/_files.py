@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import io
 import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from embeddings._jsonfile import file_kind as _kind
 from embeddings._jsonfile import read_json_file
@@ -256,7 +257,7 @@ class VectorFile:
         """
         with reading_errors(self.path, what=self.what):
             if self._gz is None:
-                return self._raw.readinto(buffer) or 0
+                return cast(io.BufferedIOBase, self._raw).readinto(buffer) or 0  # open(..., 'rb')
             n = self._gz.readinto(buffer)
             self._counted(n)
             return n
