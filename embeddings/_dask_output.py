@@ -14,6 +14,7 @@ from typing import Any
 
 from embeddings._dask_workers import cluster_threads
 from embeddings._partitions import (
+    MIN_PARTITION_BYTES,
     byte_ranges,
     count_range,
     default_partition_bytes,
@@ -77,8 +78,9 @@ def _new_manifest(
     workers, row groups from the parquet footer, or runs of texts counted here)."""
     if mode == "bytes":
         size = src.path.stat().st_size
-        if unit is None:
-            unit = default_partition_bytes(size, cluster_threads(connect()))
+        if unit is None:  # the thread count only matters above the smallest partition
+            threads = cluster_threads(connect()) if size > MIN_PARTITION_BYTES else 1
+            unit = default_partition_bytes(size, threads)
         ranges = byte_ranges(size, unit)
         plan: list[dict[str, Any]] = []
         if ranges:

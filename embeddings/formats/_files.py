@@ -210,12 +210,16 @@ class VectorFile:
         self._out = 0
 
     @property
+    def size(self) -> int:
+        """The size of the file on disk (compressed, for ``.gz``)."""
+        return os.fstat(self._raw.fileno()).st_size
+
+    @property
     def max_bytes(self) -> int | None:
         """The most bytes a ``.gz`` file may decompress to (``None`` for a plain file)."""
         if not self.compressed:
             return None
-        size = os.fstat(self._raw.fileno()).st_size
-        return GZIP_SLACK_BYTES + MAX_GZIP_RATIO * size
+        return GZIP_SLACK_BYTES + MAX_GZIP_RATIO * self.size
 
     def _count(self, data: bytes) -> bytes:
         self._counted(len(data))

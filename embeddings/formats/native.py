@@ -441,10 +441,18 @@ def read_store(folder: str | os.PathLike[str], *, mmap: bool = True) -> VectorTa
         [[1.0, 0.0], [0.0, 1.0]]
     """
     folder = Path(folder)
-    config = store_config(folder)
+    return _mapped_store(folder, store_config(folder), None, mmap=mmap)
+
+
+def _mapped_store(
+    folder: Path, config: dict[str, Any], vocab: list[str] | None, *, mmap: bool = True
+) -> VectorTable:
+    """The store's arrays, checked and mapped, with ``vocab`` as its words (``None``:
+    read ``vocab.txt``)."""
     count, dim = int(config["count"]), int(config["dim"])
     vectors = _load_npy(folder / _VECTORS, (count, dim), mmap=mmap)
-    vocab = _read_vocab(folder, count)
+    if vocab is None:
+        vocab = _read_vocab(folder, count)
     subwords = None
     sw = config.get("subwords")
     if sw:
@@ -557,21 +565,14 @@ def _read_store_with_words(folder: Path, vocab: list[str]) -> tuple[VectorTable,
     """The store mapped as :func:`read_store` maps it, with ``vocab`` as its words, and
     the bytes of its ``vocab.txt``; ``None`` unless that file holds exactly ``vocab``."""
     config = store_config(folder)
-    count, dim, path = int(config["count"]), int(config["dim"]), folder / _VOCAB
+    path = folder / _VOCAB
     expected = "\n".join(vocab).encode("utf-8")
-    if count != len(vocab) or not os.path.exists(path):
+    if int(config["count"]) != len(vocab) or not os.path.exists(path):
         return None
-    vectors = _load_npy(folder / _VECTORS, (count, dim), mmap=True)
+    table = _mapped_store(folder, config, vocab)
     _member(folder, _VOCAB)
     with open_regular_file(path, what="store file") as fh, reading_errors(path):
         if os.fstat(fh.fileno()).st_size != len(expected):
             return None
         raw = fh.read(len(expected) + 1)
-    if raw != expected:
-        return None
-    subwords = None
-    sw = config.get("subwords")
-    if sw:
-        ngrams = _load_npy(folder / _NGRAMS, (int(sw["bucket"]), dim), mmap=True)
-        subwords = Subwords(ngrams, int(sw["min_n"]), int(sw["max_n"]))
-    return VectorTable(vocab, vectors, subwords=subwords, source=str(folder)), raw
+    return (table, raw) if raw == expected else None

@@ -227,7 +227,7 @@ def _read_body(
             if plain is not None:  # one word per line: as many lines as words
                 words, block = plain
                 if start == lineno and words:  # the first piece: rows the file may hold
-                    expect = int(1.1 * _file_size(fh) * len(words) / (len(body) + 1)) + 1
+                    expect = int(1.1 * fh.size * len(words) / (len(body) + 1)) + 1
                     rows.reserve(expect if limit is None else min(limit, expect))
                 start += len(words)
                 yield words, range(start - len(words), start), block
@@ -253,11 +253,6 @@ def _read_body(
         if limit is not None and len(vocab) >= limit:
             break
     return vocab, rows.array(), last
-
-
-def _file_size(fh: VectorFile) -> int:
-    """The size of the file under ``fh`` (compressed, for ``.gz``)."""
-    return os.fstat(fh.fileno()).st_size
 
 
 class _Rows:
