@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.perf.run import write_json
+
 _REPO = Path(__file__).resolve().parents[2]
 
 
@@ -313,8 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
         results["dask"] = rows
         print(f"load average after: {_load()}")
-        if args.json:
-            Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        write_json(args.json, results)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)

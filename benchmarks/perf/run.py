@@ -444,8 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "process after a 100-sentence warm-up\n"
     )
     print(to_markdown(rows))
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json, rows)
     return 0
 
 

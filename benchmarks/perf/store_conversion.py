@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -33,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.perf.run import write_json
 
 __all__ = ["main", "measure"]
 
@@ -124,8 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for key, value in results.items():
         shown = f"{value:,.3f}" if isinstance(value, float) else value
         print(f"{key:55s} {shown}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json, results)
     return 0
 
 

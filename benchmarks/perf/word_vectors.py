@@ -21,7 +21,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.perf.run import write_json
 
 __all__ = ["main", "speed", "load_time", "accuracy", "corpus_sentences"]
 
@@ -302,8 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n## accuracy (%)\n| encoder | MR | CR | SUBJ | MPQA | SST2 | TREC |")
         print("|---|---|---|---|---|---|---|")
         _print("", out["accuracy"])
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json, out)
     return 0
 
 
