@@ -124,8 +124,9 @@ def renamed_parameters(**renames: str) -> Callable[[_F], _F]:
 
     def wrap(func: _F) -> _F:
         params = inspect.signature(func).parameters
+        open_ended = any(p.kind is p.VAR_KEYWORD for p in params.values())  # **params
         missing = [new for new in renames.values() if new not in params]
-        if missing:
+        if missing and not open_ended:
             raise TypeError(f"{func.__qualname__} has no parameter(s) {missing}")
 
         owner = func.__qualname__.removesuffix(".__init__")

@@ -43,7 +43,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from embeddings._checks import check_bool, check_int, check_number, check_optional_int
+from embeddings._checks import check_bool, check_optional_int
 from embeddings._params import store_params
 from embeddings._texts import warn_empty_texts
 from embeddings.adapters.word_vectors import pack_vocab, unpack_vocab
@@ -55,6 +55,7 @@ from embeddings.errors import (
     renamed_parameters,
 )
 from embeddings.tokenize import tokenize
+from embeddings.training.trainers import DOC2VEC_PARAMS, check_training_params, train_doc2vec
 
 __all__ = ["Doc2VecEncoder", "inference_seed"]
 
@@ -146,26 +147,13 @@ class Doc2VecEncoder(BaseEncoder):
     def _validate(self) -> None:
         if self.mode not in ("dbow", "dm"):
             raise InvalidParameterError(f"mode must be 'dbow' or 'dm', got {self.mode!r}")
-        for name in ("vector_size", "window", "min_count", "epochs", "negative", "threads"):
-            check_int(name, getattr(self, name))
-        check_optional_int("infer_epochs", self.infer_epochs)
-        for name in ("alpha", "min_alpha", "sample"):
-            check_number(name, getattr(self, name), lambda v: v >= 0, ">= 0")
+        # the documented bounds, so a saved config is refused at load
+        check_training_params(**{name: getattr(self, name) for name in DOC2VEC_PARAMS})
         if not self.alpha > 0:
             raise InvalidParameterError(f"alpha must be > 0, got {self.alpha!r}")
-        if isinstance(self.random_state, bool) or not isinstance(self.random_state, int):
-            raise InvalidParameterError(f"random_state must be an int, got {self.random_state!r}")
+        check_optional_int("infer_epochs", self.infer_epochs)
         for name in ("dbow_words", "lowercase"):
             check_bool(name, getattr(self, name))
-        from embeddings.training.trainers import check_training_params
-
-        check_training_params(  # the documented maxima, so a saved config is refused at load
-            **{
-                name: getattr(self, name)
-                for name in ("vector_size", "window", "min_count", "epochs", "negative",
-                             "threads", "random_state", "sample", "alpha", "min_alpha")
-            }
-        )  # fmt: skip
 
     def _load(self) -> None:
         from embeddings._deps import require
@@ -179,23 +167,12 @@ class Doc2VecEncoder(BaseEncoder):
 
     # ------------------------------------------------------------------ fit
     def _train(self, corpus: Any, progress: bool) -> None:
-        from embeddings.training.trainers import train_doc2vec
-
         model, info = train_doc2vec(
             corpus,
             dm=self.mode == "dm",
-            vector_size=int(self.vector_size),
-            window=int(self.window),
-            min_count=int(self.min_count),
-            epochs=int(self.epochs),
-            negative=int(self.negative),
-            sample=float(self.sample),
             dbow_words=bool(self.dbow_words),
-            alpha=float(self.alpha),
-            min_alpha=float(self.min_alpha),
-            random_state=int(self.random_state),
-            threads=int(self.threads),
             show_progress=progress,
+            **{name: getattr(self, name) for name in DOC2VEC_PARAMS},
         )
         wv = model.wv
         self._weights = {

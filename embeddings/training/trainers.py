@@ -42,9 +42,9 @@ import hashlib
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 import numpy as np
 
@@ -53,12 +53,22 @@ from embeddings._deps import require
 from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
 from embeddings.formats.table import Subwords, VectorTable
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "stable_hash",
     "train_word_vectors",
     "train_doc2vec",
     "TrainingInfo",
     "check_training_params",
+    "WORD2VEC_PARAMS",
+    "FASTTEXT_PARAMS",
+    "DOC2VEC_PARAMS",
+    "TRAINING_DEFAULTS",
+    "GensimParams",
+    "WordVectorParams",
+    "Doc2VecParams",
     "MAX_VECTOR_SIZE",
     "MAX_WINDOW",
     "MAX_EPOCHS",
@@ -114,6 +124,76 @@ _NUMBER_BOUNDS: dict[str, tuple[float, float]] = {
     "alpha": (0.0, math.inf),
     "min_alpha": (0.0, math.inf),
 }
+
+
+class GensimParams(TypedDict, total=False):
+    """The training parameters that Word2Vec, FastText and Doc2Vec share.
+
+    Each is optional; the defaults are :data:`TRAINING_DEFAULTS` and the bounds those of
+    :func:`check_training_params`.
+
+    Example:
+        >>> params: GensimParams = {"vector_size": 50, "epochs": 2}
+    """
+
+    vector_size: int
+    window: int
+    min_count: int
+    epochs: int
+    negative: int
+    sample: float
+    random_state: int
+    threads: int
+
+
+class WordVectorParams(GensimParams, total=False):
+    """:class:`GensimParams` and fastText's character n-grams (read by fastText only)."""
+
+    min_n: int
+    max_n: int
+    bucket: int
+
+
+class Doc2VecParams(GensimParams, total=False):
+    """:class:`GensimParams` and Doc2Vec's learning rate, from ``alpha`` to ``min_alpha``."""
+
+    alpha: float
+    min_alpha: float
+
+
+#: the parameters shared by :func:`train_word_vectors` and :func:`train_doc2vec`
+WORD2VEC_PARAMS = tuple(GensimParams.__annotations__)
+#: what fastText adds
+FASTTEXT_PARAMS = tuple(n for n in WordVectorParams.__annotations__ if n not in WORD2VEC_PARAMS)
+#: what Doc2Vec adds
+DOC2VEC_PARAMS = tuple(Doc2VecParams.__annotations__)
+#: the default of each training parameter (Doc2Vec trains 10 epochs, not 5)
+TRAINING_DEFAULTS: dict[str, Any] = {
+    "vector_size": 100, "window": 5, "min_count": 5, "epochs": 5, "negative": 5,
+    "sample": 1e-3, "random_state": 0, "threads": 1, "min_n": 3, "max_n": 6,
+    "bucket": 200_000, "alpha": 0.025, "min_alpha": 0.0001,
+}  # fmt: skip
+
+
+def _training_params(
+    function: str,
+    given: Mapping[str, Any],
+    names: tuple[str, ...],
+    allowed: tuple[str, ...] = (),
+    **defaults: Any,
+) -> dict[str, Any]:
+    """``names`` from ``given`` over the defaults, checked.
+
+    A name outside ``names`` and ``allowed`` (accepted, not read) is a TypeError.
+    """
+    unknown = sorted(set(given) - {*names, *allowed})
+    if unknown:
+        raise TypeError(
+            f"{function}() got unexpected keyword argument(s) {unknown}; "
+            f"allowed: {[*names, *allowed]}"
+        )
+    chosen = {**TRAINING_DEFAULTS, **defaults, **given}
+    return check_training_params(**{name: chosen[name] for name in names})
 
 
 def _within(low: float, high: float) -> Callable[[float], bool]:
@@ -347,24 +427,15 @@ def train_word_vectors(
     *,
     algorithm: Literal["word2vec", "fasttext"] = "word2vec",
     sg: bool = False,
-    vector_size: int = 100,
-    window: int = 5,
-    min_count: int = 5,
-    epochs: int = 5,
-    negative: int = 5,
-    sample: float = 1e-3,
-    min_n: int = 3,
-    max_n: int = 6,
-    bucket: int = 200_000,
-    random_state: int = 0,
-    threads: int = 1,
     show_progress: bool = False,
+    **params: Unpack[WordVectorParams],
 ) -> tuple[VectorTable, TrainingInfo]:
     """Train word2vec (CBOW/skip-gram) or fastText on a restartable token-list corpus.
 
-    The size parameters and their bounds are those of the module docstring;
-    ``threads`` is gensim's ``workers`` (only ``1`` is bit-reproducible), and
-    ``show_progress`` shows a bar in a terminal, else one line per epoch.
+    ``params`` are those of :class:`WordVectorParams`, with the defaults of
+    :data:`TRAINING_DEFAULTS` and the bounds of the module docstring. ``threads`` is
+    gensim's ``workers`` (only ``1`` is bit-reproducible), and ``show_progress`` shows a
+    bar in a terminal, else one line per epoch.
 
     Returns:
         The vectors (with counts; with subwords for fastText) and a :class:`TrainingInfo`.
@@ -374,29 +445,22 @@ def train_word_vectors(
             docstring); ``min_n``, ``max_n`` and ``bucket`` are checked for fastText.
         InvalidInputError: the corpus leaves an empty vocabulary at ``min_count``.
     """
-    sizes: dict[str, Any] = dict(
-        vector_size=vector_size,
-        window=window,
-        min_count=min_count,
-        epochs=epochs,
-        negative=negative,
-        sample=sample,
-        random_state=random_state,
-        threads=threads,
-    )
-    if algorithm == "fasttext":
-        sizes.update(min_n=min_n, max_n=max_n, bucket=bucket)
-    elif algorithm != "word2vec":
+    if algorithm not in ("word2vec", "fasttext"):
         raise InvalidParameterError(
             f"algorithm must be 'word2vec' or 'fasttext', got {algorithm!r:.40}"
         )
-    checked = check_training_params(**sizes)
+    if algorithm == "fasttext":
+        checked = _training_params(
+            "train_word_vectors", params, (*WORD2VEC_PARAMS, *FASTTEXT_PARAMS)
+        )
+    else:  # word2vec accepts the n-gram parameters and does not read them
+        checked = _training_params("train_word_vectors", params, WORD2VEC_PARAMS, FASTTEXT_PARAMS)
     require("gensim", extra="models")
     from gensim.models import FastText, Word2Vec
 
     common = {**_gensim_params(checked), "sg": int(bool(sg))}
     if algorithm == "fasttext":
-        model: Any = FastText(min_n=int(min_n), max_n=int(max_n), bucket=int(bucket), **common)
+        model: Any = FastText(**{n: checked[n] for n in FASTTEXT_PARAMS}, **common)
     else:
         model = Word2Vec(**common)
     seconds = _run(model, corpus, label=algorithm, show_progress=show_progress)
@@ -414,7 +478,12 @@ def train_word_vectors(
         counts=np.asarray(wv.expandos["count"], dtype=np.int64).copy(),
     )
     info = TrainingInfo(
-        algorithm, seconds, int(model.corpus_count), int(model.corpus_total_words), len(wv), epochs
+        algorithm,
+        seconds,
+        int(model.corpus_count),
+        int(model.corpus_total_words),
+        len(wv),
+        checked["epochs"],
     )
     return table, info
 
@@ -424,23 +493,16 @@ def train_doc2vec(
     corpus: Iterable[list[str]],
     *,
     dm: bool = False,
-    vector_size: int = 100,
-    window: int = 5,
-    min_count: int = 5,
-    epochs: int = 10,
-    negative: int = 5,
-    sample: float = 1e-3,
     dbow_words: bool = False,
-    alpha: float = 0.025,
-    min_alpha: float = 0.0001,
-    random_state: int = 0,
-    threads: int = 1,
     show_progress: bool = False,
+    **params: Unpack[Doc2VecParams],
 ) -> tuple[Any, TrainingInfo]:
     """Train a gensim Doc2Vec (PV-DM or PV-DBOW) with one tag per text (its index).
 
-    ``threads`` is gensim's ``workers`` (only ``1`` is bit-reproducible);
-    ``show_progress`` shows a bar in a terminal, else one line per epoch.
+    ``params`` are those of :class:`Doc2VecParams`, with the defaults of
+    :data:`TRAINING_DEFAULTS` except ``epochs=10``. ``threads`` is gensim's ``workers``
+    (only ``1`` is bit-reproducible); ``show_progress`` shows a bar in a terminal, else
+    one line per epoch.
 
     Returns:
         The trained gensim model (used only to read its weights) and a TrainingInfo.
@@ -449,18 +511,7 @@ def train_doc2vec(
         InvalidParameterError: a parameter outside its bounds (see the module docstring).
         InvalidInputError: the corpus leaves an empty vocabulary at ``min_count``.
     """
-    checked = check_training_params(
-        vector_size=vector_size,
-        window=window,
-        min_count=min_count,
-        epochs=epochs,
-        negative=negative,
-        sample=sample,
-        alpha=alpha,
-        min_alpha=min_alpha,
-        random_state=random_state,
-        threads=threads,
-    )
+    checked = _training_params("train_doc2vec", params, DOC2VEC_PARAMS, epochs=10)
     require("gensim", extra="models")
     from gensim.models.doc2vec import Doc2Vec, TaggedDocument
 
@@ -472,8 +523,8 @@ def train_doc2vec(
     model = Doc2Vec(
         dm=int(bool(dm)),
         dbow_words=int(bool(dbow_words)),
-        alpha=float(alpha),
-        min_alpha=float(min_alpha),
+        alpha=checked["alpha"],
+        min_alpha=checked["min_alpha"],
         **_gensim_params(checked),
     )
     label = "doc2vec-dm" if dm else "doc2vec-dbow"
@@ -484,6 +535,6 @@ def train_doc2vec(
         int(model.corpus_count),
         int(model.corpus_total_words),
         len(model.wv),
-        epochs,
+        checked["epochs"],
     )
     return model, info

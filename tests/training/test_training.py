@@ -62,6 +62,23 @@ def test_training_is_deterministic_for_a_seed(algorithm):
     assert (a.subwords is not None) == (algorithm == "fasttext")
 
 
+def test_trainer_parameters_have_one_table_of_defaults_and_refuse_unknown_names():
+    from embeddings.training.trainers import TRAINING_DEFAULTS, train_doc2vec
+
+    corpus = TextCorpus(TEXTS)
+    table, info = train_word_vectors(corpus, min_count=1)  # every other parameter defaulted
+    assert (table.dim, info.epochs) == (TRAINING_DEFAULTS["vector_size"], 5)
+    _, d2v = train_doc2vec(corpus, min_count=1, vector_size=4)
+    assert d2v.epochs == 10  # Doc2Vec's own default
+    # word2vec accepts fastText's n-gram parameters without reading them; Doc2Vec's
+    # learning rate is no parameter of either, and a misspelling is named
+    train_word_vectors(corpus, bucket=10, **SMALL)
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['alpha'\]"):
+        train_word_vectors(corpus, alpha=0.1, **SMALL)
+    with pytest.raises(TypeError, match=r"\['vector_sise'\]; allowed: \['vector_size'"):
+        train_doc2vec(corpus, vector_sise=4)
+
+
 def test_trained_encoder_save_load_and_export(tmp_path):
     from gensim.models import KeyedVectors
 

@@ -18,11 +18,17 @@ from embeddings.adapters.word_vectors.pooling import FITTED_POOLINGS, Pooling, W
 from embeddings.adapters.word_vectors.state import check_state, public, read_table
 from embeddings.errors import InvalidParameterError, renamed_parameters
 from embeddings.formats.table import VectorTable
+from embeddings.training.trainers import (
+    FASTTEXT_PARAMS,
+    WORD2VEC_PARAMS,
+    check_training_params,
+    train_word_vectors,
+)
 
 __all__ = ["TrainedWordVectorEncoder"]
 
-#: the integer training parameters, as :func:`~embeddings.training.trainers.train_word_vectors`
-#: takes them (``sample`` is the one float)
+#: the training parameters, as :func:`~embeddings.training.trainers.train_word_vectors` takes them
+_TRAINING_PARAMS = (*WORD2VEC_PARAMS, *FASTTEXT_PARAMS)
 _INT_PARAMS = (
     "vector_size",
     "window",
@@ -136,9 +142,7 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
             raise InvalidParameterError(
                 f"algorithm must be 'word2vec' or 'fasttext', got {self.algorithm!r:.60}"
             )
-        from embeddings.training.trainers import check_training_params
-
-        names = [name for name in (*_INT_PARAMS, "sample") if name != "bucket"]
+        names = [name for name in _TRAINING_PARAMS if name != "bucket"]
         check_training_params(**{name: getattr(self, name) for name in names})
         if self.algorithm == "fasttext":  # the n-gram table: bucket x vector_size
             check_training_params(bucket=self.bucket, vector_size=self.vector_size)
@@ -159,15 +163,12 @@ class TrainedWordVectorEncoder(WordVectorEncoder):
         self._lookup = Lookup(table, lowercase=bool(self.lowercase), subwords=bool(self.subwords))
 
     def _train(self, corpus: Any, progress: bool) -> None:
-        from embeddings.training.trainers import train_word_vectors
-
         table, info = train_word_vectors(
             corpus,
             algorithm=self.algorithm,
             sg=bool(self.sg),
-            sample=float(self.sample),
             show_progress=progress,
-            **{name: int(getattr(self, name)) for name in _INT_PARAMS},
+            **{name: getattr(self, name) for name in _TRAINING_PARAMS},
         )
         self._install(table)
         self.training_info_ = info.as_dict()
