@@ -1,9 +1,13 @@
-"""Lazy import of optional dependencies with a clear install hint."""
+"""Lazy import of optional dependencies with a clear install hint, and the CPU threads
+this process runs its numerical libraries on."""
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
+import os
+import sys
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -43,3 +47,46 @@ def torch_threads(n: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+#: the threads a Dask worker gives this process (:func:`pin_process_threads`); ``None``:
+#: every CPU it may run on
+_PINNED_THREADS: int | None = None
+
+
+def process_threads() -> int:
+    """The CPU threads this process runs on: the CPUs it may use, or fewer where a Dask
+    worker pinned it (:func:`pin_process_threads`).
+
+    Encoders whose ``threads`` is ``None`` (ONNX Runtime) run with this many.
+
+    Example:
+        >>> process_threads() >= 1
+        True
+    """
+    try:
+        cpus = max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        cpus = max(1, os.cpu_count() or 1)
+    return cpus if _PINNED_THREADS is None else min(cpus, _PINNED_THREADS)
+
+
+def pin_process_threads(threads: int) -> None:
+    """Run this process's numerical work on ``threads`` threads: torch's intra-op pool
+    (when torch is installed) and :func:`process_threads`.
+
+    A Dask worker with ``nthreads=k`` calls it with ``k``, so that the worker processes of
+    one machine do not each start a thread per core.  No vector changes.
+
+    Example:
+        >>> before = process_threads()
+        >>> pin_process_threads(1); process_threads()
+        1
+        >>> pin_process_threads(before)
+    """
+    global _PINNED_THREADS
+    _PINNED_THREADS = max(1, int(threads))
+    if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(_PINNED_THREADS)

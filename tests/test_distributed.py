@@ -67,6 +67,10 @@ def test_two_workers_match_one_process_bit_for_bit_and_load_once(cluster, source
     assert len(result.workers) == 2 and sum(result.workers.values()) == n
     assert result.loads == dict.fromkeys(result.workers, 1)
     assert set(result.busy_seconds) == set(result.workers)
+    # the encoder plugin pinned each single-threaded worker's numerical threads to one
+    from embeddings._deps import process_threads
+
+    assert set(client.run(process_threads).values()) == {1}
     assert all(0 < result.encode_seconds[w] <= result.busy_seconds[w] for w in result.workers)
     manifest = json.loads((out / "_transferkit.json").read_text())
     assert manifest["complete"] and manifest["encoder"]["fingerprint"] == sif.fingerprint()
@@ -267,3 +271,24 @@ def test_default_partitions_give_every_worker_thread_four(cluster, tmp_path):
     small.write_text("".join(t + "\n" for t in TEXTS), encoding="utf-8")
     result = distributed.encode(glove, small, tmp_path / "s", client=client, show_progress=False)
     assert result.partitions == 1  # under 64 KiB: one partition
+
+
+def test_own_local_clusters_leave_glibc_malloc_tuning_alone(monkeypatch):
+    """Dask's nanny gives workers ``MALLOC_TRIM_THRESHOLD_=65536``; any such setting fixes
+    glibc's mmap threshold, and MiniLM then encoded about 20% slower on a worker than in
+    one process (``python -m benchmarks.perf.distributed``).  Clusters that transferkit
+    starts leave the variable out, also when an earlier nanny (here the module's plain
+    LocalCluster) put it into this process's environment; a user's own value is kept."""
+    import dask
+
+    from embeddings._dask_workers import _worker_environ, client_for
+
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what a plain LocalCluster leaves
+    with client_for(None, 1) as client:
+        seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(seen.values()) == [None]
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+    with dask.config.set(
+        {"distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": 1 << 20}}
+    ):
+        assert _worker_environ() == {"MALLOC_TRIM_THRESHOLD_": 1 << 20}

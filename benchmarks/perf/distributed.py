@@ -7,8 +7,8 @@ saved, ``minilm-l6-int8`` and ``minilm-l6``) and each size (default 2,000, 20,00
 sentences are written to a ``.txt`` file and encoded
 
 * by **one process** (the peer): :func:`embeddings.encode_corpus` into a parquet
-  file, torch on one thread; start-up is loading the encoder and a first tiny
-  encoding, as on the workers;
+  file, on one core (torch and ONNX Runtime on one thread, as on each worker);
+  start-up is loading the encoder and a first tiny encoding, as on the workers;
 * on a **LocalCluster of 1 and of 2** single-threaded workers (the workers read their
   own byte ranges, ``--partitions-per-worker`` partitions each): start-up is starting
   the cluster plus a first tiny encoding, which imports transferkit and loads the
@@ -79,14 +79,14 @@ def _reference(name: str, texts: list[str], folder: Path) -> str:
 
 def _one_process(ref: str, corpus: Path, out: Path) -> dict[str, Any]:
     import embeddings
-    from embeddings._deps import torch_threads
+    from embeddings._deps import pin_process_threads
 
+    pin_process_threads(1)  # one core, as each worker: torch and ONNX Runtime
     t0 = time.perf_counter()
     enc = embeddings.load(ref)
-    with torch_threads(1):
-        enc.encode(["warm up"] * 8)  # as the workers' first tiny encoding
-        t1 = time.perf_counter()
-        result = embeddings.encode_corpus(enc, corpus, out, show_progress=False)
+    enc.encode(["warm up"] * 8)  # as the workers' first tiny encoding
+    t1 = time.perf_counter()
+    result = embeddings.encode_corpus(enc, corpus, out, show_progress=False)
     seconds = time.perf_counter() - t1
     return {"startup_s": t1 - t0, "steady_s": seconds, "rate": result.rows / seconds}
 

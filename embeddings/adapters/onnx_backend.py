@@ -38,7 +38,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,7 +47,7 @@ import numpy as np
 
 from embeddings._atomic import atomic_write_bytes, atomic_write_text
 from embeddings._checks import is_int
-from embeddings._deps import require
+from embeddings._deps import process_threads, require
 from embeddings.errors import InvalidParameterError, ModelFormatError
 
 __all__ = [
@@ -241,16 +240,13 @@ def cached_graph(
 
 
 def default_threads() -> int:
-    """The CPUs this process may run on.
+    """The CPU threads this process runs on (:func:`embeddings._deps.process_threads`).
 
     Example:
         >>> default_threads() >= 1
         True
     """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+    return process_threads()
 
 
 def effective_threads(threads: int | None) -> int:
