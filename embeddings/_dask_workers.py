@@ -36,6 +36,7 @@ __all__ = [
     "importing_main_in_worker",
     "resolve_encoder",
     "resolve_reference",
+    "without_dask_trim",
 ]
 
 
@@ -237,25 +238,26 @@ def _thread_env(threads: int = 1) -> dict[str, str]:
 _DASK_MALLOC_TRIM = ("MALLOC_TRIM_THRESHOLD_", 65536)
 
 
-def _worker_environ() -> dict[str, Any]:
-    """The nanny's pre-spawn environment: Dask's, less its default trim threshold.
-
-    A value the user configured is kept.
+def without_dask_trim(environ: dict[str, Any]) -> dict[str, Any]:
+    """``environ`` less Dask's default ``MALLOC_TRIM_THRESHOLD_`` (a user's value is kept).
 
     Example:
-        >>> import dask
-        >>> with dask.config.set({"distributed.nanny.pre-spawn-environ": {
-        ...         "MALLOC_TRIM_THRESHOLD_": 65536, "OMP_NUM_THREADS": 1}}):
-        ...     _worker_environ()
+        >>> without_dask_trim({"MALLOC_TRIM_THRESHOLD_": 65536, "OMP_NUM_THREADS": 1})
         {'OMP_NUM_THREADS': 1}
+        >>> without_dask_trim({"MALLOC_TRIM_THRESHOLD_": "1048576"})
+        {'MALLOC_TRIM_THRESHOLD_': '1048576'}
     """
+    name, value = _DASK_MALLOC_TRIM
+    return {k: v for k, v in environ.items() if not (k == name and str(v) == str(value))}
+
+
+def _worker_environ() -> dict[str, Any]:
+    """The nanny's pre-spawn environment: Dask's configured one, :func:`without_dask_trim`."""
     import dask
 
-    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
-    name, value = _DASK_MALLOC_TRIM
-    if str(environ.get(name)) == str(value):
-        del environ[name]
-    return environ
+    return without_dask_trim(
+        dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    )
 
 
 def _drop_inherited_trim() -> None:

@@ -292,3 +292,26 @@ def test_own_local_clusters_leave_glibc_malloc_tuning_alone(monkeypatch):
         {"distributed.nanny.pre-spawn-environ": {"MALLOC_TRIM_THRESHOLD_": 1 << 20}}
     ):
         assert _worker_environ() == {"MALLOC_TRIM_THRESHOLD_": 1 << 20}
+
+
+def test_nanny_preload_leaves_glibc_malloc_tuning_alone_on_own_workers(monkeypatch):
+    """``dask worker --preload-nanny embeddings.dask_nanny``: a nanny that loads the module
+    spawns its worker without Dask's default trim threshold; one that does not load it
+    passes the variable on (Dask's behaviour, which the module is there to undo)."""
+    from distributed import Client, LocalCluster
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # as a fresh `dask worker`
+    seen = {}
+    for preload in ([], ["embeddings.dask_nanny"]):
+        with (
+            LocalCluster(
+                n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=40,
+                preload_nanny=preload,
+            ) as local,
+            Client(local) as client,
+        ):  # fmt: skip
+            env = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+            seen[bool(preload)] = list(env.values())
+        monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # the nanny set it here
+    assert seen == {False: ["65536"], True: [None]}
