@@ -114,7 +114,8 @@ class WordVectorEncoder(VectorAccessMixin, BaseEncoder):
     max_input_length = MAX_INPUT_CHARACTERS  # linear cost: a generous cap
     max_input_unit = "characters"
     sort_by_length = False  # no padding: batches are input-order slices
-    min_batch_size = 16384  # the cost is per batch (Arrow calls, one sparse product)
+    min_batch_size = 65536  # the cost is per batch (Arrow calls, the chunk cache, two sparse
+    # products): fewer, larger batches meet each distinct chunk fewer times
     # 3: chunk-level sparse pooling (rounding differs); 4: surrogates reach the lookup
     # as U+FFFD (BaseEncoder's input policy), a vocabulary that holds U+FFFD serves them
     adapter_version = "5"  # 5: fastText n-grams of a word over 1,024 characters use its head
