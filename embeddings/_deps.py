@@ -52,6 +52,8 @@ def torch_threads(n: int) -> Iterator[None]:
 #: the threads a Dask worker gives this process (:func:`pin_process_threads`); ``None``:
 #: every CPU it may run on
 _PINNED_THREADS: int | None = None
+#: torch's intra-op threads before the first pin, restored when the pin is lifted
+_TORCH_BEFORE_PIN: int | None = None
 
 
 def process_threads() -> int:
@@ -71,22 +73,32 @@ def process_threads() -> int:
     return cpus if _PINNED_THREADS is None else min(cpus, _PINNED_THREADS)
 
 
-def pin_process_threads(threads: int) -> None:
+def pin_process_threads(threads: int | None) -> None:
     """Run this process's numerical work on ``threads`` threads: torch's intra-op pool
-    (when torch is installed) and :func:`process_threads`.
+    (when torch is installed) and :func:`process_threads`; ``None`` lifts the pin and
+    gives torch back the threads it had before.
 
     A Dask worker with ``nthreads=k`` calls it with ``k``, so that the worker processes of
     one machine do not each start a thread per core.  No vector changes.
 
     Example:
-        >>> before = process_threads()
         >>> pin_process_threads(1); process_threads()
         1
-        >>> pin_process_threads(before)
+        >>> pin_process_threads(None)
     """
-    global _PINNED_THREADS
-    _PINNED_THREADS = max(1, int(threads))
-    if "torch" in sys.modules or importlib.util.find_spec("torch") is not None:
+    global _PINNED_THREADS, _TORCH_BEFORE_PIN
+    has_torch = "torch" in sys.modules or importlib.util.find_spec("torch") is not None
+    if threads is None:
+        if has_torch and _TORCH_BEFORE_PIN is not None:
+            import torch
+
+            torch.set_num_threads(_TORCH_BEFORE_PIN)
+        _PINNED_THREADS = _TORCH_BEFORE_PIN = None
+        return
+    if has_torch:
         import torch
 
-        torch.set_num_threads(_PINNED_THREADS)
+        if _PINNED_THREADS is None:
+            _TORCH_BEFORE_PIN = torch.get_num_threads()
+        torch.set_num_threads(max(1, int(threads)))
+    _PINNED_THREADS = max(1, int(threads))

@@ -102,3 +102,20 @@ def test_make_venv_installs_the_cpu_torch_first_then_all_and_dev():
     extras_at = next(i for i, line in enumerate(lines) if '-e ".[all,dev]"' in line)
     assert torch_at < extras_at
     assert '"torch==2.13.0"' in lines[extras_at]  # held at its build while the extras resolve
+
+
+def test_pinning_process_threads_covers_torch_and_onnx_and_can_be_lifted():
+    """A Dask worker pins its numerical threads; ONNX Runtime's default follows the pin,
+    and lifting it gives torch back its former setting."""
+    import torch
+
+    from embeddings._deps import pin_process_threads, process_threads
+    from embeddings.adapters.onnx_backend import default_threads
+
+    before, cpus = torch.get_num_threads(), process_threads()
+    try:
+        pin_process_threads(1)
+        assert (torch.get_num_threads(), process_threads(), default_threads()) == (1, 1, 1)
+    finally:
+        pin_process_threads(None)
+    assert (torch.get_num_threads(), process_threads()) == (before, cpus)
