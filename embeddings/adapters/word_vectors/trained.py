@@ -29,18 +29,6 @@ __all__ = ["TrainedWordVectorEncoder"]
 
 #: the training parameters, as :func:`~embeddings.training.trainers.train_word_vectors` takes them
 _TRAINING_PARAMS = (*WORD2VEC_PARAMS, *FASTTEXT_PARAMS)
-_INT_PARAMS = (
-    "vector_size",
-    "window",
-    "min_count",
-    "epochs",
-    "negative",
-    "min_n",
-    "max_n",
-    "bucket",
-    "random_state",
-    "threads",
-)
 
 
 @public
