@@ -192,16 +192,35 @@ def test_dataframes_and_series() -> None:
 
 
 # --------------------------------------------- concat of encode-time parts
-def test_a_saved_concat_with_a_skip_thought_part_encodes_after_load(tmp_path: Path) -> None:
-    """The parts' saved state is restored by the one restore function, which marks a
-    part fitted for its fit key (the parameters less ``encode_time_params``)."""
-    pytest.importorskip("torch")
+def _skip_thought_part() -> Any:
     from embeddings.adapters.skip_thought import SkipThoughtEncoder
 
-    docs = ["the cat sat on the mat", "it purred at the dog", "the dog ran away", ""] * 3
     tiny = {"hidden_size": 8, "embedding_dim": 6, "decoder_size": 6, "epochs": 1}
-    skip = SkipThoughtEncoder(min_count=1, expand_vocab="glove-6b-50d", **tiny)
-    enc = embeddings.load("concat", encoders=[skip, "glove-6b-50d"]).fit(docs)
+    return SkipThoughtEncoder(min_count=1, expand_vocab="glove-6b-50d", **tiny)
+
+
+def _elmo_part() -> Any:
+    from embeddings.adapters.elmo import ElmoEncoder
+
+    tiny = {"cell_dim": 8, "projection_dim": 4, "char_dim": 4, "filters": "1x4,2x4"}
+    # every encode-time parameter away from its default: none of them is in the fit key
+    return ElmoEncoder(epochs=1, batch_size=2, layers="top", pooling="max", max_length=12, **tiny)
+
+
+@pytest.mark.parametrize(
+    "make_part", [_skip_thought_part, _elmo_part], ids=["skip-thought", "elmo"]
+)
+def test_a_saved_concat_with_an_encode_time_part_encodes_after_load(
+    tmp_path: Path, make_part: Any
+) -> None:
+    """Regression: a concat of a part with ``encode_time_params`` (Skip-Thought, ELMo)
+    and GloVe, fitted, saved and loaded, encodes as before.  The parts' saved state is
+    restored by the one restore function, which marks a part fitted for its fit key (the
+    parameters less ``encode_time_params``); a restore by the full parameter key raised
+    ``NotFittedError: parameters changed since fit`` here."""
+    pytest.importorskip("torch")
+    docs = ["the cat sat on the mat", "it purred at the dog", "the dog ran away", ""] * 3
+    enc = embeddings.load("concat", encoders=[make_part(), "glove-6b-50d"]).fit(docs)
     want = enc.encode(["the cat ran", "a dog"])
     enc.save(tmp_path / "saved")
     again = embeddings.load(tmp_path / "saved")
