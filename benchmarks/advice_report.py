@@ -73,6 +73,43 @@ def _interval(scores: Sequence[float]) -> float | None:
     return float(t.ppf(0.975, len(scores) - 1) * sd / math.sqrt(len(scores)))
 
 
+def _pair_partial_rows(rows: list[dict[str, Any]], advice: Any) -> None:
+    """Put a candidate the budget stopped after fewer folds on the scale of the others.
+
+    Folds differ in difficulty, so the mean of one or two folds cannot be ranked against
+    means over every fold.  Such a row is compared on the folds it ran with the reference,
+    the best candidate measured on every fold: its score becomes the reference's mean over
+    every fold plus the mean paired difference on the shared folds, and its interval is
+    that of the differences.  The mean it measured stays in ``measured_score``, and
+    ``paired_with`` names the reference and its score on the same folds.
+    """
+    top = advice.sizes[-1]
+    by_fold = {
+        c.name: dict(zip(c.folds.get(top, []), c.scores.get(top, []), strict=True))
+        for c in advice.candidates
+    }
+    full = [r for r in rows if r["score"] is not None and r["folds_run"] >= advice.folds]
+    if not full:
+        return
+    ref = max(full, key=lambda r: r["score"])
+    theirs = by_fold[ref["candidate"]]
+    for row in rows:
+        if row["score"] is None or row["folds_run"] >= advice.folds:
+            continue
+        shared = [f for f in by_fold[row["candidate"]] if f in theirs]
+        if not shared:
+            continue
+        diffs = [by_fold[row["candidate"]][f] - theirs[f] for f in shared]
+        row["measured_score"] = row["score"]
+        row["paired_with"] = {
+            "candidate": ref["candidate"], "folds": [f + 1 for f in shared],
+            "score_on_same_folds": float(np.mean([theirs[f] for f in shared])),
+            "difference": float(np.mean(diffs)),
+        }  # fmt: skip
+        row["score"] = ref["score"] + float(np.mean(diffs))
+        row["ci95"] = _interval(diffs)
+
+
 def _rank(advice: Any) -> list[dict[str, Any]]:
     top = advice.sizes[-1]
     rows = []
@@ -90,9 +127,10 @@ def _rank(advice: Any) -> list[dict[str, Any]]:
             "train_seconds": float(np.mean(c.train_seconds)) if c.train_seconds else None,
             "encode_ms_per_1000": c.encode_ms_per_1000, "size_mb": c.size_mb,
             "cpu_only": True, "skipped": list(c.skipped),
-            "fine_tune": c.params.get("fine_tune"),
+            "fine_tune": c.params.get("fine_tune"), "measured_score": None, "paired_with": None,
         }  # fmt: skip
         rows.append(row)
+    _pair_partial_rows(rows, advice)
     run = sorted((r for r in rows if r["score"] is not None), key=lambda r: -r["score"])
     return run + [r for r in rows if r["score"] is None]
 
@@ -120,7 +158,8 @@ def format_table(advice: Any) -> str:
     for i, r in enumerate(advice.ranking, start=1):
         p = r["predicted"]
         lines.append([
-            str(i) if r["score"] is not None else "–", r["candidate"], _fmt(r["score"]),
+            str(i) if r["score"] is not None else "–", r["candidate"],
+            _fmt(r["score"]) + ("*" if r.get("paired_with") else ""),
             _fmt(r["ci95"]), str(r["folds_run"]), _fmt(p[1]), _fmt(p[2]), _fmt(p[4]),
             _fmt(r["train_seconds"], ".2f"), _fmt(r["encode_ms_per_1000"], ".0f"),
             _fmt(r["size_mb"]), "yes" if r["cpu_only"] else "no",
@@ -128,6 +167,11 @@ def format_table(advice: Any) -> str:
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
+    paired = [r for r in advice.ranking if r.get("paired_with")]
+    if paired:
+        ref = paired[0]["paired_with"]["candidate"]
+        out.append(f"* run on fewer folds than the others: scored by its difference to {ref} "
+                   "on the same folds (see the recommendation and advice.json)")  # fmt: skip
     return "\n".join(out)
 
 
@@ -138,7 +182,15 @@ def _recommend(advice: Any) -> str:
     best = ranked[0]
     ci = f" ± {best['ci95']:.1f}" if best["ci95"] is not None else ""
     folds = f"{advice.folds}-fold CV"
-    if best["folds_run"] < advice.folds:
+    paired = best.get("paired_with")
+    if paired:
+        ref = next(r for r in ranked if r["candidate"] == paired["candidate"])
+        shared = ", ".join(str(f) for f in paired["folds"])
+        folds = (f"estimated from {best['folds_run']} of {advice.folds} CV folds: it scored "
+                 f"{best['measured_score']:.1f} on fold {shared}, where {ref['candidate']} "
+                 f"scored {paired['score_on_same_folds']:.1f} and {ref['score']:.1f} over all "
+                 f"{advice.folds}; a rough estimate")  # fmt: skip
+    elif best["folds_run"] < advice.folds:
         folds = f"{best['folds_run']} of {advice.folds} CV folds, so a rough estimate"
     lines = [f"Recommended: {_label(best)}: {best['score']:.1f}{ci} "
              f"({folds}, {advice.sizes[-1]} training labels)."]  # fmt: skip

@@ -252,6 +252,7 @@ class _Runner:
                                         "C": C})  # fmt: skip
                 rec = self.results[key]
                 cand.scores.setdefault(size, []).append(rec["score"])
+                cand.folds.setdefault(size, []).append(f)
                 if size == self.data.sizes[-1]:
                     cand.train_seconds.append(rec["seconds"])
                     cand.params.setdefault("C", []).append(rec["C"])
@@ -318,6 +319,7 @@ class _Runner:
                     size * fine_tune_params(cand, size)["epochs"]
                 )
                 cand.scores.setdefault(size, []).append(rec["score"])
+                cand.folds.setdefault(size, []).append(f)
                 if size == d.sizes[-1]:
                     cand.train_seconds.append(rec["seconds"])
 

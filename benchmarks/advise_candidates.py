@@ -44,6 +44,7 @@ class Candidate:
         kind: ``tfidf``, ``frozen``, ``contrastive`` or ``top2``.
         encoder: the encoder preset (``None`` for TF-IDF).
         scores: training size -> accuracy (points) of each fold run at that size.
+        folds: training size -> the fold (0-based) of each of those scores.
         train_seconds: training time of each run at the largest size.
         encode_ms_per_1000: milliseconds to encode 1,000 of the task's texts.
         size_mb: size of the model's weights in MB.
@@ -55,6 +56,7 @@ class Candidate:
     kind: str
     encoder: str | None = None
     scores: dict[int, list[float]] = field(default_factory=dict)
+    folds: dict[int, list[int]] = field(default_factory=dict)
     train_seconds: list[float] = field(default_factory=list)
     encode_ms_per_1000: float | None = None
     size_mb: float | None = None

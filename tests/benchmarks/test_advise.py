@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from benchmarks.advice_model import load_pipeline
-from benchmarks.advice_report import fit_curve, predict
+from benchmarks.advice_report import _rank, _recommend, fit_curve, format_table, predict
 from benchmarks.advise import advise, fine_tunable, parse_budget
+from benchmarks.advise_candidates import Candidate
 from benchmarks.tasks import Task
 from embeddings.errors import InvalidInputError, InvalidParameterError
 
@@ -192,3 +193,39 @@ def test_the_encoder_to_fine_tune_is_the_best_one_that_fits_the_budget() -> None
     assert to_fine_tune([big, small], 400, 500, left=3000).name == "frozen:big"
     assert to_fine_tune([big, small], 400, 500, left=600).name == "frozen:small"
     assert to_fine_tune([big, small], 400, 500, left=10).name == "frozen:small"  # cheapest
+
+
+def test_a_candidate_cut_short_by_the_budget_is_ranked_on_the_folds_it_ran() -> None:
+    """A fine-tuning run measured on fold 1 only (an easy fold) is compared with the
+    reference on that fold, not with the reference's mean over five folds."""
+    from types import SimpleNamespace
+
+    def cand(name: str, kind: str, folds: dict[int, float]) -> Candidate:
+        return Candidate(name, kind, "minilm-l6", scores={400: list(folds.values())},
+                         folds={400: list(folds)}, train_seconds=[1.0])  # fmt: skip
+
+    frozen = cand("frozen:minilm-l6", "frozen", {0: 90.0, 1: 84.0, 2: 85.0, 3: 83.0, 4: 88.0})
+    tuned = cand("contrastive:minilm-l6", "contrastive", {0: 91.0})
+    two = cand("top2:minilm-l6", "top2", {0: 86.0, 1: 82.0})
+    advice = SimpleNamespace(sizes=[100, 400], folds=5, n_labels=500,
+                             candidates=[frozen, tuned, two])  # fmt: skip
+    ranking = _rank(advice)
+    advice.ranking = ranking
+    by_name = {r["candidate"]: r for r in ranking}
+    # 91.0 on fold 1, where the reference scored 90.0: 1 point over its 5-fold mean of 86.0
+    assert by_name["contrastive:minilm-l6"]["score"] == pytest.approx(87.0)
+    assert by_name["contrastive:minilm-l6"]["measured_score"] == 91.0
+    assert by_name["contrastive:minilm-l6"]["paired_with"] == {
+        "candidate": "frozen:minilm-l6", "folds": [1], "score_on_same_folds": 90.0,
+        "difference": 1.0}  # fmt: skip
+    # two folds: differences -4 and -2, so 86.0 - 3.0, with an interval over the differences
+    assert by_name["top2:minilm-l6"]["score"] == pytest.approx(83.0)
+    assert by_name["top2:minilm-l6"]["ci95"] is not None
+    assert by_name["frozen:minilm-l6"]["paired_with"] is None
+    assert [r["candidate"] for r in ranking] == [
+        "contrastive:minilm-l6", "frozen:minilm-l6", "top2:minilm-l6"]  # fmt: skip
+    assert "87.0*" in format_table(advice) and "* run on fewer folds" in format_table(advice)
+    text = _recommend(advice)
+    assert "87.0 (estimated from 1 of 5 CV folds: it scored 91.0 on fold 1" in text
+    assert "frozen:minilm-l6 scored 90.0 and 86.0 over all 5" in text
+    assert "by 1.0 points" in text
