@@ -95,10 +95,11 @@ def pin_process_threads(threads: int | None) -> None:
             torch.set_num_threads(_TORCH_BEFORE_PIN)
         _PINNED_THREADS = _TORCH_BEFORE_PIN = None
         return
+    pinned = max(1, int(threads))
     if has_torch:
         import torch
 
         if _PINNED_THREADS is None:
             _TORCH_BEFORE_PIN = torch.get_num_threads()
-        torch.set_num_threads(max(1, int(threads)))
-    _PINNED_THREADS = max(1, int(threads))
+        torch.set_num_threads(pinned)
+    _PINNED_THREADS = pinned
