@@ -282,7 +282,11 @@ class _Runner:
             cand.train_seconds = [s + extra for s in cand.train_seconds]
 
     def fine_tune_units(self, cands: Sequence[Candidate]) -> None:
-        """Fine-tuning runs, cheapest-to-most-informative first, while the budget lasts."""
+        """Fine-tuning runs, cheapest-to-most-informative first, while the budget lasts.
+
+        The first estimate of a run's cost is a guess from the encoding rate; a run it
+        ruled out is tried once more after the others, with the cost the runs measured.
+        """
         d = self.data
         order = [(d.sizes[-1], 0), *((s, 0) for s in d.sizes[:-1][::-1][:2]),
                  *((d.sizes[-1], f) for f in range(1, len(d.folds)))]  # fmt: skip
@@ -292,36 +296,49 @@ class _Runner:
             c.name: 4e-6 * (c.encode_ms_per_1000 or 0.0) * (4 if c.kind == "contrastive" else 1)
             for c in cands
         }  # fmt: skip
-        n_all = len(d.y)
+        waiting: list[tuple[int, int, Candidate]] = []
         for size, f in order:
             for cand in cands:
-                key = f"{cand.name}/{size}/{f}"
-                if key not in self.results:
-                    epochs = fine_tune_params(cand, size)["epochs"]
-                    estimate = per_text[cand.name] * size * epochs
-                    # and room to train it on all rows, should it be the one recommended
-                    final = per_text[cand.name] * n_all * fine_tune_params(cand, n_all)["epochs"]
-                    if estimate + final > self.left() or self.left() <= 0:
-                        cand.skipped.append(
-                            f"n={size} fold {f + 1}: needs ~{estimate:.0f}s (+ ~{final:.0f}s to "
-                            f"train the final model), {max(self.left(), 0):.0f}s left"
-                        )
-                        continue
-                    train, test = d.folds[f]
-                    idx = d.subsample(train, size, self.random_state + f)
-                    t0 = time.perf_counter()
-                    acc = self.fine_tune_once(cand, idx, test)
-                    seconds = time.perf_counter() - t0
-                    self.remember(key, {"score": acc, "seconds": seconds})
-                    self.log(f"  {cand.name} n={size} fold {f + 1}: {acc:.1f} ({seconds:.0f}s)")
-                rec = self.results[key]
-                per_text[cand.name] = rec["seconds"] / (
-                    size * fine_tune_params(cand, size)["epochs"]
-                )
-                cand.scores.setdefault(size, []).append(rec["score"])
-                cand.folds.setdefault(size, []).append(f)
-                if size == d.sizes[-1]:
-                    cand.train_seconds.append(rec["seconds"])
+                note = self._fine_tune_unit(cand, size, f, per_text)
+                if note is not None:
+                    cand.skipped.append(note)
+                    waiting.append((size, f, cand))
+        for size, f, cand in waiting:
+            at = f"n={size} fold {f + 1}:"
+            note = self._fine_tune_unit(cand, size, f, per_text)
+            cand.skipped = [s for s in cand.skipped if not s.startswith(at)]
+            if note is not None:
+                cand.skipped.append(note)
+
+    def _fine_tune_unit(self, cand: Candidate, size: int, f: int,
+                        per_text: dict[str, float]) -> str | None:  # fmt: skip
+        """One fine-tuning run (measured, or read from the cache) and its score; or, when
+        its estimated time does not fit what is left, why not."""
+        d = self.data
+        key = f"{cand.name}/{size}/{f}"
+        if key not in self.results:
+            epochs = fine_tune_params(cand, size)["epochs"]
+            estimate = per_text[cand.name] * size * epochs
+            # and room to train it on all rows, should it be the one recommended
+            n_all = len(d.y)
+            final = per_text[cand.name] * n_all * fine_tune_params(cand, n_all)["epochs"]
+            if estimate + final > self.left() or self.left() <= 0:
+                return (f"n={size} fold {f + 1}: needs ~{estimate:.0f}s (+ ~{final:.0f}s to "
+                        f"train the final model), {max(self.left(), 0):.0f}s left")  # fmt: skip
+            train, test = d.folds[f]
+            idx = d.subsample(train, size, self.random_state + f)
+            t0 = time.perf_counter()
+            acc = self.fine_tune_once(cand, idx, test)
+            seconds = time.perf_counter() - t0
+            self.remember(key, {"score": acc, "seconds": seconds})
+            self.log(f"  {cand.name} n={size} fold {f + 1}: {acc:.1f} ({seconds:.0f}s)")
+        rec = self.results[key]
+        per_text[cand.name] = rec["seconds"] / (size * fine_tune_params(cand, size)["epochs"])
+        cand.scores.setdefault(size, []).append(rec["score"])
+        cand.folds.setdefault(size, []).append(f)
+        if size == d.sizes[-1]:
+            cand.train_seconds.append(rec["seconds"])
+        return None
 
     def fine_tune_once(self, cand: Candidate, idx: np.ndarray, test: np.ndarray) -> float:
         from embeddings.training.finetune import fine_tune

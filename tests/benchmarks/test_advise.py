@@ -229,3 +229,23 @@ def test_a_candidate_cut_short_by_the_budget_is_ranked_on_the_folds_it_ran() -> 
     assert "87.0 (estimated from 1 of 5 CV folds: it scored 91.0 on fold 1" in text
     assert "frozen:minilm-l6 scored 90.0 and 86.0 over all 5" in text
     assert "by 1.0 points" in text
+
+
+def test_a_fine_tuning_run_ruled_out_by_the_first_estimate_is_tried_again(
+    tmp_path, monkeypatch
+) -> None:
+    """The first cost estimate comes from the encoding rate; once a smaller run has
+    measured the real cost, the run ruled out on the guess is tried again."""
+    from benchmarks import advise as advise_module
+
+    _kind, data = advise_module._prepare(Task.from_dataframe(_frame(), name="r"), 5, 0)
+    assert data.sizes[-1] == 48 and len(data.y) == 60
+    # a guess of 1 s a text and epoch (top-2: 3 epochs at every size): fold 1 at 48 rows
+    # needs 144 s + 180 s for the final model > 300 s; 24 rows need 72 + 180 s and fit
+    tuned = Candidate("top2:x", "top2", "x", encode_ms_per_1000=1.0 / 4e-6)
+    runner = advise_module._Runner(data, 300.0, tmp_path, 0, lambda line: None)
+    monkeypatch.setattr(runner, "fine_tune_once", lambda cand, idx, test: 75.0)
+    runner.fine_tune_units([tuned])
+    assert sorted(tuned.folds[48]) == [0, 1, 2, 3, 4]
+    assert tuned.skipped == []
+    assert f"{tuned.name}/48/0" in runner.results
