@@ -187,22 +187,27 @@ def _run_setfit(args: argparse.Namespace, jobs: list[dict[str, Any]], cells: Cel
 
 
 def time_ratios(cells: Cells) -> dict[str, dict[str, float]]:
-    """Per model: contrastive wall time / SetFit wall time over the samples both ran
-    (median, min, max, count), and the mean accuracy difference (points)."""
+    """Contrastive wall time / SetFit wall time over the samples both ran (median, min,
+    max, count), and the mean accuracy difference (points): per model (key ``model``),
+    and per model and shots when the cells hold more than one ``k`` (``model@k``)."""
     by: dict[tuple[str, int, int, str], dict[str, dict[str, Any]]] = {}
     for r in cells.records.values():
         if r["row"] in ("contrastive", "setfit"):
             by.setdefault((r["task"], r["shots"], r["seed"], r["model"]), {})[r["row"]] = r
+    both = {k: v for k, v in by.items() if len(v) == 2}
+    groups: dict[str, list[dict[str, dict[str, Any]]]] = {}
+    for (_task, _shots, _seed, model), v in sorted(both.items()):
+        groups.setdefault(model, []).append(v)
+    if len({k[1] for k in both}) > 1:
+        for (_task, shots, _seed, model), v in sorted(both.items()):
+            groups.setdefault(f"{model}@{shots}", []).append(v)
     out: dict[str, dict[str, float]] = {}
-    for model in sorted({k[3] for k in by}):
-        pairs = [v for k, v in by.items() if k[3] == model and len(v) == 2]
-        if not pairs:
-            continue
+    for name, pairs in groups.items():
         ratios = np.array([v["contrastive"]["seconds"] / v["setfit"]["seconds"] for v in pairs])
         diff = np.array([v["contrastive"]["accuracy"] - v["setfit"]["accuracy"] for v in pairs])
-        out[model] = {"median": float(np.median(ratios)), "min": float(ratios.min()),
-                      "max": float(ratios.max()), "n": float(ratios.size),
-                      "accuracy_diff": float(diff.mean())}  # fmt: skip
+        out[name] = {"median": float(np.median(ratios)), "min": float(ratios.min()),
+                     "max": float(ratios.max()), "n": float(ratios.size),
+                     "accuracy_diff": float(diff.mean())}  # fmt: skip
     return out
 
 

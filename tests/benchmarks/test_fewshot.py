@@ -34,6 +34,17 @@ def test_ratios_and_table_come_from_the_cells(tmp_path) -> None:
     # ratios 10/20 and 30/20: median 1.0; accuracy differences +2 and -2
     assert r["median"] == pytest.approx(1.0) and r["min"] == 0.5 and r["max"] == 1.5
     assert r["accuracy_diff"] == pytest.approx(0.0) and r["n"] == 2
+    assert set(fewshot.time_ratios(cells)) == {"m"}  # one k: no per-k entries
+    more = fewshot.Cells(tmp_path / "k.json")
+    for record in cells.records.values():
+        more.add(record)
+    for row, acc, sec in (("contrastive", 90.0, 40.0), ("setfit", 86.0, 50.0)):
+        more.add({"key": fewshot.key("SST2", 64, 0, row, "m"), "task": "SST2",
+                  "shots": 64, "seed": 0, "row": row, "model": "m", "accuracy": acc,
+                  "seconds": sec})  # fmt: skip
+    by_k = fewshot.time_ratios(more)
+    assert by_k["m@8"] == r and by_k["m@64"]["median"] == pytest.approx(0.8)
+    assert by_k["m@64"]["accuracy_diff"] == pytest.approx(4.0) and by_k["m"]["n"] == 3
     text = fewshot.table(cells, ["SST2"], [8])
     assert "| contrastive | m | 75.0 ± 7.1 (n=2, 20s) | 75.0 |" in text
     assert "| setfit | m | 75.0 ± 4.2 (n=2, 20s) | 75.0 |" in text
