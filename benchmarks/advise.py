@@ -296,17 +296,10 @@ class _Runner:
             c.name: 4e-6 * (c.encode_ms_per_1000 or 0.0) * (4 if c.kind == "contrastive" else 1)
             for c in cands
         }  # fmt: skip
-        waiting: list[tuple[int, int, Candidate]] = []
-        for size, f in order:
-            for cand in cands:
-                note = self._fine_tune_unit(cand, size, f, per_text)
-                if note is not None:
-                    cand.skipped.append(note)
-                    waiting.append((size, f, cand))
-        for size, f, cand in waiting:
-            at = f"n={size} fold {f + 1}:"
+        waiting = [(cand, size, f) for size, f in order for cand in cands
+                   if self._fine_tune_unit(cand, size, f, per_text) is not None]  # fmt: skip
+        for cand, size, f in waiting:  # the retry's reason is the one reported
             note = self._fine_tune_unit(cand, size, f, per_text)
-            cand.skipped = [s for s in cand.skipped if not s.startswith(at)]
             if note is not None:
                 cand.skipped.append(note)
 
