@@ -53,14 +53,16 @@ from numpy.typing import ArrayLike, NDArray
 
 from embeddings._params import store_params
 from embeddings.base import BaseEncoder
-from embeddings.errors import InvalidParameterError, renamed_parameters
+from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
 from embeddings.training.finetune_data import (
     Init,
     Unfreeze,
     check_encoder,
     check_finetune_params,
     check_labelled,
+    check_pairs,
     check_texts_labels,
+    is_pairs,
     stratified_subsample,
     train_validation,
 )
@@ -126,10 +128,18 @@ class FineTunedEncoder(BaseEncoder):
         threads: torch threads while training; ``None`` keeps torch's current setting.
         objective: ``"classification"`` (cross-entropy through the head) or
             ``"contrastive"`` (cosine-similarity loss on pairs of texts sampled from
-            the labels, the head trained on the new vectors).
+            the labels, the head trained on the new vectors).  Fitted on
+            ``(text_a, text_b)`` pairs, the head reads ``[u, v, |u-v|, u*v]`` and
+            ``"contrastive"`` trains on the given pairs (see
+            :mod:`~embeddings.training.finetune_objectives`).
 
     Attributes:
         classes_: the label values, in the order of the head's outputs.
+        input_: ``"texts"``, or ``"pairs"`` when fitted on ``(text_a, text_b)`` pairs
+            (``predict``, ``predict_proba`` and ``score`` then take pairs; ``encode``
+            always takes texts).
+        pair_targets_: contrastive fine-tuning on pairs: the target cosine similarity of
+            each class's pairs (``{label: target}``); else ``None``.
         history_: one :class:`EpochRecord` per epoch (epoch 0: before training).
         best_epoch_: the epoch whose weights were kept; ``None`` when a time budget
             stopped training (the weights are then the latest; resume to finish).
@@ -199,10 +209,10 @@ class FineTunedEncoder(BaseEncoder):
 
     def fit(  # type: ignore[override]
         self,
-        texts: Sequence[str],
+        texts: Sequence[str] | Sequence[tuple[str, str]],
         labels: ArrayLike | None = None,
         *,
-        dev_texts: Sequence[str] | None = None,
+        dev_texts: Sequence[str] | Sequence[tuple[str, str]] | None = None,
         dev_labels: ArrayLike | None = None,
         workdir: str | os.PathLike[str] | None = None,
         resume: bool = False,
@@ -212,10 +222,12 @@ class FineTunedEncoder(BaseEncoder):
         """Fine-tune a copy of ``base`` with a new softmax head on labelled texts.
 
         Args:
-            texts: training texts.
+            texts: training texts, or ``(text_a, text_b)`` pairs (a list of tuples, an
+                ``(n, 2)`` array or a two-column DataFrame) for a pair task.
             labels: one label (int or str) per text; at least two classes.
-            dev_texts: validation texts for early stopping; ``None`` carves a seeded,
-                stratified ``validation_fraction`` from ``texts``.
+            dev_texts: validation texts (pairs, if ``texts`` are) for early stopping;
+                ``None`` carves a seeded, stratified ``validation_fraction`` from
+                ``texts``.
             dev_labels: labels of ``dev_texts``.
             workdir: folder for checkpoints, ``log.jsonl`` and ``loss.png``.
             resume: continue from the newest checkpoint in ``workdir``.
@@ -243,10 +255,13 @@ class FineTunedEncoder(BaseEncoder):
         from embeddings._deps import torch_threads
 
         self._validate()
-        texts_list, y_idx, classes = check_labelled(texts, labels, type(self).__name__)
+        pairs = is_pairs(texts)
+        texts_list, y_idx, classes = check_labelled(texts, labels, type(self).__name__,
+                                                    pairs=pairs)  # fmt: skip
         train, val, validation = train_validation(
             texts_list, y_idx, classes, dev_texts, dev_labels,
             fraction=float(self.validation_fraction), random_state=int(self.random_state),
+            pairs=pairs,
         )  # fmt: skip
         started = time.perf_counter()
         threads = torch.get_num_threads() if self.threads is None else int(self.threads)
@@ -254,8 +269,9 @@ class FineTunedEncoder(BaseEncoder):
             torch.manual_seed(int(self.random_state))
             run = setup_training(
                 self._fresh_base(), self._objective_name(), int(classes.size), train, val,
-                unfreeze=self.unfreeze, init=self.init, batch_size=int(self.batch_size),
-                eval_batch_size=int(self.eval_batch_size), show_progress=show_progress,
+                unfreeze=self.unfreeze, init=self.init, pairs=pairs,
+                batch_size=int(self.batch_size), eval_batch_size=int(self.eval_batch_size),
+                show_progress=show_progress,
             )  # fmt: skip
         config = self._train_config(len(train[0]), threads, max_minutes, show_progress)
         groups = param_groups(
@@ -267,7 +283,8 @@ class FineTunedEncoder(BaseEncoder):
         result = trainer.fit(resume=resume)
         training = {
             "n_train": len(train[0]), "n_val": len(val[0]), "validation": validation,
-            **run.finish(result), "train_seconds": time.perf_counter() - started,
+            "input": "pairs" if pairs else "texts", **run.finish(result),
+            "train_seconds": time.perf_counter() - started,
         }  # fmt: skip
         history = [run.untrained, *run.objective.history(result)]
         self._store(run.enc, run.model, run.head, classes, history, training)
@@ -315,6 +332,11 @@ class FineTunedEncoder(BaseEncoder):
         meta = self._meta
         training = meta["training"]
         self.classes_ = classes_from_json(meta["classes"], meta["classes_dtype"])
+        self.input_: str = str(training.get("input", "texts"))
+        targets = training.get("pair_targets")
+        self.pair_targets_: dict[Any, float] | None = (
+            None if targets is None else dict(zip(self.classes_.tolist(), targets, strict=True))
+        )
         self.history_: list[EpochRecord] = [dict(h) for h in meta["history"]]  # type: ignore[misc]
         if meta.get("history_scale") != 100:  # saved when the history held fractions (0-1)
             for h in self.history_:
@@ -368,10 +390,27 @@ class FineTunedEncoder(BaseEncoder):
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         return self._encoder.encode(texts, batch_size=max(len(texts), 1))
 
+    def _head_input(self, X: Any, batch_size: int, show_progress: bool) -> np.ndarray:
+        """The head's features of texts, or of pairs (``[u, v, |u-v|, u*v]``)."""
+        if getattr(self, "input_", "texts") == "pairs":
+            rows = check_pairs(X, "pairs")
+            both = self.encode([a for a, _ in rows] + [b for _, b in rows],
+                               batch_size=batch_size, show_progress=show_progress)  # fmt: skip
+            u, v = both[: len(rows)], both[len(rows) :]
+            return np.concatenate([u, v, np.abs(u - v), u * v], axis=1)
+        if is_pairs(X):
+            raise InvalidInputError(
+                f"{self.name} was fine-tuned on single texts, so it predicts texts; got "
+                "(text_a, text_b) pairs. Fine-tune on pairs for a pair task"
+            )
+        return self.encode(X, batch_size=batch_size, show_progress=show_progress)
+
     def predict_proba(
-        self, texts: Sequence[str], /, *, batch_size: int = 64, show_progress: bool = False
+        self, texts: Any, /, *, batch_size: int = 64, show_progress: bool = False
     ) -> np.ndarray:
         """Class probabilities, float32 ``(n, n_classes)``, columns in ``classes_`` order.
+
+        ``texts`` are ``(text_a, text_b)`` pairs when the model was fitted on pairs.
 
         Example:
             >>> clf.predict_proba(["a fine film"]).shape   # doctest: +SKIP
@@ -379,15 +418,15 @@ class FineTunedEncoder(BaseEncoder):
         """
         import torch
 
-        X = self.encode(texts, batch_size=batch_size, show_progress=show_progress)
+        X = self._head_input(texts, batch_size, show_progress)
         with torch.inference_mode():
             logits = self._head(torch.from_numpy(X))
             return torch.softmax(logits, dim=1).numpy().astype(np.float32)
 
     def predict(
-        self, texts: Sequence[str], /, *, batch_size: int = 64, show_progress: bool = False
+        self, texts: Any, /, *, batch_size: int = 64, show_progress: bool = False
     ) -> np.ndarray:
-        """Predicted labels (values of ``classes_``).
+        """Predicted labels (values of ``classes_``); pairs when fitted on pairs.
 
         Example:
             >>> clf.predict(["a fine film"])   # doctest: +SKIP
@@ -398,19 +437,22 @@ class FineTunedEncoder(BaseEncoder):
 
     def score(
         self,
-        texts: Sequence[str],
+        texts: Any,
         labels: ArrayLike,
         *,
         batch_size: int = 64,
         show_progress: bool = False,
     ) -> float:
-        """Accuracy on ``texts``/``labels`` (``show_progress``: a bar while encoding).
+        """Accuracy on ``texts`` (pairs when fitted on pairs) and ``labels``
+        (``show_progress``: a bar while encoding).
 
         Example:
             >>> clf.score(["a fine film", "a dull film"], [1, 0])   # doctest: +SKIP
             1.0
         """
-        texts_list, y = check_texts_labels(texts, labels, "score")
+        texts_list, y = check_texts_labels(
+            texts, labels, "score", pairs=getattr(self, "input_", "texts") == "pairs"
+        )
         predicted = self.predict(texts_list, batch_size=batch_size, show_progress=show_progress)
         return float(np.mean(predicted == y))
 

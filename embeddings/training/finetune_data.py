@@ -27,8 +27,10 @@ __all__ = [
     "check_finetune_params",
     "check_labelled",
     "check_float",
+    "check_pairs",
     "check_texts_labels",
     "check_unfreeze",
+    "is_pairs",
     "length_batches",
     "stratified_subsample",
     "train_validation",
@@ -56,13 +58,70 @@ def check_float(
     raise InvalidParameterError(f"{name} must be a number {bound}, got {value!r}")
 
 
-def check_texts_labels(texts: Any, labels: Any, what: str) -> tuple[list[str], NDArray[Any]]:
-    texts_list = validate_texts(texts, what=f"{what}_texts")
+def is_pairs(X: Any) -> bool:
+    """Whether ``X`` holds text pairs: an ``(n, 2)`` array, a two-column DataFrame, or
+    a sequence whose first item is a ``(text_a, text_b)`` tuple or list.
+
+    Example:
+        >>> is_pairs([("a cat", "a kitten")]), is_pairs(["a cat"])
+        (True, False)
+    """
+    if isinstance(X, (str, bytes)):
+        return False
+    if isinstance(X, np.ndarray):
+        return X.ndim == 2 and X.shape[1] == 2
+    columns = getattr(X, "columns", None)
+    if columns is not None and hasattr(X, "itertuples"):
+        return len(columns) == 2
+    try:
+        first = X[0]
+    except (TypeError, IndexError, KeyError):
+        return False
+    return isinstance(first, (tuple, list)) and len(first) == 2
+
+
+def check_pairs(X: Any, what: str = "pairs") -> list[tuple[str, str]]:
+    """``X`` as a list of ``(text_a, text_b)`` string pairs (see :func:`is_pairs`).
+
+    Raises:
+        InvalidInputError: naming the first row that is not a pair of two strings.
+
+    Example:
+        >>> check_pairs(np.array([["a cat", "a kitten"]]))
+        [('a cat', 'a kitten')]
+    """
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__iter__"):
+        raise InvalidInputError(
+            f"{what} must be a sequence of (text_a, text_b) pairs, got {type(X).__name__}"
+        )
+    rows = list(X.itertuples(index=False)) if hasattr(X, "itertuples") else list(X)
+    for i, row in enumerate(rows):
+        if (isinstance(row, (str, bytes)) or not isinstance(row, (tuple, list, np.ndarray))
+                or len(row) != 2):  # fmt: skip
+            raise InvalidInputError(
+                f"{what} must be (text_a, text_b) pairs; item {i} is "
+                f"{type(row).__name__} {str(row)[:40]!r}"
+            )
+    a = validate_texts([r[0] for r in rows], what=f"{what} (first texts)")
+    b = validate_texts([r[1] for r in rows], what=f"{what} (second texts)")
+    return [(str(x), str(y)) for x, y in zip(a, b, strict=True)]  # np.str_ -> str
+
+
+def check_texts_labels(
+    texts: Any, labels: Any, what: str, *, pairs: bool = False
+) -> tuple[list[Any], NDArray[Any]]:
+    """``(texts, labels)`` checked: one label (int or str) per text (or per pair)."""
+    texts_list: list[Any] = (
+        check_pairs(texts, f"{what}_texts")
+        if pairs
+        else validate_texts(texts, what=f"{what}_texts")
+    )
+    unit = "pair" if pairs else "text"
     y = np.asarray(labels)
     if y.ndim != 1 or y.shape[0] != len(texts_list):
         raise InvalidInputError(
-            f"{what}_labels must be one label per text: got shape {y.shape} for "
-            f"{len(texts_list)} texts"
+            f"{what}_labels must be one label per {unit}: got shape {y.shape} for "
+            f"{len(texts_list)} {unit}s"
         )
     if y.dtype.kind not in _LABEL_KINDS:
         raise InvalidInputError(
@@ -224,12 +283,13 @@ def train_validation(
     texts: list[str],
     y_idx: NDArray[np.int64],
     classes: NDArray[Any],
-    dev_texts: Sequence[str] | None,
+    dev_texts: Sequence[Any] | None,
     dev_labels: ArrayLike | None,
     *,
     fraction: float,
     random_state: int,
-) -> tuple[tuple[list[str], NDArray[Any]], tuple[list[str], NDArray[Any]], str]:
+    pairs: bool = False,
+) -> tuple[tuple[list[Any], NDArray[Any]], tuple[list[Any], NDArray[Any]], str]:
     """``(train, validation, how the validation set was made)`` as (texts, class ids).
 
     The validation set is ``dev_texts``/``dev_labels``, else a seeded, stratified
@@ -246,7 +306,7 @@ def train_validation(
         train = ([texts[i] for i in tr], y_idx[tr])
         how = f"split {fraction}" if va.size else "none"
         return train, ([texts[i] for i in va], y_idx[va]), how
-    val_texts, y_val = check_texts_labels(dev_texts, dev_labels, "dev")
+    val_texts, y_val = check_texts_labels(dev_texts, dev_labels, "dev", pairs=pairs)
     if not val_texts:
         raise InvalidInputError("dev_texts is empty")
     unseen = sorted(set(np.unique(y_val).tolist()) - set(classes.tolist()))
@@ -259,16 +319,17 @@ def train_validation(
 
 
 def check_labelled(
-    texts: Sequence[str], labels: ArrayLike | None, owner: str
-) -> tuple[list[str], NDArray[np.int64], NDArray[Any]]:
-    """``(texts, class id per text, classes)`` of a labelled training set, checked.
+    texts: Any, labels: ArrayLike | None, owner: str, *, pairs: bool = False
+) -> tuple[list[Any], NDArray[np.int64], NDArray[Any]]:
+    """``(texts, class id per text, classes)`` of a labelled training set, checked
+    (``pairs``: ``(text_a, text_b)`` pairs instead of texts).
 
     Raises:
         InvalidInputError: no labels, bad texts or labels, fewer than two classes.
     """
     if labels is None:
         raise InvalidInputError(f"{owner}.fit needs labels: fit(texts, labels), one per text")
-    texts_list, y = check_texts_labels(texts, labels, "train")
+    texts_list, y = check_texts_labels(texts, labels, "train", pairs=pairs)
     classes, y_idx = np.unique(y, return_inverse=True)
     if classes.size < 2:
         raise InvalidInputError(

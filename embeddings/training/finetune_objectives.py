@@ -12,6 +12,13 @@ pair's cosine similarity to its target (mean squared error, the recipe of SetFit
 Tunstall et al. 2022); the softmax head learns in the same steps from the new vectors
 (cross-entropy on detached vectors, so only the pair loss shapes the encoder).
 
+Labelled ``(text_a, text_b)`` pairs (paraphrase, duplicate or NLI tasks) have their own
+two objectives, :data:`PAIR_OBJECTIVES`, under the same names: the head reads the
+pair's ``[u, v, |u-v|, u*v]``; ``"classification"`` trains it through the encoder,
+the Sentence-BERT recipe on NLI (Reimers & Gurevych 2019); ``"contrastive"`` teaches
+the encoder a target cosine similarity per class, ranked by how alike each class's
+pairs were before training (:func:`class_targets`).
+
 Example:
     >>> sorted(OBJECTIVES)
     ['classification', 'contrastive']
@@ -38,8 +45,13 @@ __all__ = [
     "ClassificationObjective",
     "ContrastiveObjective",
     "EpochRecord",
+    "PAIR_OBJECTIVES",
+    "PairClassificationObjective",
+    "PairContrastiveObjective",
     "TrainingSetup",
+    "class_targets",
     "make_objective",
+    "pair_vectors",
     "sample_pairs",
     "setup_training",
 ]
@@ -97,20 +109,25 @@ class ClassificationObjective(Objective):
         self.texts, self.val_texts = train[0], val[0]
         self.y = torch.from_numpy(np.asarray(train[1], dtype=np.int64)).to(device)
         self.y_val = torch.from_numpy(np.asarray(val[1], dtype=np.int64)).to(device)
-        self.lengths = [len(t) for t in self.texts]
+        self.lengths = [self._length(t) for t in self.texts]
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.device = device
         self.X = self.X_val = None
         if precomputed:  # frozen encoder in eval mode: its vectors never change
-            self.X = features(
-                encoder, self.texts, eval_batch_size, show_progress=self.show_progress,
-                desc="features (train)",
-            ).to(device)  # fmt: skip
-            self.X_val = features(
-                encoder, self.val_texts, eval_batch_size, show_progress=self.show_progress,
-                desc="features (validation)",
-            ).to(device)  # fmt: skip
+            self.X = self._features(self.texts, "features (train)").to(device)
+            self.X_val = self._features(self.val_texts, "features (validation)").to(device)
         self.records: list[tuple[float, float]] = []
+
+    @staticmethod
+    def _length(row: Any) -> int:
+        return len(row)
+
+    def _features(self, rows: list[Any], desc: str = "validate") -> Any:
+        """The head's input for ``rows`` with the current weights (eval mode, no grad)."""
+        return features(
+            self.encoder, rows, self.eval_batch_size, show_progress=self.show_progress,
+            desc=desc,
+        )  # fmt: skip
 
     def plan(self, epoch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
         return length_batches(self.lengths, self.batch_size, rng)
@@ -133,10 +150,7 @@ class ClassificationObjective(Objective):
         with torch.no_grad():
             X = self.X_val
             if X is None:
-                X = features(
-                    self.encoder, self.val_texts, self.eval_batch_size,
-                    show_progress=self.show_progress,
-                ).to(self.device)  # fmt: skip
+                X = self._features(self.val_texts).to(self.device)
             logits = model.head(X)
             loss = float(torch.nn.functional.cross_entropy(logits, self.y_val).item())
             correct = int((logits.argmax(dim=1) == self.y_val).sum().item())
@@ -237,10 +251,113 @@ class ContrastiveObjective(ClassificationObjective):
         return pair_loss + head_loss, len(batch)
 
 
+def pair_vectors(u: Any, v: Any) -> Any:
+    """``[u, v, |u-v|, u*v]`` of two ``(n, dim)`` tensors: the head's input for pairs,
+    the columns of :func:`evaluators.pairs.pair_features` (Conneau et al. 2017)."""
+    import torch
+
+    return torch.cat([u, v, (u - v).abs(), u * v], dim=1)
+
+
+class PairClassificationObjective(ClassificationObjective):
+    """Cross-entropy of the head on the pair vectors of ``(text_a, text_b)`` pairs.
+
+    A batch holds ``batch_size // 2`` pairs (``batch_size`` texts), as contrastive
+    batches do.
+    """
+
+    unit = "pairs"
+
+    @staticmethod
+    def _length(row: Any) -> int:
+        return len(row[0]) + len(row[1])
+
+    def _vectors(self, rows: list[Any], desc: str) -> tuple[Any, Any]:
+        """Both texts' vectors of ``rows`` with the current weights (eval mode, no grad)."""
+        both = features(
+            self.encoder, [a for a, _ in rows] + [b for _, b in rows], self.eval_batch_size,
+            show_progress=self.show_progress, desc=desc,
+        )  # fmt: skip
+        return both[: len(rows)], both[len(rows) :]
+
+    def _features(self, rows: list[Any], desc: str = "validate") -> Any:
+        return pair_vectors(*self._vectors(rows, desc))
+
+    def plan(self, epoch: int, rng: np.random.Generator) -> list[NDArray[np.int64]]:
+        return length_batches(self.lengths, max(1, self.batch_size // 2), rng)
+
+    def _forward(self, batch: NDArray[np.int64]) -> tuple[Any, Any]:
+        """Both texts' vectors of the pairs ``batch``, through the trainable encoder."""
+        rows = [self.texts[i] for i in batch]
+        both = self.encoder.forward(
+            self.encoder.tokenize([a for a, _ in rows] + [b for _, b in rows])
+        )
+        return both[: len(rows)], both[len(rows) :]
+
+    def loss(self, model: Any, batch: NDArray[np.int64]) -> tuple[Any, int]:
+        import torch
+
+        idx = torch.from_numpy(batch).to(self.device)
+        feats = self.X[idx] if self.X is not None else pair_vectors(*self._forward(batch))
+        return torch.nn.functional.cross_entropy(model.head(feats), self.y[idx]), len(batch)
+
+
+def class_targets(cosines: NDArray[Any], labels: NDArray[np.int64], n_classes: int) -> list[float]:
+    """Target cosine similarity per class: the classes ranked by the mean cosine
+    similarity of their pairs, spread evenly over [0, 1] (ties keep class order).
+
+    Example:
+        >>> class_targets(np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 1, 0, 0]), 2)
+        [0.0, 1.0]
+    """
+    means = [float(np.mean(cosines[labels == c])) if np.any(labels == c) else 0.0
+             for c in range(n_classes)]  # fmt: skip
+    targets = [0.0] * n_classes
+    for rank, c in enumerate(np.argsort(means, kind="stable").tolist()):
+        targets[c] = rank / (n_classes - 1)
+    return targets
+
+
+class PairContrastiveObjective(PairClassificationObjective):
+    """Cosine-similarity loss on the given pairs toward their class's target, plus the
+    head on the new pair vectors (cross-entropy on detached vectors).
+
+    The targets (:func:`class_targets`) come from the encoder before training: the
+    class whose pairs are the most alike gets 1, the least alike 0, so "duplicate"
+    gets 1 whatever its label is called, and NLI's entailment, neutral and
+    contradiction get 1, 0.5 and 0.
+    """
+
+    def __init__(self, encoder: Any, train: Any, val: Any, **options: Any) -> None:
+        import torch
+
+        super().__init__(encoder, train, val, **options)
+        u, v = self._vectors(self.texts, "pair targets")
+        cos = torch.nn.functional.cosine_similarity(u, v, dim=1).numpy()
+        labels = self.y.cpu().numpy()
+        self.class_targets = class_targets(cos, labels, int(labels.max()) + 1)
+        self.targets = torch.tensor(self.class_targets, dtype=torch.float32, device=self.device)
+
+    def loss(self, model: Any, batch: NDArray[np.int64]) -> tuple[Any, int]:
+        import torch
+
+        idx = torch.from_numpy(batch).to(self.device)
+        u, v = self._forward(batch)
+        cos = torch.nn.functional.cosine_similarity(u, v, dim=1)
+        pair_loss = torch.nn.functional.mse_loss(cos, self.targets[self.y[idx]])
+        head = model.head(pair_vectors(u, v).detach())
+        return pair_loss + torch.nn.functional.cross_entropy(head, self.y[idx]), len(batch)
+
+
 #: ``fine_tune(objective=...)`` name -> the objective class; the one place to add one
 OBJECTIVES: dict[str, Callable[..., Objective]] = {
     "classification": ClassificationObjective,
     "contrastive": ContrastiveObjective,
+}
+#: the same names, for ``(text_a, text_b)`` pairs
+PAIR_OBJECTIVES: dict[str, Callable[..., Objective]] = {
+    "classification": PairClassificationObjective,
+    "contrastive": PairContrastiveObjective,
 }
 
 
@@ -249,6 +366,8 @@ def make_objective(
     encoder: Any,
     train: tuple[list[str], NDArray[np.int64]] | None = None,
     val: tuple[list[str], NDArray[np.int64]] | None = None,
+    *,
+    pairs: bool = False,
     **options: Any,
 ) -> Objective:
     """The fine-tuning objective called ``name`` over ``encoder``.
@@ -258,6 +377,7 @@ def make_objective(
         encoder: the encoder being fine-tuned.
         train: the training texts and class ids.
         val: the validation texts and class ids.
+        pairs: the texts are ``(text_a, text_b)`` pairs (:data:`PAIR_OBJECTIVES`).
         options: the objective's keyword arguments (batch sizes, device, progress).
 
     Raises:
@@ -270,7 +390,7 @@ def make_objective(
         ...     print(err)
         objective must be one of ['classification', 'contrastive'], got 'regression'
     """
-    cls = OBJECTIVES.get(name) if isinstance(name, str) else None
+    cls = (PAIR_OBJECTIVES if pairs else OBJECTIVES).get(name) if isinstance(name, str) else None
     if cls is None:
         raise InvalidParameterError(f"objective must be one of {sorted(OBJECTIVES)}, got {name!r}")
     return cls(encoder, train, val, **options)
@@ -307,6 +427,9 @@ class TrainingSetup:
             training["best_epoch"] = result.best_epoch + 1  # history's epoch 0 is untrained
         elif result.finished and not self.objective.val_texts:  # no validation: the last
             training["best_epoch"] = int(result.epochs_done)
+        targets = getattr(self.objective, "class_targets", None)
+        if targets is not None:  # contrastive pairs: target cosine per class
+            training["pair_targets"] = [float(t) for t in targets]
         return training
 
 
@@ -319,9 +442,13 @@ def setup_training(
     *,
     unfreeze: Any,
     init: str,
+    pairs: bool = False,
     **options: Any,
 ) -> TrainingSetup:
     """Freeze ``enc`` as ``unfreeze`` says, add a new head and build the objective.
+
+    With ``pairs`` the texts are ``(text_a, text_b)`` pairs and the head reads their
+    :func:`pair_vectors` (``4 * dim`` features).
 
     ``options`` go to the objective (:func:`make_objective`).  Runs inside the
     caller's seeded torch RNG (the head's initial weights).
@@ -330,10 +457,11 @@ def setup_training(
 
     modules, trained, enc_params = freeze(enc, unfreeze, init)
     device = next(iter(unique_params(modules)), torch.empty(0)).device
-    head = torch.nn.Linear(int(enc.dim), n_classes).to(device)
+    head = torch.nn.Linear(int(enc.dim) * (4 if pairs else 1), n_classes).to(device)
     model = classifier(modules, head, trained).eval()
     built = make_objective(
-        objective, enc, train, val, precomputed=not enc_params, device=device, **options
-    )
+        objective, enc, train, val, pairs=pairs, precomputed=not enc_params, device=device,
+        **options,
+    )  # fmt: skip
     untrained = built.untrained_record(model)  # type: ignore[attr-defined]
     return TrainingSetup(enc, modules, enc_params, head, model, built, untrained)

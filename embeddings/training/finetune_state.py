@@ -106,9 +106,15 @@ def check_finetuned_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, A
         meta["training"],
         {"n_train": "int", "n_val": "int", "validation": "str", "stop_reason": "str",
          "finished": "bool", "steps": "int", "train_seconds": "number",
-         "n_trainable_params": "int", "best_epoch": "int"},
-        optional=("best_epoch",), owner=f"{_OWNER} (training)",
+         "n_trainable_params": "int", "best_epoch": "int", "input": "str",
+         "pair_targets": "list"},
+        optional=("best_epoch", "input", "pair_targets"), owner=f"{_OWNER} (training)",
     )  # fmt: skip
+    if meta["training"].get("input", "texts") not in ("texts", "pairs"):
+        raise ModelFormatError(
+            f"{_OWNER}: training 'input' must be 'texts' or 'pairs', got "
+            f"{meta['training']['input']!r:.40}"
+        )
     if not all(isinstance(h, dict) for h in meta["history"]):
         raise ModelFormatError(f"{_OWNER}: 'history' must be a list of epoch records")
     classes = classes_from_json(meta["classes"], meta["classes_dtype"])
@@ -116,6 +122,15 @@ def check_finetuned_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, A
         raise ModelFormatError(
             f"{_OWNER}: 'classes' must hold at least two distinct labels, got "
             f"{meta['classes']!r:.80}"
+        )
+    targets = meta["training"].get("pair_targets")
+    if targets is not None and (
+        len(targets) != classes.size
+        or not all(isinstance(t, (int, float)) and 0 <= t <= 1 for t in targets)
+    ):
+        raise ModelFormatError(
+            f"{_OWNER}: training 'pair_targets' must be one number in [0, 1] per class "
+            f"({classes.size}), got {targets!r:.80}"
         )
     head = {k: v for k, v in arrays.items() if k.startswith("head.")}
     check_state_arrays(
@@ -192,8 +207,10 @@ def build_finetuned(
     after = getattr(enc, "after_training", None)
     if callable(after):
         after()
-    if int(enc.dim) != int(weight.shape[1]):
+    wanted = int(enc.dim) * (4 if meta["training"].get("input") == "pairs" else 1)
+    if wanted != int(weight.shape[1]):
         raise ModelFormatError(
             f"saved head takes {weight.shape[1]} features, the encoder gives {enc.dim}"
+            f" ({wanted} for {meta['training'].get('input', 'texts')})"
         )
     return enc, head

@@ -1,0 +1,130 @@
+"""Fine-tuning on labelled ``(text_a, text_b)`` pairs, on a tiny random BERT."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import embeddings
+from embeddings.errors import InvalidInputError, ModelFormatError
+from embeddings.training.finetune import fine_tune
+from embeddings.training.finetune_data import check_pairs, is_pairs
+from embeddings.training.finetune_objectives import class_targets
+from tests.training import test_finetune as _ft
+from tests.training.test_finetune import FAST, NEG, POS, TEXTS
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+tiny_folder, encoder = _ft.tiny_folder, _ft.encoder
+
+# "same": the two texts are one text (cosine 1 under any encoder); "other": a short
+# and a long text (the tiny BERT tells texts apart by length).  Sorted, class 0 is
+# "other" and class 1 is "same".
+SAME = [(t, t) for t in POS + NEG]
+OTHER = [(p, n) for p, n in zip(POS, NEG, strict=True)] * 2
+PAIRS = (SAME + OTHER) * 2
+PAIR_LABELS = (["same"] * len(SAME) + ["other"] * len(OTHER)) * 2
+
+
+def test_pair_inputs_are_recognised_and_checked() -> None:
+    assert is_pairs([("a", "b")]) and is_pairs(np.array([["a", "b"]]))
+    assert not is_pairs(["a", "b"]) and not is_pairs("ab") and not is_pairs([])
+    assert check_pairs([["a", "b"]]) == [("a", "b")]
+    with pytest.raises(InvalidInputError, match=r"item 1 is tuple"):
+        check_pairs([("a", "b"), ("c",)])
+    with pytest.raises(InvalidInputError, match="second texts"):
+        check_pairs([("a", 3)])
+
+
+def test_class_targets_rank_classes_by_how_alike_their_pairs_are() -> None:
+    # computed by hand: class 0 mean 0.85, class 1 mean 0.15 -> class 0 gets 1
+    assert class_targets(np.array([0.9, 0.8, 0.2, 0.1]), np.array([0, 0, 1, 1]), 2) == [1.0, 0.0]
+    # NLI-like: entailment (2) most alike, contradiction (0) least, neutral between
+    cos = np.array([0.1, 0.2, 0.5, 0.6, 0.9, 0.8])
+    assert class_targets(cos, np.array([0, 0, 1, 1, 2, 2]), 3) == [0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("objective", ["classification", "contrastive"])
+def test_pair_model_predicts_pairs_saves_loads_and_repeats(
+    objective, encoder, tiny_folder, tmp_path
+) -> None:
+    runs = [
+        fine_tune(
+            encoder, PAIRS, PAIR_LABELS, objective=objective, unfreeze=1, random_state=0, **FAST
+        )
+        for _ in range(2)
+    ]
+    clf = runs[0]
+    assert clf.input_ == "pairs" and clf.objective == objective
+    assert clf._head.weight.shape == (2, 4 * encoder.dim)
+    proba = clf.predict_proba(PAIRS)
+    assert proba.shape == (len(PAIRS), 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(proba, runs[1].predict_proba(PAIRS))  # same seed, same numbers
+    assert set(clf.predict(PAIRS[:4]).tolist()) <= {"same", "other"}
+    assert clf.encode(TEXTS[:3]).shape == (3, encoder.dim)  # encode still takes texts
+    clf.save(tmp_path / "m")
+    back = embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
+    assert back.input_ == "pairs" and back.pair_targets_ == clf.pair_targets_
+    assert np.array_equal(back.predict_proba(PAIRS), proba)
+    assert back.score(PAIRS, PAIR_LABELS) == clf.score(PAIRS, PAIR_LABELS)
+
+
+def test_contrastive_targets_follow_the_data_not_the_label_names(encoder) -> None:
+    clf = fine_tune(encoder, PAIRS, PAIR_LABELS, objective="contrastive", unfreeze=1,
+                    random_state=0, **FAST)  # fmt: skip
+    # classes_ == ["other", "same"]: "same" pairs are identical texts, so they get 1
+    assert clf.classes_.tolist() == ["other", "same"]
+    assert clf.pair_targets_ == {"other": 0.0, "same": 1.0}
+    flipped = ["b" if y == "same" else "a" for y in PAIR_LABELS]  # same -> "b" (class 1)
+    renamed = ["a" if y == "same" else "b" for y in PAIR_LABELS]  # same -> "a" (class 0)
+    assert fine_tune(encoder, PAIRS, flipped, objective="contrastive", unfreeze=1,
+                     **FAST)._meta["training"]["pair_targets"] == [0.0, 1.0]  # fmt: skip
+    assert fine_tune(encoder, PAIRS, renamed, objective="contrastive", unfreeze=1,
+                     **FAST)._meta["training"]["pair_targets"] == [1.0, 0.0]  # fmt: skip
+
+
+def test_contrastive_pairs_pull_the_other_pairs_apart(encoder) -> None:
+    """The pair loss moves the encoder: "other" pairs (target 0) end less alike."""
+
+    def mean_cos(enc) -> float:
+        a = enc.encode([x for x, _ in OTHER])
+        b = enc.encode([y for _, y in OTHER])
+        num = (a * b).sum(axis=1)
+        return float(np.mean(num / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))))
+
+    clf = fine_tune(encoder, PAIRS, PAIR_LABELS, objective="contrastive", unfreeze="all",
+                    random_state=0, **{**FAST, "epochs": 5})  # fmt: skip
+    assert mean_cos(clf) < mean_cos(encoder) - 0.05
+
+
+def test_pairs_and_texts_are_not_mixed_up(encoder) -> None:
+    texts_model = fine_tune(encoder, TEXTS, _ft.LABELS, unfreeze=0, **FAST)
+    with pytest.raises(InvalidInputError, match="fine-tuned on single texts"):
+        texts_model.predict(PAIRS)
+    pair_model = fine_tune(encoder, PAIRS, PAIR_LABELS, unfreeze=0, **FAST)
+    with pytest.raises(InvalidInputError, match=r"\(text_a, text_b\) pairs; item 0 is str"):
+        pair_model.predict(TEXTS)
+    with pytest.raises(InvalidInputError, match="dev_texts must be"):
+        fine_tune(encoder, PAIRS, PAIR_LABELS, dev_texts=TEXTS[:2], dev_labels=["same"] * 2,
+                  **FAST)  # fmt: skip
+    with pytest.raises(InvalidInputError, match="one label per pair"):
+        fine_tune(encoder, PAIRS, PAIR_LABELS[:-1], **FAST)
+
+
+def test_a_saved_input_kind_other_than_texts_or_pairs_is_refused(
+    encoder, tiny_folder, tmp_path
+) -> None:
+    clf = fine_tune(encoder, PAIRS, PAIR_LABELS, unfreeze=0, **FAST)
+    clf.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config["state"]["training"]["input"] = "triples"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match="'texts' or 'pairs', got 'triples'"):
+        embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
+    config["state"]["training"].update(input="pairs", pair_targets=[1.0, 0.0, 0.5])
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match=r"one number in \[0, 1\] per class \(2\)"):
+        embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
