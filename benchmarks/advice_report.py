@@ -227,6 +227,11 @@ def _rebuild(best: dict[str, Any], advice: Any, params: dict[str, Any]) -> str:
     if best["kind"] in ("contrastive", "top2"):
         kw = best["fine_tune"]
         args = ", ".join(f"{k}={v!r}" for k, v in {**kw, "random_state": params["seed"]}.items())
+        if advice.task_type == "pair_classification":
+            return ("import transferkit\n"
+                    "# pairs: a list of (text_a, text_b)\n"
+                    f"model = transferkit.fine_tune({best['encoder']!r}, pairs, labels, {args})\n"
+                    "model.save('model')  # embeddings.load('model').predict(pairs)")  # fmt: skip
         return ("import transferkit\n"
                 f"model = transferkit.fine_tune({best['encoder']!r}, texts, labels, {args})\n"
                 "model.save('model')  # embeddings.load('model').predict(new_texts)")  # fmt: skip
@@ -234,15 +239,17 @@ def _rebuild(best: dict[str, Any], advice: Any, params: dict[str, Any]) -> str:
     if advice.task_type == "pair_classification":
         step = f"PairFeatures({enc!r})"
         imports = "from benchmarks.advice_model import PairFeatures\n"
+        fit = "model.fit(pairs, labels)  # pairs: a list of (text_a, text_b)"
     else:
         step = f"EmbeddingTransformer({enc!r})"
         imports = "from transferkit import EmbeddingTransformer\n"
+        fit = "model.fit(texts, labels)"
     return (f"{imports}from sklearn.linear_model import LogisticRegression\n"
             "from sklearn.pipeline import Pipeline\n"
             f"model = Pipeline([('features', {step}),\n"
             f"                  ('head', LogisticRegression(C={params['C']!r}, "
             f"random_state={params['seed']}))])\n"
-            "model.fit(texts, labels)  # pairs: a list of (text_a, text_b)")  # fmt: skip
+            f"{fit}")  # fmt: skip
 
 
 def fit_candidate(
@@ -267,7 +274,8 @@ def fit_candidate(
     if row["kind"] in ("contrastive", "top2"):
         from embeddings.training.finetune import fine_tune
 
-        model = fine_tune(row["encoder"], texts, labels, **row["fine_tune"],
+        rows: list[Any] = texts if pairs is None else list(zip(texts, pairs, strict=True))
+        model = fine_tune(row["encoder"], rows, labels, **row["fine_tune"],
                           random_state=random_state)  # fmt: skip
         return model, {"seed": random_state}
     enc = "tfidf" if row["kind"] == "tfidf" else row["encoder"]

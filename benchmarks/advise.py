@@ -46,6 +46,7 @@ from benchmarks.advise_candidates import (
     fine_tune_params,
     parse_budget,
     size_mb,
+    texts_per_row,
     to_fine_tune,
 )
 from embeddings.errors import InvalidInputError, InvalidParameterError
@@ -115,6 +116,12 @@ class _Data:
         if size >= train.size:
             return train
         return train[stratified_subsample(self.y[train], size, random_state)]
+
+    def rows(self, idx: np.ndarray) -> list[Any]:
+        """The texts of rows ``idx``, or their ``(text_a, text_b)`` pairs on a pair task."""
+        if self.pairs is None:
+            return [self.texts[i] for i in idx]
+        return [(self.texts[i], self.pairs[i]) for i in idx]
 
 
 def _task_rows(task: Any) -> tuple[str, list[str], list[str] | None, np.ndarray, list[str]]:
@@ -290,10 +297,11 @@ class _Runner:
         d = self.data
         order = [(d.sizes[-1], 0), *((s, 0) for s in d.sizes[:-1][::-1][:2]),
                  *((d.sizes[-1], f) for f in range(1, len(d.folds)))]  # fmt: skip
-        # seconds per text and epoch; before any run: ~4 encodings (forward, backward,
-        # optimizer step), contrastive epochs hold 2 pairs (4 texts) a text
+        # seconds per row and epoch; before any run: ~4 encodings (forward, backward,
+        # optimizer step) of each text an epoch holds per row
+        pairs = d.pairs is not None
         per_text: dict[str, float] = {
-            c.name: 4e-6 * (c.encode_ms_per_1000 or 0.0) * (4 if c.kind == "contrastive" else 1)
+            c.name: 4e-6 * (c.encode_ms_per_1000 or 0.0) * texts_per_row(c.kind, pairs)
             for c in cands
         }  # fmt: skip
         waiting = [(cand, size, f) for size, f in order for cand in cands
@@ -337,10 +345,9 @@ class _Runner:
         from embeddings.training.finetune import fine_tune
 
         d = self.data
-        texts = [d.texts[i] for i in idx]
-        clf = fine_tune(cand.encoder, texts, d.y[idx], **fine_tune_params(cand, len(texts)),
+        clf = fine_tune(cand.encoder, d.rows(idx), d.y[idx], **fine_tune_params(cand, len(idx)),
                         random_state=self.random_state)  # fmt: skip
-        predicted = clf.predict([d.texts[i] for i in test])
+        predicted = clf.predict(d.rows(test))
         return 100.0 * float(np.mean(predicted == d.y[test]))
 
 
@@ -450,19 +457,15 @@ def advise(
         advice.candidates.append(cand)
     tunable = [c for c in advice.candidates if c.scores and fine_tunable(c.encoder)]
     if fine_tuning and tunable:
-        best = to_fine_tune(tunable, data.sizes[-1], len(data.y), runner.left())
-        tuned = [Candidate(f"contrastive:{best.encoder}", "contrastive", best.encoder)]
-        if kind == "classification":
-            tuned.append(Candidate(f"top2:{best.encoder}", "top2", best.encoder))
+        best = to_fine_tune(tunable, data.sizes[-1], len(data.y), runner.left(),
+                            pairs=data.pairs is not None)  # fmt: skip
+        tuned = [Candidate(f"contrastive:{best.encoder}", "contrastive", best.encoder),
+                 Candidate(f"top2:{best.encoder}", "top2", best.encoder)]  # fmt: skip
         for c in tuned:
             c.encode_ms_per_1000, c.size_mb = best.encode_ms_per_1000, best.size_mb
         for c in tuned:  # the settings of the model trained on all rows
             c.params["fine_tune"] = fine_tune_params(c, len(data.y))
-        if kind == "pair_classification":
-            note = "fine-tuning takes single texts; pair tasks are scored frozen only"
-            tuned[0].skipped.append(note)
-        else:
-            runner.fine_tune_units(tuned)
+        runner.fine_tune_units(tuned)
         advice.candidates.extend(tuned)
     advice.seconds = time.perf_counter() - runner.started
     used = sum(len(v) for c in advice.candidates for v in c.scores.values())

@@ -139,8 +139,8 @@ def fine_tune_params(cand: Candidate, n: int) -> dict[str, Any]:
     """The fine-tuning settings advise uses (and the rebuild code repeats).
 
     Contrastive: every text in about 1,000 pairs, 1 to 20 epochs (each pairs every text
-    twice), the whole encoder trained, no validation split.  Top-2: 3 epochs, early
-    stopping on a 10% validation split.
+    twice; on a pair task each row is its one given pair), the whole encoder trained, no
+    validation split.  Top-2: 3 epochs, early stopping on a 10% validation split.
 
     Example:
         >>> fine_tune_params(Candidate("contrastive:minilm-l6", "contrastive"), 50)["epochs"]
@@ -153,15 +153,32 @@ def fine_tune_params(cand: Candidate, n: int) -> dict[str, Any]:
     return {"unfreeze": 2, "epochs": 3, "learning_rate": 2e-5}
 
 
-def to_fine_tune(tunable: list[Candidate], size: int, n_all: int, left: float) -> Candidate:
+def texts_per_row(kind: str, pairs: bool) -> int:
+    """Texts a fine-tuning epoch encodes per labelled row: contrastive pairs each text
+    with two others (4 texts), or trains on a pair task's given pair (2); top-k unfreezing
+    encodes the row's text (1) or both texts of its pair (2).
+
+    Example:
+        >>> texts_per_row("contrastive", False), texts_per_row("top2", True)
+        (4, 2)
+    """
+    if pairs:
+        return 2
+    return 4 if kind == "contrastive" else 1
+
+
+def to_fine_tune(
+    tunable: list[Candidate], size: int, n_all: int, left: float, pairs: bool = False
+) -> Candidate:
     """The encoder to fine-tune: the best frozen one whose contrastive run at ``size``,
     and then on all ``n_all`` rows, is estimated to fit in ``left`` seconds (a pass costs
-    ~4 encodings of each of the 4 texts of its 2 pairs), else the cheapest."""
+    ~4 encodings of each text of a row, :func:`texts_per_row`), else the cheapest."""
 
     def cost(c: Candidate) -> float:
         probe = Candidate(c.name, "contrastive")
         passes = sum(n * fine_tune_params(probe, n)["epochs"] for n in (size, n_all))
-        return 16e-6 * (c.encode_ms_per_1000 or 0.0) * passes
+        rows = texts_per_row("contrastive", pairs)
+        return 4e-6 * rows * (c.encode_ms_per_1000 or 0.0) * passes
 
     ranked = sorted(tunable, key=lambda c: -float(np.mean(c.scores[max(c.scores)])))
     fits = [c for c in ranked if cost(c) <= left]

@@ -149,6 +149,36 @@ def test_pair_tasks_get_pair_features_and_a_pair_pipeline(tmp_path) -> None:
     assert set(model.predict([("a good film", "a good film indeed")])) <= {"same", "other"}
 
 
+def test_pair_tasks_fine_tune_on_their_pairs(tmp_path) -> None:
+    pytest.importorskip("transformers")
+    from benchmarks.advice_report import _rebuild, fit_candidate
+    from tests.training.test_finetune import _tiny_bert
+
+    folder = tmp_path / "tiny"
+    _tiny_bert(folder)
+    rows = []
+    for i in range(12):
+        a = GOOD[i % 5]
+        rows.append({"text": a, "pair": a, "label": "same"})
+        rows.append({"text": a, "pair": BAD[i % 5], "label": "other"})
+    task = Task.from_dataframe(pd.DataFrame(rows), name="pairs", type="pair_classification",
+                               pair="pair")  # fmt: skip
+    advice = advise(task, budget="5m", candidates=[str(folder)], folds=3,
+                    cache_dir=tmp_path / "cache", out=tmp_path / "out",
+                    show_progress=False)  # fmt: skip
+    by_name = {r["candidate"]: r for r in advice.ranking}
+    assert set(by_name) == {"tfidf", f"frozen:{folder}", f"contrastive:{folder}", f"top2:{folder}"}
+    for kind in ("contrastive", "top2"):
+        row = by_name[f"{kind}:{folder}"]
+        assert row["score"] is not None and 0 <= row["score"] <= 100 and not row["skipped"]
+        model, _ = fit_candidate(row, [r["text"] for r in rows], [r["pair"] for r in rows],
+                                 [r["label"] for r in rows])  # fmt: skip
+        assert model.input_ == "pairs"
+        assert set(model.predict([("a good film", "a good film")]).tolist()) <= {"same", "other"}
+        code = _rebuild(row, advice, {"seed": 0})
+        assert f"fine_tune({str(folder)!r}, pairs, labels" in code
+
+
 def test_bad_input_gets_clear_errors(tmp_path) -> None:
     frame = _frame(10)
     frame.loc[len(frame)] = {"text": "lonely", "label": "rare"}
@@ -193,6 +223,9 @@ def test_the_encoder_to_fine_tune_is_the_best_one_that_fits_the_budget() -> None
     assert to_fine_tune([big, small], 400, 500, left=3000).name == "frozen:big"
     assert to_fine_tune([big, small], 400, 500, left=600).name == "frozen:small"
     assert to_fine_tune([big, small], 400, 500, left=10).name == "frozen:small"  # cheapest
+    # a pair task's contrastive epoch holds one pair (2 texts) a row: big needs ~832 s
+    assert to_fine_tune([big, small], 400, 500, left=1000).name == "frozen:small"
+    assert to_fine_tune([big, small], 400, 500, left=1000, pairs=True).name == "frozen:big"
 
 
 def test_a_candidate_cut_short_by_the_budget_is_ranked_on_the_folds_it_ran() -> None:
