@@ -135,12 +135,14 @@ def run_in_points(record: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------- data
 def load_splits(
     task_name: str, *, dev_size: int = 500, dev_max: int | None = None,
-    test_max: int | None = None, split_seed: int = 0,
+    test_max: int | None = None, split_seed: int = 0, pairs: bool = False,
 ) -> tuple[Split, Split, Split, dict[str, Any]]:  # fmt: skip
     """Train, dev and test ``(texts, labels)`` of a classification task.
 
     SST2 uses its 6920 full training sentences.  Missing dev (and test) splits are
-    carved from train with a stratified, seeded subsample (``split_seed``).
+    carved from train with a stratified, seeded subsample (``split_seed``).  With
+    ``pairs`` a pair-classification task (MRPC, SICK-E ...) is taken too, its texts as
+    ``(text_a, text_b)`` pairs (what fine-tuning on pairs reads).
 
     Returns:
         ``train, dev, test, info`` where ``info`` says how each split was made.
@@ -148,20 +150,24 @@ def load_splits(
     Raises:
         InvalidParameterError: the task is not a single-text classification task.
     """
-    from benchmarks.tasks import ClassificationTask, get_task
+    from benchmarks.tasks import ClassificationTask, PairClassificationTask, get_task
     from embeddings.training.finetune import stratified_subsample
 
     params = {"train_file": "sentences"} if task_name.strip().lower() == "sst2" else {}
     task = get_task(task_name, **params)
-    if not isinstance(task, ClassificationTask):
+    kinds = (ClassificationTask, PairClassificationTask) if pairs else (ClassificationTask,)
+    if not isinstance(task, kinds):
+        wanted = " or a pair-classification task (MRPC, SICK-E)" if pairs else ""
         raise InvalidParameterError(
-            f"{task.metadata.name} is a {task.metadata.family} task; the learning curve needs "
-            "a single-text classification task (e.g. SST2, TREC, MR, SUBJ)"
+            f"{task.metadata.name} is a {task.metadata.family} task; this needs a "
+            f"single-text classification task (e.g. SST2, TREC, MR, SUBJ){wanted}"
         )
     splits = task.metadata.splits
     info: dict[str, Any] = {"task": task.metadata.name, "version": task.metadata.version}
 
     def as_split(data: Any) -> Split:
+        if isinstance(task, PairClassificationTask):
+            return list(zip(data.texts_a, data.texts_b, strict=True)), np.asarray(data.labels)
         return list(data.texts), np.asarray(data.labels)
 
     def carve(pool: Split, size: int, what: str) -> tuple[Split, Split]:

@@ -196,9 +196,12 @@ def add_finetune_options(
     p.add_argument("--no-progress", action="store_true", help="hide progress bars and lines")
 
 
-def load_task_splits(args: argparse.Namespace) -> tuple[Any, Any, Any, dict[str, Any]]:
+def load_task_splits(
+    args: argparse.Namespace, *, pairs: bool = False
+) -> tuple[Any, Any, Any, dict[str, Any]]:
     """Apply ``--threads`` to torch, load the task's train, dev and test splits
-    (``--dev-size``, ``--dev-max``, ``--test-max``) and describe them on stderr.
+    (``--dev-size``, ``--dev-max``, ``--test-max``) and describe them on stderr
+    (``pairs``: a pair-classification task is taken too, as ``(text_a, text_b)`` pairs).
 
     Returns:
         ``(train, dev, test, info)`` as :func:`benchmarks.curves.load_splits` gives them.
@@ -212,8 +215,9 @@ def load_task_splits(args: argparse.Namespace) -> tuple[Any, Any, Any, dict[str,
 
         torch.set_num_threads(args.threads)
     train, dev, test, info = load_splits(
-        args.task, dev_size=args.dev_size, dev_max=args.dev_max, test_max=args.test_max
-    )
+        args.task, dev_size=args.dev_size, dev_max=args.dev_max, test_max=args.test_max,
+        pairs=pairs,
+    )  # fmt: skip
     print(describe_splits(info), file=sys.stderr, flush=True)
     return train, dev, test, info
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     unfreeze = parse_unfreeze(args.unfreeze)
     if args.init == "random" and unfreeze != "all":
         raise InvalidParameterError("--init random trains the whole network: use --unfreeze all")
-    train, dev, test, info = load_task_splits(args)
+    train, dev, test, info = load_task_splits(args, pairs=True)
     progress = not args.no_progress
     idx = stratified_subsample(train[1], args.max_train, args.random_state)
     texts = [train[0][i] for i in idx]
@@ -97,13 +97,15 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Fine-tune a torch encoder (a transformer, or a network transferkit trained) with\n"
             "a new softmax head on a classification task: the top --unfreeze layers train,\n"
             "early stopping on the dev split (carved from train when the task has none).\n"
+            "A pair-classification task (MRPC, SICK-E) trains on its (text_a, text_b) pairs.\n"
             "Prints dev and test accuracy; dev and test are capped by default (--dev-max,\n"
             "--test-max; 'all' lifts a cap)."
         ),
         epilog=(
             "examples:\n"
             "  transferkit finetune --task SST2 --encoder minilm-l6 --unfreeze 2 --epochs 3\n"
-            "  transferkit finetune --task TREC --unfreeze all --max-train 2000 --json ft.json"
+            "  transferkit finetune --task TREC --unfreeze all --max-train 2000 --json ft.json\n"
+            "  transferkit finetune --task MRPC --objective contrastive --unfreeze all"
         ),
     )
     add_finetune_options(
@@ -128,7 +130,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("classification", "contrastive"),
         default="classification",
         help="what the encoder learns: the head's cross-entropy, or a cosine-similarity "
-        "loss on pairs of texts sampled from the labels (the head trained on the new vectors)",
+        "loss on pairs of texts sampled from the labels, or on a pair task's own pairs (the "
+        "head trained on the new vectors)",
     )
     p.add_argument("--workdir", default=None, help="checkpoints and log.jsonl go here")
     p.add_argument("--resume", action="store_true", help="continue from --workdir's checkpoint")

@@ -115,7 +115,9 @@ def test_no_validation_trains_on_every_text_and_keeps_the_last_epoch(encoder) ->
     assert clf.training_result_.stop_reason == "completed"
 
 
-def test_cli_finetune_objective_contrastive(tiny_folder, tmp_path, monkeypatch) -> None:
+def finetune_cli(task: str, tiny_folder: str, tmp_path, monkeypatch) -> dict:
+    """``transferkit finetune --objective contrastive`` on 24 rows of ``task``, tiny
+    BERT, 1 epoch; the JSON result (the model is saved to ``tmp_path / "m"``)."""
     import json
 
     from benchmarks.cli import main
@@ -124,15 +126,18 @@ def test_cli_finetune_objective_contrastive(tiny_folder, tmp_path, monkeypatch) 
     if data_dir() is None:
         pytest.skip("benchmark data not found: set TRANSFERKIT_DATA")
     monkeypatch.setenv("TRANSFERKIT_DATA", str(data_dir()))
-
     out = tmp_path / "result.json"
     code = main([
-        "finetune", "--task", "SST2", "--encoder", tiny_folder, "--objective", "contrastive",
+        "finetune", "--task", task, "--encoder", tiny_folder, "--objective", "contrastive",
         "--unfreeze", "1", "--epochs", "1", "--max-train", "24", "--dev-max", "16",
         "--test-max", "16", "--no-progress", "--json", str(out), "--save", str(tmp_path / "m"),
     ])  # fmt: skip
     assert code == 0
-    result = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_cli_finetune_objective_contrastive(tiny_folder, tmp_path, monkeypatch) -> None:
+    result = finetune_cli("SST2", tiny_folder, tmp_path, monkeypatch)
     assert result["params"]["objective"] == "contrastive" and result["n_train"] == 24
     assert 0 <= result["test_accuracy"] <= 100
     back = embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])

@@ -128,3 +128,18 @@ def test_a_saved_input_kind_other_than_texts_or_pairs_is_refused(
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFormatError, match=r"one number in \[0, 1\] per class \(2\)"):
         embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
+
+
+def test_cli_finetune_on_a_pair_task(tiny_folder, tmp_path, monkeypatch, capsys) -> None:
+    from benchmarks.cli import main
+    from tests.training.test_contrastive import finetune_cli
+
+    result = finetune_cli("MRPC", tiny_folder, tmp_path, monkeypatch)
+    assert result["task"]["task"] == "MRPC" and result["n_train"] == 24
+    assert 0 <= result["test_accuracy"] <= 100
+    back = embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
+    assert back.input_ == "pairs" and sorted(back.pair_targets_.values()) == [0.0, 1.0]
+    # the learning curve still takes single-text tasks only
+    code = main(["curve", "--task", "MRPC", "--encoder", tiny_folder, "--sizes", "8",
+                 "--out", str(tmp_path / "curve")])  # fmt: skip
+    assert code == 2 and "single-text classification task" in capsys.readouterr().err
