@@ -224,7 +224,7 @@ class FineTunedEncoder(BaseEncoder):
         Args:
             texts: training texts, or ``(text_a, text_b)`` pairs (a list of tuples, an
                 ``(n, 2)`` array or a two-column DataFrame) for a pair task.
-            labels: one label (int or str) per text; at least two classes.
+            labels: one label (int or str) per text (or pair); at least two classes.
             dev_texts: validation texts (pairs, if ``texts`` are) for early stopping;
                 ``None`` carves a seeded, stratified ``validation_fraction`` from
                 ``texts``.
