@@ -44,7 +44,7 @@ import inspect
 import math
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -196,6 +196,17 @@ class FineTunedEncoder(BaseEncoder):
     def _validate(self) -> None:
         check_finetune_params(self)
 
+    def __sklearn_tags__(self) -> Any:
+        """A classifier to scikit-learn (``is_classifier``; ``cross_val_score`` then
+        splits stratified), that needs ``y`` to fit."""
+        from sklearn.utils import ClassifierTags
+
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags()
+        tags.target_tags.required = True
+        return tags
+
     # ---------------------------------------------------------------- fitting
     def _fresh_base(self) -> Any:
         """A copy of ``base`` that training may change (``base`` itself never changes)."""
@@ -255,6 +266,8 @@ class FineTunedEncoder(BaseEncoder):
         from embeddings._deps import torch_threads
 
         self._validate()
+        if isinstance(texts, Iterator):  # a generator: read it once
+            texts = list(texts)
         pairs = is_pairs(texts)
         texts_list, y_idx, classes = check_labelled(texts, labels, type(self).__name__,
                                                     pairs=pairs)  # fmt: skip
@@ -263,6 +276,15 @@ class FineTunedEncoder(BaseEncoder):
             fraction=float(self.validation_fraction), random_state=int(self.random_state),
             pairs=pairs,
         )  # fmt: skip
+        if pairs and self.objective == "contrastive":
+            absent = classes[np.setdiff1d(np.arange(classes.size), train[1])]
+            if absent.size:
+                raise InvalidInputError(
+                    "contrastive fine-tuning on pairs ranks every class by how alike its "
+                    f"training pairs are; {absent.tolist()!r} has no training pair left "
+                    f"(validation: {validation}); pass more pairs of it, dev_texts and "
+                    "dev_labels, or validation_fraction=0"
+                )
         started = time.perf_counter()
         threads = torch.get_num_threads() if self.threads is None else int(self.threads)
         with torch.random.fork_rng(devices=[]), torch_threads(threads):
@@ -453,6 +475,8 @@ class FineTunedEncoder(BaseEncoder):
         texts_list, y = check_texts_labels(
             texts, labels, "score", pairs=getattr(self, "input_", "texts") == "pairs"
         )
+        if not texts_list:
+            raise InvalidInputError("score needs at least one text (or pair) and its label")
         predicted = self.predict(texts_list, batch_size=batch_size, show_progress=show_progress)
         return float(np.mean(predicted == y))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import ItemsView, KeysView, Mapping, Sequence, Set
 from typing import Any, Literal
 
 import numpy as np
@@ -60,7 +60,8 @@ def check_float(
 
 def is_pairs(X: Any) -> bool:
     """Whether ``X`` holds text pairs: an ``(n, 2)`` array, a two-column DataFrame, or
-    a sequence whose first item is a ``(text_a, text_b)`` tuple or list.
+    a sequence whose first item is a tuple or list (``(text_a, text_b)``; any other
+    length is then refused by :func:`check_pairs` with the row it found).
 
     Example:
         >>> is_pairs([("a cat", "a kitten")]), is_pairs(["a cat"])
@@ -73,11 +74,14 @@ def is_pairs(X: Any) -> bool:
     columns = getattr(X, "columns", None)
     if columns is not None and hasattr(X, "itertuples"):
         return len(columns) == 2
-    try:
-        first = X[0]
-    except (TypeError, IndexError, KeyError):
-        return False
-    return isinstance(first, (tuple, list)) and len(first) == 2
+    if isinstance(X, Set) and X:
+        first: Any = next(iter(X))
+    else:
+        try:
+            first = X.iloc[0] if hasattr(X, "iloc") else X[0]
+        except (TypeError, IndexError, KeyError):
+            return False
+    return isinstance(first, (tuple, list))  # a tuple of another length: check_pairs says so
 
 
 def check_pairs(X: Any, what: str = "pairs") -> list[tuple[str, str]]:
@@ -90,9 +94,15 @@ def check_pairs(X: Any, what: str = "pairs") -> list[tuple[str, str]]:
         >>> check_pairs(np.array([["a cat", "a kitten"]]))
         [('a cat', 'a kitten')]
     """
-    if isinstance(X, (str, bytes)) or not hasattr(X, "__iter__"):
+    if isinstance(X, (str, bytes, Mapping)) or not hasattr(X, "__iter__"):
         raise InvalidInputError(
             f"{what} must be a sequence of (text_a, text_b) pairs, got {type(X).__name__}"
+        )
+    if isinstance(X, Set) and not isinstance(X, (KeysView, ItemsView)):
+        raise InvalidInputError(
+            f"{what} must be an ordered sequence of (text_a, text_b) pairs, got a "
+            f"{type(X).__name__}, which has no order (row i of the output could not be "
+            "matched to a pair); pass a list"
         )
     rows = list(X.itertuples(index=False)) if hasattr(X, "itertuples") else list(X)
     for i, row in enumerate(rows):
@@ -123,6 +133,15 @@ def check_texts_labels(
             f"{what}_labels must be one label per {unit}: got shape {y.shape} for "
             f"{len(texts_list)} {unit}s"
         )
+    if y.size == 0:  # nothing to check; an empty set is refused where it matters
+        return texts_list, y.astype(np.int64)
+    if y.dtype.kind == "U" and not isinstance(labels, np.ndarray):
+        odd = next((v for v in labels if not isinstance(v, str)), None)
+        if odd is not None:
+            raise InvalidInputError(
+                f"{what}_labels mixes strings and {type(odd).__name__} values (e.g. "
+                f"{odd!r}), which would silently become strings; use one type"
+            )
     if y.dtype.kind not in _LABEL_KINDS:
         raise InvalidInputError(
             f"{what}_labels must be integers or strings, got dtype {y.dtype}; convert "

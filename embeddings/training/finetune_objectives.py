@@ -35,7 +35,7 @@ from typing import Any, TypedDict
 import numpy as np
 from numpy.typing import NDArray
 
-from embeddings.errors import InvalidParameterError
+from embeddings.errors import InvalidInputError, InvalidParameterError
 from embeddings.training.finetune_data import length_batches
 from embeddings.training.finetune_model import classifier, features, freeze, unique_params
 from embeddings.training.trainer import Objective
@@ -306,12 +306,20 @@ def class_targets(cosines: NDArray[Any], labels: NDArray[np.int64], n_classes: i
     """Target cosine similarity per class: the classes ranked by the mean cosine
     similarity of their pairs, spread evenly over [0, 1] (ties keep class order).
 
+    Raises:
+        InvalidInputError: a class without pairs (nothing to rank it by).
+
     Example:
         >>> class_targets(np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 1, 0, 0]), 2)
         [0.0, 1.0]
     """
-    means = [float(np.mean(cosines[labels == c])) if np.any(labels == c) else 0.0
-             for c in range(n_classes)]  # fmt: skip
+    absent = [c for c in range(n_classes) if not np.any(labels == c)]
+    if absent or n_classes < 2:
+        raise InvalidInputError(
+            f"class targets rank at least two classes by their pairs; class id(s) {absent} "
+            f"of {n_classes} have no pair"
+        )
+    means = [float(np.mean(cosines[labels == c])) for c in range(n_classes)]
     targets = [0.0] * n_classes
     for rank, c in enumerate(np.argsort(means, kind="stable").tolist()):
         targets[c] = rank / (n_classes - 1)

@@ -124,10 +124,11 @@ def check_finetuned_state(arrays: Mapping[str, np.ndarray], meta: Mapping[str, A
             f"{meta['classes']!r:.80}"
         )
     targets = meta["training"].get("pair_targets")
-    if targets is not None and (
-        len(targets) != classes.size
-        or not all(isinstance(t, (int, float)) and 0 <= t <= 1 for t in targets)
-    ):
+
+    def is_target(t: Any) -> bool:
+        return isinstance(t, (int, float)) and not isinstance(t, bool) and 0 <= t <= 1
+
+    if targets is not None and (len(targets) != classes.size or not all(map(is_target, targets))):
         raise ModelFormatError(
             f"{_OWNER}: training 'pair_targets' must be one number in [0, 1] per class "
             f"({classes.size}), got {targets!r:.80}"

@@ -30,13 +30,22 @@ PAIR_LABELS = (["same"] * len(SAME) + ["other"] * len(OTHER)) * 2
 
 
 def test_pair_inputs_are_recognised_and_checked() -> None:
+    import pandas as pd
+
     assert is_pairs([("a", "b")]) and is_pairs(np.array([["a", "b"]]))
+    assert is_pairs(pd.Series([("a", "b")], index=[5]))  # first item, not label 0
     assert not is_pairs(["a", "b"]) and not is_pairs("ab") and not is_pairs([])
     assert check_pairs([["a", "b"]]) == [("a", "b")]
     with pytest.raises(InvalidInputError, match=r"item 1 is tuple"):
         check_pairs([("a", "b"), ("c",)])
+    with pytest.raises(InvalidInputError, match=r"item 0 is tuple"):  # a 3-tuple first
+        check_pairs([("a", "b", "c"), ("c", "d")])
     with pytest.raises(InvalidInputError, match="second texts"):
         check_pairs([("a", 3)])
+    with pytest.raises(InvalidInputError, match="has no order"):  # rows could not be matched
+        check_pairs({("a", "b"), ("c", "d")})
+    with pytest.raises(InvalidInputError, match="got dict"):
+        check_pairs({("a", "b"): 1})
 
 
 def test_class_targets_rank_classes_by_how_alike_their_pairs_are() -> None:
@@ -112,6 +121,22 @@ def test_pairs_and_texts_are_not_mixed_up(encoder) -> None:
                   **FAST)  # fmt: skip
     with pytest.raises(InvalidInputError, match="one label per pair"):
         fine_tune(encoder, PAIRS, PAIR_LABELS[:-1], **FAST)
+    with pytest.raises(InvalidInputError, match="mixes strings and int"):
+        fine_tune(encoder, PAIRS, [0, *PAIR_LABELS[1:]], **FAST)
+    with pytest.raises(InvalidInputError, match="at least one text"):
+        pair_model.score([], [])
+    # a generator of pairs is read once, like a list
+    from_gen = fine_tune(encoder, (p for p in PAIRS), PAIR_LABELS, unfreeze=0, **FAST)
+    assert np.array_equal(from_gen.predict_proba(PAIRS), pair_model.predict_proba(PAIRS))
+
+
+def test_contrastive_pairs_need_training_pairs_of_every_class(encoder) -> None:
+    # one "same" pair: the 10% validation split takes it, so it has no target to learn
+    pairs, labels = OTHER * 2 + SAME[:1], ["other"] * 20 + ["same"]
+    with pytest.raises(InvalidInputError, match=r"\['same'\] has no training pair left"):
+        fine_tune(encoder, pairs, labels, objective="contrastive", unfreeze=1, **FAST)
+    with pytest.raises(InvalidInputError, match=r"class id\(s\) \[1\] of 2 have no pair"):
+        class_targets(np.array([0.5, 0.4]), np.array([0, 0]), 2)
 
 
 def test_a_saved_input_kind_other_than_texts_or_pairs_is_refused(
@@ -124,10 +149,11 @@ def test_a_saved_input_kind_other_than_texts_or_pairs_is_refused(
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFormatError, match="'texts' or 'pairs', got 'triples'"):
         embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
-    config["state"]["training"].update(input="pairs", pair_targets=[1.0, 0.0, 0.5])
-    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelFormatError, match=r"one number in \[0, 1\] per class \(2\)"):
-        embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
+    for bad in ([1.0, 0.0, 0.5], [True, False]):
+        config["state"]["training"].update(input="pairs", pair_targets=bad)
+        (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+        with pytest.raises(ModelFormatError, match=r"one number in \[0, 1\] per class \(2\)"):
+            embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
 
 
 def test_cli_finetune_on_a_pair_task(tiny_folder, tmp_path, monkeypatch, capsys) -> None:
@@ -143,3 +169,16 @@ def test_cli_finetune_on_a_pair_task(tiny_folder, tmp_path, monkeypatch, capsys)
     code = main(["curve", "--task", "MRPC", "--encoder", tiny_folder, "--sizes", "8",
                  "--out", str(tmp_path / "curve")])  # fmt: skip
     assert code == 2 and "single-text classification task" in capsys.readouterr().err
+
+
+def test_sklearn_sees_a_classifier_and_cross_validates_pairs_stratified(encoder) -> None:
+    from sklearn.base import is_classifier
+    from sklearn.model_selection import cross_val_score
+
+    from embeddings.training.finetune import FineTunedEncoder
+
+    est = FineTunedEncoder(encoder, unfreeze=0, validation_fraction=0, **FAST)
+    assert is_classifier(est)
+    # PAIRS is ordered by class: unstratified 2-fold would train on one class only
+    scores = cross_val_score(est, PAIRS, PAIR_LABELS, cv=2)
+    assert scores.shape == (2,) and np.all((scores >= 0) & (scores <= 1))
