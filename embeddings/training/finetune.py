@@ -67,7 +67,7 @@ from embeddings.training.finetune_data import (
     train_validation,
 )
 from embeddings.training.finetune_model import param_groups
-from embeddings.training.finetune_objectives import EpochRecord, setup_training
+from embeddings.training.finetune_objectives import OBJECTIVES, EpochRecord, setup_training
 from embeddings.training.finetune_state import (
     build_finetuned,
     check_finetuned_state,
@@ -195,6 +195,10 @@ class FineTunedEncoder(BaseEncoder):
     # ------------------------------------------------------------ validation
     def _validate(self) -> None:
         check_finetune_params(self)
+        if not isinstance(self.objective, str) or self.objective not in OBJECTIVES:
+            raise InvalidParameterError(
+                f"objective must be one of {sorted(OBJECTIVES)}, got {self.objective!r}"
+            )
 
     def __sklearn_tags__(self) -> Any:
         """A classifier to scikit-learn (``is_classifier``; ``cross_val_score`` then

@@ -149,6 +149,11 @@ def test_a_saved_input_kind_other_than_texts_or_pairs_is_refused(
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFormatError, match="'texts' or 'pairs', got 'triples'"):
         embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
+    config["params"]["objective"] = "bogus"
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match="objective must be one of"):
+        embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
+    config["params"]["objective"] = "classification"
     for bad in ([1.0, 0.0, 0.5], [True, False]):
         config["state"]["training"].update(input="pairs", pair_targets=bad)
         (tmp_path / "m" / "config.json").write_text(json.dumps(config))
