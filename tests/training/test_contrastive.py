@@ -142,3 +142,18 @@ def test_cli_finetune_objective_contrastive(tiny_folder, tmp_path, monkeypatch) 
     assert 0 <= result["test_accuracy"] <= 100
     back = embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
     assert back.objective == "contrastive"
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_contrastive_head_is_logistic_regression_on_the_final_vectors(encoder, n_classes) -> None:
+    """The head is refitted after training: its probabilities are scikit-learn's
+    ``LogisticRegression(max_iter=1000)`` fitted on the model's own vectors of the
+    training texts (binary: one logit difference split over two rows)."""
+    from sklearn.linear_model import LogisticRegression
+
+    labels = LABELS if n_classes == 2 else np.arange(len(TEXTS)) % 3
+    clf = fine_tune(encoder, TEXTS, labels, objective="contrastive", unfreeze=1,
+                    validation_fraction=0, random_state=0, **FAST)  # fmt: skip
+    X = clf.encode(TEXTS).astype(np.float64)
+    lr = LogisticRegression(max_iter=1000, random_state=0).fit(X, labels)
+    np.testing.assert_allclose(clf.predict_proba(TEXTS), lr.predict_proba(X), atol=1e-4)
