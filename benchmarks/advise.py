@@ -178,6 +178,12 @@ def _prepare(task: Any, folds: int, random_state: int) -> tuple[str, _Data]:
 
 
 # ------------------------------------------------------------------ the units
+#: the version of how a unit (one candidate, size and fold) is trained and scored; it
+#: names the cache file, so a change of method never reuses older scores
+#: (2: contrastive heads refitted after training, pair tasks fine-tuned)
+UNITS_VERSION = 2
+
+
 class _Runner:
     """Runs candidates' units under the budget, with a results cache."""
 
@@ -185,7 +191,7 @@ class _Runner:
                  log: Callable[[str], None]) -> None:  # fmt: skip
         self.data, self.budget, self.random_state, self.log = data, budget, random_state, log
         self.started = time.perf_counter()
-        self.cache_file = cache_dir / "advise" / f"{data.fingerprint}.json"
+        self.cache_file = cache_dir / "advise" / f"{data.fingerprint}-u{UNITS_VERSION}.json"
         self.cache_dir = cache_dir
         self.results: dict[str, dict[str, float]] = {}
         self.new_runs = 0  # runs measured now; the others in ``results`` came from the cache

@@ -80,7 +80,7 @@ def test_advise_ranks_measures_and_saves_a_frozen_pipeline(tmp_path) -> None:
     assert "Rebuild it:" in (tmp_path / "out" / "advice.md").read_text()
 
 
-def test_a_second_advise_reads_the_measured_units_from_the_cache(tmp_path) -> None:
+def test_a_second_advise_reads_the_measured_units_from_the_cache(tmp_path, monkeypatch) -> None:
     task = Task.from_dataframe(_frame(), name="reviews")
     opts = {"budget": "5m", "candidates": ["glove-6b-50d"], "fine_tuning": False,
             "cache_dir": tmp_path, "show_progress": False}  # fmt: skip
@@ -94,6 +94,13 @@ def test_a_second_advise_reads_the_measured_units_from_the_cache(tmp_path) -> No
     assert all(r["score"] == 42.0 for r in second.ranking)
     assert first.runs == {"measured": len(units), "from_cache": 0}
     assert second.runs == {"measured": 0, "from_cache": len(units)}
+    # a new version of how units are trained and scored never reads older scores
+    import benchmarks.advise as advise_module
+
+    monkeypatch.setattr(advise_module, "UNITS_VERSION", advise_module.UNITS_VERSION + 1)
+    third = advise(task, **opts)
+    assert third.runs == {"measured": len(units), "from_cache": 0}
+    assert all(r["score"] != 42.0 for r in third.ranking)
 
 
 def test_fine_tuning_candidates_run_on_a_torch_encoder(tmp_path) -> None:
