@@ -67,7 +67,12 @@ from embeddings.training.finetune_data import (
     train_validation,
 )
 from embeddings.training.finetune_model import param_groups
-from embeddings.training.finetune_objectives import OBJECTIVES, EpochRecord, setup_training
+from embeddings.training.finetune_objectives import (
+    OBJECTIVES,
+    EpochRecord,
+    pair_vectors,
+    setup_training,
+)
 from embeddings.training.finetune_state import (
     build_finetuned,
     check_finetuned_state,
@@ -416,20 +421,22 @@ class FineTunedEncoder(BaseEncoder):
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
         return self._encoder.encode(texts, batch_size=max(len(texts), 1))
 
-    def _head_input(self, X: Any, batch_size: int, show_progress: bool) -> np.ndarray:
-        """The head's features of texts, or of pairs (``[u, v, |u-v|, u*v]``)."""
+    def _head_input(self, X: Any, batch_size: int, show_progress: bool) -> Any:
+        """The head's input tensor for texts, or for pairs (their :func:`pair_vectors`)."""
+        import torch
+
         if getattr(self, "input_", "texts") == "pairs":
             rows = check_pairs(X, "pairs")
             both = self.encode([a for a, _ in rows] + [b for _, b in rows],
                                batch_size=batch_size, show_progress=show_progress)  # fmt: skip
-            u, v = both[: len(rows)], both[len(rows) :]
-            return np.concatenate([u, v, np.abs(u - v), u * v], axis=1)
+            both_t = torch.from_numpy(both)
+            return pair_vectors(both_t[: len(rows)], both_t[len(rows) :])
         if is_pairs(X):
             raise InvalidInputError(
                 f"{self.name} was fine-tuned on single texts, so it predicts texts; got "
                 "(text_a, text_b) pairs. Fine-tune on pairs for a pair task"
             )
-        return self.encode(X, batch_size=batch_size, show_progress=show_progress)
+        return torch.from_numpy(self.encode(X, batch_size=batch_size, show_progress=show_progress))
 
     def predict_proba(
         self, texts: Any, /, *, batch_size: int = 64, show_progress: bool = False
@@ -446,7 +453,7 @@ class FineTunedEncoder(BaseEncoder):
 
         X = self._head_input(texts, batch_size, show_progress)
         with torch.inference_mode():
-            logits = self._head(torch.from_numpy(X))
+            logits = self._head(X)
             return torch.softmax(logits, dim=1).numpy().astype(np.float32)
 
     def predict(
