@@ -182,6 +182,16 @@ class TorchEncoder(BaseEncoder):
             raise InvalidInputError(f"{self.name}.fit needs at least one text, got 0")
         return source
 
+    def _run_key(self, source: Any) -> dict[str, Any]:
+        """What a resumed fit must share with the run whose checkpoints it continues:
+        the parameters (less ``threads``, ``device`` and those of encoding only) and the
+        training source (a corpus path by its files' names, sizes and times)."""
+        from embeddings.training.checkpoint import data_digest
+
+        skip = {"threads", "device", *self.encode_time_params}
+        params = {k: v for k, v in self._json_params().items() if k not in skip}
+        return {"encoder": self._class_path(), "params": params, "data": data_digest(source)}
+
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON besides the network (vocabulary...)."""
         return {}, {}
@@ -336,7 +346,9 @@ class TorchEncoder(BaseEncoder):
         module.to(resolve_device(self.device))
         self._module = module
         objective = self._objective(data)
-        result = Trainer(module, objective, config, wd).fit(resume=resume)
+        result = Trainer(module, objective, config, wd, run_key=self._run_key(source)).fit(
+            resume=resume
+        )
         self._meta = {
             **self.__dict__.get("_meta", {}),
             "init": stats,

@@ -7,6 +7,11 @@ complete.  Reading takes the checkpoint ``latest`` names, else the newest comple
 folder.  Nothing is unpickled: tensors go to safetensors, optimizer/scheduler
 state to ``torch.save`` read back with ``weights_only=True``, the rest to JSON.
 
+Each checkpoint also records what run it belongs to (``run_key.json``: the settings that
+decide the result and a digest of the data, see :func:`data_digest`), so that a resume
+with other settings or other data is refused (:func:`run_changes`) instead of
+silently mixing two runs.
+
 The trainer's loop state is a :class:`TrainState`, whose :meth:`TrainState.as_dict`
 is the ``state.json`` of a checkpoint and whose :meth:`TrainState.from_dict`
 validates it when read back.
@@ -15,25 +20,32 @@ Example:
     >>> import tempfile, torch
     >>> root = tempfile.mkdtemp()
     >>> _ = write_checkpoint(root, 3, {"w": torch.ones(2)}, {}, TrainState(step=3).as_dict())
-    >>> TrainState.from_dict(read_latest(root)[2]).step
+    >>> TrainState.from_dict(read_latest(root).state).step
     3
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import os
 import re
 import shutil
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from embeddings._atomic import atomic_write_text, fsync_dir, write_folder_atomically
 from embeddings.errors import ModelFormatError
 from embeddings.training.loss_plot import is_number
 
-__all__ = ["STOP_REASONS", "TrainState", "write_checkpoint", "read_latest", "list_checkpoints"]
+__all__ = [
+    "STOP_REASONS", "Checkpoint", "TrainState", "data_digest", "list_checkpoints", "read_latest",
+    "run_changes", "write_checkpoint",
+]  # fmt: skip
 
 _NAME = re.compile(r"^ckpt-(\d{9})$")
 _LATEST = "latest"
@@ -154,6 +166,16 @@ def list_checkpoints(root: str | os.PathLike[str]) -> list[Path]:
     return sorted(found, key=lambda p: p.name)
 
 
+class Checkpoint(NamedTuple):
+    """A checkpoint read back: weights, optimizer/RNG state, loop state and run key."""
+
+    tensors: dict[str, Any]
+    torch_state: dict[str, Any]
+    state: dict[str, Any]
+    #: the ``run_key`` given to :func:`write_checkpoint`; ``None`` when it recorded none
+    run_key: dict[str, Any] | None
+
+
 def write_checkpoint(
     root: str | os.PathLike[str],
     step: int,
@@ -162,6 +184,7 @@ def write_checkpoint(
     state: dict[str, Any],
     *,
     keep: int = 2,
+    run_key: dict[str, Any] | None = None,
 ) -> Path:
     """Write checkpoint ``step`` and point ``latest`` at it; keep the newest ``keep``.
 
@@ -172,6 +195,8 @@ def write_checkpoint(
         torch_state: optimizer/scheduler ``state_dict``s (tensors, numbers, lists).
         state: JSON-compatible trainer state.
         keep: how many checkpoints to keep (>= 1).
+        run_key: JSON-compatible description of the run (its settings and data),
+            read back as :attr:`Checkpoint.run_key`.
 
     Returns:
         the checkpoint folder.
@@ -189,6 +214,9 @@ def write_checkpoint(
         )
         torch.save(torch_state, tmp / "optim.pt")
         (tmp / "state.json").write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
+        if run_key is not None:
+            (tmp / "run_key.json").write_text(json.dumps(run_key, sort_keys=True),
+                                              encoding="utf-8")  # fmt: skip
 
     if final.exists():  # a checkpoint of the same step from an earlier, killed run
         shutil.rmtree(final)
@@ -201,7 +229,7 @@ def write_checkpoint(
     return final
 
 
-def _read(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _read(folder: Path) -> Checkpoint:
     import torch
     from safetensors.torch import load_file
 
@@ -214,15 +242,18 @@ def _read(folder: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
     tensors = load_file(str(folder / "tensors.safetensors"))
     torch_state = torch.load(folder / "optim.pt", weights_only=True, map_location="cpu")
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-    if not isinstance(state, dict) or not isinstance(torch_state, dict):
+    run = None
+    if (folder / "run_key.json").exists() or (folder / "run_key.json").is_symlink():
+        check_regular_file(folder / "run_key.json", what="checkpoint file", inside=folder)
+        run = json.loads((folder / "run_key.json").read_text(encoding="utf-8"))
+    if not (isinstance(state, dict) and isinstance(torch_state, dict)
+            and (run is None or isinstance(run, dict))):  # fmt: skip
         raise ModelFormatError(f"{folder}: malformed checkpoint")
-    return tensors, torch_state, state
+    return Checkpoint(tensors, torch_state, state, run)
 
 
-def read_latest(
-    root: str | os.PathLike[str],
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]] | None:
-    """The newest readable checkpoint as ``(tensors, torch_state, state)``, or ``None``.
+def read_latest(root: str | os.PathLike[str]) -> Checkpoint | None:
+    """The newest readable checkpoint, or ``None``.
 
     The folder named in ``latest`` is tried first, then every complete folder from
     the newest down (a damaged one is skipped).
@@ -241,3 +272,69 @@ def read_latest(
         except Exception:  # a damaged checkpoint: fall back to an older one
             continue
     return None
+
+
+# ------------------------------------------------------------------ run identity
+def data_digest(data: Any) -> str:
+    """sha256 of training data: texts, pairs, labels, arrays and corpus paths.
+
+    Strings and numbers are hashed by value, numpy arrays by dtype, shape and bytes,
+    lists, tuples, dicts and dataclasses item by item, and a path (a ``Path``) by its
+    resolved name with the size and modification time of every file under it (a
+    corpus is not read again).
+
+    Example:
+        >>> ab = data_digest(["a", "b"])
+        >>> ab == data_digest(("a", "b")), ab == data_digest(["b", "a"])
+        (True, False)
+    """
+    h = hashlib.sha256()
+    _digest_into(h, data)
+    return h.hexdigest()
+
+
+def _digest_into(h: Any, item: Any) -> None:
+    if isinstance(item, os.PathLike):
+        path = Path(item).resolve()
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        h.update(b"P")
+        for f in files:
+            st = f.stat() if f.exists() else None
+            h.update(f"{f}\0{st and st.st_size}\0{st and st.st_mtime_ns}\0".encode())
+    elif isinstance(item, (str, bool, int, float)) or item is None or isinstance(item, np.generic):
+        h.update(f"{type(item).__name__}:{item!s}".encode("utf-8", "surrogatepass") + b"\0")
+    elif isinstance(item, np.ndarray):
+        h.update(f"A{item.dtype.str}{item.shape}".encode())
+        h.update(np.ascontiguousarray(item).tobytes() if item.dtype != object else
+                 repr(item.tolist()).encode("utf-8", "surrogatepass"))  # fmt: skip
+    elif isinstance(item, dict):
+        h.update(b"{")
+        for k in sorted(item, key=str):
+            _digest_into(h, str(k))
+            _digest_into(h, item[k])
+        h.update(b"}")
+    elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+        _digest_into(h, {f.name: getattr(item, f.name) for f in dataclasses.fields(item)})
+    else:
+        h.update(b"[")
+        for x in item:  # a list, tuple or other iterable of the above
+            _digest_into(h, x)
+        h.update(b"]")
+
+
+def run_changes(saved: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """What differs between two run descriptions, one ``"key: A there, B here"`` each.
+
+    Example:
+        >>> run_changes({"epochs": 3, "lr": 0.1}, {"epochs": 5, "lr": 0.1})
+        ['epochs: 3 there, 5 here']
+    """
+    out: list[str] = []
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key, "(not set)"), now.get(key, "(not set)")
+        name = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += run_changes(a, b, prefix=f"{name}.")
+        elif a != b:
+            out.append(f"{name}: {json.dumps(a)[:60]} there, {json.dumps(b)[:60]} here")
+    return out

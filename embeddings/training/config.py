@@ -129,6 +129,20 @@ class TrainConfig:
         """JSON-compatible form."""
         return asdict(self)
 
+    def run_settings(self) -> dict[str, Any]:
+        """The fields a resumed run must share with the run it continues.
+
+        Left out are the stops and the bookkeeping, which a resume may change:
+        ``max_steps``, ``max_minutes``, ``checkpoint_every``, ``keep_checkpoints``,
+        ``log_every``, ``threads`` and ``show_progress``.
+
+        Example:
+            >>> settings = TrainConfig().run_settings()
+            >>> "epochs" in settings, "max_minutes" in settings
+            (True, False)
+        """
+        return {k: v for k, v in asdict(self).items() if k not in _RESUMABLE}
+
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Inverse of :meth:`as_dict`; unknown keys raise :class:`InvalidParameterError`."""
@@ -139,6 +153,11 @@ class TrainConfig:
                 f"unknown training option(s) {unknown}; allowed: {sorted(known)}"
             )
         return cls(**values).check()
+
+
+#: fields of :class:`TrainConfig` that a resume may change
+_RESUMABLE = frozenset({"max_steps", "max_minutes", "checkpoint_every", "keep_checkpoints",
+                        "log_every", "threads", "show_progress"})  # fmt: skip
 
 
 @dataclass

@@ -54,6 +54,7 @@ from numpy.typing import ArrayLike, NDArray
 from embeddings._params import store_params
 from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
+from embeddings.training.checkpoint import data_digest
 from embeddings.training.finetune_data import (
     Init,
     Unfreeze,
@@ -310,7 +311,8 @@ class FineTunedEncoder(BaseEncoder):
             head_learning_rate=float(self.head_learning_rate),
             weight_decay=float(self.weight_decay),
         )  # fmt: skip
-        trainer = Trainer(run.model, run.objective, config, workdir, param_groups=groups)
+        trainer = Trainer(run.model, run.objective, config, workdir, param_groups=groups,
+                          run_key=self._run_key(pairs, classes, train, val))  # fmt: skip
         result = trainer.fit(resume=resume)
         training = {
             "n_train": len(train[0]), "n_val": len(val[0]), "validation": validation,
@@ -321,6 +323,18 @@ class FineTunedEncoder(BaseEncoder):
         self._store(run.enc, run.model, run.head, classes, history, training)
         self.training_result_ = result
         return self
+
+    def _run_key(self, pairs: bool, classes: np.ndarray, train: Any, val: Any) -> dict[str, Any]:
+        """What a resumed fit must share with the run whose checkpoints it continues:
+        the parameters that decide the result, the classes and the data."""
+        params = self._json_params()
+        return {
+            "estimator": type(self).__name__,
+            "params": {k: v for k, v in params.items() if k not in ("threads", "eval_batch_size")},
+            "input": "pairs" if pairs else "texts",
+            "classes": [str(c) for c in classes.tolist()],
+            "data": data_digest([train, val]),
+        }
 
     def _objective_name(self) -> str:
         """The fine-tuning objective: a key of

@@ -32,6 +32,9 @@ Resume: :meth:`Trainer.fit` with ``resume=True`` restores the newest checkpoint 
 continues from the exact batch after it, so a run killed at any moment loses at
 most one checkpoint interval, and on the CPU a killed-and-resumed run ends with
 weights bit-identical to an uninterrupted one (same ``random_state``, same threads).
+A checkpoint of a run with other settings or data (the config's
+:meth:`~embeddings.training.config.TrainConfig.run_settings` and the caller's
+``run_key``) is refused, with what changed named.
 
 Example:
     >>> import numpy as np, torch
@@ -113,6 +116,11 @@ class Trainer:
         param_groups: optional optimizer parameter groups (dicts with ``params``
             and per-group ``lr``/``weight_decay``); by default one group of every
             trainable parameter.
+        run_key: JSON-compatible description of what is trained besides ``config``
+            (the caller's settings and a :func:`~embeddings.training.checkpoint.data_digest`
+            of the data). Every checkpoint records it with ``config``'s
+            :meth:`~embeddings.training.config.TrainConfig.run_settings`, and a resume
+            whose description differs is refused, naming what changed.
 
     Example:
         >>> import torch
@@ -128,12 +136,16 @@ class Trainer:
         workdir: str | os.PathLike[str] | None = None,
         *,
         param_groups: list[dict[str, Any]] | None = None,
+        run_key: dict[str, Any] | None = None,
     ) -> None:
         self.model = model
         self.objective = objective
         self.config = config.check()
         self.workdir = None if workdir is None else Path(workdir)
         self.param_groups = param_groups
+        # a JSON round trip: what is compared on resume is what the checkpoint holds
+        self.run_key = json.loads(json.dumps({"config": self.config.run_settings(),
+                                          "setup": run_key or {}}, sort_keys=True))  # fmt: skip
 
     # ------------------------------------------------------------------ setup
     def _optimizer(self) -> Any:
@@ -202,10 +214,11 @@ class Trainer:
             a :class:`TrainResult`; the model holds the final (or best) weights.
 
         Raises:
-            InvalidParameterError: ``resume`` without a ``workdir``, or a
-                ``checkpoints`` entry of the workdir that is a symbolic link.
-            ModelFormatError: a checkpoint that does not fit the model, or whose
-                state has a malformed field (named in the message).
+            InvalidParameterError: ``resume`` without a ``workdir``, a
+                ``checkpoints`` entry of the workdir that is a symbolic link, or a
+                checkpoint of a run with other settings or data (named in the message).
+            ModelFormatError: a checkpoint that does not fit the model, records no
+                run settings, or whose state has a malformed field (named in the message).
             NonFiniteLossError: the loss became NaN or infinite.
         """
         import torch
@@ -277,7 +290,8 @@ class _Run:
             return
         import torch
 
-        tensors, torch_state, saved = found
+        tensors, torch_state, saved, run_key = found
+        self._check_same_run(run_key)
         state = TrainState.from_dict(saved, where=f"checkpoint state in {self.ckpt_dir}")
         model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
         try:
@@ -294,6 +308,26 @@ class _Run:
         self.state = state
         self.resumed_from = self.last_ckpt = self.logged_step = state.step
         self.trainer._truncate_log(state.step)
+
+    def _check_same_run(self, saved: dict[str, Any] | None) -> None:
+        """Refuse to continue a checkpoint of another run (other settings or data)."""
+        from embeddings.training.checkpoint import run_changes
+
+        if saved is None:
+            raise ModelFormatError(
+                f"the checkpoint in {self.ckpt_dir} records no run settings (it was written "
+                "by an older version), so it cannot be checked to belong to this run: start "
+                "without resume"
+            )
+        changes = run_changes(saved, self.trainer.run_key)
+        if changes:
+            shown = "; ".join(changes[:6]) + ("; ..." if len(changes) > 6 else "")
+            raise InvalidParameterError(
+                f"the checkpoints in {self.ckpt_dir} are of a run with other settings or "
+                f"data ({shown}); resume with what that run was started with, or start "
+                "afresh without resume (its checkpoints are then replaced), or use "
+                "another workdir"
+            )
 
     # -------------------------------------------------------------------- run
     def run(self, resume: bool) -> TrainResult:
@@ -471,7 +505,7 @@ class _Run:
         torch_state = {"optimizer": self.opt.state_dict(), "torch_rng": torch.get_rng_state()}
         write_checkpoint(
             self.ckpt_dir, self.state.step, tensors, torch_state, self.state.as_dict(),
-            keep=int(self.config.keep_checkpoints),
+            keep=int(self.config.keep_checkpoints), run_key=self.trainer.run_key,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ close

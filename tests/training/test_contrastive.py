@@ -103,6 +103,25 @@ def test_stopped_by_the_time_budget_then_resumed_equals_uninterrupted(
     assert np.array_equal(done.encode(TEXTS[:6]), ref.encode(TEXTS[:6]))
 
 
+def test_resuming_with_another_objective_or_other_data_is_refused(encoder, tmp_path) -> None:
+    wd = tmp_path / "run"
+    opts = {"unfreeze": 1, "random_state": 0, **FAST}
+    fine_tune(encoder, TEXTS, LABELS, workdir=wd, objective="contrastive", **opts)
+    with pytest.raises(InvalidParameterError, match=r'params\.objective: "contrastive" there, '
+                                                    r'"classification" here'):  # fmt: skip
+        fine_tune(encoder, TEXTS, LABELS, workdir=wd, resume=True, **opts)
+    with pytest.raises(InvalidParameterError, match=r"setup\.data: "):
+        fine_tune(encoder, TEXTS[::-1], LABELS[::-1], workdir=wd, resume=True,
+                  objective="contrastive", **opts)  # fmt: skip
+    with pytest.raises(InvalidParameterError, match=r"params\.learning_rate: "):
+        fine_tune(encoder, TEXTS, LABELS, workdir=wd, resume=True, objective="contrastive",
+                  **{**opts, "learning_rate": 3e-4})  # fmt: skip
+    # the same run resumes (it had finished: nothing more to train)
+    again = fine_tune(encoder, TEXTS, LABELS, workdir=wd, resume=True, objective="contrastive",
+                      **opts)  # fmt: skip
+    assert again.training_result_.finished
+
+
 def test_no_validation_trains_on_every_text_and_keeps_the_last_epoch(encoder) -> None:
     clf = fine_tune(
         encoder, TEXTS, LABELS, objective="contrastive", unfreeze=1, random_state=0,

@@ -152,7 +152,7 @@ def test_log_loss_curve_and_checkpoints(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     ckpts = list_checkpoints(tmp_path / "checkpoints")
     assert [p.name for p in ckpts] == ["ckpt-000000030", "ckpt-000000032"]  # keep 2
-    assert read_latest(tmp_path / "checkpoints")[2]["step"] == 32
+    assert read_latest(tmp_path / "checkpoints").state["step"] == 32
 
 
 @pytest.mark.parametrize("stop", [1, 5, 8, 13, 31])
@@ -181,7 +181,7 @@ def test_time_budget_stops_with_a_checkpoint_and_resume_finishes(tmp_path):
     net = mlp()
     first = Trainer(net, Slow(), cfg(max_minutes=0.1 / 60), tmp_path).fit()
     assert not first.finished and first.stop_reason == "time_budget" and 0 < first.steps < 32
-    assert read_latest(tmp_path / "checkpoints")[2]["step"] == first.steps
+    assert read_latest(tmp_path / "checkpoints").state["step"] == first.steps
     again = mlp()
     done = Trainer(again, Regression(), cfg(), tmp_path).fit(resume=True)
     assert done.finished and same(again, ref)
@@ -191,7 +191,7 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path):
     Trainer(mlp(), Regression(), cfg(max_steps=7), tmp_path).fit()
     ckpts = list_checkpoints(tmp_path / "checkpoints")
     (ckpts[-1] / "tensors.safetensors").write_bytes(b"garbage")
-    assert read_latest(tmp_path / "checkpoints")[2]["step"] == int(ckpts[-2].name[5:])
+    assert read_latest(tmp_path / "checkpoints").state["step"] == int(ckpts[-2].name[5:])
 
 
 def test_a_checkpoint_of_another_model_is_refused(tmp_path):
@@ -201,6 +201,26 @@ def test_a_checkpoint_of_another_model_is_refused(tmp_path):
     other = torch.nn.Sequential(torch.nn.Linear(1, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
     with pytest.raises(ModelFormatError, match="does not fit this model"):
         Trainer(other, Regression(), cfg(), tmp_path).fit(resume=True)
+
+
+def test_a_resume_with_other_settings_or_data_is_refused_naming_them(tmp_path):
+    from embeddings.errors import ModelFormatError
+
+    Trainer(mlp(), Regression(), cfg(max_steps=3), tmp_path, run_key={"data": "a"}).fit()
+    with pytest.raises(InvalidParameterError, match=r"config\.lr: 0\.01 there, 0\.1 here"):
+        Trainer(mlp(), Regression(), cfg(lr=0.1), tmp_path, run_key={"data": "a"}).fit(resume=True)
+    with pytest.raises(InvalidParameterError, match=r'setup\.data: "a" there, "b" here'):
+        Trainer(mlp(), Regression(), cfg(), tmp_path, run_key={"data": "b"}).fit(resume=True)
+    assert read_latest(tmp_path / "checkpoints").state["step"] == 3  # nothing was overwritten
+    # the stops and the bookkeeping may change on resume
+    done = Trainer(mlp(), Regression(), cfg(max_minutes=5.0, checkpoint_every=7, threads=2),
+                   tmp_path, run_key={"data": "a"}).fit(resume=True)  # fmt: skip
+    assert done.resumed_from == 3 and done.finished
+    # a checkpoint that records no run (an older version) cannot be checked: refused
+    for folder in list_checkpoints(tmp_path / "checkpoints"):
+        (folder / "run_key.json").unlink()
+    with pytest.raises(ModelFormatError, match="records no run settings"):
+        Trainer(mlp(), Regression(), cfg(), tmp_path, run_key={"data": "a"}).fit(resume=True)
 
 
 def test_non_finite_loss_raises_with_advice():
