@@ -12,7 +12,8 @@ for:
   (``fine_tune(objective="contrastive")``) and top-2 unfreezing (classification tasks).
 
 Cheap candidates run first, at every size and fold; fine-tuning units run while the
-budget allows, each skipped (and said so) when its estimated time no longer fits.
+budget allows, each skipped (and said so) when its estimated time no longer fits (the
+first estimate is timed on a short probe run, later ones on the runs measured).
 Frozen vectors go through :class:`~embeddings.cache.CachedEncoder` and every unit's
 score is kept in the cache folder, so a second ``advise`` on the same data is fast.
 :mod:`benchmarks.advice_report` ranks the candidates, fits the learning curves and
@@ -44,9 +45,9 @@ from benchmarks.advise_candidates import (
     encode_rate,
     fine_tunable,
     fine_tune_params,
+    guessed_rate,
     parse_budget,
     size_mb,
-    texts_per_row,
     to_fine_tune,
 )
 from embeddings.errors import InvalidInputError, InvalidParameterError
@@ -183,6 +184,9 @@ def _prepare(task: Any, folds: int, random_state: int) -> tuple[str, _Data]:
 #: (2: contrastive heads refitted after training, pair tasks fine-tuned)
 UNITS_VERSION = 2
 
+#: rows of the probe that times a fine-tuning candidate before its first run
+PROBE_ROWS = 32
+
 
 class _Runner:
     """Runs candidates' units under the budget, with a results cache."""
@@ -208,11 +212,13 @@ class _Runner:
     def left(self) -> float:
         return self.budget - (time.perf_counter() - self.started)
 
-    def remember(self, key: str, record: dict[str, float]) -> None:
+    def remember(self, key: str, record: dict[str, float], *, measured_run: bool = True) -> None:
+        """Keep ``record`` under ``key`` in the cache file; ``measured_run`` counts it as
+        a unit run now (a cost probe is not one)."""
         from embeddings._atomic import atomic_write_json
 
         self.results[key] = record
-        self.new_runs += 1
+        self.new_runs += int(measured_run)
         self.cache_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.cache_file, self.results)
 
@@ -297,38 +303,71 @@ class _Runner:
     def fine_tune_units(self, cands: Sequence[Candidate]) -> None:
         """Fine-tuning runs, cheapest-to-most-informative first, while the budget lasts.
 
-        The first estimate of a run's cost is a guess from the encoding rate; a run it
-        ruled out is tried once more after the others, with the cost the runs measured.
+        The first estimate of a run's cost comes from a probe (:meth:`first_cost`); a
+        run it ruled out is tried once more after the others, with the cost the runs
+        measured.
         """
         d = self.data
         order = [(d.sizes[-1], 0), *((s, 0) for s in d.sizes[:-1][::-1][:2]),
                  *((d.sizes[-1], f) for f in range(1, len(d.folds)))]  # fmt: skip
-        # seconds per row and epoch; before any run: ~4 encodings (forward, backward,
-        # optimizer step) of each text an epoch holds per row
-        pairs = d.pairs is not None
-        per_text: dict[str, float] = {
-            c.name: 4e-6 * (c.encode_ms_per_1000 or 0.0) * texts_per_row(c.kind, pairs)
-            for c in cands
-        }  # fmt: skip
+        cost = {c.name: self.first_cost(c) for c in cands}
         waiting = [(cand, size, f) for size, f in order for cand in cands
-                   if self._fine_tune_unit(cand, size, f, per_text) is not None]  # fmt: skip
+                   if self._fine_tune_unit(cand, size, f, cost) is not None]  # fmt: skip
         for cand, size, f in waiting:  # the retry's reason is the one reported
-            note = self._fine_tune_unit(cand, size, f, per_text)
+            note = self._fine_tune_unit(cand, size, f, cost)
             if note is not None:
                 cand.skipped.append(note)
 
+    def first_cost(self, cand: Candidate) -> tuple[float, float]:
+        """``(fixed seconds, seconds per row and epoch)`` of a fine-tuning run.
+
+        Timed on a probe: one epoch on :data:`PROBE_ROWS` rows of the first fold, with
+        the candidate's settings (its wall time less the trainer's is the fixed part:
+        copying and loading the encoder, the head's refit).  Without room for the probe
+        (a quarter of what is left), :func:`~benchmarks.advise_candidates.guessed_rate`.
+        """
+        d = self.data
+        key = f"{cand.name}/probe"
+        guess = guessed_rate(cand, cand.kind, d.pairs is not None)
+        if key not in self.results:
+            train = d.folds[0][0]
+            idx = d.subsample(train, min(PROBE_ROWS, len(train)), self.random_state)
+            if guess * len(idx) > self.left() / 4:
+                return 0.0, guess
+            fixed, rate = self.probe_once(cand, idx)
+            self.remember(key, {"fixed_seconds": fixed, "seconds_per_row_epoch": rate},
+                          measured_run=False)  # fmt: skip
+            self.log(f"  {cand.name} probe on {len(idx)} rows: {fixed:.1f}s + "
+                     f"{rate:.3f}s a row and epoch")  # fmt: skip
+        rec = self.results[key]
+        return float(rec["fixed_seconds"]), float(rec["seconds_per_row_epoch"])
+
+    def probe_once(self, cand: Candidate, idx: np.ndarray) -> tuple[float, float]:
+        """``(fixed seconds, seconds per row and epoch)`` of one epoch on rows ``idx``."""
+        from embeddings.training.finetune import fine_tune
+
+        d = self.data
+        params = {**fine_tune_params(cand, len(idx)), "epochs": 1, "validation_fraction": 0.0}
+        t0 = time.perf_counter()
+        clf = fine_tune(cand.encoder, d.rows(idx), d.y[idx], **params,
+                        random_state=self.random_state)  # fmt: skip
+        total = time.perf_counter() - t0
+        trained = float(clf.training_result_.seconds)
+        return max(total - trained, 0.0), trained / len(idx)
+
     def _fine_tune_unit(self, cand: Candidate, size: int, f: int,
-                        per_text: dict[str, float]) -> str | None:  # fmt: skip
+                        cost: dict[str, tuple[float, float]]) -> str | None:  # fmt: skip
         """One fine-tuning run (measured, or read from the cache) and its score; or, when
         its estimated time does not fit what is left, why not."""
         d = self.data
         key = f"{cand.name}/{size}/{f}"
+        fixed, rate = cost[cand.name]
         if key not in self.results:
             epochs = fine_tune_params(cand, size)["epochs"]
-            estimate = per_text[cand.name] * size * epochs
+            estimate = fixed + rate * size * epochs
             # and room to train it on all rows, should it be the one recommended
             n_all = len(d.y)
-            final = per_text[cand.name] * n_all * fine_tune_params(cand, n_all)["epochs"]
+            final = fixed + rate * n_all * fine_tune_params(cand, n_all)["epochs"]
             if estimate + final > self.left() or self.left() <= 0:
                 return (f"n={size} fold {f + 1}: needs ~{estimate:.0f}s (+ ~{final:.0f}s to "
                         f"train the final model), {max(self.left(), 0):.0f}s left")  # fmt: skip
@@ -340,7 +379,9 @@ class _Runner:
             self.remember(key, {"score": acc, "seconds": seconds})
             self.log(f"  {cand.name} n={size} fold {f + 1}: {acc:.1f} ({seconds:.0f}s)")
         rec = self.results[key]
-        per_text[cand.name] = rec["seconds"] / (size * fine_tune_params(cand, size)["epochs"])
+        # what the run measured, less the fixed part (at least a tenth of the run)
+        variable = max(rec["seconds"] - fixed, 0.1 * rec["seconds"])
+        cost[cand.name] = (fixed, variable / (size * fine_tune_params(cand, size)["epochs"]))
         cand.scores.setdefault(size, []).append(rec["score"])
         cand.folds.setdefault(size, []).append(f)
         if size == d.sizes[-1]:

@@ -25,6 +25,7 @@ __all__ = [
     "encode_rate",
     "fine_tunable",
     "fine_tune_params",
+    "guessed_rate",
     "parse_budget",
     "size_mb",
     "to_fine_tune",
@@ -167,18 +168,30 @@ def texts_per_row(kind: str, pairs: bool) -> int:
     return 4 if kind == "contrastive" else 1
 
 
+def guessed_rate(c: Candidate, kind: str, pairs: bool) -> float:
+    """Seconds per row and epoch to fine-tune (``kind``) the encoder of ``c``, guessed
+    from its encoding rate: ~4 encodings (forward, backward, optimizer step) of each text
+    an epoch holds per row (:func:`texts_per_row`).
+
+    Example:
+        >>> guessed_rate(Candidate("frozen:x", "frozen", "x", encode_ms_per_1000=500.0),
+        ...              "contrastive", pairs=False)
+        0.008
+    """
+    return 4e-6 * (c.encode_ms_per_1000 or 0.0) * texts_per_row(kind, pairs)
+
+
 def to_fine_tune(
     tunable: list[Candidate], size: int, n_all: int, left: float, pairs: bool = False
 ) -> Candidate:
     """The encoder to fine-tune: the best frozen one whose contrastive run at ``size``,
-    and then on all ``n_all`` rows, is estimated to fit in ``left`` seconds (a pass costs
-    ~4 encodings of each text of a row, :func:`texts_per_row`), else the cheapest."""
+    and then on all ``n_all`` rows, is estimated (:func:`guessed_rate`) to fit in
+    ``left`` seconds, else the cheapest."""
 
     def cost(c: Candidate) -> float:
         probe = Candidate(c.name, "contrastive")
         passes = sum(n * fine_tune_params(probe, n)["epochs"] for n in (size, n_all))
-        rows = texts_per_row("contrastive", pairs)
-        return 4e-6 * rows * (c.encode_ms_per_1000 or 0.0) * passes
+        return guessed_rate(c, "contrastive", pairs) * passes
 
     ranked = sorted(tunable, key=lambda c: -float(np.mean(c.scores[max(c.scores)])))
     fits = [c for c in ranked if cost(c) <= left]

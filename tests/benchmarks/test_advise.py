@@ -103,8 +103,9 @@ def test_a_second_advise_reads_the_measured_units_from_the_cache(tmp_path, monke
     assert all(r["score"] != 42.0 for r in third.ranking)
 
 
-def test_fine_tuning_candidates_run_on_a_torch_encoder(tmp_path) -> None:
+def test_fine_tuning_candidates_run_on_a_torch_encoder(tmp_path, monkeypatch) -> None:
     pytest.importorskip("transformers")
+    from benchmarks import advise as advise_module
     from tests.training.test_finetune import _tiny_bert
 
     folder = tmp_path / "tiny"
@@ -119,6 +120,23 @@ def test_fine_tuning_candidates_run_on_a_torch_encoder(tmp_path) -> None:
         row = by_name[f"{kind}:{folder}"]
         assert row["score"] is not None and 0 <= row["score"] <= 100
         assert row["train_seconds"] > 0
+    # each fine-tuning candidate's first cost was timed on a probe run, kept in the cache
+    (cache_file,) = (tmp_path / "cache" / "advise").glob("*.json")
+    cached = json.loads(cache_file.read_text())
+    for kind in ("contrastive", "top2"):
+        probe = cached[f"{kind}:{folder}/probe"]
+        assert probe["seconds_per_row_epoch"] > 0 and probe["fixed_seconds"] >= 0
+
+    # a second advise reads the probes and the runs from the cache: nothing is trained
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(advise_module._Runner, "probe_once", no_training)
+    monkeypatch.setattr(advise_module._Runner, "fine_tune_once", no_training)
+    again = advise(task, budget="5m", candidates=[str(folder)], folds=3,
+                   cache_dir=tmp_path / "cache", show_progress=False)  # fmt: skip
+    assert again.runs["measured"] == 0
+    assert [r["score"] for r in again.ranking] == [r["score"] for r in advice.ranking]
 
 
 def test_a_rare_class_keeps_every_fold(tmp_path) -> None:
@@ -274,16 +292,17 @@ def test_a_candidate_cut_short_by_the_budget_is_ranked_on_the_folds_it_ran() -> 
 def test_a_fine_tuning_run_ruled_out_by_the_first_estimate_is_tried_again(
     tmp_path, monkeypatch
 ) -> None:
-    """The first cost estimate comes from the encoding rate; once a smaller run has
-    measured the real cost, the run ruled out on the guess is tried again."""
+    """When the first cost estimate (the probe's) is too high, the run it ruled out is
+    tried again once a smaller run has measured the real cost."""
     from benchmarks import advise as advise_module
 
     _kind, data = advise_module._prepare(Task.from_dataframe(_frame(), name="r"), 5, 0)
     assert data.sizes[-1] == 48 and len(data.y) == 60
-    # a guess of 1 s a text and epoch (top-2: 3 epochs at every size): fold 1 at 48 rows
-    # needs 144 s + 180 s for the final model > 300 s; 24 rows need 72 + 180 s and fit
-    tuned = Candidate("top2:x", "top2", "x", encode_ms_per_1000=1.0 / 4e-6)
+    # a probe that says 1 s a row and epoch (top-2: 3 epochs at every size): fold 1 at 48
+    # rows needs 144 s + 180 s for the final model > 300 s; 24 rows need 72 + 180 s and fit
+    tuned = Candidate("top2:x", "top2", "x")
     runner = advise_module._Runner(data, 300.0, tmp_path, 0, lambda line: None)
+    monkeypatch.setattr(runner, "probe_once", lambda cand, idx: (0.0, 1.0))
     monkeypatch.setattr(runner, "fine_tune_once", lambda cand, idx, test: 75.0)
     runner.fine_tune_units([tuned])
     assert sorted(tuned.folds[48]) == [0, 1, 2, 3, 4]
