@@ -86,6 +86,38 @@ def _one_column(texts: object, *, what: str) -> object:
     return texts
 
 
+def refuse_unordered(
+    items: object, *, what: str, kind: str = "strings", item: str = "text"
+) -> None:
+    """Refuse a mapping (iterating it gives its keys only) or a set (no order, so row i
+    of an output could not be matched to an ``item``) where a sequence of ``kind`` is
+    expected; the views ``d.keys()`` and ``d.items()`` keep an order and pass.
+
+    Raises:
+        InvalidInputError: naming the type received, what is allowed and the fix.
+
+    Example:
+        >>> refuse_unordered(["a"], what="texts")
+        >>> refuse_unordered({"a"}, what="texts")
+        Traceback (most recent call last):
+        ...
+        embeddings.errors.InvalidInputError: texts must be an ordered sequence of strings, \
+got a set, which has no order (row i of the output could not be matched to a text); pass \
+a list, e.g. sorted(items)
+    """
+    if isinstance(items, Mapping):
+        raise InvalidInputError(
+            f"{what} must be a sequence of {kind}, got a {type(items).__name__} (a mapping: "
+            "iterating it gives its keys only); pass list(d.values()) or list(d.keys())"
+        )
+    if isinstance(items, Set) and not isinstance(items, (KeysView, ItemsView)):
+        raise InvalidInputError(
+            f"{what} must be an ordered sequence of {kind}, got a {type(items).__name__}, "
+            f"which has no order (row i of the output could not be matched to a {item}); "
+            "pass a list, e.g. sorted(items)"
+        )
+
+
 def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
     """Check that ``texts`` is a sequence of ``str`` and return it as a list.
 
@@ -111,17 +143,7 @@ def validate_texts(texts: object, *, what: str = "texts") -> list[str]:
             f"{what} must be a sequence of strings, got a single {type(texts).__name__} "
             f"({str(texts)[:40]!r}); wrap it in a list: [text]"
         )
-    if isinstance(texts, Mapping):
-        raise InvalidInputError(
-            f"{what} must be a sequence of strings, got a {type(texts).__name__} (a mapping: "
-            "encoding it would encode its keys only); pass list(d.values()) or list(d.keys())"
-        )
-    if isinstance(texts, Set) and not isinstance(texts, (KeysView, ItemsView)):
-        raise InvalidInputError(
-            f"{what} must be an ordered sequence of strings, got a {type(texts).__name__}, "
-            "which has no order (row i of the output could not be matched to a text); "
-            "pass sorted(texts) or list(texts)"
-        )
+    refuse_unordered(texts, what=what)
     texts = _one_column(texts, what=what)
     if isinstance(texts, np.ndarray) and texts.ndim != 1:
         raise InvalidInputError(

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import ItemsView, KeysView, Mapping, Sequence, Set
+from collections.abc import Sequence, Set
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from embeddings._checks import check_int
+from embeddings._texts import refuse_unordered
 from embeddings.base import BaseEncoder, validate_texts
 from embeddings.errors import InvalidInputError, InvalidParameterError
 
@@ -94,15 +95,10 @@ def check_pairs(X: Any, what: str = "pairs") -> list[tuple[str, str]]:
         >>> check_pairs(np.array([["a cat", "a kitten"]]))
         [('a cat', 'a kitten')]
     """
-    if isinstance(X, (str, bytes, Mapping)) or not hasattr(X, "__iter__"):
+    refuse_unordered(X, what=what, kind="(text_a, text_b) pairs", item="pair")
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__iter__"):
         raise InvalidInputError(
             f"{what} must be a sequence of (text_a, text_b) pairs, got {type(X).__name__}"
-        )
-    if isinstance(X, Set) and not isinstance(X, (KeysView, ItemsView)):
-        raise InvalidInputError(
-            f"{what} must be an ordered sequence of (text_a, text_b) pairs, got a "
-            f"{type(X).__name__}, which has no order (row i of the output could not be "
-            "matched to a pair); pass a list"
         )
     rows = list(X.itertuples(index=False)) if hasattr(X, "itertuples") else list(X)
     for i, row in enumerate(rows):

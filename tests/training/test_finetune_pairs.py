@@ -44,7 +44,7 @@ def test_pair_inputs_are_recognised_and_checked() -> None:
         check_pairs([("a", 3)])
     with pytest.raises(InvalidInputError, match="has no order"):  # rows could not be matched
         check_pairs({("a", "b"), ("c", "d")})
-    with pytest.raises(InvalidInputError, match="got dict"):
+    with pytest.raises(InvalidInputError, match="got a dict"):
         check_pairs({("a", "b"): 1})
 
 
