@@ -104,6 +104,11 @@ class Objective:
         return None
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as its Python value (else its text), for the run key's JSON."""
+    return value.item() if isinstance(value, np.generic) else str(value)
+
+
 class Trainer:
     """Train ``model`` on ``objective`` with ``config``; optional checkpoints in ``workdir``.
 
@@ -144,8 +149,8 @@ class Trainer:
         self.workdir = None if workdir is None else Path(workdir)
         self.param_groups = param_groups
         # a JSON round trip: what is compared on resume is what the checkpoint holds
-        self.run_key = json.loads(json.dumps({"config": self.config.run_settings(),
-                                          "setup": run_key or {}}, sort_keys=True))  # fmt: skip
+        record = {"config": self.config.run_settings(), "setup": run_key or {}}
+        self.run_key = json.loads(json.dumps(record, sort_keys=True, default=_plain))
 
     # ------------------------------------------------------------------ setup
     def _optimizer(self) -> Any:

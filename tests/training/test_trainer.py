@@ -221,6 +221,9 @@ def test_a_resume_with_other_settings_or_data_is_refused_naming_them(tmp_path):
         (folder / "run_key.json").unlink()
     with pytest.raises(ModelFormatError, match="records no run settings"):
         Trainer(mlp(), Regression(), cfg(), tmp_path, run_key={"data": "a"}).fit(resume=True)
+    # numpy scalars in the settings are recorded as their values
+    t = Trainer(mlp(), Regression(), cfg(epochs=np.int64(4)), run_key={"n": np.int64(1)})
+    assert t.run_key["setup"] == {"n": 1} and t.run_key["config"]["epochs"] == 4
 
 
 def test_non_finite_loss_raises_with_advice():
