@@ -44,7 +44,7 @@ from embeddings.training.loss_plot import is_number
 
 __all__ = [
     "STOP_REASONS", "Checkpoint", "TrainState", "data_digest", "list_checkpoints", "read_latest",
-    "run_changes", "write_checkpoint",
+    "run_changes", "weights_digest", "write_checkpoint",
 ]  # fmt: skip
 
 _NAME = re.compile(r"^ckpt-(\d{9})$")
@@ -278,10 +278,11 @@ def read_latest(root: str | os.PathLike[str]) -> Checkpoint | None:
 def data_digest(data: Any) -> str:
     """sha256 of training data: texts, pairs, labels, arrays and corpus paths.
 
-    Strings and numbers are hashed by value, numpy arrays by dtype, shape and bytes,
-    lists, tuples, dicts and dataclasses item by item, and a path (a ``Path``) by its
-    resolved name with the size and modification time of every file under it (a
-    corpus is not read again).
+    Strings and numbers are hashed by value (a numpy string or integer like its Python
+    twin), numpy arrays by dtype, shape and bytes, lists, tuples, dicts and dataclasses
+    item by item, and a path (a ``Path``) by the resolved name, size and modification
+    time of each corpus file it names (:func:`~embeddings.training.corpus.corpus_files`;
+    the corpus is not read again).
 
     Example:
         >>> ab = data_digest(["a", "b"])
@@ -293,20 +294,56 @@ def data_digest(data: Any) -> str:
     return h.hexdigest()
 
 
+def weights_digest(module: Any) -> str:
+    """sha256 of a torch module's ``state_dict`` (names, dtypes, shapes and bytes).
+
+    Example:
+        >>> import torch
+        >>> net = torch.nn.Linear(2, 1)
+        >>> weights_digest(net) == weights_digest(net), len(weights_digest(net))
+        (True, 64)
+    """
+    import torch
+
+    h = hashlib.sha256()
+    for name, t in module.state_dict().items():
+        t = t.detach().to("cpu").contiguous()
+        h.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _scalar_kind(item: Any) -> str | None:
+    """One tag per kind of scalar, so that ``np.str_("a")`` hashes like ``"a"``."""
+    if item is None:
+        return "n"
+    if isinstance(item, (bool, np.bool_)):
+        return "b"
+    if isinstance(item, (str, np.str_)):
+        return "s"
+    if isinstance(item, (int, np.integer)):
+        return "i"
+    if isinstance(item, (float, np.floating)):
+        return "f"
+    return None
+
+
 def _digest_into(h: Any, item: Any) -> None:
-    if isinstance(item, os.PathLike):
-        path = Path(item).resolve()
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    kind = _scalar_kind(item)
+    if kind is not None:
+        value = str(item.item() if isinstance(item, np.generic) else item)
+        h.update(f"{kind}:{value}".encode("utf-8", "surrogatepass") + b"\0")
+    elif isinstance(item, os.PathLike):
+        from embeddings.training.corpus import corpus_files
+
         h.update(b"P")
-        for f in files:
-            st = f.stat() if f.exists() else None
-            h.update(f"{f}\0{st and st.st_size}\0{st and st.st_mtime_ns}\0".encode())
-    elif isinstance(item, (str, bool, int, float)) or item is None or isinstance(item, np.generic):
-        h.update(f"{type(item).__name__}:{item!s}".encode("utf-8", "surrogatepass") + b"\0")
-    elif isinstance(item, np.ndarray):
+        for f in corpus_files(item):
+            f = f.resolve()
+            st = f.stat()
+            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    elif isinstance(item, np.ndarray) and item.dtype.kind not in "OUS":
         h.update(f"A{item.dtype.str}{item.shape}".encode())
-        h.update(np.ascontiguousarray(item).tobytes() if item.dtype != object else
-                 repr(item.tolist()).encode("utf-8", "surrogatepass"))  # fmt: skip
+        h.update(np.ascontiguousarray(item).tobytes())
     elif isinstance(item, dict):
         h.update(b"{")
         for k in sorted(item, key=str):
@@ -317,7 +354,7 @@ def _digest_into(h: Any, item: Any) -> None:
         _digest_into(h, {f.name: getattr(item, f.name) for f in dataclasses.fields(item)})
     else:
         h.update(b"[")
-        for x in item:  # a list, tuple or other iterable of the above
+        for x in item:  # a list, tuple, text array or other iterable of the above
             _digest_into(h, x)
         h.update(b"]")
 
@@ -335,6 +372,17 @@ def run_changes(saved: dict[str, Any], now: dict[str, Any], prefix: str = "") ->
         name = f"{prefix}{key}"
         if isinstance(a, dict) and isinstance(b, dict):
             out += run_changes(a, b, prefix=f"{name}.")
+        elif a != b and key in _DIGESTS:
+            out.append(f"{name}: {_DIGESTS[key]} differ")
         elif a != b:
-            out.append(f"{name}: {json.dumps(a)[:60]} there, {json.dumps(b)[:60]} here")
+            out.append(f"{name}: {_short(a)} there, {_short(b)} here")
     return out
+
+
+#: run-key fields that hold a digest, and what a difference means
+_DIGESTS = {"data": "the training data", "initial_weights": "the starting weights"}
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."

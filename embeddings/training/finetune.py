@@ -54,7 +54,7 @@ from numpy.typing import ArrayLike, NDArray
 from embeddings._params import store_params
 from embeddings.base import BaseEncoder
 from embeddings.errors import InvalidInputError, InvalidParameterError, renamed_parameters
-from embeddings.training.checkpoint import data_digest
+from embeddings.training.checkpoint import data_digest, weights_digest
 from embeddings.training.finetune_data import (
     Init,
     Unfreeze,
@@ -312,7 +312,8 @@ class FineTunedEncoder(BaseEncoder):
             weight_decay=float(self.weight_decay),
         )  # fmt: skip
         trainer = Trainer(run.model, run.objective, config, workdir, param_groups=groups,
-                          run_key=self._run_key(pairs, classes, train, val))  # fmt: skip
+                          run_key=None if workdir is None else
+                          self._run_key(pairs, classes, train, val, run.model))  # fmt: skip
         result = trainer.fit(resume=resume)
         training = {
             "n_train": len(train[0]), "n_val": len(val[0]), "validation": validation,
@@ -324,16 +325,20 @@ class FineTunedEncoder(BaseEncoder):
         self.training_result_ = result
         return self
 
-    def _run_key(self, pairs: bool, classes: np.ndarray, train: Any, val: Any) -> dict[str, Any]:
+    def _run_key(self, pairs: bool, classes: np.ndarray, train: Any, val: Any,
+                 model: Any) -> dict[str, Any]:  # fmt: skip
         """What a resumed fit must share with the run whose checkpoints it continues:
-        the parameters that decide the result, the classes and the data."""
-        params = self._json_params()
+        the parameters that decide the result, the classes, the data, and the starting
+        weights (the base encoder's and the new head's, so another base under the same
+        name or path is caught)."""
+        skip = ("threads", "eval_batch_size", "base")
         return {
             "estimator": type(self).__name__,
-            "params": {k: v for k, v in params.items() if k not in ("threads", "eval_batch_size")},
+            "params": {k: v for k, v in self._json_params().items() if k not in skip},
             "input": "pairs" if pairs else "texts",
             "classes": [str(c) for c in classes.tolist()],
             "data": data_digest([train, val]),
+            "initial_weights": weights_digest(model),
         }
 
     def _objective_name(self) -> str:

@@ -105,8 +105,18 @@ class Objective:
 
 
 def _plain(value: Any) -> Any:
-    """A numpy scalar as its Python value (else its text), for the run key's JSON."""
-    return value.item() if isinstance(value, np.generic) else str(value)
+    """A numpy scalar as its Python value and an array as its digest, for the run key's
+    JSON; anything else that JSON cannot hold is refused."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        from embeddings.training.checkpoint import data_digest
+
+        return f"sha256:{data_digest(value)}"
+    raise InvalidParameterError(
+        f"run_key values must be JSON-compatible (str, number, bool, None, list, dict) or "
+        f"numpy arrays, got a {type(value).__name__}; pass e.g. data_digest(value)"
+    )
 
 
 class Trainer:

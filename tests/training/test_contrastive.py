@@ -116,9 +116,36 @@ def test_resuming_with_another_objective_or_other_data_is_refused(encoder, tmp_p
     with pytest.raises(InvalidParameterError, match=r"params\.learning_rate: "):
         fine_tune(encoder, TEXTS, LABELS, workdir=wd, resume=True, objective="contrastive",
                   **{**opts, "learning_rate": 3e-4})  # fmt: skip
-    # the same run resumes (it had finished: nothing more to train)
-    again = fine_tune(encoder, TEXTS, LABELS, workdir=wd, resume=True, objective="contrastive",
-                      **opts)  # fmt: skip
+    # the same run resumes (it had finished: nothing more to train), also with the texts
+    # as a numpy array of strings, whose items are np.str_
+    for texts in (TEXTS, np.array(TEXTS)):
+        again = fine_tune(encoder, texts, LABELS, workdir=wd, resume=True,
+                          objective="contrastive", **opts)  # fmt: skip
+        assert again.training_result_.finished
+
+
+def test_resuming_from_another_base_under_the_same_path_is_refused(tiny_folder, tmp_path) -> None:
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from embeddings.adapters.transformer import TransformerEncoder
+
+    base = tmp_path / "base"
+    shutil.copytree(tiny_folder, base)
+    wd = tmp_path / "run"
+    opts = {"unfreeze": 1, "random_state": 0, "workdir": wd, **FAST}
+    fine_tune(TransformerEncoder(model=str(base), max_seq_length=16), TEXTS, LABELS, **opts)
+    (weights,) = base.glob("*.safetensors")
+    tensors = load_file(str(weights))
+    save_file({k: v * 1.5 for k, v in tensors.items()}, str(weights))  # the same path
+    with pytest.raises(InvalidParameterError, match="initial_weights: the starting weights"):
+        fine_tune(TransformerEncoder(model=str(base), max_seq_length=16), TEXTS, LABELS,
+                  resume=True, **opts)  # fmt: skip
+    # the base's threads are not part of the run
+    save_file(tensors, str(weights))
+    again = fine_tune(TransformerEncoder(model=str(base), max_seq_length=16, threads=2), TEXTS,
+                      LABELS, resume=True, **opts)  # fmt: skip
     assert again.training_result_.finished
 
 

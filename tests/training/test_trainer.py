@@ -209,7 +209,7 @@ def test_a_resume_with_other_settings_or_data_is_refused_naming_them(tmp_path):
     Trainer(mlp(), Regression(), cfg(max_steps=3), tmp_path, run_key={"data": "a"}).fit()
     with pytest.raises(InvalidParameterError, match=r"config\.lr: 0\.01 there, 0\.1 here"):
         Trainer(mlp(), Regression(), cfg(lr=0.1), tmp_path, run_key={"data": "a"}).fit(resume=True)
-    with pytest.raises(InvalidParameterError, match=r'setup\.data: "a" there, "b" here'):
+    with pytest.raises(InvalidParameterError, match=r"setup\.data: the training data differ"):
         Trainer(mlp(), Regression(), cfg(), tmp_path, run_key={"data": "b"}).fit(resume=True)
     assert read_latest(tmp_path / "checkpoints").state["step"] == 3  # nothing was overwritten
     # the stops and the bookkeeping may change on resume
@@ -221,9 +221,37 @@ def test_a_resume_with_other_settings_or_data_is_refused_naming_them(tmp_path):
         (folder / "run_key.json").unlink()
     with pytest.raises(ModelFormatError, match="records no run settings"):
         Trainer(mlp(), Regression(), cfg(), tmp_path, run_key={"data": "a"}).fit(resume=True)
+    # a set has no stable JSON form: refused (arrays are kept as their digest)
+    with pytest.raises(InvalidParameterError, match="got a set"):
+        Trainer(mlp(), Regression(), cfg(), run_key={"tags": {"a", "b"}})
+    a = np.arange(5000)
+    b = a.copy()
+    b[2500] = -1
+    key_a = Trainer(mlp(), Regression(), cfg(), run_key={"w": a}).run_key
+    assert key_a != Trainer(mlp(), Regression(), cfg(), run_key={"w": b}).run_key
     # numpy scalars in the settings are recorded as their values
     t = Trainer(mlp(), Regression(), cfg(epochs=np.int64(4)), run_key={"n": np.int64(1)})
     assert t.run_key["setup"] == {"n": 1} and t.run_key["config"]["epochs"] == 4
+
+
+def test_a_corpus_path_is_digested_by_its_corpus_files_only(tmp_path):
+    from embeddings.training.checkpoint import data_digest
+
+    (tmp_path / "a.txt").write_text("one line\n")
+    (tmp_path / "b.txt").write_text("another line\n")
+    before = data_digest(tmp_path)
+    assert data_digest(str(tmp_path)) != before  # a str is a text, not a path
+    # files that are not read (a run's own outputs, notes, raw/) do not change it
+    (tmp_path / "runs" / "qt").mkdir(parents=True)
+    (tmp_path / "runs" / "qt" / "log.jsonl").write_text("{}\n")
+    (tmp_path / "README.md").write_text("notes\n")
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "dump.txt").write_text("not read\n")
+    assert data_digest(tmp_path) == before
+    (tmp_path / "b.txt").write_text("another line, edited\n")
+    assert data_digest(tmp_path) != before
+    # a numpy string is hashed like the Python string
+    assert data_digest(np.array(["x", "y"])) == data_digest(["x", "y"])
 
 
 def test_non_finite_loss_raises_with_advice():
