@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -207,10 +208,19 @@ class _Runner:
                 found = read_json_file(self.cache_file, what="advise cache", limit=1 << 24)
             except TransferkitError:
                 found = None  # unreadable: measured again, and rewritten
-            self.results = found if isinstance(found, dict) else {}
+            found = found if isinstance(found, dict) else {}
+            # records of finite numbers only (the file is rewritten with them)
+            self.results = {k: v for k, v in found.items() if isinstance(v, dict) and all(
+                _finite(x) for x in v.values())}  # fmt: skip
 
     def left(self) -> float:
         return self.budget - (time.perf_counter() - self.started)
+
+    def cached(self, key: str, fields: Sequence[str]) -> bool:
+        """Whether the cache holds a usable record under ``key``: an object whose
+        ``fields`` are finite numbers >= 0 (a damaged or tampered one is measured again)."""
+        rec = self.results.get(key)
+        return isinstance(rec, dict) and all(_finite(rec.get(k)) and rec[k] >= 0 for k in fields)
 
     def remember(self, key: str, record: dict[str, float], *, measured_run: bool = True) -> None:
         """Keep ``record`` under ``key`` in the cache file; ``measured_run`` counts it as
@@ -262,7 +272,7 @@ class _Runner:
         for size in self.data.sizes:
             for f, (train, test) in enumerate(self.data.folds):
                 key = f"{cand.name}/{size}/{f}"
-                if key not in self.results:
+                if not self.cached(key, ("score", "seconds", "C")):
                     idx = self.data.subsample(train, size, self.random_state + f)
                     t0 = time.perf_counter()
                     acc, C = _fit_linear(*X_of(idx, test), self.data.y[idx],
@@ -329,7 +339,7 @@ class _Runner:
         d = self.data
         key = f"{cand.name}/probe"
         guess = guessed_rate(cand, cand.kind, d.pairs is not None)
-        if key not in self.results:
+        if not self.cached(key, ("fixed_seconds", "seconds_per_row_epoch")):
             train = d.folds[0][0]
             idx = d.subsample(train, min(PROBE_ROWS, len(train)), self.random_state)
             if guess * len(idx) > self.left() / 4:
@@ -362,7 +372,7 @@ class _Runner:
         d = self.data
         key = f"{cand.name}/{size}/{f}"
         fixed, rate = cost[cand.name]
-        if key not in self.results:
+        if not self.cached(key, ("score", "seconds")):
             epochs = fine_tune_params(cand, size)["epochs"]
             estimate = fixed + rate * size * epochs
             # and room to train it on all rows, should it be the one recommended
@@ -396,6 +406,11 @@ class _Runner:
                         random_state=self.random_state)  # fmt: skip
         predicted = clf.predict(d.rows(test))
         return 100.0 * float(np.mean(predicted == d.y[test]))
+
+
+def _finite(value: Any) -> bool:
+    """A finite int or float (not a bool)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _rows(enc: Any, d: _Data, idx: np.ndarray) -> np.ndarray:

@@ -308,3 +308,27 @@ def test_a_fine_tuning_run_ruled_out_by_the_first_estimate_is_tried_again(
     assert sorted(tuned.folds[48]) == [0, 1, 2, 3, 4]
     assert tuned.skipped == []
     assert f"{tuned.name}/48/0" in runner.results
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [{}, [1, 2], None, {"fixed_seconds": "abc", "seconds_per_row_epoch": 0.1},
+     {"fixed_seconds": float("inf"), "seconds_per_row_epoch": 0.1},
+     {"fixed_seconds": -1000.0, "seconds_per_row_epoch": -5.0},
+     {"fixed_seconds": True, "seconds_per_row_epoch": 0.1}],
+)  # fmt: skip
+def test_a_damaged_cached_probe_is_measured_again(tmp_path, entry) -> None:
+    from benchmarks import advise as advise_module
+
+    _kind, data = advise_module._prepare(Task.from_dataframe(_frame(), name="r"), 5, 0)
+    first = advise_module._Runner(data, 300.0, tmp_path, 0, lambda line: None)
+    first.cache_file.parent.mkdir(parents=True)
+    first.cache_file.write_text(json.dumps({"top2:x/probe": entry, "top2:x/48/0": entry}))
+    runner = advise_module._Runner(data, 300.0, tmp_path, 0, lambda line: None)
+    runner.probe_once = lambda cand, idx: (0.5, 0.01)  # type: ignore[method-assign]
+    runner.fine_tune_once = lambda cand, idx, test: 75.0  # type: ignore[method-assign]
+    tuned = Candidate("top2:x", "top2", "x")
+    runner.fine_tune_units([tuned])
+    assert runner.results["top2:x/probe"] == {"fixed_seconds": 0.5, "seconds_per_row_epoch": 0.01}
+    assert runner.results["top2:x/48/0"]["score"] == 75.0
+    assert sorted(tuned.folds[48]) == [0, 1, 2, 3, 4] and tuned.skipped == []
