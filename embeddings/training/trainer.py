@@ -296,9 +296,15 @@ class _Run:
         """Load the newest checkpoint (``resume``), else start a fresh log."""
         found = None
         if resume and self.ckpt_dir is not None:
-            from embeddings.training.checkpoint import read_latest
+            from embeddings.training.checkpoint import list_checkpoints, read_latest
 
             found = read_latest(self.ckpt_dir)
+            if found is None and list_checkpoints(self.ckpt_dir):
+                raise ModelFormatError(
+                    f"resume=True, but no checkpoint in {self.ckpt_dir} could be read (each "
+                    "is damaged: a missing, malformed or linked file); start without resume "
+                    "to train afresh (they are then replaced)"
+                )
         if found is None:
             if self.trainer.workdir is not None:
                 (self.trainer.workdir / "log.jsonl").unlink(missing_ok=True)

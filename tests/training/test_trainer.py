@@ -194,6 +194,19 @@ def test_a_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path):
     assert read_latest(tmp_path / "checkpoints").state["step"] == int(ckpts[-2].name[5:])
 
 
+def test_resume_with_every_checkpoint_damaged_is_refused_not_restarted(tmp_path):
+    from embeddings.errors import ModelFormatError
+
+    Trainer(mlp(), Regression(), cfg(max_steps=7), tmp_path).fit()
+    log = (tmp_path / "log.jsonl").read_text()
+    for folder in list_checkpoints(tmp_path / "checkpoints"):
+        (folder / "run_key.json").write_text("[]")
+    with pytest.raises(ModelFormatError, match="no checkpoint in .* could be read"):
+        Trainer(mlp(), Regression(), cfg(), tmp_path).fit(resume=True)
+    assert (tmp_path / "log.jsonl").read_text() == log  # nothing was lost
+    assert len(list_checkpoints(tmp_path / "checkpoints")) == 2
+
+
 def test_a_checkpoint_of_another_model_is_refused(tmp_path):
     from embeddings.errors import ModelFormatError
 
