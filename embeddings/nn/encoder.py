@@ -346,9 +346,8 @@ class TorchEncoder(BaseEncoder):
         module.to(resolve_device(self.device))
         self._module = module
         objective = self._objective(data)
-        result = Trainer(module, objective, config, wd, run_key=self._run_key(source)).fit(
-            resume=resume
-        )
+        run_key = None if wd is None else self._run_key(source)  # only checkpoints need it
+        result = Trainer(module, objective, config, wd, run_key=run_key).fit(resume=resume)
         self._meta = {
             **self.__dict__.get("_meta", {}),
             "init": stats,

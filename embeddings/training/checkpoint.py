@@ -281,8 +281,9 @@ def data_digest(data: Any) -> str:
     Strings and numbers are hashed by value (a numpy string or integer like its Python
     twin), numpy arrays by dtype, shape and bytes, lists, tuples, dicts and dataclasses
     item by item, and a path (a ``Path``) by the resolved name, size and modification
-    time of each corpus file it names (:func:`~embeddings.training.corpus.corpus_files`;
-    the corpus is not read again).
+    time of each corpus file it names
+    (:meth:`~embeddings.training.corpus.OrderedCorpus.fingerprint`; the corpus is not
+    read again).
 
     Example:
         >>> ab = data_digest(["a", "b"])
@@ -333,14 +334,10 @@ def _digest_into(h: Any, item: Any) -> None:
     if kind is not None:
         value = str(item.item() if isinstance(item, np.generic) else item)
         h.update(f"{kind}:{value}".encode("utf-8", "surrogatepass") + b"\0")
-    elif isinstance(item, os.PathLike):
-        from embeddings.training.corpus import corpus_files
+    elif isinstance(item, os.PathLike):  # the corpus files' names, sizes and times
+        from embeddings.training.corpus import OrderedCorpus
 
-        h.update(b"P")
-        for f in corpus_files(item):
-            f = f.resolve()
-            st = f.stat()
-            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        h.update(b"P" + OrderedCorpus(item).fingerprint().encode())
     elif isinstance(item, np.ndarray) and item.dtype.kind not in "OUS":
         h.update(f"A{item.dtype.str}{item.shape}".encode())
         h.update(np.ascontiguousarray(item).tobytes())

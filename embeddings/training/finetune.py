@@ -311,9 +311,9 @@ class FineTunedEncoder(BaseEncoder):
             head_learning_rate=float(self.head_learning_rate),
             weight_decay=float(self.weight_decay),
         )  # fmt: skip
+        run_key = None if workdir is None else self._run_key(pairs, classes, train, val, run.model)
         trainer = Trainer(run.model, run.objective, config, workdir, param_groups=groups,
-                          run_key=None if workdir is None else
-                          self._run_key(pairs, classes, train, val, run.model))  # fmt: skip
+                          run_key=run_key)  # fmt: skip
         result = trainer.fit(resume=resume)
         training = {
             "n_train": len(train[0]), "n_val": len(val[0]), "validation": validation,
