@@ -242,12 +242,13 @@ def _read(folder: Path) -> Checkpoint:
     tensors = load_file(str(folder / "tensors.safetensors"))
     torch_state = torch.load(folder / "optim.pt", weights_only=True, map_location="cpu")
     state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-    run = None
-    if (folder / "run_key.json").exists() or (folder / "run_key.json").is_symlink():
+    run: Any = None  # no run_key.json: a checkpoint that recorded no run
+    has_run = (folder / "run_key.json").exists() or (folder / "run_key.json").is_symlink()
+    if has_run:
         check_regular_file(folder / "run_key.json", what="checkpoint file", inside=folder)
         run = json.loads((folder / "run_key.json").read_text(encoding="utf-8"))
     if not (isinstance(state, dict) and isinstance(torch_state, dict)
-            and (run is None or isinstance(run, dict))):  # fmt: skip
+            and (isinstance(run, dict) or not has_run)):  # fmt: skip
         raise ModelFormatError(f"{folder}: malformed checkpoint")
     return Checkpoint(tensors, torch_state, state, run)
 

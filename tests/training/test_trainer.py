@@ -199,10 +199,12 @@ def test_resume_with_every_checkpoint_damaged_is_refused_not_restarted(tmp_path)
 
     Trainer(mlp(), Regression(), cfg(max_steps=7), tmp_path).fit()
     log = (tmp_path / "log.jsonl").read_text()
-    for folder in list_checkpoints(tmp_path / "checkpoints"):
-        (folder / "run_key.json").write_text("[]")
-    with pytest.raises(ModelFormatError, match="no checkpoint in .* could be read"):
-        Trainer(mlp(), Regression(), cfg(), tmp_path).fit(resume=True)
+    # a run_key.json that is not an object (a list, or null) is damage, not an old version
+    for bad in ("[]", "null"):
+        for folder in list_checkpoints(tmp_path / "checkpoints"):
+            (folder / "run_key.json").write_text(bad)
+        with pytest.raises(ModelFormatError, match="no checkpoint in .* could be read"):
+            Trainer(mlp(), Regression(), cfg(), tmp_path).fit(resume=True)
     assert (tmp_path / "log.jsonl").read_text() == log  # nothing was lost
     assert len(list_checkpoints(tmp_path / "checkpoints")) == 2
 
