@@ -53,6 +53,19 @@ def test_ratios_and_table_come_from_the_cells(tmp_path) -> None:
     assert len(json.loads((tmp_path / "r.json").read_text())["cells"]) == 4
 
 
+def test_a_contrastive_cell_without_its_setfit_partner_is_named_and_dropped(tmp_path) -> None:
+    cells = _cells(tmp_path)  # seeds 0 and 1 of SST2@8 hold both rows
+    assert cells.unpaired("SST2", 8, 0, "m") is None
+    assert cells.unpaired("SST2", 8, 5, "m") is None  # neither: nothing to redo
+    cells.drop(fewshot.key("SST2", 8, 1, "setfit", "m"))  # a run stopped in between
+    lone = fewshot.key("SST2", 8, 1, "contrastive", "m")
+    assert cells.unpaired("SST2", 8, 1, "m") == lone
+    cells.drop(lone)
+    again = fewshot.Cells(cells.path)  # the drop is written
+    assert lone not in again.records and len(again.records) == 2
+    assert again.unpaired("SST2", 8, 1, "m") is None
+
+
 @pytest.mark.data
 def test_a_tfidf_run_writes_cells_and_a_rerun_skips_them(tmp_path, capsys) -> None:
     out = tmp_path / "fs.json"
