@@ -288,13 +288,16 @@ class _Runner:
 
     def tfidf(self, cand: Candidate) -> None:
         import embeddings
+        from benchmarks.curves import encode_features
 
         d = self.data
 
         def features(idx: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             enc = embeddings.load("tfidf").fit([d.texts[i] for i in idx] + (
                 [d.pairs[i] for i in idx] if d.pairs else []))  # fmt: skip
-            return _rows(enc, d, idx), _rows(enc, d, test)
+            return encode_features(enc.encode, d.rows(idx)), encode_features(
+                enc.encode, d.rows(test)
+            )
 
         self.linear(cand, features)
         sample = d.texts[:64]
@@ -411,15 +414,6 @@ class _Runner:
 def _finite(value: Any) -> bool:
     """A finite int or float (not a bool)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _rows(enc: Any, d: _Data, idx: np.ndarray) -> np.ndarray:
-    from evaluators.pairs import pair_features
-
-    a = enc.encode([d.texts[i] for i in idx])
-    if d.pairs is None:
-        return a
-    return pair_features(a, enc.encode([d.pairs[i] for i in idx]))
 
 
 def _fit_linear(X: Any, X_test: Any, y: np.ndarray, y_test: np.ndarray,

@@ -29,7 +29,7 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -37,6 +37,7 @@ import numpy as np
 
 from embeddings.errors import InvalidParameterError
 from evaluators.metrics import SCORE_SCALE, points
+from evaluators.pairs import PairFeatures
 
 __all__ = [
     "DEFAULT_DEV_MAX",
@@ -133,6 +134,38 @@ def run_in_points(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------- data
+def encode_features(
+    encode: Callable[[list[str]], Any],
+    rows: Sequence[str] | Sequence[tuple[str, str]],
+    *,
+    features: PairFeatures = "infersent",
+) -> Any:
+    """The vectors of texts, or the pair features ``[u, v, |u-v|, u*v]`` of
+    ``(text_a, text_b)`` pairs (:func:`evaluators.pair_features`).
+
+    Rows are pairs when the first is a tuple; each side is then encoded in one call.
+
+    Args:
+        encode: an encoder's ``encode`` (texts to an ``(n, dim)`` array).
+        rows: texts, or ``(text_a, text_b)`` tuples.
+        features: the pair combination (see :func:`evaluators.pair_features`).
+
+    Example:
+        >>> enc = lambda texts: np.array([[float(len(t))] for t in texts])
+        >>> encode_features(enc, ["ab", "c"]).tolist()
+        [[2.0], [1.0]]
+        >>> encode_features(enc, [("ab", "c")]).tolist()
+        [[2.0, 1.0, 1.0, 2.0]]
+    """
+    rows = list(rows)
+    if not rows or not isinstance(rows[0], tuple):
+        return encode(rows)  # type: ignore[arg-type]
+    a = encode([r[0] for r in rows])
+    from evaluators.pairs import pair_features
+
+    return pair_features(a, encode([r[1] for r in rows]), features=features)
+
+
 def load_splits(
     task_name: str, *, dev_size: int = 500, dev_max: int | None = None,
     test_max: int | None = None, split_seed: int = 0, pairs: bool = False,
@@ -330,7 +363,9 @@ def run_curve(
     """Run every (method, size, seed) not in ``done``; returns all records.
 
     Args:
-        train, dev, test: ``(texts, labels)``.
+        train, dev, test: ``(texts, labels)``; on a pair-classification task the texts
+            are ``(text_a, text_b)`` tuples: ``tfidf`` and ``frozen`` then train on the
+            pair features ``[u, v, |u-v|, u*v]``, and the torch methods on the pairs.
         encoder: preset name or saved folder of the pretrained encoder.
         sizes: labelled-set sizes (``None``: all of train).
         seeds: seeds ``0..seeds-1`` (subsample, LR, fine-tuning).
@@ -361,6 +396,7 @@ def run_curve(
     have = {(r["method"], r["size"], r["seed"]) for r in records}
     ytr, ydv, yte = train[1], dev[1], test[1]
     n_total = len(train[0])
+    pairs = n_total > 0 and isinstance(train[0][0], tuple)  # a pair-classification task
     frozen_X: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
     frozen_row = np.full(n_total, -1, dtype=np.int64)  # train row -> row of frozen_X[0]
     ft = dict(ft_options or {})
@@ -381,14 +417,19 @@ def run_curve(
         rows = np.unique(np.concatenate(pending))
         frozen_row[rows] = np.arange(rows.size)
         cached = CachedEncoder(load_encoder(encoder, max_seq_length), cache_dir)
+        what = "pairs" if pairs else "texts"
         log(
-            f"frozen {encoder}: encoding the {rows.size} training texts the runs use (of "
-            f"{n_total}), {len(dev[0])} dev and {len(test[0])} test texts"
+            f"frozen {encoder}: encoding the {rows.size} training {what} the runs use (of "
+            f"{n_total}), {len(dev[0])} dev and {len(test[0])} test {what}"
         )
+
+        def encode(texts: list[str]) -> np.ndarray:
+            return cached.encode(texts, show_progress=show_progress)
+
         return (
-            cached.encode([train[0][i] for i in rows], show_progress=show_progress),
-            cached.encode(dev[0], show_progress=show_progress),
-            cached.encode(test[0], show_progress=show_progress),
+            encode_features(encode, [train[0][i] for i in rows]),
+            encode_features(encode, dev[0]),
+            encode_features(encode, test[0]),
         )
 
     for size in sizes:
@@ -405,11 +446,14 @@ def run_curve(
                 t0 = time.perf_counter()
                 rec: dict[str, Any] = {"method": method, "size": n, "seed": seed}
                 if method == "tfidf":
-                    enc = TfidfEncoder().fit(sub_texts)
+                    # fitted on every text of the sample (both sides of its pairs)
+                    enc = TfidfEncoder().fit([t for r in sub_texts for t in r] if pairs
+                                             else sub_texts)  # fmt: skip
                     rec.update(
                         _lr_scores(
-                            enc.encode(sub_texts), ytr[idx], enc.encode(dev[0]), ydv,
-                            enc.encode(test[0]), yte, seed,
+                            encode_features(enc.encode, sub_texts), ytr[idx],
+                            encode_features(enc.encode, dev[0]), ydv,
+                            encode_features(enc.encode, test[0]), yte, seed,
                         )
                     )  # fmt: skip
                 elif method == "frozen":

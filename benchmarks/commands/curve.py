@@ -1,8 +1,10 @@
 """``transferkit curve``: the learning curve that shows when transfer pays off.
 
-For a classification task and a list of labelled-set sizes, each method is trained
-on a seeded, stratified subsample of the training split (one per seed) and scored
-on the test split:
+For a classification or pair-classification task (MRPC, SICK-E: the methods then
+read ``(text_a, text_b)`` pairs, the frozen ones through the pair features
+``[u, v, |u-v|, u*v]``) and a list of labelled-set sizes, each method is trained on a
+seeded, stratified subsample of the training split (one per seed) and scored on the
+test split:
 
 * ``tfidf``: TF-IDF (fitted on the subsample) + logistic regression, from scratch;
 * ``frozen``: the pretrained encoder's frozen vectors + logistic regression (only
@@ -133,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds < 1:
         raise InvalidParameterError(f"--seeds must be >= 1, got {args.seeds}")
     out = Path(args.out)
-    train, dev, test, info = load_task_splits(args)
+    train, dev, test, info = load_task_splits(args, pairs=True)
     ft_options = {
         "epochs": args.epochs, "patience": args.patience, "batch_size": args.batch_size,
         "learning_rate": args.learning_rate, "head_learning_rate": args.head_learning_rate,

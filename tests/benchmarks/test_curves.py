@@ -118,6 +118,42 @@ def test_run_curve_all_methods_and_outputs(saved_encoder, tmp_path) -> None:
     assert "(2)" in table and table.count("-") >= 2  # torch methods skipped at 64
 
 
+def _same_or_not(n: int, seed: int) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """``n`` pairs of two-word texts, label 1 when both sides are the same text."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(12)]
+    rows, labels = [], []
+    for i in range(n):
+        a = " ".join(rng.choice(words, 2, replace=False))
+        b = a if i % 2 else " ".join(rng.choice(words, 2, replace=False))
+        rows.append((a, b))
+        labels.append(int(a == b))
+    return rows, np.array(labels)
+
+
+def test_run_curve_on_pairs_reads_both_texts(monkeypatch, tmp_path) -> None:
+    import benchmarks.curves
+    from embeddings.base import BaseEncoder
+
+    class WordCounts(BaseEncoder):
+        def _output_dim(self) -> int:
+            return 12
+
+        def _encode_batch(self, texts: list[str]) -> np.ndarray:
+            return np.array([[t.split().count(f"w{i}") for i in range(12)] for t in texts])
+
+    monkeypatch.setattr(benchmarks.curves, "load_encoder", lambda name, length: WordCounts())
+    # whether the two texts are the same is in neither text alone: a curve that read
+    # only the first text would score about 50
+    train, dev, test = _same_or_not(80, 0), _same_or_not(40, 1), _same_or_not(60, 2)
+    records = run_curve(
+        train, dev, test, encoder="word-counts", sizes=[60], seeds=1,
+        methods=["tfidf", "frozen"], cache_dir=str(tmp_path / "cache"),
+    )  # fmt: skip
+    acc = {r["method"]: r["accuracy"] for r in records}
+    assert acc["tfidf"] >= 90 and acc["frozen"] >= 90, acc
+
+
 def test_curve_and_finetune_cli_errors(capsys) -> None:
     assert main(["curve", "--task", "SST2", "--sizes", "1", "--out", "x"]) == 2
     assert "--sizes" in capsys.readouterr().err

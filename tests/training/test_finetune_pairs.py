@@ -170,10 +170,35 @@ def test_cli_finetune_on_a_pair_task(tiny_folder, tmp_path, monkeypatch, capsys)
     assert 0 <= result["test_accuracy"] <= 100
     back = embeddings.load(tmp_path / "m", allow_paths=[tiny_folder])
     assert back.input_ == "pairs" and sorted(back.pair_targets_.values()) == [0.0, 1.0]
-    # the learning curve still takes single-text tasks only
-    code = main(["curve", "--task", "MRPC", "--encoder", tiny_folder, "--sizes", "8",
+    # the learning curve on the pairs: frozen and TF-IDF on the pair features, and
+    # fine-tuning on the pairs themselves
+    code = main(["curve", "--task", "MRPC", "--encoder", tiny_folder, "--sizes", "12",
+                 "--seeds", "1", "--methods", "tfidf,frozen,finetune", "--epochs", "1",
+                 "--dev-max", "16", "--test-max", "16", "--no-progress",
                  "--out", str(tmp_path / "curve")])  # fmt: skip
-    assert code == 2 and "single-text classification task" in capsys.readouterr().err
+    assert code == 0, capsys.readouterr().err
+    runs = {r["method"]: r for r in json.loads((tmp_path / "curve" / "curve.json").read_text())
+            ["runs"]}  # fmt: skip
+    assert set(runs) == {"tfidf", "frozen", "finetune"}
+    assert all(0 <= r["accuracy"] <= 100 and r["size"] == 12 for r in runs.values())
+    # the frozen run's score, rebuilt from the public pieces on the same rows: the
+    # features are those of both texts of each pair
+    from benchmarks.curves import load_splits
+    from embeddings.training.finetune import stratified_subsample
+    from evaluators import evaluate_classification_split, pair_features
+
+    train, dev, test, _ = load_splits("MRPC", dev_max=16, test_max=16, pairs=True)
+    enc = embeddings.load(tiny_folder).set_params(max_seq_length=64)  # as curve loads it
+
+    def feats(rows: list) -> np.ndarray:
+        return pair_features(enc.encode([a for a, _ in rows]), enc.encode([b for _, b in rows]))
+
+    idx = stratified_subsample(train[1], 12, 0)
+    ref = evaluate_classification_split(
+        feats([train[0][i] for i in idx]), train[1][idx], feats(dev[0]), dev[1],
+        feats(test[0]), test[1], random_state=0,
+    )  # fmt: skip
+    assert runs["frozen"]["accuracy"] == pytest.approx(ref["accuracy"], abs=1e-9)
 
 
 def test_sklearn_sees_a_classifier_and_cross_validates_pairs_stratified(encoder) -> None:
