@@ -37,7 +37,13 @@ from numpy.typing import NDArray
 
 from embeddings.errors import InvalidInputError, InvalidParameterError
 from embeddings.training.finetune_data import length_batches
-from embeddings.training.finetune_model import classifier, features, freeze, unique_params
+from embeddings.training.finetune_model import (
+    classifier,
+    features,
+    forward_by_length,
+    freeze,
+    unique_params,
+)
 from embeddings.training.trainer import Objective
 
 __all__ = [
@@ -290,8 +296,9 @@ class ContrastiveObjective(_RefitHead, ClassificationObjective):
         if self.X is not None:
             a, b = self.X[left], self.X[right]
         else:
-            both = self.encoder.forward(
-                self.encoder.tokenize([self.texts[i] for i in (*batch[:, 0], *batch[:, 1])])
+            # random pairs: two passes over texts of similar length pad far less
+            both = forward_by_length(
+                self.encoder, [self.texts[i] for i in (*batch[:, 0], *batch[:, 1])]
             )
             a, b = both[: len(batch)], both[len(batch) :]
         cos = torch.nn.functional.cosine_similarity(a, b, dim=1)
@@ -338,9 +345,7 @@ class PairClassificationObjective(ClassificationObjective):
     def _forward(self, batch: NDArray[np.int64]) -> tuple[Any, Any]:
         """Both texts' vectors of the pairs ``batch``, through the trainable encoder."""
         rows = [self.texts[i] for i in batch]
-        both = self.encoder.forward(
-            self.encoder.tokenize([a for a, _ in rows] + [b for _, b in rows])
-        )
+        both = forward_by_length(self.encoder, [a for a, _ in rows] + [b for _, b in rows])
         return both[: len(rows)], both[len(rows) :]
 
     def loss(self, model: Any, batch: NDArray[np.int64]) -> tuple[Any, int]:

@@ -31,6 +31,30 @@ def test_sample_pairs_are_balanced_and_labelled_by_class() -> None:
     assert np.array_equal(pairs, again)
 
 
+def test_passes_by_length_give_the_vectors_and_gradients_of_one_pass(encoder) -> None:
+    from embeddings.training.finetune_model import forward_by_length
+
+    texts = ["a", "good film with a long and winding plot", "bad", "fine fun", "the end"] * 3
+    encoder.encode(texts[:1])  # loads the model
+    model = encoder._model
+    model.eval()  # no dropout: the two ways must agree
+
+    def run(fn) -> tuple[np.ndarray, np.ndarray]:
+        model.zero_grad()
+        out = fn()
+        (out * torch.arange(out.shape[1], dtype=out.dtype)).sum().backward()
+        grad = model.embeddings.word_embeddings.weight.grad
+        return out.detach().numpy(), grad.detach().numpy().copy()
+
+    one = run(lambda: encoder.forward(encoder.tokenize(texts)))
+    split = run(lambda: forward_by_length(encoder, texts, parts=3))
+    assert np.allclose(one[0], split[0], atol=1e-5)  # same rows, in the order given
+    assert np.allclose(one[1], split[1], atol=1e-5) and np.abs(one[1]).sum() > 0
+    batch = encoder.tokenize(texts)["input_ids"]
+    short = [encoder.tokenize(texts[i : i + 1])["input_ids"].shape[1] for i in range(5)]
+    assert batch.shape[1] == max(short) > min(short)  # one pass pads every text to the longest
+
+
 def test_contrastive_same_seed_gives_identical_vectors(encoder) -> None:
     runs = [
         fine_tune(
