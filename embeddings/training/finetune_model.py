@@ -116,7 +116,7 @@ def forward_by_length(encoder: Any, texts: list[str], parts: int = 2) -> Any:
 
     Example:
         >>> import torch
-        >>> class Len:  # a toy encoder: its vector is the padded length, then the text's
+        >>> class Len:  # a toy encoder: its vector is the text's length, then the padded length
         ...     def tokenize(self, texts):
         ...         return torch.tensor([[len(t), max(map(len, texts))] for t in texts])
         ...     def forward(self, batch):
