@@ -82,6 +82,12 @@ def _pair_partial_rows(rows: list[dict[str, Any]], advice: Any) -> None:
     every fold plus the mean paired difference on the shared folds, and its interval is
     that of the differences.  The mean it measured stays in ``measured_score``, and
     ``paired_with`` names the reference and its score on the same folds.
+
+    Its predictions move to the same scale.  A curve of its own, fitted on the folds it
+    ran, is shifted by the reference's difference between every fold and those folds.
+    Without one (fewer than 3 sizes measured), the prediction is the reference's plus the
+    paired difference, which assumes the gap stays as measured; ``predicted_from`` then
+    names the reference.
     """
     top = advice.sizes[-1]
     by_fold = {
@@ -108,6 +114,14 @@ def _pair_partial_rows(rows: list[dict[str, Any]], advice: Any) -> None:
         }  # fmt: skip
         row["score"] = ref["score"] + float(np.mean(diffs))
         row["ci95"] = _interval(diffs)
+        if row["curve_fit"] is not None:
+            shift = row["score"] - row["measured_score"]
+            own = row["predicted"]
+        else:
+            shift, own = float(np.mean(diffs)), ref["predicted"]
+            row["predicted_from"] = ref["candidate"]
+        row["predicted"] = {m: None if v is None else min(100.0, v + shift)
+                            for m, v in own.items()}  # fmt: skip
 
 
 def _rank(advice: Any) -> list[dict[str, Any]]:
@@ -128,6 +142,7 @@ def _rank(advice: Any) -> list[dict[str, Any]]:
             "encode_ms_per_1000": c.encode_ms_per_1000, "size_mb": c.size_mb,
             "cpu_only": True, "skipped": list(c.skipped),
             "fine_tune": c.params.get("fine_tune"), "measured_score": None, "paired_with": None,
+            "predicted_from": None,
         }  # fmt: skip
         rows.append(row)
     _pair_partial_rows(rows, advice)
@@ -170,8 +185,9 @@ def format_table(advice: Any) -> str:
     paired = [r for r in advice.ranking if r.get("paired_with")]
     if paired:
         ref = paired[0]["paired_with"]["candidate"]
-        out.append(f"* run on fewer folds than the others: scored by its difference to {ref} "
-                   "on the same folds (see the recommendation and advice.json)")  # fmt: skip
+        out.append(f"* run on fewer folds than the others: scored and predicted by its "
+                   f"difference to {ref} on the same folds (see the recommendation and "
+                   "advice.json)")  # fmt: skip
     return "\n".join(out)
 
 
@@ -213,6 +229,11 @@ def _recommend(advice: Any) -> str:
         lines.append(f"Trained on all {advice.n_labels} labels it is predicted to score {p1:.1f}; "
                      f"{advice.n_labels} more labels are predicted to add {p2 - p1:.1f} points "
                      f"(to {p2:.1f}).")  # fmt: skip
+        if best.get("predicted_from"):
+            lines.append(f"Both predictions are {best['predicted_from']}'s learning curve "
+                         f"plus the measured gap of {best['paired_with']['difference']:+.1f} "
+                         "points, since fewer than 3 training sizes of it were measured; "
+                         "a rough estimate.")  # fmt: skip
     else:
         lines.append("No learning-curve prediction for it: fewer than 3 training sizes were "
                      "measured within the budget.")  # fmt: skip
@@ -324,7 +345,10 @@ def _plot(advice: Any, path: Path) -> str | None:
             continue
         means = np.array([np.mean(cand.scores[s]) for s in sizes])
         half = np.array([_interval(cand.scores[s]) or 0.0 for s in sizes])
-        (line,) = ax.plot(sizes, means, marker="o", label=r["candidate"])
+        label = r["candidate"]
+        if r.get("paired_with"):  # plotted as measured, on its own folds
+            label += f" (folds {', '.join(map(str, r['paired_with']['folds']))} only)"
+        (line,) = ax.plot(sizes, means, marker="o", label=label)
         ax.fill_between(sizes, means - half, means + half, alpha=0.15, color=line.get_color())
         if r["curve_fit"] is not None:
             xs = np.geomspace(sizes[0], 4 * advice.n_labels, 50)

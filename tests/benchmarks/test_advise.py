@@ -289,6 +289,45 @@ def test_a_candidate_cut_short_by_the_budget_is_ranked_on_the_folds_it_ran() -> 
     assert "by 1.0 points" in text
 
 
+def test_a_candidate_cut_short_is_predicted_on_the_scale_of_every_fold() -> None:
+    """Predictions of a candidate run on fold 1 only: its own curve (3 sizes on fold 1)
+    moves by the reference's gap between fold 1 and every fold; with one size, the
+    reference's curve plus the paired difference stands in.  The expected values come
+    from ``fit_curve``/``predict`` on the same means."""
+    from types import SimpleNamespace
+
+    sizes = [100, 200, 400]
+    ref_by_size = {100: [80.0, 74.0, 75.0, 73.0, 78.0], 200: [85.0, 79.0, 80.0, 78.0, 83.0],
+                   400: [88.0, 82.0, 83.0, 81.0, 86.0]}  # fmt: skip
+    frozen = Candidate("frozen:minilm-l6", "frozen", "minilm-l6", scores=ref_by_size,
+                       folds={s: [0, 1, 2, 3, 4] for s in sizes}, train_seconds=[1.0])  # fmt: skip
+    own = {100: [81.0], 200: [87.0], 400: [90.0]}
+    two = Candidate("top2:minilm-l6", "top2", "minilm-l6", scores=own,
+                    folds={s: [0] for s in sizes}, train_seconds=[1.0])  # fmt: skip
+    one = Candidate("contrastive:minilm-l6", "contrastive", "minilm-l6", scores={400: [91.0]},
+                    folds={400: [0]}, train_seconds=[1.0])  # fmt: skip
+    advice = SimpleNamespace(sizes=sizes, folds=5, n_labels=500, candidates=[frozen, two, one])
+    advice.ranking = _rank(advice)
+    by_name = {r["candidate"]: r for r in advice.ranking}
+    ref_fit = fit_curve(sizes, [float(np.mean(ref_by_size[s])) for s in sizes])
+    own_fit = fit_curve(sizes, [own[s][0] for s in sizes])
+    assert ref_fit is not None and own_fit is not None
+    gap = 84.0 - 88.0  # the reference over every fold at 400, less its fold 1
+    for m in (1, 2, 4):
+        assert by_name["top2:minilm-l6"]["predicted"][m] == pytest.approx(
+            predict(own_fit, m * 500) + gap
+        )
+        assert by_name["contrastive:minilm-l6"]["predicted"][m] == pytest.approx(
+            predict(ref_fit, m * 500) + 3.0
+        )  # 91.0 against the reference's 88.0 on fold 1
+    assert by_name["top2:minilm-l6"]["predicted_from"] is None
+    assert by_name["contrastive:minilm-l6"]["predicted_from"] == "frozen:minilm-l6"
+    assert advice.ranking[0]["candidate"] == "contrastive:minilm-l6"
+    text = _recommend(advice)
+    assert "frozen:minilm-l6's learning curve plus the measured gap of +3.0 points" in text
+    assert "No learning-curve prediction" not in text
+
+
 def test_a_fine_tuning_run_ruled_out_by_the_first_estimate_is_tried_again(
     tmp_path, monkeypatch
 ) -> None:
