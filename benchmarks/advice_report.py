@@ -119,7 +119,8 @@ def _pair_partial_rows(rows: list[dict[str, Any]], advice: Any) -> None:
             own = row["predicted"]
         else:
             shift, own = float(np.mean(diffs)), ref["predicted"]
-            row["predicted_from"] = ref["candidate"]
+            if ref["curve_fit"] is not None:
+                row["predicted_from"] = ref["candidate"]
         row["predicted"] = {m: None if v is None else min(100.0, v + shift)
                             for m, v in own.items()}  # fmt: skip
 
