@@ -5,7 +5,9 @@ The learning-curve model is a power law with an offset, ``score(n) = a - b * n**
 (``a`` <= 100, ``b`` >= 0, ``0.05 <= c <= 2``), fitted by least squares to the mean
 score at each size (:func:`scipy.optimize.curve_fit`) when at least three sizes were
 measured.  It predicts the score with all ``N`` labels (the saved model trains on all of
-them; cross-validation trains on ``(k-1)/k`` of them) and with ``2N`` and ``4N``.
+them; cross-validation trains on ``(k-1)/k`` of them) and with ``2N`` and ``4N``.  A
+candidate whose smaller sizes ran on fewer folds than its largest (fine-tuning) is fitted
+on the folds run at every size and moved to its largest size's mean over every fold.
 
 Example:
     >>> fit = fit_curve([50, 100, 200, 400], [70.0, 76.0, 80.0, 82.5])
@@ -125,13 +127,39 @@ def _pair_partial_rows(rows: list[dict[str, Any]], advice: Any) -> None:
                             for m, v in own.items()}  # fmt: skip
 
 
+def _fit_on_shared_folds(cand: Any, sizes: list[int]) -> tuple[float, float, float] | None:
+    """The learning curve of ``cand`` on the scale of its largest size's every fold.
+
+    A fine-tuned candidate runs its smaller sizes on fold 1 only and its largest on more
+    folds; a curve through those means would take the folds' difference in difficulty
+    for the effect of more labels.  So the curve is fitted on the folds run at every size,
+    then moved by the largest size's mean over all its folds less its mean over those.
+    """
+    means = [float(np.mean(cand.scores[s])) for s in sizes]
+    folds = [cand.folds.get(s, []) for s in sizes]
+    if not sizes or any(len(f) != len(cand.scores[s]) for f, s in zip(folds, sizes)):
+        return fit_curve(sizes, means)
+    shared = set.intersection(*(set(f) for f in folds))
+    if not shared or all(len(f) == len(shared) for f in folds):
+        return fit_curve(sizes, means)
+
+    def on_shared(s: int) -> float:
+        return float(np.mean([v for f, v in zip(cand.folds[s], cand.scores[s]) if f in shared]))
+
+    fit = fit_curve(sizes, [on_shared(s) for s in sizes])
+    if fit is None:
+        return None
+    a, b, c = fit
+    return a + means[-1] - on_shared(sizes[-1]), b, c
+
+
 def _rank(advice: Any) -> list[dict[str, Any]]:
     top = advice.sizes[-1]
     rows = []
     for c in advice.candidates:
         at_top = c.scores.get(top, [])
         sizes = sorted(s for s, v in c.scores.items() if v)
-        fit = fit_curve(sizes, [float(np.mean(c.scores[s])) for s in sizes])
+        fit = _fit_on_shared_folds(c, sizes)
         row = {
             "candidate": c.name, "kind": c.kind, "encoder": c.encoder,
             "score": float(np.mean(at_top)) if at_top else None,
@@ -236,8 +264,10 @@ def _recommend(advice: Any) -> str:
                          "points, since fewer than 3 training sizes of it were measured; "
                          "a rough estimate.")  # fmt: skip
     else:
-        lines.append("No learning-curve prediction for it: fewer than 3 training sizes were "
-                     "measured within the budget.")  # fmt: skip
+        why = ("fewer than 3 training sizes were measured within the budget"
+               if len(best["curve"]) < 3
+               else "no learning curve fits its measured scores")  # fmt: skip
+        lines.append(f"No learning-curve prediction for it: {why}.")
     skipped = [f"{r['candidate']} ({r['skipped'][0]})" for r in advice.ranking if r["skipped"]]
     if skipped:
         lines.append("Not run or not complete within the budget or the task: "
@@ -271,7 +301,9 @@ def _rebuild(best: dict[str, Any], advice: Any, params: dict[str, Any]) -> str:
             f"model = Pipeline([('features', {step}),\n"
             f"                  ('head', LogisticRegression(C={params['C']!r}, "
             f"random_state={params['seed']}))])\n"
-            f"{fit}")  # fmt: skip
+            + ("# C: the value most CV folds chose; with --out it is chosen on all rows\n"
+               if params.get("C_from") == "folds" else "")
+            + f"{fit}")  # fmt: skip
 
 
 def fit_candidate(
@@ -349,6 +381,9 @@ def _plot(advice: Any, path: Path) -> str | None:
         label = r["candidate"]
         if r.get("paired_with"):  # plotted as measured, on its own folds
             label += f" (folds {', '.join(map(str, r['paired_with']['folds']))} only)"
+        elif len(cand.scores[sizes[0]]) < len(cand.scores[sizes[-1]]):
+            below = sorted({f + 1 for s in sizes[:-1] for f in cand.folds.get(s, [])})
+            label += f" (below {sizes[-1]}: fold {', '.join(map(str, below))})"
         (line,) = ax.plot(sizes, means, marker="o", label=label)
         ax.fill_between(sizes, means - half, means + half, alpha=0.15, color=line.get_color())
         if r["curve_fit"] is not None:
@@ -373,19 +408,25 @@ def finish(advice: Any, data: Any, out: str | Path | None,
     advice.ranking = _rank(advice)
     advice.recommendation = _recommend(advice)
     ranked = [r for r in advice.ranking if r["score"] is not None]
-    seed = 0
+    seed = advice.random_state
     params: dict[str, Any] = {"seed": seed, "C": 1.0}
     if ranked and out is not None:
+        import time
+
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         log(f"training the recommended model on all {advice.n_labels} rows")
+        t0 = time.perf_counter()
         params = _train_final(data, ranked[0], folder / "model", seed)
+        advice.final_seconds = time.perf_counter() - t0
+        advice.seconds += advice.final_seconds
         advice.saved_to = str(folder / "model")
         advice.plot = _plot(advice, folder / "curves.png")
     elif ranked:  # the C most folds chose at the largest size
         cand = next(c for c in advice.candidates if c.name == ranked[0]["candidate"])
         chosen = cand.params.get("C") or [1.0]
         params["C"] = float(max(set(chosen), key=chosen.count))
+        params["C_from"] = "folds"
     if ranked:
         advice.rebuild = _rebuild(ranked[0], advice, {"C": 1.0, **params})
     if out is not None:
@@ -401,7 +442,13 @@ def render(advice: Any) -> str:
         f"transferkit advise: {advice.task} ({advice.task_type}), {advice.n_labels} labelled "
         f"rows, {advice.n_classes} classes; {advice.folds}-fold CV at sizes "
         f"{', '.join(map(str, advice.sizes))}; {advice.seconds:.0f}s of a "
-        f"{advice.budget_seconds:.0f}s budget; {advice.runs.get('measured', 0)} runs measured "
+        f"{advice.budget_seconds:.0f}s budget"
+        + (
+            f" ({advice.final_seconds:.0f}s of them training the saved model)"
+            if advice.final_seconds
+            else ""
+        )
+        + f"; {advice.runs.get('measured', 0)} runs measured "
         f"now, {advice.runs.get('from_cache', 0)} read from the cache",
         "",
         format_table(advice),

@@ -42,6 +42,7 @@ import numpy as np
 
 from benchmarks.advise_candidates import (
     Candidate,
+    check_candidates,
     default_candidates,
     encode_rate,
     fine_tunable,
@@ -71,7 +72,9 @@ class Advice:
     Attributes:
         task: the task's name; ``task_type``: ``classification`` or ``pair_classification``.
         n_labels: labelled training rows used; ``sizes``: learning-curve sizes.
-        folds: cross-validation folds; ``budget_seconds`` and ``seconds`` (used).
+        folds: cross-validation folds; ``budget_seconds`` and ``seconds`` (used, with
+            ``final_seconds`` of them training the saved model).
+        random_state: seeds folds, subsamples, heads, fine-tuning and the saved model.
         candidates: every candidate, run or not.
         ranking, recommendation, rebuild, saved_to, plot: filled by the report.
     """
@@ -84,6 +87,8 @@ class Advice:
     folds: int
     budget_seconds: float
     seconds: float = 0.0
+    random_state: int = 0
+    final_seconds: float = 0.0
     runs: dict[str, int] = field(default_factory=dict)
     candidates: list[Candidate] = field(default_factory=list)
     ranking: list[dict[str, Any]] = field(default_factory=list)
@@ -161,8 +166,9 @@ def _prepare(task: Any, folds: int, random_state: int) -> tuple[str, _Data]:
             f"{names[int(np.argmin(np.where(counts > 0, counts, 10**9)))]!r} has {smallest}"
         )
     # a class rarer than the folds is simply absent from some test folds: fewer folds
-    # would train every fold on far fewer rows than the final model sees
-    k = min(folds, len(y) // 2)
+    # would train every fold on far fewer rows than the final model sees; but stratified
+    # folds need one class with at least as many rows as folds
+    k = min(folds, len(y) // 2, int(counts.max()))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The least populated class")
         folder = StratifiedKFold(k, shuffle=True, random_state=random_state)
@@ -182,8 +188,9 @@ def _prepare(task: Any, folds: int, random_state: int) -> tuple[str, _Data]:
 # ------------------------------------------------------------------ the units
 #: the version of how a unit (one candidate, size and fold) is trained and scored; it
 #: names the cache file, so a change of method never reuses older scores
-#: (2: contrastive heads refitted after training, pair tasks fine-tuned)
-UNITS_VERSION = 2
+#: (2: contrastive heads refitted after training, pair tasks fine-tuned; 3: keys name
+#: the encoder's fingerprint)
+UNITS_VERSION = 3
 
 #: rows of the probe that times a fine-tuning candidate before its first run
 PROBE_ROWS = 32
@@ -200,6 +207,7 @@ class _Runner:
         self.cache_dir = cache_dir
         self.results: dict[str, dict[str, float]] = {}
         self.new_runs = 0  # runs measured now; the others in ``results`` came from the cache
+        self.tuned: list[Candidate] = []  # the fine-tuning candidates (final model reserve)
         if self.cache_file.is_file():
             from embeddings._jsonfile import read_json_file
             from embeddings.errors import TransferkitError
@@ -243,36 +251,41 @@ class _Runner:
         texts = d.texts + (d.pairs or [])
         raw = embeddings.load(cand.encoder)
         enc = CachedEncoder(raw, cache_dir=self.cache_dir)
+        cand.weights = enc.fingerprint()[:16]
         probe = texts[: min(64, len(texts))]
-        enc.encode(probe[:2])  # loads the model: not part of the rate
-        t0 = time.perf_counter()
-        enc.encode(probe)
-        per_text = (time.perf_counter() - t0) / len(probe)
-        estimate = per_text * len(texts)
+        # timed without the cache (after loading the model), times the texts not cached
+        cand.encode_ms_per_1000 = encode_rate(raw, probe)
+        estimate = (cand.encode_ms_per_1000 or 0.0) / 1e6 * enc.count_missing(texts)
         if estimate > self.left():
             cand.skipped.append(f"encoding needs ~{estimate:.0f}s, {self.left():.0f}s left")
             return None
         X = enc.encode(texts, batch_size=64)
-        cand.encode_ms_per_1000 = encode_rate(raw, probe)  # without the cache
         cand.size_mb = size_mb(raw)
         if d.pairs is None:
             return X
         return pair_features(X[: len(d.texts)], X[len(d.texts) :])
 
     # ------------------------------------------------------------------ heads
-    def linear(self, cand: Candidate, X_of: Callable[[np.ndarray, np.ndarray], tuple]) -> None:
-        """Logistic regression with the SentEval choice of C, every size and fold (one
+    def linear(self, cand: Candidate, X_of: Callable[[np.ndarray, np.ndarray], tuple],
+               *, budgeted: bool = True) -> None:  # fmt: skip
+        """Logistic regression with the SentEval choice of C, every size and fold while
+        the budget lasts (the TF-IDF baseline, ``budgeted=False``, always runs whole; one
         BLAS thread: these fits are small, and more threads only contend)."""
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1):
-            self._linear(cand, X_of)
+            self._linear(cand, X_of, budgeted)
 
-    def _linear(self, cand: Candidate, X_of: Callable[[np.ndarray, np.ndarray], tuple]) -> None:
+    def _linear(self, cand: Candidate, X_of: Callable[[np.ndarray, np.ndarray], tuple],
+                budgeted: bool) -> None:  # fmt: skip
         for size in self.data.sizes:
             for f, (train, test) in enumerate(self.data.folds):
-                key = f"{cand.name}/{size}/{f}"
+                key = cand.unit_key(f"{size}/{f}")
                 if not self.cached(key, ("score", "seconds", "C")):
+                    if budgeted and self.left() <= 0:
+                        if not cand.skipped:
+                            cand.skipped.append(f"n={size} fold {f + 1} on: budget spent")
+                        continue
                     idx = self.data.subsample(train, size, self.random_state + f)
                     t0 = time.perf_counter()
                     acc, C = _fit_linear(*X_of(idx, test), self.data.y[idx],
@@ -299,7 +312,7 @@ class _Runner:
                 enc.encode, d.rows(test)
             )
 
-        self.linear(cand, features)
+        self.linear(cand, features, budgeted=False)
         sample = d.texts[:64]
         cand.encode_ms_per_1000 = encode_rate(embeddings.load("tfidf").fit(sample), sample)
         cand.size_mb = None
@@ -324,6 +337,7 @@ class _Runner:
         order = [(d.sizes[-1], 0), *((s, 0) for s in d.sizes[:-1][::-1][:2]),
                  *((d.sizes[-1], f) for f in range(1, len(d.folds)))]  # fmt: skip
         cost = {c.name: self.first_cost(c) for c in cands}
+        self.tuned = list(cands)
         waiting = [(cand, size, f) for size, f in order for cand in cands
                    if self._fine_tune_unit(cand, size, f, cost) is not None]  # fmt: skip
         for cand, size, f in waiting:  # the retry's reason is the one reported
@@ -340,7 +354,7 @@ class _Runner:
         (a quarter of what is left), :func:`~benchmarks.advise_candidates.guessed_rate`.
         """
         d = self.data
-        key = f"{cand.name}/probe"
+        key = cand.unit_key("probe")
         guess = guessed_rate(cand, cand.kind, d.pairs is not None)
         if not self.cached(key, ("fixed_seconds", "seconds_per_row_epoch")):
             train = d.folds[0][0]
@@ -373,14 +387,13 @@ class _Runner:
         """One fine-tuning run (measured, or read from the cache) and its score; or, when
         its estimated time does not fit what is left, why not."""
         d = self.data
-        key = f"{cand.name}/{size}/{f}"
+        key = cand.unit_key(f"{size}/{f}")
         fixed, rate = cost[cand.name]
         if not self.cached(key, ("score", "seconds")):
             epochs = fine_tune_params(cand, size)["epochs"]
             estimate = fixed + rate * size * epochs
-            # and room to train it on all rows, should it be the one recommended
-            n_all = len(d.y)
-            final = fixed + rate * n_all * fine_tune_params(cand, n_all)["epochs"]
+            # and room to train on all rows whichever tuned candidate is recommended
+            final = max(self.final_cost(c, cost) for c in self.tuned or [cand])
             if estimate + final > self.left() or self.left() <= 0:
                 return (f"n={size} fold {f + 1}: needs ~{estimate:.0f}s (+ ~{final:.0f}s to "
                         f"train the final model), {max(self.left(), 0):.0f}s left")  # fmt: skip
@@ -400,6 +413,12 @@ class _Runner:
         if size == d.sizes[-1]:
             cand.train_seconds.append(rec["seconds"])
         return None
+
+    def final_cost(self, cand: Candidate, cost: dict[str, tuple[float, float]]) -> float:
+        """Estimated seconds to fine-tune ``cand`` on every row (the saved model)."""
+        fixed, rate = cost[cand.name]
+        n_all = len(self.data.y)
+        return fixed + rate * n_all * fine_tune_params(cand, n_all)["epochs"]
 
     def fine_tune_once(self, cand: Candidate, idx: np.ndarray, test: np.ndarray) -> float:
         from embeddings.training.finetune import fine_tune
@@ -448,8 +467,8 @@ def advise(
         fine_tuning: also try contrastive fine-tuning and top-2 unfreezing of the best
             fine-tunable frozen encoder.
         folds: stratified cross-validation folds (fewer only when there are fewer than
-            ``2 * folds`` rows; a class with fewer rows than folds is absent from some test
-            folds).
+            ``2 * folds`` rows, or when no class has ``folds`` rows; a class with fewer
+            rows than folds is absent from some test folds).
         random_state: seeds folds, subsamples, heads and fine-tuning.
         cache_dir: vectors and unit scores (default: transferkit's cache folder).
         out: folder for ``advice.json``, ``advice.md``, ``curves.png`` and the
@@ -460,7 +479,8 @@ def advise(
         an :class:`Advice`; ``print(advice.table())`` and ``advice.recommendation``.
 
     Raises:
-        InvalidParameterError: a bad budget, an unknown candidate, a task of another type.
+        InvalidParameterError: a bad budget, an unknown candidate or one that must first
+            be fitted or trained (see :func:`check_candidates`), a task of another type.
         InvalidInputError: a class with fewer than two rows.
 
     Example:
@@ -480,14 +500,7 @@ def advise(
     if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
         raise InvalidParameterError(f"folds must be an int >= 2, got {folds!r}")
     names = list(candidates) if candidates is not None else default_candidates()
-    import embeddings
-
-    known = {e["name"] for e in embeddings.list_encoders()}
-    unknown = [n for n in names if n.split(":")[0] not in known and not Path(n).is_dir()]
-    if unknown:
-        raise InvalidParameterError(
-            f"unknown candidate encoder(s) {unknown}; see `transferkit models`"
-        )
+    check_candidates(names)
 
     def log(line: str) -> None:
         if show_progress:
@@ -497,7 +510,7 @@ def advise(
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     runner = _Runner(data, seconds, root, random_state, log)
     advice = Advice(task.metadata.name, kind, len(data.y), len(data.classes), data.sizes,
-                    len(data.folds), seconds)  # fmt: skip
+                    len(data.folds), seconds, random_state=random_state)  # fmt: skip
     log(f"advise {advice.task}: {advice.n_labels} labelled rows, {advice.n_classes} classes, "
         f"{advice.folds}-fold CV, sizes {data.sizes}, budget {seconds:.0f}s")  # fmt: skip
     base = Candidate("tfidf", "tfidf")
@@ -518,7 +531,8 @@ def advise(
         tuned = [Candidate(f"contrastive:{best.encoder}", "contrastive", best.encoder),
                  Candidate(f"top2:{best.encoder}", "top2", best.encoder)]  # fmt: skip
         for c in tuned:
-            c.encode_ms_per_1000, c.size_mb = best.encode_ms_per_1000, best.size_mb
+            c.encode_ms_per_1000, c.size_mb, c.weights = (
+                best.encode_ms_per_1000, best.size_mb, best.weights)  # fmt: skip
         for c in tuned:  # the settings of the model trained on all rows
             c.params["fine_tune"] = fine_tune_params(c, len(data.y))
         runner.fine_tune_units(tuned)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from embeddings.errors import InvalidParameterError
 __all__ = [
     "DEFAULT_FROZEN",
     "Candidate",
+    "check_candidates",
     "default_candidates",
     "encode_rate",
     "fine_tunable",
@@ -51,6 +53,8 @@ class Candidate:
         size_mb: size of the model's weights in MB.
         skipped: why runs the budget or the task did not allow, if any.
         params: the chosen hyper-parameters (``C`` of the head, fine-tuning epochs).
+        weights: the start of its encoder's fingerprint (empty for TF-IDF); the cached
+            scores are kept under it, so new weights in a model folder are measured anew.
     """
 
     name: str
@@ -63,6 +67,11 @@ class Candidate:
     size_mb: float | None = None
     skipped: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    weights: str = ""
+
+    def unit_key(self, unit: str) -> str:
+        """The cache key of one of its units (``"<size>/<fold>"`` or ``"probe"``)."""
+        return f"{self.name}@{self.weights}/{unit}" if self.weights else f"{self.name}/{unit}"
 
 
 def parse_budget(budget: float | str) -> float:
@@ -113,6 +122,60 @@ def default_candidates() -> list[str]:
             continue
         out.append(name)
     return out
+
+
+def check_candidates(names: Sequence[str]) -> None:
+    """Refuse candidate encoders ``advise`` cannot weigh as frozen encoders.
+
+    Allowed: pretrained presets (``transferkit models``) and folders written by
+    ``encoder.save()`` or holding a model.  Refused: unknown names; presets fitted on
+    the training texts (``tfidf``, ``lsa``, ``doc2vec-dbow``, the IDF- or SIF-weighted
+    GloVe, ...), since fitting them on every row would leak the test folds (TF-IDF, the
+    baseline, is always fitted per fold); and presets whose weights you train first
+    (``transferkit train``), which take the trained folder instead.
+
+    Raises:
+        InvalidParameterError: naming each refused candidate and why.
+
+    Example:
+        >>> check_candidates(["minilm-l6", "glove-6b-50d"])
+        >>> try:
+        ...     check_candidates(["lsa"])
+        ... except InvalidParameterError as err:
+        ...     print(str(err).split(",")[0])
+        candidate 'lsa' is fitted on the training texts
+    """
+    from embeddings.errors import UnknownEncoderError
+    from embeddings.registry import get_preset
+
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterError(
+                f"a candidate is an encoder preset name or a model folder, got {name!r}"
+            )
+        if Path(name).is_dir():
+            continue
+        try:
+            preset = get_preset(name.split(":")[0])
+        except UnknownEncoderError:
+            raise InvalidParameterError(
+                f"unknown candidate encoder {name!r}; see `transferkit models`, or give "
+                "the folder of a saved encoder"
+            ) from None
+        weights = preset.weights or {}
+        if weights.get("kind") == "fit" or weights.get("fit"):
+            raise InvalidParameterError(
+                f"candidate {name!r} is fitted on the training texts, and fitting it on "
+                "every row would leak the test folds into training; advise always runs "
+                "the TF-IDF baseline fitted per fold. Choose pretrained presets "
+                "(`transferkit models`) or saved encoder folders"
+            )
+        if weights.get("kind") == "train":
+            raise InvalidParameterError(
+                f"candidate {name!r} has weights you train first "
+                f"({weights.get('command', 'transferkit train')}); give the folder it "
+                "writes as the candidate"
+            )
 
 
 def fine_tunable(name: str | None) -> bool:

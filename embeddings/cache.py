@@ -201,6 +201,24 @@ class CachedEncoder(EncodeMixin):
         """The folder that holds this encoder's entries (for the current fingerprint)."""
         return resolve_dir(self.cache_dir) / self.fingerprint()
 
+    def count_missing(self, texts: Sequence[str]) -> int:
+        """How many distinct ``texts`` the cache does not hold yet (what ``encode``
+        would compute).
+
+        Example:
+            >>> import tempfile, embeddings
+            >>> with tempfile.TemporaryDirectory() as d:
+            ...     enc = CachedEncoder(embeddings.load("glove-6b-50d"), cache_dir=d)
+            ...     _ = enc.encode(["a cat"])
+            ...     enc.count_missing(["a cat", "a dog", "a dog"])
+            1
+        """
+        store = self._store_for(self.fingerprint())
+        store.refresh()
+        keys = {hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest()
+                for t in validate_texts(texts)}  # fmt: skip
+        return sum(store.index.get(k) is None for k in keys)
+
     # ----------------------------------------------------------------- encode
     def _store_for(self, fingerprint: str) -> ShardStore:
         folder = resolve_dir(self.cache_dir) / fingerprint

@@ -123,7 +123,9 @@ def test_only_missing_distinct_texts_are_computed(tmp_path):
     assert sorted(enc.calls) == sorted(TEXTS[:30])
     enc.seen = []
     batch = TEXTS[20:50] + TEXTS[45:50] + ["new", "new"]
+    assert cached.count_missing(batch) == 21  # TEXTS[30:50] and "new", counted once
     out = cached.encode(batch)
+    assert cached.count_missing(batch) == 0
     assert sorted(enc.calls) == sorted([*TEXTS[30:50], "new"])
     np.testing.assert_array_equal(out, np.stack([hash_vector(t, 8, 1.0) for t in batch]))
     enc.seen = []

@@ -94,6 +94,16 @@ def test_a_second_advise_reads_the_measured_units_from_the_cache(tmp_path, monke
     assert all(r["score"] == 42.0 for r in second.ranking)
     assert first.runs == {"measured": len(units), "from_cache": 0}
     assert second.runs == {"measured": 0, "from_cache": len(units)}
+    # new weights under the same name (a retrained model folder) are measured anew:
+    # the units are kept under the encoder's fingerprint; TF-IDF's are read back
+    from embeddings.cache import CachedEncoder
+
+    monkeypatch.setattr(CachedEncoder, "fingerprint", lambda self: "ab" * 32)
+    retrained = advise(task, **opts)
+    half = len(units) // 2
+    assert retrained.runs == {"measured": half, "from_cache": half}
+    assert next(r for r in retrained.ranking if r["candidate"] == "tfidf")["score"] == 42.0
+    monkeypatch.undo()
     # a new version of how units are trained and scored never reads older scores
     import benchmarks.advise as advise_module
 
@@ -124,7 +134,8 @@ def test_fine_tuning_candidates_run_on_a_torch_encoder(tmp_path, monkeypatch) ->
     (cache_file,) = (tmp_path / "cache" / "advise").glob("*.json")
     cached = json.loads(cache_file.read_text())
     for kind in ("contrastive", "top2"):
-        probe = cached[f"{kind}:{folder}/probe"]
+        (probe,) = (v for k, v in cached.items() if k.startswith(f"{kind}:{folder}@")
+                    and k.endswith("/probe"))  # fmt: skip
         assert probe["seconds_per_row_epoch"] > 0 and probe["fixed_seconds"] >= 0
 
     # a second advise reads the probes and the runs from the cache: nothing is trained
@@ -148,6 +159,19 @@ def test_a_rare_class_keeps_every_fold(tmp_path) -> None:
                     show_progress=False)  # fmt: skip
     assert advice.folds == 5 and advice.n_classes == 3
     assert all(r["folds_run"] == 5 for r in advice.ranking)
+
+
+def test_folds_are_capped_by_the_largest_class(tmp_path) -> None:
+    """12 rows of 3 classes: stratified 5-fold CV needs a class of 5 rows, so 4 folds;
+    the saved model and its rebuild code use ``random_state``."""
+    frame = pd.DataFrame({"text": GOOD[:4] + BAD[:4] + ["so so", "meh", "fine I guess", "ok"],
+                          "label": ["pos"] * 4 + ["neg"] * 4 + ["mid"] * 4})  # fmt: skip
+    advice = advise(Task.from_dataframe(frame, name="r"), budget="2m",
+                    candidates=["glove-6b-50d"], fine_tuning=False, random_state=3,
+                    cache_dir=tmp_path, show_progress=False)  # fmt: skip
+    assert advice.folds == 4 and advice.n_labels == 12
+    assert all(r["folds_run"] == 4 for r in advice.ranking)
+    assert "random_state=3" in advice.rebuild
 
 
 def test_a_tiny_budget_says_what_it_could_not_run(tmp_path) -> None:
@@ -214,6 +238,13 @@ def test_bad_input_gets_clear_errors(tmp_path) -> None:
     task = Task.from_dataframe(_frame(10), name="x")
     with pytest.raises(InvalidParameterError, match="unknown candidate"):
         advise(task, candidates=["no-such-encoder"], show_progress=False)
+    # presets fitted on the training texts would leak the test folds; trained ones need
+    # their folder
+    for fitted in ("tfidf", "lsa", "glove-6b-50d-sif"):
+        with pytest.raises(InvalidParameterError, match=f"'{fitted}' is fitted on the training"):
+            advise(task, candidates=["glove-6b-50d", fitted], show_progress=False)
+    with pytest.raises(InvalidParameterError, match="weights you train first.*transferkit train"):
+        advise(task, candidates=["skip-thought-uni"], show_progress=False)
     with pytest.raises(InvalidParameterError, match="folds must be"):
         advise(task, folds=1, show_progress=False)
     sts = Task.from_dataframe(
@@ -371,3 +402,28 @@ def test_a_damaged_cached_probe_is_measured_again(tmp_path, entry) -> None:
     assert runner.results["top2:x/probe"] == {"fixed_seconds": 0.5, "seconds_per_row_epoch": 0.01}
     assert runner.results["top2:x/48/0"]["score"] == 75.0
     assert sorted(tuned.folds[48]) == [0, 1, 2, 3, 4] and tuned.skipped == []
+
+
+def test_a_fine_tuned_curve_is_fitted_on_the_folds_run_at_every_size() -> None:
+    """Fine-tuning runs its smaller sizes on fold 1 only.  Fold 1 is 3 points easier
+    than the mean of the five at 400 rows; a curve through 73, 79 (fold 1) and 80 (five
+    folds) would take that for a flattening.  The curve is fitted on fold 1's 73, 79, 83
+    and moved down by 3; the expected values come from ``fit_curve``/``predict``."""
+    from types import SimpleNamespace
+
+    sizes = [100, 200, 400]
+    tuned = Candidate("contrastive:minilm-l6", "contrastive", "minilm-l6",
+                      scores={100: [73.0], 200: [79.0], 400: [83.0, 79.0, 80.0, 78.0, 80.0]},
+                      folds={100: [0], 200: [0], 400: [0, 1, 2, 3, 4]},
+                      train_seconds=[1.0])  # fmt: skip
+    advice = SimpleNamespace(sizes=sizes, folds=5, n_labels=500, candidates=[tuned])
+    (row,) = _rank(advice)
+    shared = fit_curve(sizes, [73.0, 79.0, 83.0])
+    mixed = fit_curve(sizes, [73.0, 79.0, 80.0])
+    assert shared is not None and mixed is not None
+    for m in (1, 2, 4):
+        assert row["predicted"][m] == pytest.approx(predict(shared, m * 500) - 3.0)
+    # what the curve through the mixed means predicts is far off
+    gain = row["predicted"][2] - row["predicted"][1]
+    assert gain - (predict(mixed, 1000) - predict(mixed, 500)) > 1.0
+    assert row["score"] == pytest.approx(80.0) and row["folds_run"] == 5
