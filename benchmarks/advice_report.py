@@ -378,14 +378,16 @@ def _plot(advice: Any, path: Path) -> str | None:
             continue
         means = np.array([np.mean(cand.scores[s]) for s in sizes])
         half = np.array([_interval(cand.scores[s]) or 0.0 for s in sizes])
-        label = r["candidate"]
+        notes = []
         if r.get("paired_with"):  # plotted as measured, on its own folds
-            label += f" (folds {', '.join(map(str, r['paired_with']['folds']))} only)"
-        elif len(cand.scores[sizes[0]]) < len(cand.scores[sizes[-1]]):
+            notes.append(f"folds {', '.join(map(str, r['paired_with']['folds']))} only")
+        if len(cand.scores[sizes[0]]) < len(cand.scores[sizes[-1]]):
             below = sorted({f + 1 for s in sizes[:-1] for f in cand.folds.get(s, [])})
-            label += f" (below {sizes[-1]}: fold {', '.join(map(str, below))})"
+            notes.append(f"below {sizes[-1]}: fold {', '.join(map(str, below))}")
+        label = r["candidate"] + (f" ({'; '.join(notes)})" if notes else "")
         (line,) = ax.plot(sizes, means, marker="o", label=label)
-        ax.fill_between(sizes, means - half, means + half, alpha=0.15, color=line.get_color())
+        ax.fill_between(sizes, np.maximum(means - half, 0.0), np.minimum(means + half, 100.0),
+                        alpha=0.15, color=line.get_color())  # fmt: skip
         if r["curve_fit"] is not None:
             xs = np.geomspace(sizes[0], 4 * advice.n_labels, 50)
             ax.plot(xs, [predict(r["curve_fit"], x) for x in xs], ls="--", lw=1,

@@ -256,7 +256,7 @@ class _Runner:
         # timed without the cache (after loading the model), times the texts not cached
         cand.encode_ms_per_1000 = encode_rate(raw, probe)
         estimate = (cand.encode_ms_per_1000 or 0.0) / 1e6 * enc.count_missing(texts)
-        if estimate > self.left():
+        if estimate > max(self.left(), 0.0):  # nothing to encode: read from the cache
             cand.skipped.append(f"encoding needs ~{estimate:.0f}s, {self.left():.0f}s left")
             return None
         X = enc.encode(texts, batch_size=64)
