@@ -207,7 +207,6 @@ class _Runner:
         self.cache_dir = cache_dir
         self.results: dict[str, dict[str, float]] = {}
         self.new_runs = 0  # runs measured now; the others in ``results`` came from the cache
-        self.tuned: list[Candidate] = []  # the fine-tuning candidates (final model reserve)
         if self.cache_file.is_file():
             from embeddings._jsonfile import read_json_file
             from embeddings.errors import TransferkitError
@@ -337,11 +336,10 @@ class _Runner:
         order = [(d.sizes[-1], 0), *((s, 0) for s in d.sizes[:-1][::-1][:2]),
                  *((d.sizes[-1], f) for f in range(1, len(d.folds)))]  # fmt: skip
         cost = {c.name: self.first_cost(c) for c in cands}
-        self.tuned = list(cands)
         waiting = [(cand, size, f) for size, f in order for cand in cands
-                   if self._fine_tune_unit(cand, size, f, cost) is not None]  # fmt: skip
+                   if self._fine_tune_unit(cand, size, f, cost, cands) is not None]  # fmt: skip
         for cand, size, f in waiting:  # the retry's reason is the one reported
-            note = self._fine_tune_unit(cand, size, f, cost)
+            note = self._fine_tune_unit(cand, size, f, cost, cands)
             if note is not None:
                 cand.skipped.append(note)
 
@@ -383,9 +381,11 @@ class _Runner:
         return max(total - trained, 0.0), trained / len(idx)
 
     def _fine_tune_unit(self, cand: Candidate, size: int, f: int,
-                        cost: dict[str, tuple[float, float]]) -> str | None:  # fmt: skip
+                        cost: dict[str, tuple[float, float]],
+                        cands: Sequence[Candidate]) -> str | None:  # fmt: skip
         """One fine-tuning run (measured, or read from the cache) and its score; or, when
-        its estimated time does not fit what is left, why not."""
+        its estimated time, plus room to train the final model of any of ``cands``, does
+        not fit what is left, why not."""
         d = self.data
         key = cand.unit_key(f"{size}/{f}")
         fixed, rate = cost[cand.name]
@@ -393,7 +393,7 @@ class _Runner:
             epochs = fine_tune_params(cand, size)["epochs"]
             estimate = fixed + rate * size * epochs
             # and room to train on all rows whichever tuned candidate is recommended
-            final = max(self.final_cost(c, cost) for c in self.tuned or [cand])
+            final = max(self.final_cost(c, cost) for c in cands)
             if estimate + final > self.left() or self.left() <= 0:
                 return (f"n={size} fold {f + 1}: needs ~{estimate:.0f}s (+ ~{final:.0f}s to "
                         f"train the final model), {max(self.left(), 0):.0f}s left")  # fmt: skip

@@ -215,8 +215,7 @@ class CachedEncoder(EncodeMixin):
         """
         store = self._store_for(self.fingerprint())
         store.refresh()
-        keys = {hashlib.sha256(t.encode("utf-8", "surrogatepass")).digest()
-                for t in validate_texts(texts)}  # fmt: skip
+        keys = {text_key(t) for t in validate_texts(texts)}
         return sum(store.index.get(k) is None for k in keys)
 
     # ----------------------------------------------------------------- encode
