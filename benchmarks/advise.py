@@ -251,10 +251,14 @@ class _Runner:
         raw = embeddings.load(cand.encoder)
         enc = CachedEncoder(raw, cache_dir=self.cache_dir)
         cand.weights = enc.fingerprint()[:16]
+        missing = enc.count_missing(texts)
+        if missing and self.left() <= 0:  # not even the probe fits
+            cand.skipped.append(f"encoding {missing} texts: budget spent")
+            return None
         probe = texts[: min(64, len(texts))]
         # timed without the cache (after loading the model), times the texts not cached
         cand.encode_ms_per_1000 = encode_rate(raw, probe)
-        estimate = (cand.encode_ms_per_1000 or 0.0) / 1e6 * enc.count_missing(texts)
+        estimate = (cand.encode_ms_per_1000 or 0.0) / 1e6 * missing
         if estimate > max(self.left(), 0.0):  # nothing to encode: read from the cache
             cand.skipped.append(f"encoding needs ~{estimate:.0f}s, {self.left():.0f}s left")
             return None

@@ -183,6 +183,34 @@ def test_a_tiny_budget_says_what_it_could_not_run(tmp_path) -> None:
     assert "Not run or not complete" in advice.recommendation
 
 
+def test_a_budget_spent_loading_the_encoder_skips_its_timing_probe(tmp_path, monkeypatch) -> None:
+    import benchmarks.advise as advise_module
+    from embeddings.cache import CachedEncoder
+
+    runners: list = []
+    init = advise_module._Runner.__init__
+
+    def keep(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        runners.append(self)
+
+    def spend(self, texts) -> int:  # as if loading the model had used up the budget
+        runners[0].budget = -1.0
+        timed.clear()  # the TF-IDF baseline's timing, before GloVe's turn
+        return len(texts)
+
+    timed: list[int] = []
+    monkeypatch.setattr(advise_module._Runner, "__init__", keep)
+    monkeypatch.setattr(CachedEncoder, "count_missing", spend)
+    monkeypatch.setattr(advise_module, "encode_rate", lambda enc, texts: timed.append(1) or 1.0)
+    task = Task.from_dataframe(_frame(), name="reviews")
+    advice = advise(task, budget="5m", candidates=["glove-6b-50d"], fine_tuning=False,
+                    cache_dir=tmp_path, show_progress=False)  # fmt: skip
+    glove = next(r for r in advice.ranking if r["candidate"] == "frozen:glove-6b-50d")
+    assert glove["skipped"] == ["encoding 60 texts: budget spent"]  # all 60 rows
+    assert not timed
+
+
 def test_pair_tasks_get_pair_features_and_a_pair_pipeline(tmp_path) -> None:
     rows = []
     for i in range(24):
