@@ -276,6 +276,14 @@ def _recommend(advice: Any) -> str:
 
 
 def _rebuild(best: dict[str, Any], advice: Any, params: dict[str, Any]) -> str:
+    return (
+        "# labels: one class name a row, as text (str), as the task reads them and the\n"
+        "# saved model predicts them (e.g. frame['label'].astype(str))\n"
+        + _rebuild_code(best, advice, params)
+    )
+
+
+def _rebuild_code(best: dict[str, Any], advice: Any, params: dict[str, Any]) -> str:
     if best["kind"] in ("contrastive", "top2"):
         kw = best["fine_tune"]
         args = ", ".join(f"{k}={v!r}" for k, v in {**kw, "random_state": params["seed"]}.items())

@@ -70,8 +70,9 @@ def test_advise_ranks_measures_and_saves_a_frozen_pipeline(tmp_path) -> None:
     model = load_pipeline(tmp_path / "out" / "model")
     predicted = model.predict(list(frame["text"]))
     assert set(predicted) <= {"pos", "neg"}
-    # the printed rebuild code builds the same model
-    scope = {"texts": list(frame["text"]), "labels": list(frame["label"])}
+    # the printed rebuild code builds the same model, from labels as text, as it says
+    assert "labels: one class name a row, as text (str)" in advice.rebuild
+    scope = {"texts": list(frame["text"]), "labels": list(frame["label"].astype(str))}
     exec(advice.rebuild, scope)
     assert np.array_equal(scope["model"].predict(list(frame["text"])), predicted)
     saved = json.loads((tmp_path / "out" / "advice.json").read_text())
