@@ -279,8 +279,7 @@ class CachedEncoder(EncodeMixin):
         store.refresh()
 
         # distinct texts, in first-seen order
-        sha256 = hashlib.sha256
-        keys = [sha256(t.encode("utf-8", "surrogatepass")).digest() for t in texts_list]
+        keys = list(map(text_key, texts_list))
         unique_keys = list(dict.fromkeys(keys))
         if len(unique_keys) == len(keys):
             inverse: np.ndarray | None = None
